@@ -1,0 +1,5 @@
+"""``python -m shiptrack``."""
+
+from shiptrack.cli import main
+
+main()

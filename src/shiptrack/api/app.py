@@ -1,0 +1,59 @@
+"""The FastAPI application: routers, the edge middleware and the error handlers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+
+from shiptrack import __version__
+from shiptrack.api import errors
+from shiptrack.api.edge import Edge
+from shiptrack.api.ratelimit import RateLimiter
+from shiptrack.api.routes import carriers, health, tracking, webhooks
+from shiptrack.services import Services
+
+
+def build_api(services: Services) -> FastAPI:
+    """The HTTP API over ``services``; closing the app closes them."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await services.close()
+
+    app = FastAPI(
+        title="shiptrack",
+        version=__version__,
+        summary="Self-hosted package tracking, wire-compatible with the ShipEngine tracking API",
+        redirect_slashes=False,
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    for router in (tracking.router, webhooks.router, carriers.router, health.router):
+        app.include_router(router)
+    errors.install(app)
+    app.add_middleware(Edge, services=services, limiter=RateLimiter())
+    _document_errors_as_served(app)
+    return app
+
+
+def _document_errors_as_served(app: FastAPI) -> None:
+    """FastAPI documents validation failures as 422; shiptrack answers them with a 400."""
+    original = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = original()
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                operation.get("responses", {}).pop("422", None)
+        for name in ("HTTPValidationError", "ValidationError"):
+            schema.get("components", {}).get("schemas", {}).pop(name, None)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

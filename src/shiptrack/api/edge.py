@@ -1,0 +1,155 @@
+"""The outer edge of every request: request id, body limits, content type, API key, rate limit.
+
+A plain ASGI middleware, so that these checks cost little and run before FastAPI parses anything:
+a request without a valid key gets ``401`` whatever else is wrong with it, and a body over the limit
+is refused before it is read in full.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from shiptrack.api.ratelimit import RateLimiter, retry_after_header
+from shiptrack.api.responses import REQUEST_ID_HEADER, error_response, new_request_id
+from shiptrack.domain.errors import (
+    PayloadTooLarge,
+    RateLimited,
+    ShiptrackError,
+    Unauthorized,
+    UnsupportedMediaType,
+)
+from shiptrack.services import Services
+from shiptrack.services.accounts import authenticate
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+#: Every path under /v1 needs an API key.
+_AUTHENTICATED_PREFIX = "/v1/"
+_MAX_KEY_LENGTH = 200
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+class Edge:
+    """ASGI middleware; see the module docstring."""
+
+    def __init__(self, app: ASGIApp, *, services: Services, limiter: RateLimiter) -> None:
+        self.app = app
+        self.services = services
+        self.limiter = limiter
+        self.max_body = services.settings.max_body_bytes
+        self.default_limit = services.settings.rate_limit_per_minute
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = new_request_id()
+        scope.setdefault("state", {})["request_id"] = request_id
+        path: str = scope["path"]
+        if len(path) > 1 and path.endswith("/"):
+            # ShipEngine's own docs call /v1/tracking/stop/ with a trailing slash.
+            scope["path"] = path.rstrip("/") or "/"
+        try:
+            receive = await self._checked_body(scope, receive)
+            if scope["path"].startswith(_AUTHENTICATED_PREFIX):
+                scope["state"]["account"] = await self._account(scope)
+        except ShiptrackError as error:
+            await error_response(error, request_id)(scope, receive, send)
+            return
+
+        header = (REQUEST_ID_HEADER.encode(), request_id.encode())
+
+        async def send_with_request_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", ()))
+                if not any(name == header[0] for name, _ in headers):
+                    headers.append(header)
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_request_id)
+
+    async def _checked_body(self, scope: Scope, receive: Receive) -> Receive:
+        """Refuse oversized and non-JSON bodies; hand the app a body that was read in full."""
+        headers = _headers(scope)
+        declared = headers.get(b"content-length")
+        if declared is not None:
+            try:
+                length = int(declared)
+            except ValueError:
+                length = 0
+            if length > self.max_body:
+                raise PayloadTooLarge(_too_large(self.max_body))
+        if declared in (None, b"0") and b"transfer-encoding" not in headers:
+            return receive
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                # The client went away; let the app see the disconnect.
+                return _replay(message, receive)
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body:
+                raise PayloadTooLarge(_too_large(self.max_body))
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        if body and scope["method"] in _BODY_METHODS:
+            content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+            if content_type and not (
+                content_type == b"application/json" or content_type.endswith(b"+json")
+            ):
+                raise UnsupportedMediaType(
+                    f"Request bodies must be JSON (Content-Type: application/json), got "
+                    f"{content_type.decode('latin-1')[:80]!r}"
+                )
+        return _replay({"type": "http.request", "body": body, "more_body": False}, receive)
+
+    async def _account(self, scope: Scope) -> Any:
+        key = _headers(scope).get(b"api-key", b"").decode("latin-1").strip()
+        if not key:
+            raise Unauthorized(
+                "The API key is missing. Send it in the API-Key header. "
+                "Please see https://www.shipengine.com/docs/auth"
+            )
+        account = await authenticate(self.services, key) if len(key) <= _MAX_KEY_LENGTH else None
+        if account is None:
+            raise Unauthorized(
+                "The API key is invalid. Please see https://www.shipengine.com/docs/auth"
+            )
+        wait = self.limiter.acquire(account.id, account.rate_limit_per_minute or self.default_limit)
+        if wait:
+            raise RateLimited(
+                "You have exceeded the rate limit. Please see "
+                "https://www.shipengine.com/docs/rate-limits",
+                headers={"Retry-After": retry_after_header(wait)},
+            )
+        return account
+
+
+def _headers(scope: Scope) -> dict[bytes, bytes]:
+    return dict(scope["headers"])
+
+
+def _too_large(limit: int) -> str:
+    return f"The request body is larger than the {limit} bytes this server accepts"
+
+
+def _replay(first: Message, then: Receive) -> Receive:
+    """A ``receive`` that yields ``first``, then whatever the client sends next (a disconnect)."""
+    pending: list[Message] = [first]
+
+    async def receive() -> Message:
+        if pending:
+            return pending.pop()
+        return await then()
+
+    return receive

@@ -1,0 +1,128 @@
+"""``/v1/environment/webhooks``: where status changes are sent."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from starlette.responses import Response
+
+from shiptrack.api.deps import AccountDep, ServicesDep, strict_query
+from shiptrack.api.models import (
+    CreateWebhookBody,
+    UpdateWebhookBody,
+    WebhookHeaderModel,
+    WebhookModel,
+)
+from shiptrack.api.responses import JSON
+from shiptrack.api.routes import CONFLICT, EMPTY_204, ERRORS
+from shiptrack.domain.errors import ValidationFailed
+from shiptrack.domain.ids import format_id
+from shiptrack.domain.webhooks import Webhook, WebhookHeader
+from shiptrack.services import webhooks
+
+router = APIRouter(
+    prefix="/v1/environment/webhooks",
+    tags=["webhooks"],
+    responses=ERRORS,
+    dependencies=[Depends(strict_query())],
+)
+
+
+def webhook_json(webhook: Webhook) -> dict[str, Any]:
+    """The ShipEngine ``webhook`` object."""
+    return {
+        "webhook_id": format_id(webhook.id),
+        "url": webhook.url,
+        "event": webhook.event,
+        "headers": [{"key": h.key, "value": h.value} for h in webhook.headers],
+        "name": webhook.name,
+        "store_id": webhook.store_id,
+    }
+
+
+def _headers(models: list[WebhookHeaderModel]) -> list[WebhookHeader]:
+    return [WebhookHeader(m.key, m.value) for m in models]
+
+
+@router.get(
+    "",
+    operation_id="list_webhooks",
+    summary="List Webhooks",
+    response_class=JSON,
+    responses={200: {"model": list[WebhookModel]}},
+)
+async def list_webhooks(services: ServicesDep, account: AccountDep) -> JSON:
+    """Every webhook of the account, as a bare array."""
+    return JSON([webhook_json(w) for w in await webhooks.list_all(services, account)])
+
+
+@router.post(
+    "",
+    operation_id="create_webhook",
+    summary="Create a Webhook",
+    response_class=JSON,
+    responses={200: {"model": WebhookModel}, **CONFLICT},
+)
+async def create_webhook(
+    services: ServicesDep, account: AccountDep, body: CreateWebhookBody
+) -> JSON:
+    """Register a URL for an event. Only `track` events are sent by shiptrack."""
+    webhook = await webhooks.create(
+        services,
+        account,
+        url=body.url,
+        event=body.event,
+        name=body.name,
+        store_id=body.store_id,
+        headers=_headers(body.headers),
+    )
+    return JSON(webhook_json(webhook))
+
+
+@router.get(
+    "/{webhook_id}",
+    operation_id="get_webhook_by_id",
+    summary="Get Webhook By ID",
+    response_class=JSON,
+    responses={200: {"model": WebhookModel}},
+)
+async def get_webhook(services: ServicesDep, account: AccountDep, webhook_id: str) -> JSON:
+    """One webhook."""
+    return JSON(webhook_json(await webhooks.get(services, account, webhook_id)))
+
+
+@router.put(
+    "/{webhook_id}",
+    operation_id="update_webhook",
+    summary="Update a Webhook",
+    status_code=204,
+    response_class=Response,
+    responses={**EMPTY_204, **CONFLICT},
+)
+async def update_webhook(
+    services: ServicesDep, account: AccountDep, webhook_id: str, body: UpdateWebhookBody
+) -> Response:
+    """Change the url, headers, name or store id; fields left out keep their value."""
+    changes = body.model_dump(exclude_unset=True)
+    for required in ("url", "headers"):
+        if required in changes and changes[required] is None:
+            raise ValidationFailed(f"{required} cannot be null", field_name=required)
+    if body.headers is not None:
+        changes["headers"] = _headers(body.headers)
+    await webhooks.update(services, account, webhook_id, changes)
+    return Response(status_code=204)
+
+
+@router.delete(
+    "/{webhook_id}",
+    operation_id="delete_webhook",
+    summary="Delete Webhook By ID",
+    status_code=204,
+    response_class=Response,
+    responses=EMPTY_204,
+)
+async def delete_webhook(services: ServicesDep, account: AccountDep, webhook_id: str) -> Response:
+    """Remove a webhook."""
+    await webhooks.delete(services, account, webhook_id)
+    return Response(status_code=204)

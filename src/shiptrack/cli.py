@@ -1,0 +1,248 @@
+"""The ``shiptrack`` command."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+
+from shiptrack.domain.errors import ShiptrackError
+from shiptrack.domain.ids import format_id, parse_id
+from shiptrack.services import Services
+from shiptrack.services import accounts as account_service
+from shiptrack.settings import Settings
+from shiptrack.store import accounts as account_store
+from shiptrack.store import migrate
+
+T = TypeVar("T")
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
+account_app = typer.Typer(no_args_is_help=True, help="Accounts.")
+key_app = typer.Typer(no_args_is_help=True, help="API keys.")
+app.add_typer(db_app, name="db")
+app.add_typer(account_app, name="account")
+app.add_typer(key_app, name="key")
+
+DEMO_ACCOUNT = "demo"
+DEMO_KEY_FILE = "demo-api-key"
+
+
+def main() -> None:
+    """Entry point of the console script."""
+    app()
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"shiptrack: {message}", err=True)
+    return typer.Exit(1)
+
+
+def _run(work: Callable[[Services], Awaitable[T]], *, migrated: bool = True) -> T:
+    """Run one async piece of work with the services of the configured database."""
+
+    async def go() -> T:
+        services = Services.from_settings(Settings())
+        try:
+            if migrated:
+                problem = await migrate.schema_problem(services.database)
+                if problem:
+                    raise _fail(problem)
+            return await work(services)
+        finally:
+            await services.close()
+
+    try:
+        return asyncio.run(go())
+    except ShiptrackError as error:
+        raise _fail(error.message) from None
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8080,
+) -> None:
+    """Serve the API (and, in one process, the workers)."""
+    import uvicorn
+
+    problem = _run(lambda services: migrate.schema_problem(services.database), migrated=False)
+    if problem:
+        raise _fail(f"cannot serve: {problem}")
+    settings = Settings()
+    uvicorn.run(
+        "shiptrack.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        loop="uvloop",
+        http="httptools",
+        access_log=settings.access_log,
+        log_level=settings.log_level,
+        server_header=False,
+        proxy_headers=False,
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration."""
+
+    async def work(services: Services) -> str | None:
+        await migrate.upgrade(services.database)
+        return await migrate.current_revision(services.database)
+
+    revision = _run(work, migrated=False)
+    typer.echo(f"database at migration {revision}")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Print the migration the database is at (exit 1 if it is not the newest)."""
+
+    async def work(services: Services) -> tuple[str | None, str | None]:
+        return (
+            await migrate.current_revision(services.database),
+            await migrate.schema_problem(services.database),
+        )
+
+    revision, problem = _run(work, migrated=False)
+    typer.echo(f"database at migration {revision or 'none'}; newest is {migrate.head_revision()}")
+    if problem:
+        raise typer.Exit(1)
+
+
+@account_app.command("create")
+def account_create(
+    name: Annotated[str, typer.Option(help="A name for the account.")],
+    sandbox: Annotated[bool, typer.Option(help="Simulated carriers and a TEST_ key.")] = False,
+) -> None:
+    """Create an account; its API key is the last line printed (shown only this once)."""
+    if not name.strip() or len(name) > 200:
+        raise _fail("--name must be 1 to 200 characters")
+    account, key = _run(
+        lambda services: account_service.create_account(services, name=name, sandbox=sandbox)
+    )
+    typer.echo(f"account_id: {format_id(account.id)}")
+    typer.echo(f"sandbox: {str(account.sandbox).lower()}")
+    typer.echo(f"api_key_id: {format_id(key.record.id)}")
+    typer.echo(key.key)
+
+
+@account_app.command("list")
+def account_list() -> None:
+    """List every account."""
+
+    async def work(services: Services) -> list[str]:
+        async with services.database.read() as conn:
+            found = await account_store.list_accounts(conn)
+        return [
+            f"{format_id(a.id)}\t{'sandbox' if a.sandbox else 'production'}\t{a.name}"
+            for a in found
+        ]
+
+    for line in _run(work):
+        typer.echo(line)
+
+
+def _account_id(value: str) -> int:
+    try:
+        row_id = parse_id(value, field_name="--account")
+    except ShiptrackError as error:
+        raise _fail(error.message) from None
+    if row_id is None:
+        raise _fail(f"account {value} does not exist")
+    return row_id
+
+
+@key_app.command("create")
+def key_create(
+    account: Annotated[str, typer.Option(help="The account id (se-…).")],
+) -> None:
+    """Create another API key for an account; the key is the last line printed."""
+    account_id = _account_id(account)
+    key = _run(lambda services: account_service.create_key(services, account_id))
+    typer.echo(f"api_key_id: {format_id(key.record.id)}")
+    typer.echo(key.key)
+
+
+@key_app.command("revoke")
+def key_revoke(
+    key: Annotated[str, typer.Argument(help="The key's id (se-…) or the key itself.")],
+) -> None:
+    """Revoke an API key: requests with it get 401 from now on."""
+    key_id = _account_id(key) if re.fullmatch(r"se-[0-9]+", key) else None
+    record = _run(
+        lambda services: account_service.revoke_key(
+            services, key_id=key_id, key=None if key_id is not None else key
+        )
+    )
+    typer.echo(f"revoked {format_id(record.id)} ({record.prefix}…)")
+
+
+@key_app.command("list")
+def key_list(
+    account: Annotated[str, typer.Option(help="The account id (se-…).")],
+) -> None:
+    """List an account's keys (their first characters only)."""
+    account_id = _account_id(account)
+
+    async def work(services: Services) -> list[str]:
+        async with services.database.read() as conn:
+            keys = await account_store.list_api_keys(conn, account_id)
+        return [
+            f"{format_id(k.id)}\t{k.prefix}…\t"
+            f"{'revoked ' + k.revoked_at.isoformat() if k.revoked_at else 'live'}"
+            for k in keys
+        ]
+
+    for line in _run(work):
+        typer.echo(line)
+
+
+@app.command()
+def demo() -> None:
+    """Make sure the demo sandbox account exists and print its API key.
+
+    The demo key is kept in ``<data_dir>/demo-api-key`` so `make run` can print it every time; no
+    other key is ever written down.
+    """
+    settings = Settings()
+    key_file = settings.data_dir / DEMO_KEY_FILE
+
+    async def work(services: Services) -> str:
+        if key_file.exists():
+            saved = key_file.read_text(encoding="utf-8").strip()
+            if saved and await account_service.authenticate(services, saved) is not None:
+                return saved
+        async with services.database.read() as conn:
+            existing = await account_store.find_accounts_by_name(conn, DEMO_ACCOUNT)
+        sandboxes = [a for a in existing if a.sandbox]
+        if sandboxes:
+            key = (await account_service.create_key(services, sandboxes[0].id)).key
+        else:
+            key = (await account_service.create_account(services, name=DEMO_ACCOUNT, sandbox=True))[
+                1
+            ].key
+        _write_private(key_file, key)
+        return key
+
+    key = _run(work)
+    typer.echo(f"demo sandbox account API key (also in {key_file}):", err=True)
+    typer.echo(key)
+
+
+def _write_private(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text + "\n")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

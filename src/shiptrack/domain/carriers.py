@@ -1,0 +1,77 @@
+"""The carriers shiptrack can connect and track, as plain data.
+
+A *connection code* is what a client connects and names in ``carrier_code`` (``stamps_com``); the
+*tracking code* is what tracking data reports (``usps``), as ShipEngine reports a Stamps.com
+package as ``usps``. Both codes find the same package.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from shiptrack.domain.errors import CarrierNotSupported
+
+
+@dataclass(frozen=True, slots=True)
+class CarrierKind:
+    """What shiptrack knows about one connectable carrier code."""
+
+    code: str
+    friendly_name: str
+    tracking_code: str
+    tracking_url_template: str
+    #: Credential fields a real (non-sandbox) connection must give.
+    credential_fields: tuple[str, ...]
+
+    def tracking_url(self, tracking_number: str) -> str:
+        """The carrier's public tracking page for a number."""
+        return self.tracking_url_template.format(tn=quote(tracking_number, safe=""))
+
+
+_OAUTH = ("client_id", "client_secret")
+_USPS_URL = "https://tools.usps.com/go/TrackConfirmAction?tLabels={tn}"
+
+CARRIERS: dict[str, CarrierKind] = {
+    kind.code: kind
+    for kind in (
+        CarrierKind("ups", "UPS", "ups", "https://www.ups.com/track?tracknum={tn}", _OAUTH),
+        CarrierKind(
+            "fedex", "FedEx", "fedex", "https://www.fedex.com/fedextrack/?trknbr={tn}", _OAUTH
+        ),
+        CarrierKind("usps", "USPS", "usps", _USPS_URL, _OAUTH),
+        CarrierKind("stamps_com", "Stamps.com", "usps", _USPS_URL, _OAUTH),
+        CarrierKind(
+            "dhl_express",
+            "DHL Express",
+            "dhl_express",
+            "https://www.dhl.com/global-en/home/tracking.html?tracking-id={tn}",
+            ("api_key",),
+        ),
+    )
+}
+
+#: Every code a client may put in ``carrier_code``: connection codes and tracking codes.
+KNOWN_CODES = frozenset(CARRIERS) | {kind.tracking_code for kind in CARRIERS.values()}
+
+
+def carrier_kind(code: str, *, field_name: str = "carrier_code") -> CarrierKind:
+    """The carrier for a connection code, or a ``carrier_not_supported`` error naming the field."""
+    try:
+        return CARRIERS[code]
+    except KeyError:
+        supported = ", ".join(sorted(CARRIERS))
+        raise CarrierNotSupported(
+            f"shiptrack does not support the carrier {code[:40]!r}; supported: {supported}",
+            field_name=field_name,
+        ) from None
+
+
+def tracking_code_for(code: str, *, field_name: str = "carrier_code") -> str:
+    """The tracking code a client's ``carrier_code`` stands for (``stamps_com`` → ``usps``)."""
+    if code in CARRIERS:
+        return CARRIERS[code].tracking_code
+    if code in KNOWN_CODES:
+        return code
+    carrier_kind(code, field_name=field_name)  # raises with the list of supported codes
+    raise AssertionError("unreachable")

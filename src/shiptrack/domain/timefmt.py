@@ -1,0 +1,24 @@
+"""Timestamps as ShipEngine writes them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware in UTC."""
+    return datetime.now(UTC)
+
+
+def format_utc(moment: datetime | None) -> str | None:
+    """ISO-8601 in UTC with a ``Z``: seconds, plus milliseconds when there are any.
+
+    A naive datetime is taken to be UTC already (that is how the store hands them back).
+    """
+    if moment is None:
+        return None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    if moment.microsecond:
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,146 @@
+"""A tracked package as the domain sees it, and its ShipEngine ``TrackingInformation`` form."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from shiptrack.domain.errors import FieldRequired, FieldTooLong, ValidationFailed
+from shiptrack.domain.statuses import StatusCode, status_description, status_detail_description
+from shiptrack.domain.timefmt import format_utc
+
+
+@dataclass(frozen=True, slots=True)
+class TrackEvent:
+    """One carrier scan, normalised.
+
+    ``occurred_at`` is UTC and set only when the carrier gave an offset; ``carrier_occurred_at`` is
+    the carrier's local wall time as ISO-8601 text, without an offset when the carrier gave none.
+    """
+
+    status_code: str
+    occurred_at: datetime | None = None
+    carrier_occurred_at: str | None = None
+    description: str | None = None
+    city_locality: str | None = None
+    state_province: str | None = None
+    postal_code: str | None = None
+    country_code: str | None = None
+    company_name: str | None = None
+    signer: str | None = None
+    event_code: str | None = None
+    carrier_detail_code: str | None = None
+    status_detail_code: str | None = None
+    carrier_status_code: str | None = None
+    carrier_status_description: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    proof_of_delivery_url: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        """The ``track_event`` object, every field present."""
+        return {
+            "occurred_at": format_utc(self.occurred_at),
+            "carrier_occurred_at": self.carrier_occurred_at,
+            "description": self.description,
+            "city_locality": self.city_locality,
+            "state_province": self.state_province,
+            "postal_code": self.postal_code,
+            "country_code": self.country_code,
+            "company_name": self.company_name,
+            "signer": self.signer,
+            "event_code": self.event_code,
+            "carrier_detail_code": self.carrier_detail_code,
+            "status_code": self.status_code,
+            "status_detail_code": self.status_detail_code,
+            "status_description": status_description(self.status_code),
+            "status_detail_description": status_detail_description(self.status_detail_code),
+            "carrier_status_code": self.carrier_status_code,
+            "carrier_status_description": self.carrier_status_description,
+            "latitude": self.latitude,
+            "longitude": self.longitude,
+            "proof_of_delivery_url": self.proof_of_delivery_url,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """One account's watch on one package, with the package's current state."""
+
+    id: int
+    account_id: int
+    connection_id: int
+    carrier_code: str
+    tracking_number: str
+    active: bool
+    status_code: str = StatusCode.UN
+    status_detail_code: str | None = None
+    carrier_status_code: str | None = None
+    carrier_detail_code: str | None = None
+    carrier_status_description: str | None = None
+    ship_date: str | None = None
+    estimated_delivery_date: str | None = None
+    actual_delivery_date: str | None = None
+    exception_description: str | None = None
+    sequence: int = 0
+    next_check_at: datetime | None = None
+    last_checked_at: datetime | None = None
+    last_error: str | None = None
+    stop_reason: str | None = None
+
+
+def tracking_information(
+    subscription: Subscription, events: list[TrackEvent], *, tracking_url: str
+) -> dict[str, Any]:
+    """The ShipEngine ``TrackingInformation`` object, every schema field present.
+
+    ``events`` must already be most recent first. Fields the carrier has not given yet are
+    ``null``, as ShipEngine sends them.
+    """
+    status = subscription.status_code
+    return {
+        "tracking_number": subscription.tracking_number,
+        "tracking_url": tracking_url,
+        "status_code": status,
+        "status_detail_code": subscription.status_detail_code,
+        "status_description": status_description(status),
+        "status_detail_description": status_detail_description(subscription.status_detail_code),
+        "carrier_code": subscription.carrier_code,
+        "carrier_id": subscription.connection_id,
+        "carrier_status_code": subscription.carrier_status_code,
+        "carrier_detail_code": subscription.carrier_detail_code,
+        "carrier_status_description": subscription.carrier_status_description,
+        "ship_date": subscription.ship_date,
+        "estimated_delivery_date": subscription.estimated_delivery_date,
+        "actual_delivery_date": subscription.actual_delivery_date,
+        "exception_description": subscription.exception_description,
+        "events": [event.as_json() for event in events],
+    }
+
+
+_MAX_TRACKING_NUMBER = 64
+
+
+def normalise_tracking_number(raw: str) -> str:
+    """The canonical form of a tracking number: trimmed and upper-cased.
+
+    Every supported carrier treats tracking numbers case-insensitively, so ``1z…`` and ``1Z…``
+    must be one package. Anything but letters, digits and ``-`` is refused, which also keeps the
+    number safe to put in URLs and logs.
+    """
+    number = raw.strip().upper()
+    if not number:
+        raise FieldRequired("tracking_number must not be empty", field_name="tracking_number")
+    if len(number) > _MAX_TRACKING_NUMBER:
+        raise FieldTooLong(
+            f"tracking_number is {len(number)} characters long; at most "
+            f"{_MAX_TRACKING_NUMBER} are allowed",
+            field_name="tracking_number",
+        )
+    if not all(ch.isascii() and (ch.isalnum() or ch == "-") for ch in number):
+        raise ValidationFailed(
+            "tracking_number may contain only letters, digits and '-'",
+            field_name="tracking_number",
+        )
+    return number

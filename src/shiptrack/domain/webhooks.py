@@ -1,0 +1,113 @@
+"""Webhook registrations and the rules their fields follow."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from shiptrack.domain.errors import ErrorDetail, FieldTooLong, ValidationFailed
+
+WEBHOOK_EVENTS = (
+    "batch",
+    "carrier_connected",
+    "order_source_refresh_complete",
+    "rate",
+    "report_complete",
+    "sales_orders_imported",
+    "track",
+)
+MAX_URL_LENGTH = 2048
+MAX_HEADERS = 20
+MAX_HEADER_VALUE_LENGTH = 1024
+
+# RFC 9110 token characters: what a header name may be made of.
+_HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,128}$")
+# Headers shiptrack sets itself on every delivery: a custom header must not replace them.
+_RESERVED_HEADERS = frozenset(
+    {"content-type", "content-length", "host", "user-agent", "transfer-encoding", "connection"}
+)
+_RESERVED_PREFIXES = ("webhook-", "x-shipengine-")
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookHeader:
+    """A custom header sent with every delivery of a webhook."""
+
+    key: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class Webhook:
+    """A URL that receives one event type for one account."""
+
+    id: int
+    account_id: int
+    url: str
+    event: str
+    name: str | None = None
+    store_id: int | None = None
+    headers: tuple[WebhookHeader, ...] = field(default_factory=tuple)
+
+
+def check_url(url: str, *, field_name: str = "url") -> str:
+    """An absolute ``http``/``https`` URL with a host, or a validation error."""
+    if len(url) > MAX_URL_LENGTH:
+        raise FieldTooLong(
+            f"{field_name} is {len(url)} characters long; at most {MAX_URL_LENGTH} are allowed",
+            field_name=field_name,
+        )
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError:
+        host = None
+    if parts.scheme not in ("http", "https") or not host or any(c.isspace() for c in url):
+        raise ValidationFailed(
+            f"{field_name} must be an absolute http:// or https:// URL, got {url[:80]!r}",
+            field_name=field_name,
+        )
+    return url
+
+
+def check_headers(headers: list[WebhookHeader], *, field_name: str = "headers") -> None:
+    """Refuse header lists that could not be sent as given or would override ours."""
+    problems: list[ErrorDetail] = []
+    if len(headers) > MAX_HEADERS:
+        problems.append(_invalid(f"at most {MAX_HEADERS} custom headers are allowed", field_name))
+    seen: set[str] = set()
+    for index, header in enumerate(headers):
+        where = f"{field_name}[{index}]"
+        lowered = header.key.lower()
+        if not _HEADER_NAME.match(header.key):
+            problems.append(_invalid(f"{header.key[:40]!r} is not a valid header name", where))
+        elif lowered in _RESERVED_HEADERS or lowered.startswith(_RESERVED_PREFIXES):
+            problems.append(
+                _invalid(f"{header.key!r} is set by shiptrack and cannot be overridden", where)
+            )
+        elif lowered in seen:
+            problems.append(_invalid(f"header {header.key!r} is given twice", where))
+        seen.add(lowered)
+        if len(header.value) > MAX_HEADER_VALUE_LENGTH or any(
+            ord(ch) < 32 and ch != "\t" for ch in header.value
+        ):
+            problems.append(
+                _invalid(
+                    f"the value of {header.key[:40]!r} must be at most "
+                    f"{MAX_HEADER_VALUE_LENGTH} characters with no control characters",
+                    f"{where}.value",
+                )
+            )
+    if problems:
+        raise ValidationFailed(problems[0].message, details=problems)
+
+
+def _invalid(message: str, field_name: str) -> ErrorDetail:
+    return ErrorDetail(
+        error_type="validation",
+        error_code="invalid_field_value",
+        message=message,
+        field_name=field_name,
+    )

@@ -1,0 +1,75 @@
+"""Accounts and API keys."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from shiptrack.domain.accounts import Account, ApiKey
+from shiptrack.domain.apikeys import generate_api_key
+from shiptrack.domain.carriers import CARRIERS
+from shiptrack.domain.errors import NotFound
+from shiptrack.domain.timefmt import utcnow
+from shiptrack.services import Services
+from shiptrack.store import accounts as store
+from shiptrack.store.connections import create_connection
+
+
+@dataclass(frozen=True)
+class NewKey:
+    """A key just made: the only moment its full text exists outside the client."""
+
+    key: str
+    record: ApiKey
+
+
+async def create_account(services: Services, *, name: str, sandbox: bool) -> tuple[Account, NewKey]:
+    """A new account with its first key; a sandbox account also gets a simulated connection for
+    every supported carrier, as ShipEngine sandbox accounts come with test carriers."""
+    now = utcnow()
+    async with services.database.write() as conn:
+        account = await store.create_account(conn, name=name, sandbox=sandbox, now=now)
+        key = generate_api_key(sandbox=sandbox)
+        record = await store.add_api_key(conn, account_id=account.id, key=key, now=now)
+        if sandbox:
+            for kind in CARRIERS.values():
+                await create_connection(
+                    conn,
+                    account_id=account.id,
+                    carrier_code=kind.code,
+                    nickname=f"shiptrack Sandbox - {kind.friendly_name}",
+                    account_number=f"test_account_{account.id}",
+                    base_url=None,
+                    sealed_credentials=None,
+                    simulated=True,
+                    now=now,
+                )
+    return account, NewKey(key, record)
+
+
+async def create_key(services: Services, account_id: int) -> NewKey:
+    """Another key for an existing account."""
+    async with services.database.write() as conn:
+        account = await store.get_account(conn, account_id)
+        if account is None:
+            raise NotFound(f"account se-{account_id} does not exist", field_name="account")
+        key = generate_api_key(sandbox=account.sandbox)
+        record = await store.add_api_key(conn, account_id=account.id, key=key, now=utcnow())
+    return NewKey(key, record)
+
+
+async def revoke_key(services: Services, *, key_id: int | None, key: str | None) -> ApiKey:
+    """Revoke a key named by its id or its full text; revoking twice is harmless."""
+    async with services.database.write() as conn:
+        found = await store.find_api_key(conn, key_id=key_id, key=key)
+        if found is None:
+            raise NotFound("no such API key", field_name="key")
+        await store.revoke_api_key(conn, found.id, now=utcnow())
+        revoked = await store.find_api_key(conn, key_id=found.id, key=None)
+    assert revoked is not None
+    return revoked
+
+
+async def authenticate(services: Services, key: str) -> Account | None:
+    """The account of a live key."""
+    async with services.database.read() as conn:
+        return await store.account_for_key(conn, key)

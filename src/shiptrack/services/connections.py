@@ -1,0 +1,143 @@
+"""Connecting and disconnecting carrier accounts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from shiptrack.domain.accounts import Account, Connection
+from shiptrack.domain.carriers import CARRIERS, carrier_kind
+from shiptrack.domain.errors import ErrorDetail, FieldRequired, NotFound, ValidationFailed
+from shiptrack.domain.ids import parse_id
+from shiptrack.domain.timefmt import utcnow
+from shiptrack.domain.webhooks import check_url
+from shiptrack.services import Services
+from shiptrack.store import connections as store
+
+CREDENTIAL_FIELDS = ("client_id", "client_secret", "api_key")
+
+
+@dataclass(frozen=True)
+class ConnectRequest:
+    """What a client sends to connect a carrier account."""
+
+    nickname: str | None = None
+    client_id: str | None = None
+    client_secret: str | None = None
+    api_key: str | None = None
+    account_number: str | None = None
+    base_url: str | None = None
+
+
+async def connect(
+    services: Services, account: Account, carrier_name: str, request: ConnectRequest
+) -> int:
+    """Connect a carrier account and return the new connection's id.
+
+    Production accounts must give the credentials the carrier needs; sandbox accounts connect
+    simulated carriers and need none.
+    """
+    kind = carrier_kind(carrier_name, field_name="carrier_name")
+    given = {name: getattr(request, name) for name in CREDENTIAL_FIELDS}
+    foreign = [
+        name for name, value in given.items() if value and name not in kind.credential_fields
+    ]
+    if foreign:
+        wanted = " and ".join(kind.credential_fields)
+        raise ValidationFailed(
+            f"{kind.code} connections take {wanted}, not {', '.join(foreign)}",
+            field_name=foreign[0],
+        )
+    if not account.sandbox:
+        missing = [name for name in kind.credential_fields if not given[name]]
+        if missing:
+            details = [
+                ErrorDetail(
+                    error_type="validation",
+                    error_code="field_value_required",
+                    message=f"{name} is required to connect {kind.friendly_name}",
+                    field_name=name,
+                )
+                for name in missing
+            ]
+            raise FieldRequired(details[0].message, details=details)
+    if request.base_url is not None:
+        check_url(request.base_url, field_name="base_url")
+    credentials = {name: value for name, value in given.items() if value}
+    sealed = (
+        services.sealer.seal(credentials, owner=credential_owner(account.id, kind.code))
+        if credentials
+        else None
+    )
+    async with services.database.write() as conn:
+        return await store.create_connection(
+            conn,
+            account_id=account.id,
+            carrier_code=kind.code,
+            nickname=request.nickname or kind.friendly_name,
+            account_number=request.account_number,
+            base_url=request.base_url,
+            sealed_credentials=sealed,
+            simulated=account.sandbox,
+            now=utcnow(),
+        )
+
+
+def credential_owner(account_id: int, carrier_code: str) -> str:
+    """What sealed credentials are bound to: they open only for this account and carrier."""
+    return f"account:{account_id}:carrier:{carrier_code}"
+
+
+async def list_carriers(services: Services, account: Account) -> list[Connection]:
+    """The account's connected carriers."""
+    async with services.database.read() as conn:
+        return await store.list_connections(conn, account.id)
+
+
+async def get_carrier(services: Services, account: Account, carrier_id: str) -> Connection:
+    """One connected carrier by its ``se-`` id, ``404`` when it is not the account's."""
+    async with services.database.read() as conn:
+        return await _find(conn, account, carrier_id)
+
+
+async def disconnect(
+    services: Services, account: Account, carrier_id: str, *, carrier_name: str | None = None
+) -> None:
+    """Disconnect a carrier account. Packages it was tracking move to another connection of the
+    same carrier when the account has one, and stop (reason ``carrier_disconnected``) otherwise."""
+    if carrier_name is not None:
+        carrier_kind(carrier_name, field_name="carrier_name")
+    async with services.database.write() as conn:
+        connection = await _find(conn, account, carrier_id)
+        if carrier_name is not None and connection.carrier_code != carrier_name:
+            raise _not_found(carrier_id)
+        tracking_code = CARRIERS[connection.carrier_code].tracking_code
+        successor = next(
+            (
+                other.id
+                for other in await store.list_connections(conn, account.id)
+                if other.id != connection.id
+                and CARRIERS[other.carrier_code].tracking_code == tracking_code
+            ),
+            None,
+        )
+        await store.delete_connection(
+            conn,
+            account_id=account.id,
+            connection_id=connection.id,
+            successor_id=successor,
+            now=utcnow(),
+        )
+
+
+async def _find(conn: AsyncConnection, account: Account, carrier_id: str) -> Connection:
+    row_id = parse_id(carrier_id, field_name="carrier_id")
+    found = await store.get_connection(conn, account.id, row_id) if row_id is not None else None
+    if found is None:
+        raise _not_found(carrier_id)
+    return found
+
+
+def _not_found(carrier_id: str) -> NotFound:
+    return NotFound(f"Carrier {carrier_id} was not found", field_name="carrier_id")

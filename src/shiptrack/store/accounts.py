@@ -1,0 +1,116 @@
+"""Accounts and API keys."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from shiptrack.domain.accounts import Account, ApiKey
+from shiptrack.domain.apikeys import display_prefix, hash_api_key
+from shiptrack.store.tables import accounts, api_keys
+
+
+def _account(row: sa.Row[tuple[object, ...]]) -> Account:
+    return Account(
+        id=row.id,
+        name=row.name,
+        sandbox=row.sandbox,
+        rate_limit_per_minute=row.rate_limit_per_minute,
+    )
+
+
+def _key(row: sa.Row[tuple[object, ...]]) -> ApiKey:
+    return ApiKey(
+        id=row.id,
+        account_id=row.account_id,
+        prefix=row.prefix,
+        created_at=row.created_at,
+        revoked_at=row.revoked_at,
+    )
+
+
+async def create_account(
+    conn: AsyncConnection, *, name: str, sandbox: bool, now: datetime
+) -> Account:
+    """A new account, without keys."""
+    result = await conn.execute(
+        accounts.insert().values(name=name, sandbox=sandbox, created_at=now).returning(*accounts.c)
+    )
+    return _account(result.one())
+
+
+async def get_account(conn: AsyncConnection, account_id: int) -> Account | None:
+    """The account with this id."""
+    row = (await conn.execute(accounts.select().where(accounts.c.id == account_id))).first()
+    return _account(row) if row else None
+
+
+async def find_accounts_by_name(conn: AsyncConnection, name: str) -> list[Account]:
+    """Accounts with exactly this name, oldest first."""
+    rows = await conn.execute(
+        accounts.select().where(accounts.c.name == name).order_by(accounts.c.id)
+    )
+    return [_account(row) for row in rows]
+
+
+async def list_accounts(conn: AsyncConnection) -> list[Account]:
+    """Every account, oldest first."""
+    return [_account(row) for row in await conn.execute(accounts.select().order_by(accounts.c.id))]
+
+
+async def add_api_key(conn: AsyncConnection, *, account_id: int, key: str, now: datetime) -> ApiKey:
+    """Store a new key for an account (its hash and its display prefix only)."""
+    result = await conn.execute(
+        api_keys.insert()
+        .values(
+            account_id=account_id,
+            key_hash=hash_api_key(key),
+            prefix=display_prefix(key),
+            created_at=now,
+        )
+        .returning(*api_keys.c)
+    )
+    return _key(result.one())
+
+
+async def account_for_key(conn: AsyncConnection, key: str) -> Account | None:
+    """The account a live (not revoked) key belongs to."""
+    query = (
+        sa.select(accounts)
+        .join(api_keys, api_keys.c.account_id == accounts.c.id)
+        .where(api_keys.c.key_hash == hash_api_key(key), api_keys.c.revoked_at.is_(None))
+    )
+    row = (await conn.execute(query)).first()
+    return _account(row) if row else None
+
+
+async def list_api_keys(conn: AsyncConnection, account_id: int) -> list[ApiKey]:
+    """Every key of an account, revoked ones included, oldest first."""
+    rows = await conn.execute(
+        api_keys.select().where(api_keys.c.account_id == account_id).order_by(api_keys.c.id)
+    )
+    return [_key(row) for row in rows]
+
+
+async def find_api_key(
+    conn: AsyncConnection, *, key_id: int | None, key: str | None
+) -> ApiKey | None:
+    """A key by its id or by its full text."""
+    condition = (
+        api_keys.c.id == key_id
+        if key_id is not None
+        else api_keys.c.key_hash == hash_api_key(key or "")
+    )
+    row = (await conn.execute(api_keys.select().where(condition))).first()
+    return _key(row) if row else None
+
+
+async def revoke_api_key(conn: AsyncConnection, key_id: int, *, now: datetime) -> None:
+    """Make a key unusable from now on (idempotent; the first revocation time is kept)."""
+    await conn.execute(
+        api_keys.update()
+        .where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )

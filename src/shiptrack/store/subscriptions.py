@@ -1,0 +1,105 @@
+"""Subscriptions (tracked packages) and their events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from shiptrack.domain.statuses import StatusCode
+from shiptrack.domain.tracking import Subscription, TrackEvent
+from shiptrack.store.dialect import insert
+from shiptrack.store.tables import subscriptions, tracking_events
+
+_EVENT_FIELDS = tuple(
+    column.name
+    for column in tracking_events.c
+    if column.name not in ("id", "subscription_id", "identity", "created_at")
+)
+_SUBSCRIPTION_FIELDS = frozenset(Subscription.__dataclass_fields__)
+
+
+def _subscription(row: sa.Row[tuple[object, ...]]) -> Subscription:
+    return Subscription(**{k: v for k, v in row._mapping.items() if k in _SUBSCRIPTION_FIELDS})
+
+
+async def start(
+    conn: AsyncConnection,
+    *,
+    account_id: int,
+    connection_id: int,
+    carrier_code: str,
+    tracking_number: str,
+    now: datetime,
+) -> None:
+    """Watch a package: a new subscription is due at once; a stopped one resumes; an active one is
+    left exactly as it is (start is idempotent)."""
+    statement = insert(conn, subscriptions).values(
+        account_id=account_id,
+        connection_id=connection_id,
+        carrier_code=carrier_code,
+        tracking_number=tracking_number,
+        active=True,
+        status_code=StatusCode.UN,
+        sequence=0,
+        next_check_at=now,
+        created_at=now,
+        updated_at=now,
+    )
+    await conn.execute(
+        statement.on_conflict_do_update(
+            index_elements=["account_id", "carrier_code", "tracking_number"],
+            set_={
+                "active": True,
+                "connection_id": statement.excluded.connection_id,
+                "next_check_at": statement.excluded.next_check_at,
+                "stop_reason": None,
+                "stopped_at": None,
+                "updated_at": statement.excluded.updated_at,
+            },
+            where=sa.not_(subscriptions.c.active),
+        )
+    )
+
+
+async def find(
+    conn: AsyncConnection, *, account_id: int, carrier_code: str, tracking_number: str
+) -> Subscription | None:
+    """The account's subscription to a package, active or not."""
+    row = (
+        await conn.execute(
+            subscriptions.select().where(
+                subscriptions.c.account_id == account_id,
+                subscriptions.c.carrier_code == carrier_code,
+                subscriptions.c.tracking_number == tracking_number,
+            )
+        )
+    ).first()
+    return _subscription(row) if row else None
+
+
+async def stop(conn: AsyncConnection, subscription_id: int, *, reason: str, now: datetime) -> None:
+    """Stop watching a package (idempotent: a stopped subscription keeps its first reason)."""
+    await conn.execute(
+        subscriptions.update()
+        .where(subscriptions.c.id == subscription_id, subscriptions.c.active)
+        .values(
+            active=False, stop_reason=reason, stopped_at=now, next_check_at=None, updated_at=now
+        )
+    )
+
+
+async def events(conn: AsyncConnection, subscription_id: int) -> list[TrackEvent]:
+    """A package's events, most recent first (events without a UTC time last, newest stored
+    first)."""
+    rows = await conn.execute(
+        sa.select(*(tracking_events.c[name] for name in _EVENT_FIELDS))
+        .where(tracking_events.c.subscription_id == subscription_id)
+        .order_by(
+            tracking_events.c.occurred_at.is_(None),
+            tracking_events.c.occurred_at.desc(),
+            tracking_events.c.id.desc(),
+        )
+    )
+    return [TrackEvent(**row._mapping) for row in rows]
