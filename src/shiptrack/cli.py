@@ -1,4 +1,4 @@
-"""The ``shiptrack`` command."""
+"""shiptrack: self-hosted package tracking, wire-compatible with the ShipEngine tracking API."""
 
 from __future__ import annotations
 
