@@ -25,6 +25,8 @@ from sqlalchemy.engine import make_url
 from shiptrack.services import Services
 from shiptrack.services.accounts import create_account
 from shiptrack.settings import Settings
+from tests.fakes import accept_all
+from tests.fakes.server import serve
 
 PG_ENV = "SHIPTRACK_TEST_DATABASE_URL"
 
@@ -189,14 +191,71 @@ def start_server(env: dict[str, str], log: Path, *, migrate: bool = True) -> Ser
 def server(
     test_database: DatabaseServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Server]:
-    """The session's server, with a rate limit high enough never to get in the way."""
+    """The session's API server: no workers (packages keep what is stored, so API tests see
+    exactly what they wrote), and a rate limit high enough never to get in the way."""
     home = tmp_path_factory.mktemp("server")
     env = cli_env(
-        test_database.fresh(home), home / "data", SHIPTRACK_RATE_LIMIT_PER_MINUTE="1000000"
+        test_database.fresh(home),
+        home / "data",
+        SHIPTRACK_RATE_LIMIT_PER_MINUTE="1000000",
+        SHIPTRACK_RUN_WORKERS="false",
     )
     running = start_server(env, home / "server.log")
     yield running
     running.stop()
+
+
+#: Sandbox journey hours per real second on the engine server: a two-day journey takes ~5 s.
+ENGINE_SPEED = 36000
+
+
+def engine_env(database_url: str, data_dir: Path, **extra: str) -> dict[str, str]:
+    """A server environment with the workers on and the sandbox clock sped up."""
+    return cli_env(
+        database_url,
+        data_dir,
+        SHIPTRACK_RATE_LIMIT_PER_MINUTE="1000000",
+        SHIPTRACK_SANDBOX_SPEED=str(ENGINE_SPEED),
+        SHIPTRACK_POLL_INTERVAL="0.1",
+        # Never-found numbers expire after one journey day (2.4 s here) instead of 30.
+        SHIPTRACK_SCHEDULE_EXPIRE_AFTER="86400",
+        **extra,
+    )
+
+
+def delivery_env(database_url: str, data_dir: Path, **extra: str) -> dict[str, str]:
+    """An engine environment that may deliver to receivers on 127.0.0.1, with quick retries."""
+    settings = {
+        "SHIPTRACK_WEBHOOK_ALLOW_PRIVATE": "true",
+        "SHIPTRACK_WEBHOOK_RETRY_SCHEDULE": "0.3,0.6,1,1,1,1,1",
+        "SHIPTRACK_WEBHOOK_RETRY_JITTER": "0",
+        "SHIPTRACK_WEBHOOK_TIMEOUT": "3",
+        "SHIPTRACK_WEBHOOK_CONNECT_TIMEOUT": "1",
+        "SHIPTRACK_WEBHOOK_LEASE": "5",
+        "SHIPTRACK_PUBLIC_BASE_URL": "https://shiptrack.example",
+        **extra,
+    }
+    return engine_env(database_url, data_dir, **settings)
+
+
+@pytest.fixture(scope="session")
+def engine_server(
+    test_database: DatabaseServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    """A server running the tracking workers beside the API, on a fast sandbox clock."""
+    home = tmp_path_factory.mktemp("engine")
+    env = engine_env(test_database.fresh(home), home / "data")
+    running = start_server(env, home / "server.log")
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="session")
+def carrier_host() -> Iterator[str]:
+    """The base URL of a fake carrier host that accepts any credentials (for ``base_url`` when
+    connecting real carriers in tests that are not about the carriers)."""
+    with serve(accept_all.app()) as fake:
+        yield fake.url
 
 
 @dataclass
@@ -215,7 +274,9 @@ class Tenant:
             params={"carrier_code": carrier_code, "tracking_number": tracking_number},
         )
 
-    def add_track_webhook(self, url: str = "https://example.com/hooks/track") -> dict[str, object]:
+    def add_track_webhook(
+        self, url: str = "https://receiver.invalid/hooks/track"
+    ) -> dict[str, object]:
         """Register a ``track`` webhook and return it."""
         response = self.client.post("/v1/environment/webhooks", json={"event": "track", "url": url})
         assert response.status_code == 200, response.text

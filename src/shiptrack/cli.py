@@ -11,13 +11,15 @@ from typing import Annotated, TypeVar
 
 import typer
 
-from shiptrack.domain.errors import ShiptrackError
+from shiptrack.domain.errors import NotFound, ShiptrackError
 from shiptrack.domain.ids import format_id, parse_id
+from shiptrack.domain.timefmt import utcnow
 from shiptrack.services import Services
 from shiptrack.services import accounts as account_service
 from shiptrack.settings import Settings
 from shiptrack.store import accounts as account_store
 from shiptrack.store import migrate
+from shiptrack.store import signing_keys as signing_key_store
 
 T = TypeVar("T")
 
@@ -25,9 +27,11 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 account_app = typer.Typer(no_args_is_help=True, help="Accounts.")
 key_app = typer.Typer(no_args_is_help=True, help="API keys.")
+signing_app = typer.Typer(no_args_is_help=True, help="The keys that sign webhook deliveries.")
 app.add_typer(db_app, name="db")
 app.add_typer(account_app, name="account")
 app.add_typer(key_app, name="key")
+app.add_typer(signing_app, name="signing-key")
 
 DEMO_ACCOUNT = "demo"
 DEMO_KEY_FILE = "demo-api-key"
@@ -89,6 +93,18 @@ def serve(
     )
 
 
+@app.command()
+def worker() -> None:
+    """Run only the tracking workers (no HTTP): add processes like this one to scale out on
+    PostgreSQL."""
+    from shiptrack.app import build_workers
+
+    async def work(services: Services) -> None:
+        await build_workers(services).run_forever()
+
+    _run(work)
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply every pending migration."""
@@ -132,6 +148,44 @@ def account_create(
     typer.echo(f"sandbox: {str(account.sandbox).lower()}")
     typer.echo(f"api_key_id: {format_id(key.record.id)}")
     typer.echo(key.key)
+
+
+@account_app.command("update")
+def account_update(
+    account: Annotated[str, typer.Argument(help="The account id (se-…).")],
+    rate_limit: Annotated[
+        int | None,
+        # The column is a 32-bit integer; a larger value would fail in the database driver.
+        typer.Option(min=1, max=2**31 - 1, help="Requests per minute (per API process)."),
+    ] = None,
+    exception_watch_days: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            # The largest number of days a Python timedelta holds (the engine compares with one).
+            max=999_999_999,
+            help="Keep watching packages this many days after an exception (0: stop at once).",
+        ),
+    ] = None,
+) -> None:
+    """Change an account's rate limit or how long its exceptions are watched."""
+    account_id = _account_id(account)
+    values: dict[str, int | None] = {}
+    if rate_limit is not None:
+        values["rate_limit_per_minute"] = rate_limit
+    if exception_watch_days is not None:
+        values["exception_watch_days"] = exception_watch_days or None
+    if not values:
+        raise _fail("nothing to change: give --rate-limit and/or --exception-watch-days")
+
+    async def work(services: Services) -> None:
+        async with services.database.write() as conn:
+            if await account_store.get_account(conn, account_id) is None:
+                raise NotFound(f"account {account} does not exist", field_name="account")
+            await account_store.update_account(conn, account_id, **values)
+
+    _run(work)
+    typer.echo(f"updated {account}")
 
 
 @account_app.command("list")
@@ -194,10 +248,52 @@ def key_list(
 
     async def work(services: Services) -> list[str]:
         async with services.database.read() as conn:
+            if await account_store.get_account(conn, account_id) is None:
+                raise NotFound(f"account {account} does not exist", field_name="account")
             keys = await account_store.list_api_keys(conn, account_id)
         return [
             f"{format_id(k.id)}\t{k.prefix}…\t"
             f"{'revoked ' + k.revoked_at.isoformat() if k.revoked_at else 'live'}"
+            for k in keys
+        ]
+
+    for line in _run(work):
+        typer.echo(line)
+
+
+@signing_app.command("rotate")
+def signing_key_rotate(
+    lead: Annotated[
+        float | None,
+        typer.Option(min=0, help="Seconds the new key is published before it signs."),
+    ] = None,
+    grace: Annotated[
+        float | None,
+        typer.Option(min=0, help="Seconds the replaced key stays published after that."),
+    ] = None,
+) -> None:
+    """Add a new signing key: published in /jwks at once, signing after --lead seconds, while the
+    current key stays published for --grace seconds more. No delivery is ever unverifiable."""
+    settings = Settings()
+    kid = _run(
+        lambda services: services.keyring.rotate(
+            lead=settings.signing_key_lead if lead is None else lead,
+            grace=settings.signing_key_grace if grace is None else grace,
+        )
+    )
+    typer.echo(kid)
+
+
+@signing_app.command("list")
+def signing_key_list() -> None:
+    """List the published signing keys: kid, signing from, retiring at."""
+
+    async def work(services: Services) -> list[str]:
+        async with services.database.read() as conn:
+            keys = await signing_key_store.published(conn, utcnow())
+        return [
+            f"{k.kid}\tsigns from {k.activates_at.isoformat()}\t"
+            f"{'retires ' + k.retires_at.isoformat() if k.retires_at else 'current'}"
             for k in keys
         ]
 

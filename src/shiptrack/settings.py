@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from shiptrack.domain.delivery import RetryPolicy
+from shiptrack.domain.schedule import SchedulePolicy
 
 DEFAULT_DATA_DIR = Path("var")
 
@@ -39,6 +43,80 @@ class Settings(BaseSettings):
     )
     db_pool_size: int = Field(default=10, ge=1, description="Connections per process (PostgreSQL).")
     access_log: bool = Field(default=True, description="Log every HTTP request.")
+    run_workers: bool = Field(
+        default=True, description="`shiptrack serve` also runs the tracking workers."
+    )
+    public_base_url: str = Field(
+        default="http://127.0.0.1:8080",
+        description="How clients reach this server; webhook resource_url values start with it.",
+    )
+    sandbox_speed: float = Field(
+        default=1.0,
+        gt=0,
+        description="How much faster than real time sandbox journeys (and their polling) run.",
+    )
+    poll_interval: float = Field(
+        default=1.0, gt=0, description="Seconds a worker waits when no package is due."
+    )
+    poll_batch_size: int = Field(default=200, ge=1, description="Packages a worker claims at once.")
+    poll_lease: float = Field(
+        default=300, gt=0, description="Seconds a claimed package stays with its worker."
+    )
+    schedule_not_found_min: float = Field(default=300, gt=0)
+    schedule_not_found_max: float = Field(default=6 * 3600, gt=0)
+    schedule_expire_after: float = Field(default=30 * 86400, gt=0)
+    schedule_in_transit: float = Field(default=3 * 3600, gt=0)
+    schedule_near_delivery: float = Field(default=1800, gt=0)
+    schedule_pickup_point: float = Field(default=6 * 3600, gt=0)
+    schedule_exception: float = Field(default=3 * 3600, gt=0)
+    schedule_jitter: float = Field(default=0.1, ge=0, lt=1)
+    carrier_backoff_min: float = Field(default=60, gt=0)
+    carrier_backoff_max: float = Field(default=3600, gt=0)
+    webhook_allow_private: bool = Field(
+        default=False,
+        description="Allow webhook URLs on loopback/private addresses (development, tests).",
+    )
+    webhook_retry_schedule: Annotated[tuple[float, ...], NoDecode] = Field(
+        default=(5, 300, 1800, 7200, 18000, 36000, 36000),
+        description="Seconds before each retry of a failed delivery (comma-separated).",
+    )
+    webhook_retry_jitter: float = Field(default=0.2, ge=0, lt=1)
+    webhook_retry_after_max: float = Field(
+        default=86400, gt=0, description="Longest Retry-After a receiver can ask for."
+    )
+    webhook_connect_timeout: float = Field(default=5, gt=0)
+    webhook_timeout: float = Field(default=15, gt=0)
+    webhook_max_response_bytes: int = Field(default=65536, ge=0)
+    webhook_concurrency: int = Field(
+        default=256, ge=1, description="Deliveries in flight per dispatcher process."
+    )
+    webhook_endpoint_concurrency: int = Field(
+        default=8, ge=1, description="Deliveries in flight to one webhook per dispatcher process."
+    )
+    webhook_lease: float = Field(
+        default=60, gt=0, description="Seconds a claimed delivery stays with its dispatcher."
+    )
+    webhook_disable_after: float = Field(
+        default=5 * 86400, gt=0, description="Seconds of only failures before disabling a webhook"
+    )
+    webhook_secret_overlap: float = Field(
+        default=86400, ge=0, description="Seconds the previous secret still signs after a rotation."
+    )
+    webhook_user_agent: str = Field(default="ShipEngine/v1")
+    signing_key_lead: float = Field(
+        default=3600, ge=0, description="Seconds a new signing key is published before it signs."
+    )
+    signing_key_grace: float = Field(
+        default=86400, ge=0, description="Seconds a replaced signing key stays published."
+    )
+
+    @field_validator("webhook_retry_schedule", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(float(part) for part in value.split(",") if part.strip())
+        return value
+
     log_level: str = Field(default="info", description="Log level of the server.")
 
     @field_validator("database_url")
@@ -60,3 +138,29 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{self.data_dir / 'shiptrack.db'}"
+
+    @property
+    def schedule(self) -> SchedulePolicy:
+        """The polling schedule these settings describe."""
+        return SchedulePolicy(
+            not_found_min=self.schedule_not_found_min,
+            not_found_max=self.schedule_not_found_max,
+            expire_after=self.schedule_expire_after,
+            in_transit=self.schedule_in_transit,
+            near_delivery=self.schedule_near_delivery,
+            pickup_point=self.schedule_pickup_point,
+            exception=self.schedule_exception,
+            jitter=self.schedule_jitter,
+            backoff_min=self.carrier_backoff_min,
+            backoff_max=self.carrier_backoff_max,
+        )
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        """The webhook retry policy these settings describe."""
+        return RetryPolicy(
+            schedule=self.webhook_retry_schedule,
+            jitter=self.webhook_retry_jitter,
+            retry_after_max=self.webhook_retry_after_max,
+            disable_after=self.webhook_disable_after,
+        )

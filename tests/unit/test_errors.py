@@ -11,7 +11,7 @@ from shipengine.enums import ErrorType as SdkErrorType
 
 from shiptrack.domain import errors
 
-SPEC = Path(__file__).parents[3] / "shared" / "spec" / "shipengine-openapi-tracking.yaml"
+SPEC = Path(__file__).parents[1] / "contract" / "shipengine-openapi-tracking.yaml"
 
 
 def _all_error_classes() -> list[type[errors.ShiptrackError]]:

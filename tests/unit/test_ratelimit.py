@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from shiptrack.api.ratelimit import RateLimiter, retry_after_header
+from shiptrack.api.ratelimit import RateLimiter
+from shiptrack.domain.timefmt import retry_after_header
 
 
 class Clock:

@@ -13,7 +13,7 @@ from shiptrack.domain.statuses import (
     status_detail_description,
 )
 
-SPEC = Path(__file__).parents[3] / "shared" / "spec" / "shipengine-openapi-tracking.yaml"
+SPEC = Path(__file__).parents[1] / "contract" / "shipengine-openapi-tracking.yaml"
 
 
 def _schemas() -> dict[str, dict[str, object]]:

@@ -12,17 +12,35 @@ from shiptrack import __version__
 from shiptrack.api import errors
 from shiptrack.api.edge import Edge
 from shiptrack.api.ratelimit import RateLimiter
-from shiptrack.api.routes import carriers, health, tracking, webhooks
+from shiptrack.api.routes import (
+    carriers,
+    deliveries,
+    health,
+    labels,
+    push,
+    sandbox,
+    subscriptions,
+    tracking,
+    webhooks,
+)
 from shiptrack.services import Services
+from shiptrack.worker.runner import Workers
 
 
-def build_api(services: Services) -> FastAPI:
-    """The HTTP API over ``services``; closing the app closes them."""
+def build_api(services: Services, workers: Workers | None = None) -> FastAPI:
+    """The HTTP API over ``services``, running ``workers`` beside it; closing the app closes
+    them."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
-        await services.close()
+        if workers is not None:
+            workers.start()
+        try:
+            yield
+        finally:
+            if workers is not None:
+                await workers.stop()
+            await services.close()
 
     app = FastAPI(
         title="shiptrack",
@@ -32,7 +50,18 @@ def build_api(services: Services) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.services = services
-    for router in (tracking.router, webhooks.router, carriers.router, health.router):
+    for router in (
+        subscriptions.router,
+        tracking.router,
+        labels.router,
+        webhooks.router,
+        deliveries.router,
+        deliveries.public,
+        carriers.router,
+        sandbox.router,
+        push.router,
+        health.router,
+    ):
         app.include_router(router)
     errors.install(app)
     app.add_middleware(Edge, services=services, limiter=RateLimiter())

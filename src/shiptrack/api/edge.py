@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from shiptrack.api.ratelimit import RateLimiter, retry_after_header
+from shiptrack.api.ratelimit import RateLimiter
 from shiptrack.api.responses import REQUEST_ID_HEADER, error_response, new_request_id
 from shiptrack.domain.errors import (
     PayloadTooLarge,
@@ -19,6 +19,7 @@ from shiptrack.domain.errors import (
     Unauthorized,
     UnsupportedMediaType,
 )
+from shiptrack.domain.timefmt import retry_after_header
 from shiptrack.services import Services
 from shiptrack.services.accounts import authenticate
 
@@ -28,8 +29,9 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-#: Every path under /v1 needs an API key.
+#: Every path under /v1 needs an API key, but carrier pushes, which carriers authenticate their way.
 _AUTHENTICATED_PREFIX = "/v1/"
+_CARRIER_PUSH_PREFIX = "/v1/carriers/push/"
 _MAX_KEY_LENGTH = 200
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
@@ -55,9 +57,11 @@ class Edge:
             # ShipEngine's own docs call /v1/tracking/stop/ with a trailing slash.
             scope["path"] = path.rstrip("/") or "/"
         try:
-            receive = await self._checked_body(scope, receive)
-            if scope["path"].startswith(_AUTHENTICATED_PREFIX):
+            # The key first: a request without a valid key is 401 whatever else is wrong with it.
+            path = scope["path"]
+            if path.startswith(_AUTHENTICATED_PREFIX) and not path.startswith(_CARRIER_PUSH_PREFIX):
                 scope["state"]["account"] = await self._account(scope)
+            receive = await self._checked_body(scope, receive)
         except ShiptrackError as error:
             await error_response(error, request_id)(scope, receive, send)
             return
@@ -102,7 +106,9 @@ class Edge:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
-        if body and scope["method"] in _BODY_METHODS:
+        # Carriers post what they post (UPS fetches its push token with a form body).
+        json_only = not scope["path"].startswith(_CARRIER_PUSH_PREFIX)
+        if json_only and body and scope["method"] in _BODY_METHODS:
             content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
             if content_type and not (
                 content_type == b"application/json" or content_type.endswith(b"+json")

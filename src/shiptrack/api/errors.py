@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
+from starlette.routing import Match
 
 from shiptrack.api.responses import error_response, new_request_id
 from shiptrack.domain.errors import (
@@ -49,15 +50,40 @@ async def _http_error(request: Request, error: HTTPException) -> Response:
     if error.status_code == 404:
         mapped = RouteNotFound(f"There is no endpoint at {request.method} {request.url.path}")
     elif error.status_code == 405:
-        allowed = (error.headers or {}).get("Allow", "")
+        allowed = _allowed_methods(request) or (error.headers or {}).get("Allow", "")
         mapped = MethodNotAllowed(
             f"{request.method} is not allowed on {request.url.path}; allowed: {allowed}",
             headers={"Allow": allowed},
         )
+    elif error.status_code == 400:
+        # FastAPI's answer to a body it cannot decode at all (not UTF-8, for one): a client error
+        # like malformed JSON, not a "system" one.
+        mapped = ValidationFailed(f"The request body is not valid JSON: {error.detail}")
     else:
         mapped = ShiptrackError(str(error.detail))
         mapped.status_code = error.status_code  # type: ignore[misc]
     return error_response(mapped, request_id_of(request))
+
+
+_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method served at the request's path.
+
+    FastAPI makes one route per method, and Starlette's own ``Allow`` names only the first route
+    that matched the path (``GET`` alone for a webhook, which also takes ``PUT`` and ``DELETE``).
+    """
+    scope = request.scope
+    probe = {"type": "http", "path": scope["path"], "root_path": scope.get("root_path", "")}
+    return ", ".join(
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**probe, "method": method})[0] is Match.FULL
+            for route in request.app.router.routes
+        )
+    )
 
 
 async def _validation_error(request: Request, error: RequestValidationError) -> Response:

@@ -61,7 +61,24 @@ class ConnectCarrierBody(_Request):
     client_secret: str | None = Field(default=None, min_length=1, max_length=500)
     api_key: str | None = Field(default=None, min_length=1, max_length=500)
     account_number: str | None = Field(default=None, min_length=1, max_length=100)
-    base_url: str | None = Field(default=None, min_length=1, max_length=2048)
+    base_url: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=2048,
+        description="`production` (default), `test` (the carrier's test host) or any URL",
+    )
+    webhook_secret: str | None = Field(
+        default=None,
+        min_length=8,
+        max_length=500,
+        description="UPS and FedEx pushes: the secret they authenticate with (see the README)",
+    )
+    requests_per_minute: float | None = Field(
+        default=None, gt=0, le=1_000_000, description="This connection's request budget"
+    )
+    api_version: Literal["v3", "v3r2"] | None = Field(
+        default=None, description="USPS only: tracking API version (default v3r2)"
+    )
 
 
 # Response shapes: documentation only, the handlers build the JSON directly.
@@ -97,6 +114,12 @@ class WebhookModel(BaseModel):
     headers: list[WebhookHeaderModel]
     name: str | None
     store_id: int | None
+
+
+class CreatedWebhookModel(WebhookModel):
+    """``create_webhook_response_body`` plus the signing secret (shiptrack extension)."""
+
+    secret: str = Field(examples=["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"])
 
 
 class CarrierModel(BaseModel):

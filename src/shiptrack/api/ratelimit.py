@@ -7,7 +7,6 @@ account's effective limit is up to N times the setting (the README says so).
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 
@@ -40,8 +39,3 @@ class RateLimiter:
     def _forget_idle(self, now: float) -> None:
         # An account whose allowance is full again needs no state.
         self._tat = {account: tat for account, tat in self._tat.items() if tat > now}
-
-
-def retry_after_header(wait: float) -> str:
-    """``Retry-After`` in whole seconds, never 0."""
-    return str(max(1, math.ceil(wait)))

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 
 from starlette.responses import Response
 
 from shiptrack.domain.errors import ShiptrackError
+from shiptrack.serialization import dump_json
 
 REQUEST_ID_HEADER = "x-request-id"
-
-
-def dump_json(body: Any) -> bytes:
-    """Compact UTF-8 JSON."""
-    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
 class JSON(Response):

@@ -14,6 +14,7 @@ class Account:
     name: str
     sandbox: bool
     rate_limit_per_minute: int | None = None
+    exception_watch_days: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,30 +23,68 @@ class CarrierKind:
     tracking_url_template: str
     #: Credential fields a real (non-sandbox) connection must give.
     credential_fields: tuple[str, ...]
+    production_url: str = ""
+    #: The carrier's test host (the production host when the carrier offers none).
+    test_url: str = ""
 
     def tracking_url(self, tracking_number: str) -> str:
         """The carrier's public tracking page for a number."""
         return self.tracking_url_template.format(tn=quote(tracking_number, safe=""))
 
+    def api_url(self, configured: str | None) -> str:
+        """The API base URL of a connection: ``production`` (the default), ``test``, or any URL
+        (a proxy, or a fake carrier in tests)."""
+        if configured in (None, "", "production"):
+            return self.production_url
+        if configured == "test":
+            return self.test_url or self.production_url
+        return configured.rstrip("/")
+
 
 _OAUTH = ("client_id", "client_secret")
 _USPS_URL = "https://tools.usps.com/go/TrackConfirmAction?tLabels={tn}"
+_USPS_API = "https://apis.usps.com"
 
 CARRIERS: dict[str, CarrierKind] = {
     kind.code: kind
     for kind in (
-        CarrierKind("ups", "UPS", "ups", "https://www.ups.com/track?tracknum={tn}", _OAUTH),
         CarrierKind(
-            "fedex", "FedEx", "fedex", "https://www.fedex.com/fedextrack/?trknbr={tn}", _OAUTH
+            "ups",
+            "UPS",
+            "ups",
+            "https://www.ups.com/track?tracknum={tn}",
+            _OAUTH,
+            "https://onlinetools.ups.com",
+            "https://wwwcie.ups.com",
         ),
-        CarrierKind("usps", "USPS", "usps", _USPS_URL, _OAUTH),
-        CarrierKind("stamps_com", "Stamps.com", "usps", _USPS_URL, _OAUTH),
+        CarrierKind(
+            "fedex",
+            "FedEx",
+            "fedex",
+            "https://www.fedex.com/fedextrack/?trknbr={tn}",
+            _OAUTH,
+            "https://apis.fedex.com",
+            "https://apis-sandbox.fedex.com",
+        ),
+        CarrierKind(
+            "usps", "USPS", "usps", _USPS_URL, _OAUTH, _USPS_API, "https://apis-tem.usps.com"
+        ),
+        CarrierKind(
+            "stamps_com",
+            "Stamps.com",
+            "usps",
+            _USPS_URL,
+            _OAUTH,
+            _USPS_API,
+            "https://apis-tem.usps.com",
+        ),
         CarrierKind(
             "dhl_express",
             "DHL Express",
             "dhl_express",
             "https://www.dhl.com/global-en/home/tracking.html?tracking-id={tn}",
             ("api_key",),
+            "https://api-eu.dhl.com",
         ),
     )
 }

@@ -49,6 +49,7 @@ class ShiptrackError(Exception):
     status_code: ClassVar[int] = 500
     error_type: ClassVar[str] = "system"
     error_code: ClassVar[str] = "unspecified"
+    error_source: ClassVar[str] = "shipengine"
 
     def __init__(
         self,
@@ -74,6 +75,7 @@ class ShiptrackError(Exception):
                 error_type=self.error_type,
                 error_code=self.error_code,
                 message=self.message,
+                error_source=self.error_source,
                 field_name=self.field_name,
             )
         ]
@@ -201,6 +203,14 @@ class Unauthorized(ShiptrackError):
     error_code = "unauthorized"
 
 
+class Forbidden(ShiptrackError):
+    """The key is valid but may not do this (a production key asking for sandbox data)."""
+
+    status_code = 403
+    error_type = "security"
+    error_code = "forbidden"
+
+
 class RateLimited(ShiptrackError):
     """The account sent more requests than its limit allows."""
 
@@ -215,6 +225,24 @@ class ServiceUnavailable(ShiptrackError):
     status_code = 503
     error_type = "system"
     error_code = "unspecified"
+
+
+class CarrierCredentialsRejected(ShiptrackError):
+    """The carrier refused the credentials given to connect it."""
+
+    status_code = 400
+    error_type = "integrations"
+    error_code = "verification_failure"
+    error_source = "carrier"
+
+
+class CarrierUnavailable(ShiptrackError):
+    """The carrier could not be asked right now (its API failed or its request budget is spent)."""
+
+    status_code = 503
+    error_type = "system"
+    error_code = "unspecified"
+    error_source = "carrier"
 
 
 class InternalError(ShiptrackError):

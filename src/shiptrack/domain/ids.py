@@ -27,10 +27,10 @@ def parse_id(value: str, *, field_name: str) -> int | None:
     and returns ``None`` for a well-formed ``se_id`` that shiptrack never issues, which callers
     answer with ``404`` like any other id that is not in the caller's account.
     """
-    if len(value) > MAX_LENGTH or not _SE_ID.match(value):
+    if len(value) > MAX_LENGTH or not _SE_ID.fullmatch(value):
         raise InvalidIdentifier(
             f"{field_name} must be an identifier like 'se-123456', got {value[:40]!r}",
             field_name=field_name,
         )
-    match = _OURS.match(value)
+    match = _OURS.fullmatch(value)
     return int(match.group(1)) if match else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 
 
@@ -22,3 +23,8 @@ def format_utc(moment: datetime | None) -> str | None:
     if moment.microsecond:
         return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def retry_after_header(wait: float) -> str:
+    """A ``Retry-After`` value: whole seconds, never 0."""
+    return str(max(1, math.ceil(wait)))

@@ -88,6 +88,7 @@ class Subscription:
     last_checked_at: datetime | None = None
     last_error: str | None = None
     stop_reason: str | None = None
+    created_at: datetime | None = None
 
 
 def tracking_information(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from urllib.parse import urlsplit
 
 from shiptrack.domain.errors import ErrorDetail, FieldTooLong, ValidationFailed
@@ -49,6 +50,10 @@ class Webhook:
     name: str | None = None
     store_id: int | None = None
     headers: tuple[WebhookHeader, ...] = field(default_factory=tuple)
+    #: Since when every delivery failed (``None`` after a success).
+    failing_since: datetime | None = None
+    #: When shiptrack stopped sending after long failure; an update re-enables.
+    disabled_at: datetime | None = None
 
 
 def check_url(url: str, *, field_name: str = "url") -> str:
@@ -81,7 +86,7 @@ def check_headers(headers: list[WebhookHeader], *, field_name: str = "headers") 
     for index, header in enumerate(headers):
         where = f"{field_name}[{index}]"
         lowered = header.key.lower()
-        if not _HEADER_NAME.match(header.key):
+        if not _HEADER_NAME.fullmatch(header.key):
             problems.append(_invalid(f"{header.key[:40]!r} is not a valid header name", where))
         elif lowered in _RESERVED_HEADERS or lowered.startswith(_RESERVED_PREFIXES):
             problems.append(

@@ -5,11 +5,15 @@ Nothing here knows about HTTP; the API and the CLI both call these functions.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
 
+from shiptrack.carriers.pacing import RequestPacer
+from shiptrack.carriers.registry import CarrierRegistry
 from shiptrack.settings import Settings
 from shiptrack.store.database import Database, create_database
 from shiptrack.store.sealing import Sealer, load_secret
+from shiptrack.webhooks.keyring import KeyRing
 
 
 @dataclass(frozen=True)
@@ -19,19 +23,30 @@ class Services:
     settings: Settings
     database: Database
     sealer: Sealer
+    carriers: CarrierRegistry
+    keyring: KeyRing
+    #: Keeps every carrier connection of this process within its request budget.
+    pacer: RequestPacer = field(default_factory=RequestPacer)
+    #: Set when a package becomes due now, so an in-process worker need not wait for its next poll.
+    packages_due: asyncio.Event = field(default_factory=asyncio.Event)
+    #: Set when webhook deliveries were queued.
+    deliveries_due: asyncio.Event = field(default_factory=asyncio.Event)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:
         """Open (lazily) the database and load the secret key."""
         secret = settings.secret_key.get_secret_value() if settings.secret_key else None
+        database = create_database(settings.resolved_database_url, pool_size=settings.db_pool_size)
+        sealer = Sealer(load_secret(secret, settings.data_dir))
         return cls(
             settings=settings,
-            database=create_database(
-                settings.resolved_database_url, pool_size=settings.db_pool_size
-            ),
-            sealer=Sealer(load_secret(secret, settings.data_dir)),
+            database=database,
+            sealer=sealer,
+            carriers=CarrierRegistry(sandbox_speed=settings.sandbox_speed),
+            keyring=KeyRing(database, sealer),
         )
 
     async def close(self) -> None:
-        """Release the database connections."""
+        """Release the carriers' and the database's connections."""
+        await self.carriers.close()
         await self.database.dispose()

@@ -6,9 +6,18 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from shiptrack.carriers.base import ConnectionContext, TransportError
+from shiptrack.carriers.http import CredentialsRejected
 from shiptrack.domain.accounts import Account, Connection
 from shiptrack.domain.carriers import CARRIERS, carrier_kind
-from shiptrack.domain.errors import ErrorDetail, FieldRequired, NotFound, ValidationFailed
+from shiptrack.domain.errors import (
+    CarrierCredentialsRejected,
+    CarrierUnavailable,
+    ErrorDetail,
+    FieldRequired,
+    NotFound,
+    ValidationFailed,
+)
 from shiptrack.domain.ids import parse_id
 from shiptrack.domain.timefmt import utcnow
 from shiptrack.domain.webhooks import check_url
@@ -28,6 +37,9 @@ class ConnectRequest:
     api_key: str | None = None
     account_number: str | None = None
     base_url: str | None = None
+    webhook_secret: str | None = None
+    requests_per_minute: float | None = None
+    api_version: str | None = None
 
 
 async def connect(
@@ -62,9 +74,24 @@ async def connect(
                 for name in missing
             ]
             raise FieldRequired(details[0].message, details=details)
-    if request.base_url is not None:
+    if request.base_url not in (None, "production", "test"):
         check_url(request.base_url, field_name="base_url")
+    if request.api_version is not None and kind.tracking_code != "usps":
+        raise ValidationFailed(
+            "api_version applies to USPS and Stamps.com connections only", field_name="api_version"
+        )
+    if request.webhook_secret is not None and kind.code not in PUSH_CARRIERS:
+        raise ValidationFailed(
+            f"{kind.friendly_name} does not push tracking updates; webhook_secret applies to "
+            f"{' and '.join(sorted(PUSH_CARRIERS))} only",
+            field_name="webhook_secret",
+        )
     credentials = {name: value for name, value in given.items() if value}
+    if request.webhook_secret:
+        credentials["webhook_secret"] = request.webhook_secret
+    options = {"api_version": request.api_version} if request.api_version else None
+    if not account.sandbox:
+        await _verify(services, kind.code, credentials, request, options)
     sealed = (
         services.sealer.seal(credentials, owner=credential_owner(account.id, kind.code))
         if credentials
@@ -80,8 +107,47 @@ async def connect(
             base_url=request.base_url,
             sealed_credentials=sealed,
             simulated=account.sandbox,
+            requests_per_minute=request.requests_per_minute,
+            options=options,
             now=utcnow(),
         )
+
+
+#: Carriers whose tracking updates can be pushed to shiptrack.
+PUSH_CARRIERS = frozenset({"ups", "fedex"})
+
+
+async def _verify(
+    services: Services,
+    carrier_code: str,
+    credentials: dict[str, str],
+    request: ConnectRequest,
+    options: dict[str, str] | None,
+) -> None:
+    """Ask the carrier whether the credentials work before storing them."""
+    kind = CARRIERS[carrier_code]
+    adapter = services.carriers.adapter(carrier_code, simulated=False)
+    context = ConnectionContext(
+        connection_id=0,
+        carrier_code=carrier_code,
+        simulated=False,
+        base_url=kind.api_url(request.base_url),
+        account_number=request.account_number,
+        credentials=credentials,
+        options=options or {},
+    )
+    try:
+        await adapter.verify(context)
+    except CredentialsRejected as error:
+        raise CarrierCredentialsRejected(
+            f"{kind.friendly_name} refused these credentials: {error.message}",
+            field_name=kind.credential_fields[0],
+        ) from error
+    except TransportError as error:
+        raise CarrierUnavailable(
+            f"{kind.friendly_name} could not be reached to check the credentials: "
+            f"{error.message}; try again later"
+        ) from error
 
 
 def credential_owner(account_id: int, carrier_code: str) -> str:

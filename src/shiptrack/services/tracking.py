@@ -2,26 +2,42 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from shiptrack.carriers.base import TrackRequest, TransportError
 from shiptrack.domain.accounts import Account, Connection
 from shiptrack.domain.carriers import CARRIERS, carrier_kind, tracking_code_for
+from shiptrack.domain.changes import (
+    NOT_FOUND,
+    CarrierReport,
+    Known,
+    event_identity,
+    newest_first,
+    observe,
+)
+from shiptrack.domain.cursors import decode_cursor, encode_cursor
 from shiptrack.domain.errors import (
     CarrierNotConnected,
+    CarrierUnavailable,
     FieldRequired,
     IdentifiersMustMatch,
     NotFound,
     NoTrackWebhook,
 )
 from shiptrack.domain.ids import parse_id
-from shiptrack.domain.timefmt import utcnow
+from shiptrack.domain.statuses import StatusCode
+from shiptrack.domain.timefmt import format_utc, retry_after_header, utcnow
 from shiptrack.domain.tracking import Subscription, normalise_tracking_number, tracking_information
 from shiptrack.services import Services
+from shiptrack.services.checks import connection_budget, connection_context
 from shiptrack.store import connections as connection_store
+from shiptrack.store import polling
 from shiptrack.store import subscriptions as store
+from shiptrack.store.polling import ConnectionState
 from shiptrack.store.webhooks import has_webhook
 
 
@@ -74,6 +90,7 @@ async def start(services: Services, account: Account, ref: PackageRef) -> None:
             tracking_number=ref.tracking_number,
             now=utcnow(),
         )
+    services.packages_due.set()
 
 
 async def stop(services: Services, account: Account, ref: PackageRef) -> None:
@@ -84,32 +101,131 @@ async def stop(services: Services, account: Account, ref: PackageRef) -> None:
 
 
 async def get(services: Services, account: Account, ref: PackageRef) -> dict[str, Any]:
-    """The package's ShipEngine ``TrackingInformation`` as stored."""
+    """The package's ShipEngine ``TrackingInformation`` with shiptrack's freshness fields.
+
+    A package the account tracks (or once tracked) is answered from the store; any other is asked
+    of the carrier live, within the connection's request budget, and not stored.
+    """
     async with services.database.read() as conn:
-        subscription = await _subscription(conn, account, ref)
-        events = await store.events(conn, subscription.id)
+        subscription = await _find(conn, account, ref)
+        if subscription is None:
+            connection, tracking_code = await _connection_for(conn, account, ref)
+            state = (await polling.connection_states(conn, [connection.id]))[connection.id]
+        else:
+            events = await store.events(conn, subscription.id)
+    if subscription is None:
+        return await _ask_live(services, state, tracking_code, ref.tracking_number)
     kind = CARRIERS[subscription.carrier_code]
-    return tracking_information(
-        subscription, events, tracking_url=kind.tracking_url(subscription.tracking_number)
+    body = tracking_information(
+        subscription,
+        newest_first(events),
+        tracking_url=kind.tracking_url(subscription.tracking_number),
     )
+    body.update(
+        active=subscription.active,
+        stop_reason=subscription.stop_reason,
+        last_checked_at=format_utc(subscription.last_checked_at),
+        next_check_at=format_utc(subscription.next_check_at),
+        last_error=subscription.last_error,
+    )
+    return body
 
 
-async def _subscription(conn: AsyncConnection, account: Account, ref: PackageRef) -> Subscription:
+#: How long a live lookup may wait for the carrier's request budget before giving up.
+LIVE_BUDGET_WAIT = 2.0
+
+
+async def _ask_live(
+    services: Services, state: ConnectionState, tracking_code: str, tracking_number: str
+) -> dict[str, Any]:
+    adapter = services.carriers.adapter(state.carrier_code, simulated=state.simulated)
+    try:
+        context = connection_context(services, state)
+        await asyncio.wait_for(
+            services.pacer.wait(state.id, connection_budget(adapter, state)), LIVE_BUDGET_WAIT
+        )
+        results = await adapter.track(context, [TrackRequest(tracking_number)])
+    except TimeoutError:
+        raise CarrierUnavailable(
+            f"The {state.carrier_code} request budget of this connection is spent; retry shortly",
+            headers={"Retry-After": "1"},
+        ) from None
+    except TransportError as error:
+        speed = services.carriers.speed(simulated=state.simulated)
+        headers = (
+            {"Retry-After": retry_after_header(error.retry_after / speed)}
+            if error.retry_after
+            else {}
+        )
+        raise CarrierUnavailable(
+            f"{state.carrier_code} could not be asked: {error.message}", headers=headers
+        ) from error
+    unknown = Known(
+        status_code=StatusCode.UN,
+        status_detail_code=None,
+        sequence=0,
+        settled=False,
+        newest_event_at=None,
+    )
+    result = results.get(tracking_number, NOT_FOUND)
+    observation = observe(unknown, result)
+    event = observation.defining_event
+    snapshot = Subscription(
+        id=0,
+        account_id=state.account_id,
+        connection_id=state.id,
+        carrier_code=tracking_code,
+        tracking_number=tracking_number,
+        active=False,
+        status_code=observation.status_code,
+        status_detail_code=observation.status_detail_code,
+        carrier_status_code=event.carrier_status_code if event else None,
+        carrier_detail_code=event.carrier_detail_code if event else None,
+        carrier_status_description=event.carrier_status_description if event else None,
+        ship_date=observation.ship_date,
+        estimated_delivery_date=observation.estimated_delivery_date,
+        actual_delivery_date=observation.actual_delivery_date,
+        exception_description=(
+            event.description if event and observation.status_code == StatusCode.EX else None
+        ),
+    )
+    events = list(result.events) if isinstance(result, CarrierReport) else []
+    unique = list({event_identity(e): e for e in events}.values())
+    body = tracking_information(
+        snapshot,
+        newest_first(unique),
+        tracking_url=CARRIERS[tracking_code].tracking_url(tracking_number),
+    )
+    body.update(
+        active=False,
+        stop_reason=None,
+        last_checked_at=format_utc(utcnow()),
+        next_check_at=None,
+        last_error=None,
+    )
+    return body
+
+
+async def _find(conn: AsyncConnection, account: Account, ref: PackageRef) -> Subscription | None:
+    """The account's subscription to the package, if it ever had one."""
     if ref.raw_carrier_id is not None:
         _, tracking_code = await _connection_for(conn, account, ref)
     else:
         assert ref.carrier_code is not None
         tracking_code = tracking_code_for(ref.carrier_code)
-    found = await store.find(
+    return await store.find(
         conn,
         account_id=account.id,
         carrier_code=tracking_code,
         tracking_number=ref.tracking_number,
     )
+
+
+async def _subscription(conn: AsyncConnection, account: Account, ref: PackageRef) -> Subscription:
+    found = await _find(conn, account, ref)
     if found is None:
-        if ref.raw_carrier_id is None:
-            # Say "connect the carrier" before "not tracked" when that is what is missing.
-            await _connection_for(conn, account, ref)
+        # Say "connect the carrier" before "not tracked" when that is what is missing.
+        _, tracking_code = await _connection_for(conn, account, ref)
         raise NotFound(
             f"{tracking_code} package {ref.tracking_number} is not tracked by this account; "
             "start tracking it with POST /v1/tracking/start",
@@ -155,3 +271,38 @@ async def _connection_for(
     # The connection named exactly by the code wins (stamps_com over usps), then the oldest.
     exact = [c for c in candidates if c.carrier_code == ref.carrier_code]
     return (exact or candidates)[0], tracking_code
+
+
+@dataclass(frozen=True)
+class SubscriptionFilter:
+    """What ``GET /v1/tracking/subscriptions`` narrows the list to."""
+
+    status_code: str | None = None
+    carrier_code: str | None = None
+    active: bool | None = None
+
+
+async def list_subscriptions(
+    services: Services,
+    account: Account,
+    filters: SubscriptionFilter,
+    *,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[Subscription], str | None]:
+    """A page of the account's subscriptions and the next page's cursor (``None`` at the end)."""
+    after = decode_cursor("after", cursor) if cursor else 0
+    tracking_code = tracking_code_for(filters.carrier_code) if filters.carrier_code else None
+    async with services.database.read() as conn:
+        found = await store.page(
+            conn,
+            account_id=account.id,
+            after_id=after,
+            limit=limit + 1,
+            status_code=filters.status_code,
+            carrier_code=tracking_code,
+            active=filters.active,
+        )
+    more = len(found) > limit
+    found = found[:limit]
+    return found, encode_cursor("after", found[-1].id) if more else None

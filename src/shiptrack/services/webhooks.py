@@ -1,7 +1,8 @@
-"""Webhook registrations."""
+"""Webhook registrations, their secrets, their deliveries."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -13,6 +14,15 @@ from shiptrack.domain.timefmt import utcnow
 from shiptrack.domain.webhooks import Webhook, WebhookHeader, check_headers, check_url
 from shiptrack.services import Services
 from shiptrack.store import webhooks as store
+from shiptrack.webhooks.secrets import open_secret, seal_secret
+from shiptrack.webhooks.signing import new_webhook_secret
+from shiptrack.webhooks.ssrf import check_destination
+
+
+async def _check_destination(services: Services, url: str) -> None:
+    check_url(url)
+    if not services.settings.webhook_allow_private:
+        await check_destination(url)
 
 
 async def create(
@@ -24,12 +34,14 @@ async def create(
     name: str | None,
     store_id: int | None,
     headers: list[WebhookHeader],
-) -> Webhook:
-    """Register a webhook; the same event and URL twice is a conflict."""
-    check_url(url)
+) -> tuple[Webhook, str]:
+    """Register a webhook; the same event and URL twice is a conflict. Returns the webhook and its
+    signing secret (shown in full only here and by the secret endpoints)."""
+    await _check_destination(services, url)
     check_headers(headers)
+    secret = new_webhook_secret()
     async with services.database.write() as conn:
-        return await store.create_webhook(
+        webhook = await store.create_webhook(
             conn,
             account_id=account.id,
             url=url,
@@ -37,8 +49,10 @@ async def create(
             name=name,
             store_id=store_id,
             headers=headers,
+            sealed_secret=seal_secret(services.sealer, account.id, secret),
             now=utcnow(),
         )
+    return webhook, secret
 
 
 async def list_all(services: Services, account: Account) -> list[Webhook]:
@@ -50,31 +64,73 @@ async def list_all(services: Services, account: Account) -> list[Webhook]:
 async def get(services: Services, account: Account, webhook_id: str) -> Webhook:
     """One webhook, ``404`` when it is not the account's."""
     async with services.database.read() as conn:
-        return await _find(conn, account, webhook_id)
+        return await find(conn, account, webhook_id)
 
 
 async def update(
     services: Services, account: Account, webhook_id: str, changes: dict[str, Any]
 ) -> None:
-    """Change a webhook's url, headers, name or store id (its event never changes)."""
+    """Change a webhook's url, headers, name or store id (its event never changes). Any update
+    re-enables a webhook that was disabled after failing for too long."""
     if "url" in changes:
-        check_url(changes["url"])
+        await _check_destination(services, changes["url"])
     if "headers" in changes:
         check_headers(changes["headers"])
     async with services.database.write() as conn:
-        webhook = await _find(conn, account, webhook_id)
-        if changes:
-            await store.update_webhook(conn, webhook, changes, now=utcnow())
+        webhook = await find(conn, account, webhook_id)
+        await store.update_webhook(conn, webhook, changes, now=utcnow())
 
 
 async def delete(services: Services, account: Account, webhook_id: str) -> None:
-    """Remove a webhook."""
+    """Remove a webhook; its pending deliveries are not sent."""
     async with services.database.write() as conn:
-        webhook = await _find(conn, account, webhook_id)
+        webhook = await find(conn, account, webhook_id)
         await store.delete_webhook(conn, webhook.id, now=utcnow())
 
 
-async def _find(conn: AsyncConnection, account: Account, webhook_id: str) -> Webhook:
+async def secret(services: Services, account: Account, webhook_id: str) -> str:
+    """The webhook's current signing secret."""
+    async with services.database.write() as conn:
+        return await ensure_secret(services, conn, await find(conn, account, webhook_id))
+
+
+async def ensure_secret(services: Services, conn: AsyncConnection, webhook: Webhook) -> str:
+    """A webhook's current secret; one is made for a webhook registered before secrets existed."""
+    stored = await store.stored_secrets(conn, webhook)
+    if stored.sealed_secret:
+        return open_secret(services.sealer, webhook.account_id, stored.sealed_secret)
+    value = new_webhook_secret()
+    await store.set_secrets(
+        conn,
+        webhook.id,
+        sealed_secret=seal_secret(services.sealer, webhook.account_id, value),
+        sealed_previous_secret=None,
+        previous_secret_expires_at=None,
+    )
+    return value
+
+
+async def rotate_secret(services: Services, account: Account, webhook_id: str) -> str:
+    """Replace the signing secret; deliveries carry signatures with both secrets for the overlap
+    (``SHIPTRACK_WEBHOOK_SECRET_OVERLAP``) so receivers can switch without losing any."""
+    value = new_webhook_secret()
+    now = utcnow()
+    async with services.database.write() as conn:
+        webhook = await find(conn, account, webhook_id)
+        stored = await store.stored_secrets(conn, webhook)
+        await store.set_secrets(
+            conn,
+            webhook.id,
+            sealed_secret=seal_secret(services.sealer, account.id, value),
+            sealed_previous_secret=stored.sealed_secret,
+            previous_secret_expires_at=now
+            + timedelta(seconds=services.settings.webhook_secret_overlap),
+        )
+    return value
+
+
+async def find(conn: AsyncConnection, account: Account, webhook_id: str) -> Webhook:
+    """The account's webhook with this public id, or ``404``."""
     row_id = parse_id(webhook_id, field_name="webhook_id")
     found = await store.get_webhook(conn, account.id, row_id) if row_id is not None else None
     if found is None:

@@ -18,6 +18,7 @@ def _account(row: sa.Row[tuple[object, ...]]) -> Account:
         name=row.name,
         sandbox=row.sandbox,
         rate_limit_per_minute=row.rate_limit_per_minute,
+        exception_watch_days=row.exception_watch_days,
     )
 
 
@@ -45,6 +46,11 @@ async def get_account(conn: AsyncConnection, account_id: int) -> Account | None:
     """The account with this id."""
     row = (await conn.execute(accounts.select().where(accounts.c.id == account_id))).first()
     return _account(row) if row else None
+
+
+async def update_account(conn: AsyncConnection, account_id: int, **values: int | None) -> None:
+    """Change an account's settings (``rate_limit_per_minute``, ``exception_watch_days``)."""
+    await conn.execute(accounts.update().where(accounts.c.id == account_id).values(**values))
 
 
 async def find_accounts_by_name(conn: AsyncConnection, name: str) -> list[Account]:

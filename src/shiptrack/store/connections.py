@@ -38,6 +38,8 @@ async def create_connection(
     sealed_credentials: str | None,
     simulated: bool,
     now: datetime,
+    requests_per_minute: float | None = None,
+    options: dict[str, str] | None = None,
 ) -> int:
     """Store a new connection and return its id."""
     result = await conn.execute(
@@ -50,6 +52,8 @@ async def create_connection(
             base_url=base_url,
             credentials=sealed_credentials,
             simulated=simulated,
+            requests_per_minute=requests_per_minute,
+            options=options,
             created_at=now,
         )
         .returning(carrier_connections.c.id)

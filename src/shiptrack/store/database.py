@@ -17,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from shiptrack.domain.errors import ServiceUnavailable
@@ -107,7 +107,7 @@ async def _unavailable_as_503() -> AsyncIterator[None]:
     """Turn "the database cannot be reached" into a 503 the client can retry."""
     try:
         yield
-    except (OperationalError, InterfaceError) as exc:
+    except DBAPIError as exc:
         if _is_unreachable(exc):
             raise ServiceUnavailable(
                 "The database is unavailable right now; retry in a few seconds"
@@ -119,8 +119,17 @@ async def _unavailable_as_503() -> AsyncIterator[None]:
         ) from exc
 
 
+# PostgreSQL SQLSTATEs meaning "this database cannot be used right now": connection exceptions
+# (class 08), the database does not exist (dropped, or not created yet), too many connections, and
+# the server shutting down or starting up.
+_UNAVAILABLE_SQLSTATES = ("08", "3D000", "53300", "57P01", "57P02", "57P03")
+
+
 def _is_unreachable(exc: DBAPIError) -> bool:
     if exc.connection_invalidated:
+        return True
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    if isinstance(sqlstate, str) and sqlstate.startswith(_UNAVAILABLE_SQLSTATES):
         return True
     text = str(exc.orig).lower()
     return any(

@@ -12,7 +12,7 @@ from shiptrack.domain.tracking import Subscription, TrackEvent
 from shiptrack.store.dialect import insert
 from shiptrack.store.tables import subscriptions, tracking_events
 
-_EVENT_FIELDS = tuple(
+EVENT_FIELDS = tuple(
     column.name
     for column in tracking_events.c
     if column.name not in ("id", "subscription_id", "identity", "created_at")
@@ -20,7 +20,8 @@ _EVENT_FIELDS = tuple(
 _SUBSCRIPTION_FIELDS = frozenset(Subscription.__dataclass_fields__)
 
 
-def _subscription(row: sa.Row[tuple[object, ...]]) -> Subscription:
+def subscription_from_row(row: sa.Row[tuple[object, ...]]) -> Subscription:
+    """A subscription from a ``subscriptions`` row."""
     return Subscription(**{k: v for k, v in row._mapping.items() if k in _SUBSCRIPTION_FIELDS})
 
 
@@ -56,6 +57,8 @@ async def start(
                 "next_check_at": statement.excluded.next_check_at,
                 "stop_reason": None,
                 "stopped_at": None,
+                # A restart notifies the current state, even if it has not changed.
+                "announce": True,
                 "updated_at": statement.excluded.updated_at,
             },
             where=sa.not_(subscriptions.c.active),
@@ -76,7 +79,7 @@ async def find(
             )
         )
     ).first()
-    return _subscription(row) if row else None
+    return subscription_from_row(row) if row else None
 
 
 async def stop(conn: AsyncConnection, subscription_id: int, *, reason: str, now: datetime) -> None:
@@ -91,15 +94,34 @@ async def stop(conn: AsyncConnection, subscription_id: int, *, reason: str, now:
 
 
 async def events(conn: AsyncConnection, subscription_id: int) -> list[TrackEvent]:
-    """A package's events, most recent first (events without a UTC time last, newest stored
-    first)."""
+    """A package's stored events, in no particular order."""
     rows = await conn.execute(
-        sa.select(*(tracking_events.c[name] for name in _EVENT_FIELDS))
-        .where(tracking_events.c.subscription_id == subscription_id)
-        .order_by(
-            tracking_events.c.occurred_at.is_(None),
-            tracking_events.c.occurred_at.desc(),
-            tracking_events.c.id.desc(),
+        sa.select(*(tracking_events.c[name] for name in EVENT_FIELDS)).where(
+            tracking_events.c.subscription_id == subscription_id
         )
     )
     return [TrackEvent(**row._mapping) for row in rows]
+
+
+async def page(
+    conn: AsyncConnection,
+    *,
+    account_id: int,
+    after_id: int,
+    limit: int,
+    status_code: str | None = None,
+    carrier_code: str | None = None,
+    active: bool | None = None,
+) -> list[Subscription]:
+    """One page of the account's subscriptions in id order, after ``after_id``."""
+    query = subscriptions.select().where(
+        subscriptions.c.account_id == account_id, subscriptions.c.id > after_id
+    )
+    if status_code is not None:
+        query = query.where(subscriptions.c.status_code == status_code)
+    if carrier_code is not None:
+        query = query.where(subscriptions.c.carrier_code == carrier_code)
+    if active is not None:
+        query = query.where(subscriptions.c.active == active)
+    rows = await conn.execute(query.order_by(subscriptions.c.id).limit(limit))
+    return [subscription_from_row(row) for row in rows]

@@ -70,6 +70,8 @@ accounts = sa.Table(
     sa.Column("name", sa.String(200), nullable=False),
     sa.Column("sandbox", sa.Boolean(), nullable=False),
     sa.Column("rate_limit_per_minute", sa.Integer(), nullable=True),
+    # Keep watching a package this many days after it hits an exception (NULL: stop at once).
+    sa.Column("exception_watch_days", sa.Integer(), nullable=True),
     _created_at(),
 )
 
@@ -97,6 +99,14 @@ carrier_connections = sa.Table(
     # Credentials sealed with the secret key (shiptrack.store.sealing); never returned.
     sa.Column("credentials", sa.Text(), nullable=True),
     sa.Column("simulated", sa.Boolean(), nullable=False),
+    # The connection's own request budget (NULL: the carrier's published limit).
+    sa.Column("requests_per_minute", sa.Float(), nullable=True),
+    # Carrier-specific choices, e.g. {"api_version": "v3"} for USPS.
+    sa.Column("options", sa.JSON(), nullable=True),
+    # Carrier back-off, shared by every worker: no call before backoff_until.
+    sa.Column("backoff_until", UTCDateTime(), nullable=True),
+    sa.Column("failures", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("last_error", sa.Text(), nullable=True),
     _created_at(),
     sa.Column("deleted_at", UTCDateTime(), nullable=True),
     sa.Index(None, "account_id", "carrier_code"),
@@ -112,6 +122,14 @@ webhooks = sa.Table(
     sa.Column("name", sa.String(200), nullable=True),
     sa.Column("store_id", sa.Integer(), nullable=True),
     sa.Column("headers", sa.JSON(), nullable=False),
+    # The Standard Webhooks signing secret (whsec_…), sealed; the previous one stays valid for an
+    # overlap after a rotation.
+    sa.Column("secret", sa.Text(), nullable=True),
+    sa.Column("previous_secret", sa.Text(), nullable=True),
+    sa.Column("previous_secret_expires_at", UTCDateTime(), nullable=True),
+    # Health: failing since the first failure after a success; disabled after long failure.
+    sa.Column("failing_since", UTCDateTime(), nullable=True),
+    sa.Column("disabled_at", UTCDateTime(), nullable=True),
     _created_at(),
     sa.Column("updated_at", UTCDateTime(), nullable=False),
     sa.Column("deleted_at", UTCDateTime(), nullable=True),
@@ -153,6 +171,10 @@ subscriptions = sa.Table(
     sa.Column("last_checked_at", UTCDateTime(), nullable=True),
     sa.Column("last_error", sa.Text(), nullable=True),
     sa.Column("stop_reason", sa.String(40), nullable=True),
+    # When the current status was first seen.
+    sa.Column("status_since", UTCDateTime(), nullable=True),
+    # The next successful check notifies the current state even if nothing changed (a restart).
+    sa.Column("announce", sa.Boolean(), nullable=False, server_default=sa.false()),
     _created_at(),
     sa.Column("updated_at", UTCDateTime(), nullable=False),
     sa.Column("stopped_at", UTCDateTime(), nullable=True),
@@ -216,8 +238,9 @@ deliveries = sa.Table(
     metadata,
     _id(),
     _fk("webhook_id", "webhooks.id"),
-    _fk("status_change_id", "status_changes.id"),
-    _fk("subscription_id", "subscriptions.id"),
+    # Both NULL for a test event sent from the API.
+    _fk("status_change_id", "status_changes.id", nullable=True),
+    _fk("subscription_id", "subscriptions.id", nullable=True),
     sa.Column("sequence", sa.Integer(), nullable=False),
     # The Standard Webhooks ``webhook-id``: the same on every retry and replay.
     sa.Column("message_id", sa.String(64), nullable=False),
@@ -238,6 +261,21 @@ deliveries = sa.Table(
         sqlite_where=sa.text("state = 'pending'"),
         postgresql_where=sa.text("state = 'pending'"),
     ),
+)
+
+signing_keys = sa.Table(
+    "signing_keys",
+    metadata,
+    _id(),
+    sa.Column("kid", sa.String(64), nullable=False, unique=True),
+    # RSA private key (PEM), sealed with the secret key.
+    sa.Column("private_key", sa.Text(), nullable=False),
+    # The public half as a JWK, as /jwks publishes it.
+    sa.Column("public_jwk", sa.JSON(), nullable=False),
+    _created_at(),
+    # Published from creation; used for signing from activates_at; unpublished after retires_at.
+    sa.Column("activates_at", UTCDateTime(), nullable=False),
+    sa.Column("retires_at", UTCDateTime(), nullable=True),
 )
 
 delivery_attempts = sa.Table(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +26,8 @@ def _webhook(row: sa.Row[tuple[object, ...]]) -> Webhook:
         name=row.name,
         store_id=row.store_id,
         headers=tuple(WebhookHeader(h["key"], h["value"]) for h in row.headers),
+        failing_since=row.failing_since,
+        disabled_at=row.disabled_at,
     )
 
 
@@ -43,6 +46,7 @@ async def create_webhook(
     name: str | None,
     store_id: int | None,
     headers: list[WebhookHeader],
+    sealed_secret: str,
     now: datetime,
 ) -> Webhook:
     """Store a webhook; :class:`WebhookConflict` when the same event and URL already exist."""
@@ -55,6 +59,7 @@ async def create_webhook(
             name=name,
             store_id=store_id,
             headers=_headers_json(headers),
+            secret=sealed_secret,
             created_at=now,
             updated_at=now,
         )
@@ -101,6 +106,8 @@ async def update_webhook(
 ) -> None:
     """Apply ``changes`` (any of url, name, store_id, headers) to a webhook."""
     values = dict(changes)
+    # Any update re-enables a webhook that was disabled for failing.
+    values.update(disabled_at=None, failing_since=None)
     if "headers" in values:
         values["headers"] = _headers_json(values["headers"])
     statement = (
@@ -120,3 +127,47 @@ async def delete_webhook(conn: AsyncConnection, webhook_id: int, *, now: datetim
 
 def _headers_json(headers: list[WebhookHeader] | tuple[WebhookHeader, ...]) -> list[dict[str, str]]:
     return [{"key": h.key, "value": h.value} for h in headers]
+
+
+async def set_secrets(
+    conn: AsyncConnection,
+    webhook_id: int,
+    *,
+    sealed_secret: str,
+    sealed_previous_secret: str | None,
+    previous_secret_expires_at: datetime | None,
+) -> None:
+    """Store a webhook's current and previous secret."""
+    await conn.execute(
+        webhooks.update()
+        .where(webhooks.c.id == webhook_id)
+        .values(
+            secret=sealed_secret,
+            previous_secret=sealed_previous_secret,
+            previous_secret_expires_at=previous_secret_expires_at,
+        )
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class StoredSecrets:
+    """A webhook's sealed current and previous secret."""
+
+    account_id: int
+    sealed_secret: str | None
+    sealed_previous_secret: str | None
+    previous_secret_expires_at: datetime | None
+
+
+async def stored_secrets(conn: AsyncConnection, webhook: Webhook) -> StoredSecrets:
+    """A webhook's sealed secrets."""
+    row = (
+        await conn.execute(
+            sa.select(
+                webhooks.c.secret, webhooks.c.previous_secret, webhooks.c.previous_secret_expires_at
+            ).where(webhooks.c.id == webhook.id)
+        )
+    ).one()
+    return StoredSecrets(
+        webhook.account_id, row.secret, row.previous_secret, row.previous_secret_expires_at
+    )

@@ -18,8 +18,8 @@ router = APIRouter(
     prefix="/v1/tracking",
     tags=["tracking"],
     responses=ERRORS,
-    dependencies=[Depends(strict_query("carrier_code", "tracking_number", "carrier_id"))],
 )
+_PACKAGE_QUERY = [Depends(strict_query("carrier_code", "tracking_number", "carrier_id"))]
 
 CarrierCode = Annotated[
     str | None,
@@ -38,8 +38,8 @@ CarrierId = Annotated[
     str | None,
     Query(
         min_length=1,
-        max_length=40,
-        description="The connection to use instead of carrier_code",
+        description="The connection to use instead of carrier_code (an se_id, at most 25 "
+        "characters: longer ones are 400 invalid_identifier)",
         examples=["se-28529731"],
     ),
 ]
@@ -56,6 +56,7 @@ def _ref(
 @router.get(
     "",
     operation_id="get_tracking_log",
+    dependencies=_PACKAGE_QUERY,
     summary="Get Tracking Information",
     response_class=JSON,
     responses={200: {"model": TrackingInformationModel}},
@@ -75,6 +76,7 @@ async def get_tracking_log(
 @router.post(
     "/start",
     operation_id="start_tracking",
+    dependencies=_PACKAGE_QUERY,
     summary="Start Tracking a Package",
     status_code=204,
     response_class=Response,
@@ -98,6 +100,7 @@ async def start_tracking(
 @router.post(
     "/stop",
     operation_id="stop_tracking",
+    dependencies=_PACKAGE_QUERY,
     summary="Stop Tracking a Package",
     status_code=204,
     response_class=Response,

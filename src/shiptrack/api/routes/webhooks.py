@@ -9,6 +9,7 @@ from starlette.responses import Response
 
 from shiptrack.api.deps import AccountDep, ServicesDep, strict_query
 from shiptrack.api.models import (
+    CreatedWebhookModel,
     CreateWebhookBody,
     UpdateWebhookBody,
     WebhookHeaderModel,
@@ -21,12 +22,8 @@ from shiptrack.domain.ids import format_id
 from shiptrack.domain.webhooks import Webhook, WebhookHeader
 from shiptrack.services import webhooks
 
-router = APIRouter(
-    prefix="/v1/environment/webhooks",
-    tags=["webhooks"],
-    responses=ERRORS,
-    dependencies=[Depends(strict_query())],
-)
+router = APIRouter(prefix="/v1/environment/webhooks", tags=["webhooks"], responses=ERRORS)
+_NO_QUERY = [Depends(strict_query())]
 
 
 def webhook_json(webhook: Webhook) -> dict[str, Any]:
@@ -48,6 +45,7 @@ def _headers(models: list[WebhookHeaderModel]) -> list[WebhookHeader]:
 @router.get(
     "",
     operation_id="list_webhooks",
+    dependencies=_NO_QUERY,
     summary="List Webhooks",
     response_class=JSON,
     responses={200: {"model": list[WebhookModel]}},
@@ -60,15 +58,17 @@ async def list_webhooks(services: ServicesDep, account: AccountDep) -> JSON:
 @router.post(
     "",
     operation_id="create_webhook",
+    dependencies=_NO_QUERY,
     summary="Create a Webhook",
     response_class=JSON,
-    responses={200: {"model": WebhookModel}, **CONFLICT},
+    responses={200: {"model": CreatedWebhookModel}, **CONFLICT},
 )
 async def create_webhook(
     services: ServicesDep, account: AccountDep, body: CreateWebhookBody
 ) -> JSON:
-    """Register a URL for an event. Only `track` events are sent by shiptrack."""
-    webhook = await webhooks.create(
+    """Register a URL for an event. Only `track` events are sent by shiptrack. The answer adds the
+    webhook's signing `secret` (Standard Webhooks `whsec_…`) to ShipEngine's fields."""
+    webhook, secret = await webhooks.create(
         services,
         account,
         url=body.url,
@@ -77,12 +77,13 @@ async def create_webhook(
         store_id=body.store_id,
         headers=_headers(body.headers),
     )
-    return JSON(webhook_json(webhook))
+    return JSON({**webhook_json(webhook), "secret": secret})
 
 
 @router.get(
     "/{webhook_id}",
     operation_id="get_webhook_by_id",
+    dependencies=_NO_QUERY,
     summary="Get Webhook By ID",
     response_class=JSON,
     responses={200: {"model": WebhookModel}},
@@ -95,6 +96,7 @@ async def get_webhook(services: ServicesDep, account: AccountDep, webhook_id: st
 @router.put(
     "/{webhook_id}",
     operation_id="update_webhook",
+    dependencies=_NO_QUERY,
     summary="Update a Webhook",
     status_code=204,
     response_class=Response,
@@ -117,6 +119,7 @@ async def update_webhook(
 @router.delete(
     "/{webhook_id}",
     operation_id="delete_webhook",
+    dependencies=_NO_QUERY,
     summary="Delete Webhook By ID",
     status_code=204,
     response_class=Response,

@@ -1,0 +1,175 @@
+"""Webhook secrets, deliveries, replays and test events (shiptrack extensions)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query
+from fastapi import Request as HTTPRequest
+
+from shiptrack.api.deps import AccountDep, ServicesDep, strict_query
+from shiptrack.api.responses import JSON
+from shiptrack.api.routes import ERRORS
+from shiptrack.domain.errors import ValidationFailed
+from shiptrack.domain.ids import format_id
+from shiptrack.domain.timefmt import format_utc
+from shiptrack.services import deliveries, webhooks
+
+router = APIRouter(prefix="/v1/environment/webhooks", tags=["webhook deliveries"], responses=ERRORS)
+public = APIRouter(tags=["webhook deliveries"])
+_NO_QUERY = [Depends(strict_query())]
+
+
+@router.get(
+    "/{webhook_id}/secret",
+    operation_id="get_webhook_secret",
+    summary="Get a webhook's signing secret",
+    response_class=JSON,
+    dependencies=_NO_QUERY,
+)
+async def get_secret(services: ServicesDep, account: AccountDep, webhook_id: str) -> JSON:
+    """The Standard Webhooks secret (`whsec_…`) that signs `webhook-signature`."""
+    return JSON({"secret": await webhooks.secret(services, account, webhook_id)})
+
+
+@router.post(
+    "/{webhook_id}/secret/rotate",
+    operation_id="rotate_webhook_secret",
+    summary="Rotate a webhook's signing secret",
+    response_class=JSON,
+    dependencies=_NO_QUERY,
+)
+async def rotate_secret(services: ServicesDep, account: AccountDep, webhook_id: str) -> JSON:
+    """A new secret; deliveries are signed with the new and the previous secret for
+    `SHIPTRACK_WEBHOOK_SECRET_OVERLAP` seconds (a day by default), then with the new one only."""
+    secret = await webhooks.rotate_secret(services, account, webhook_id)
+    return JSON(
+        {"secret": secret, "previous_secret_valid_for": services.settings.webhook_secret_overlap}
+    )
+
+
+def _attempt_json(row: Any) -> dict[str, Any]:
+    return {
+        "attempted_at": format_utc(row.attempted_at),
+        "response_status": row.response_status,
+        "latency_ms": row.latency_ms,
+        "error": row.error,
+    }
+
+
+@router.get(
+    "/{webhook_id}/deliveries",
+    operation_id="list_webhook_deliveries",
+    summary="List a webhook's deliveries with every attempt",
+    response_class=JSON,
+    dependencies=[Depends(strict_query("state", "page_size", "cursor"))],
+)
+async def list_deliveries(
+    services: ServicesDep,
+    account: AccountDep,
+    webhook_id: str,
+    state: Annotated[Literal["pending", "delivered", "failed"] | None, Query()] = None,
+    page_size: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+) -> JSON:
+    """Newest first. `failing_since` and `disabled_at` tell the webhook's health: a webhook that
+    only failed for `SHIPTRACK_WEBHOOK_DISABLE_AFTER` (5 days) is disabled, its deliveries wait,
+    and any `PUT` on it re-enables it."""
+    found = await deliveries.list_deliveries(
+        services, account, webhook_id, limit=page_size, cursor=cursor, state=state
+    )
+    return JSON(
+        {
+            "webhook_id": format_id(found.webhook.id),
+            "failing_since": format_utc(found.webhook.failing_since),
+            "disabled_at": format_utc(found.webhook.disabled_at),
+            "deliveries": [
+                {
+                    "delivery_id": format_id(row.id),
+                    "event_id": format_id(row.status_change_id)
+                    if row.status_change_id
+                    else row.message_id,
+                    "webhook_message_id": row.message_id,
+                    "carrier_code": row.carrier_code,
+                    "tracking_number": row.tracking_number,
+                    "status_code": row.status_code,
+                    "sequence": row.sequence,
+                    "state": row.state,
+                    "created_at": format_utc(row.created_at),
+                    "delivered_at": format_utc(row.delivered_at),
+                    "next_attempt_at": format_utc(row.next_attempt_at)
+                    if row.state == "pending"
+                    else None,
+                    "last_error": row.last_error,
+                    "attempts": [_attempt_json(a) for a in found.attempts[row.id]],
+                }
+                for row in found.rows
+            ],
+            "next_cursor": found.next_cursor,
+        }
+    )
+
+
+@router.post(
+    "/{webhook_id}/deliveries/{delivery_id}/redeliver",
+    operation_id="redeliver_webhook_delivery",
+    summary="Send one delivery again",
+    status_code=202,
+    response_class=JSON,
+    dependencies=_NO_QUERY,
+)
+async def redeliver(
+    services: ServicesDep, account: AccountDep, webhook_id: str, delivery_id: str
+) -> JSON:
+    """Queue the delivery again with the same `webhook-id`, so receivers can deduplicate."""
+    count = await deliveries.redeliver(services, account, webhook_id, delivery_id)
+    return JSON({"redelivered": count}, status_code=202)
+
+
+@router.post(
+    "/{webhook_id}/redeliver",
+    operation_id="redeliver_webhook_range",
+    summary="Send again every delivery of a time range",
+    status_code=202,
+    response_class=JSON,
+    dependencies=[Depends(strict_query("since", "until"))],
+)
+async def redeliver_range(
+    services: ServicesDep,
+    account: AccountDep,
+    webhook_id: str,
+    since: Annotated[datetime, Query(description="ISO-8601 with offset, inclusive")],
+    until: Annotated[datetime | None, Query(description="ISO-8601 with offset, exclusive")] = None,
+) -> JSON:
+    """Queue again every delivery of this webhook created in `[since, until)`."""
+    for name, value in (("since", since), ("until", until)):
+        if value is not None and value.tzinfo is None:
+            raise ValidationFailed(
+                f"{name} needs a UTC offset, e.g. 2026-11-27T00:00:00Z", field_name=name
+            )
+    count = await deliveries.redeliver_range(
+        services, account, webhook_id, since=since, until=until
+    )
+    return JSON({"redelivered": count}, status_code=202)
+
+
+@router.post(
+    "/{webhook_id}/test",
+    operation_id="send_webhook_test",
+    summary="Send a test event",
+    status_code=202,
+    response_class=JSON,
+    dependencies=_NO_QUERY,
+)
+async def send_test(services: ServicesDep, account: AccountDep, webhook_id: str) -> JSON:
+    """Queue a `track` event marked `"test": true` to this webhook, signed like any other."""
+    delivery_id = await deliveries.send_test(services, account, webhook_id)
+    return JSON({"delivery_id": format_id(delivery_id)}, status_code=202)
+
+
+@public.get("/jwks", operation_id="get_jwks", summary="Webhook signing keys", response_class=JSON)
+async def jwks(services: ServicesDep, request: HTTPRequest) -> JSON:
+    """The public keys that verify `x-shipengine-rsa-sha256-signature` (no API key needed). A new
+    key appears here before it signs anything; a replaced one stays for a grace period."""
+    return JSON(await services.keyring.jwks(), headers={"Cache-Control": "max-age=300"})

@@ -1,0 +1,274 @@
+"""Change detection: what a carrier's answer means for a package we already know.
+
+Rules (the README's "How changes are detected" says the same in prose):
+
+- An event is identified by what the carrier says happened (time, codes, text, place), so a scan the
+  carrier repeats, or sends in another order, is stored once.
+- The package's status is the status of its newest *mapped* event. Events the mapping table does not
+  know (``CARRIER_STATUS_NOT_MAPPED``) are kept but never decide the status.
+- On the first check (and when a restart asks for the current state to be announced) one change is
+  recorded, from what we had to what the carrier says now: a package that was delivered before
+  it was subscribed produces one notification, not one per scan of its history.
+- On later checks every status transition among the new events, oldest first, is a change, so an
+  attempt that is followed by a new delivery run within one polling interval is still reported.
+  A scan older than the newest one already known (an out-of-order scan) is stored but changes
+  nothing.
+- A status is the pair (``status_code``, ``status_detail_code``): "out for delivery" is a
+  change from "in transit" although both are ``IT``.
+- Leaving ``DE`` is only possible through a newer scan, and is flagged as a correction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from shiptrack.domain.mapping import NOT_MAPPED
+from shiptrack.domain.statuses import StatusCode
+from shiptrack.domain.timefmt import format_utc
+from shiptrack.domain.tracking import TrackEvent
+
+
+@dataclass(frozen=True, slots=True)
+class CarrierReport:
+    """What a carrier says about one tracking number now, already normalised."""
+
+    events: tuple[TrackEvent, ...]
+    ship_date: str | None = None
+    estimated_delivery_date: str | None = None
+    actual_delivery_date: str | None = None
+
+
+class NotFoundYet:
+    """The carrier does not know the number (yet): not an error, the package is ``NY``."""
+
+    _instance: NotFoundYet | None = None
+
+    def __new__(cls) -> NotFoundYet:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "NOT_FOUND"
+
+
+NOT_FOUND = NotFoundYet()
+
+
+@dataclass(frozen=True, slots=True)
+class Known:
+    """What the store knows of a package before this check."""
+
+    status_code: str
+    status_detail_code: str | None
+    sequence: int
+    #: ``False`` on the first check, and after a restart that must announce the current state.
+    settled: bool
+    #: Time of the newest mapped event already stored, ``None`` when there is none.
+    newest_event_at: datetime | None
+    identities: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """A status change to record (and to notify)."""
+
+    sequence: int
+    previous_status: str | None
+    status_code: str
+    status_detail_code: str | None
+    occurred_at: datetime | None
+    correction: bool
+    #: The newest event the package had at this change (``None`` when the change has no event).
+    event: TrackEvent | None
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """The result of one check."""
+
+    new_events: list[tuple[str, TrackEvent]]
+    changes: list[Change]
+    status_code: str
+    status_detail_code: str | None
+    #: The event that decides the status now (its carrier codes and texts are the package's).
+    defining_event: TrackEvent | None
+    ship_date: str | None = None
+    estimated_delivery_date: str | None = None
+    actual_delivery_date: str | None = None
+    carrier_found: bool = True
+
+
+def event_identity(event: TrackEvent) -> str:
+    """A short stable hash of what makes a scan that scan."""
+    parts = (
+        format_utc(event.occurred_at) or "",
+        event.carrier_occurred_at or "",
+        event.carrier_status_code or "",
+        event.carrier_detail_code or "",
+        event.event_code or "",
+        event.description or "",
+        event.city_locality or "",
+        event.postal_code or "",
+        event.country_code or "",
+    )
+    return hashlib.blake2b("\x1f".join(parts).encode("utf-8"), digest_size=12).hexdigest()
+
+
+def event_moment(event: TrackEvent) -> datetime | None:
+    """When an event happened, for ordering: UTC when known, else the carrier's wall time."""
+    if event.occurred_at is not None:
+        return event.occurred_at
+    if event.carrier_occurred_at:
+        try:
+            local = datetime.fromisoformat(event.carrier_occurred_at)
+        except ValueError:
+            return None
+        return local.replace(tzinfo=UTC) if local.tzinfo is None else local.astimezone(UTC)
+    return None
+
+
+def newest_first(events: list[TrackEvent]) -> list[TrackEvent]:
+    """Events in ShipEngine's order, most recent first (events without any time last)."""
+    timed = [(m, e) for e in events if (m := event_moment(e)) is not None]
+    untimed = [e for e in events if event_moment(e) is None]
+    return [e for _, e in sorted(timed, key=lambda pair: pair[0], reverse=True)] + untimed
+
+
+def _mapped(event: TrackEvent) -> bool:
+    return event.status_detail_code != NOT_MAPPED and event.status_code != StatusCode.UN
+
+
+def _chronological(events: list[TrackEvent]) -> list[TrackEvent]:
+    """Oldest first. Events without any time keep the carrier's order (newest first) and sort as
+    newer than every timed event, since carriers list their latest scan first."""
+    timed = [(m, i, e) for i, e in enumerate(events) if (m := event_moment(e)) is not None]
+    untimed = [e for e in events if event_moment(e) is None]
+    return [e for _, _, e in sorted(timed, key=lambda t: (t[0], -t[1]))] + untimed[::-1]
+
+
+def observe(known: Known, report: CarrierReport | NotFoundYet) -> Observation:
+    """Compare a carrier's answer with what is known; see the module docstring for the rules."""
+    if isinstance(report, NotFoundYet):
+        return _not_found(known)
+
+    unique: dict[str, TrackEvent] = {}
+    for event in report.events:
+        unique.setdefault(event_identity(event), event)
+    new_events = [(key, e) for key, e in unique.items() if key not in known.identities]
+
+    history = _chronological([e for e in unique.values() if _mapped(e)])
+    previous = (known.status_code, known.status_detail_code)
+    changes: list[Change] = []
+    sequence = known.sequence
+
+    if not known.settled:
+        defining = history[-1] if history else None
+        if defining is not None:
+            current = (defining.status_code, defining.status_detail_code)
+        elif report.events:
+            current = (StatusCode.UN.value, NOT_MAPPED)
+        else:
+            current = (StatusCode.NY.value, None)
+        sequence += 1
+        changes.append(
+            Change(
+                sequence=sequence,
+                previous_status=known.status_code,
+                status_code=current[0],
+                status_detail_code=current[1],
+                occurred_at=defining.occurred_at if defining else None,
+                correction=known.status_code == StatusCode.DE and current[0] != StatusCode.DE,
+                event=defining,
+            )
+        )
+    else:
+        fresh_keys = {key for key, _ in new_events}
+        fresh = [
+            e
+            for e in history
+            if event_identity(e) in fresh_keys
+            and (
+                known.newest_event_at is None
+                or (moment := event_moment(e)) is None
+                or moment > known.newest_event_at
+            )
+        ]
+        current = previous
+        defining = None
+        for event in fresh:
+            state = (event.status_code, event.status_detail_code)
+            defining = event
+            if state == current:
+                continue
+            sequence += 1
+            changes.append(
+                Change(
+                    sequence=sequence,
+                    previous_status=current[0],
+                    status_code=state[0],
+                    status_detail_code=state[1],
+                    occurred_at=event.occurred_at,
+                    correction=current[0] == StatusCode.DE and state[0] != StatusCode.DE,
+                    event=event,
+                )
+            )
+            current = state
+
+    status_code, status_detail_code = current
+    actual = report.actual_delivery_date
+    if actual is None and status_code == StatusCode.DE and defining is not None:
+        actual = format_utc(defining.occurred_at)
+    return Observation(
+        new_events=new_events,
+        changes=changes,
+        status_code=status_code,
+        status_detail_code=status_detail_code,
+        defining_event=defining,
+        ship_date=report.ship_date,
+        estimated_delivery_date=report.estimated_delivery_date,
+        actual_delivery_date=actual,
+    )
+
+
+def _not_found(known: Known) -> Observation:
+    changes = []
+    if not known.settled:
+        changes.append(
+            Change(
+                sequence=known.sequence + 1,
+                previous_status=known.status_code,
+                status_code=StatusCode.NY,
+                status_detail_code=None,
+                occurred_at=None,
+                correction=False,
+                event=None,
+            )
+        )
+        status: tuple[str, str | None] = (StatusCode.NY.value, None)
+    else:
+        # A carrier that stops finding a number it knew is not news; keep what we had.
+        status = (known.status_code, known.status_detail_code)
+    return Observation(
+        new_events=[],
+        changes=changes,
+        status_code=status[0],
+        status_detail_code=status[1],
+        defining_event=None,
+        carrier_found=False,
+    )
+
+
+def expiry(known: Known) -> Change:
+    """The change recorded when a number was never found for too long."""
+    return Change(
+        sequence=known.sequence + 1,
+        previous_status=known.status_code,
+        status_code=StatusCode.UN,
+        status_detail_code="TRACKING_EXPIRED",
+        occurred_at=None,
+        correction=False,
+        event=None,
+    )

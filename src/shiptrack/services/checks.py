@@ -1,0 +1,395 @@
+"""Checking due packages: claim, ask the carriers, record what changed.
+
+One round: claim a batch of due subscriptions, group them by carrier connection, ask each carrier in
+chunks of its batch size within its request budget, then record each chunk in one transaction: new
+events, the subscription's new state and schedule, every status change, and one outbox row per
+``track`` webhook of the account for each change (the transactional outbox).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from shiptrack.carriers.base import (
+    Budget,
+    CarrierAdapter,
+    ConnectionContext,
+    Result,
+    TrackRequest,
+    TransportError,
+)
+from shiptrack.domain.carriers import CARRIERS
+from shiptrack.domain.changes import (
+    NOT_FOUND,
+    Change,
+    Known,
+    Observation,
+    event_moment,
+    expiry,
+    newest_first,
+    observe,
+)
+from shiptrack.domain.ids import format_id
+from shiptrack.domain.schedule import stop_reason
+from shiptrack.domain.timefmt import utcnow
+from shiptrack.domain.tracking import Subscription, TrackEvent, tracking_information
+from shiptrack.services import Services
+from shiptrack.services.connections import credential_owner
+from shiptrack.store import polling
+from shiptrack.store import subscriptions as subscription_store
+from shiptrack.store.polling import Claimed, ConnectionState
+from shiptrack.store.sealing import SealingError
+from shiptrack.webhooks.payload import track_payload
+
+log = logging.getLogger("shiptrack.engine")
+
+
+async def run_checks(services: Services, *, limit: int | None = None) -> int:
+    """Check one batch of due packages; the number checked (0 when nothing was due)."""
+    settings = services.settings
+    now = utcnow()
+    async with services.database.write() as conn:
+        claimed = await polling.claim_due(
+            conn,
+            now=now,
+            lease_until=now + timedelta(seconds=settings.poll_lease),
+            limit=limit or settings.poll_batch_size,
+        )
+    if not claimed:
+        return 0
+    by_connection: dict[int, list[Claimed]] = defaultdict(list)
+    for item in claimed:
+        by_connection[item.subscription.connection_id].append(item)
+    async with services.database.read() as conn:
+        states = await polling.connection_states(conn, by_connection)
+    await asyncio.gather(
+        *(
+            _check_connection(services, states[connection_id], items)
+            for connection_id, items in by_connection.items()
+        )
+    )
+    return len(claimed)
+
+
+async def _check_connection(
+    services: Services, state: ConnectionState, items: list[Claimed]
+) -> None:
+    adapter = services.carriers.adapter(state.carrier_code, simulated=state.simulated)
+    speed = services.carriers.speed(simulated=state.simulated)
+    now = utcnow()
+    if state.backoff_until is not None and state.backoff_until > now:
+        async with services.database.write() as conn:
+            await polling.reschedule(
+                conn, items, next_check_at=state.backoff_until, error=state.last_error, now=now
+            )
+        return
+    try:
+        context = connection_context(services, state)
+    except TransportError as error:
+        await _carrier_failed(services, state, items, error, speed)
+        return
+    size = max(1, adapter.batch_size)
+    chunks = [items[i : i + size] for i in range(0, len(items), size)]
+    for index, chunk in enumerate(chunks):
+        try:
+            await services.pacer.wait(state.id, connection_budget(adapter, state))
+            results = await _ask(adapter, context, chunk)
+        except TransportError as error:
+            remaining = [item for later in chunks[index:] for item in later]
+            await _carrier_failed(services, state, remaining, error, speed)
+            return
+        await _record(services, state, chunk, results, speed)
+        state = replace(state, failures=0)
+
+
+async def _ask(
+    adapter: CarrierAdapter, context: ConnectionContext, chunk: Sequence[Claimed]
+) -> dict[str, Result]:
+    requests = [
+        TrackRequest(item.subscription.tracking_number, since=item.created_at) for item in chunk
+    ]
+    try:
+        return await adapter.track(context, requests)
+    except TransportError:
+        raise
+    except Exception as error:  # an adapter bug must not stop the engine
+        log.exception("carrier adapter %s failed", context.carrier_code)
+        raise TransportError(f"unexpected error while asking the carrier: {error!r}") from error
+
+
+def connection_context(services: Services, state: ConnectionState) -> ConnectionContext:
+    """What the adapter needs of a connection, its credentials opened."""
+    credentials: dict[str, str] = {}
+    if state.sealed_credentials:
+        try:
+            credentials = services.sealer.open(
+                state.sealed_credentials,
+                owner=credential_owner(state.account_id, state.carrier_code),
+            )
+        except SealingError as error:
+            raise TransportError(f"the stored credentials cannot be decrypted: {error}") from error
+    return ConnectionContext(
+        connection_id=state.id,
+        carrier_code=state.carrier_code,
+        simulated=state.simulated,
+        base_url=CARRIERS[state.carrier_code].api_url(state.base_url),
+        account_number=state.account_number,
+        credentials=credentials,
+        options=state.options or {},
+    )
+
+
+def connection_budget(adapter: CarrierAdapter, state: ConnectionState) -> Budget:
+    """The connection's own request budget when it has one, else the carrier's published one."""
+    if state.requests_per_minute:
+        per_second = state.requests_per_minute / 60
+        return Budget(requests_per_second=per_second, burst=max(1, int(per_second)))
+    return adapter.budget
+
+
+async def _carrier_failed(
+    services: Services,
+    state: ConnectionState,
+    items: Sequence[Claimed],
+    error: TransportError,
+    speed: float,
+) -> None:
+    now = utcnow()
+    until = services.settings.schedule.backoff(
+        state.failures + 1, now=now, retry_after=error.retry_after, speed=speed
+    )
+    log.warning(
+        "carrier %s (connection %s) failed: %s", state.carrier_code, state.id, error.message
+    )
+    async with services.database.write() as conn:
+        await polling.record_carrier_failure(conn, state.id, until=until, error=error.message)
+        await polling.reschedule(conn, items, next_check_at=until, error=error.message, now=now)
+
+
+async def _record(
+    services: Services,
+    state: ConnectionState,
+    chunk: Sequence[Claimed],
+    results: dict[str, Result],
+    speed: float,
+) -> None:
+    async with services.database.write() as conn:
+        await record_results(services, conn, state, chunk, results, speed)
+
+
+async def record_results(
+    services: Services,
+    conn: AsyncConnection,
+    state: ConnectionState,
+    chunk: Sequence[Claimed],
+    results: dict[str, Result],
+    speed: float,
+) -> None:
+    """Record what the carrier said about ``chunk`` (polled, or pushed) in the open transaction:
+    new events, each package's new state and schedule, its status changes and their outbox rows."""
+    policy = services.settings.schedule
+    watch = (
+        timedelta(days=state.exception_watch_days)
+        if state.exception_watch_days is not None
+        else None
+    )
+    # Taken once the transaction holds the write lock: detected_at is when it was recorded.
+    now = utcnow()
+    known = await polling.known_events(conn, [item.subscription.id for item in chunk])
+    webhook_ids = (await polling.track_webhook_ids(conn, [state.account_id])).get(
+        state.account_id, []
+    )
+    for item in chunk:
+        subscription = item.subscription
+        identities, newest = known[subscription.id]
+        before = Known(
+            status_code=subscription.status_code,
+            status_detail_code=subscription.status_detail_code,
+            sequence=subscription.sequence,
+            settled=item.settled,
+            newest_event_at=newest,
+            identities=identities,
+        )
+        observation = observe(before, results.get(subscription.tracking_number, NOT_FOUND))
+        changes = list(observation.changes)
+        age = now - item.created_at
+        stop = None
+        if policy.expired(observation.status_code, age=age, speed=speed):
+            changes.append(expiry(replace(before, sequence=before.sequence + len(changes))))
+            stop = "expired"
+        final = changes[-1] if changes else None
+        status_code = final.status_code if final else observation.status_code
+        detail = final.status_detail_code if final else observation.status_detail_code
+        status_since = now if final else item.status_since
+        stop = stop or stop_reason(
+            status_code, status_since=status_since, now=now, exception_watch=watch
+        )
+        values = _subscription_values(subscription, observation, status_code, detail)
+        values.update(
+            sequence=final.sequence if final else subscription.sequence,
+            status_since=status_since,
+            last_checked_at=now,
+            last_error=None,
+            announce=False,
+            updated_at=now,
+            stop_reason=stop,
+            next_check_at=policy.next_check(
+                status_code,
+                detail,
+                now=now,
+                age=age,
+                estimated_delivery=_parse(values["estimated_delivery_date"]),
+                speed=speed,
+            ),
+        )
+        if not await polling.update_subscription(conn, subscription.id, item.lease_until, values):
+            continue  # another worker took this package over after our lease ran out
+        await polling.insert_events(conn, subscription.id, observation.new_events, now)
+        if changes:
+            updated = replace(subscription, **_domain_fields(values))
+            await _record_changes(services, conn, updated, changes, webhook_ids, now)
+    if state.failures:
+        await polling.record_carrier_success(conn, state.id)
+    log.debug("recorded %d packages on connection %s", len(chunk), state.id)
+
+
+def _subscription_values(
+    subscription: Subscription, observation: Observation, status_code: str, detail: str | None
+) -> dict[str, Any]:
+    event = observation.defining_event
+    return {
+        "status_code": status_code,
+        "status_detail_code": detail,
+        "carrier_status_code": event.carrier_status_code
+        if event
+        else subscription.carrier_status_code,
+        "carrier_detail_code": event.carrier_detail_code
+        if event
+        else subscription.carrier_detail_code,
+        "carrier_status_description": (
+            event.carrier_status_description if event else subscription.carrier_status_description
+        ),
+        "exception_description": (
+            (event.description if event else subscription.exception_description)
+            if status_code == "EX"
+            else None
+        ),
+        "ship_date": observation.ship_date or subscription.ship_date,
+        "estimated_delivery_date": (
+            observation.estimated_delivery_date or subscription.estimated_delivery_date
+        ),
+        "actual_delivery_date": observation.actual_delivery_date
+        or subscription.actual_delivery_date,
+    }
+
+
+_DOMAIN_FIELDS = frozenset(Subscription.__dataclass_fields__)
+
+
+def _domain_fields(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if k in _DOMAIN_FIELDS and k != "next_check_at"}
+
+
+async def _record_changes(
+    services: Services,
+    conn: AsyncConnection,
+    subscription: Subscription,
+    changes: list[Change],
+    webhook_ids: list[int],
+    now: datetime,
+) -> None:
+    events = await subscription_store.events(conn, subscription.id)
+    kind = CARRIERS[subscription.carrier_code]
+    for index, change in enumerate(changes):
+        change_id = await polling.insert_status_change(
+            conn,
+            {
+                "subscription_id": subscription.id,
+                "sequence": change.sequence,
+                "previous_status": change.previous_status,
+                "status_code": change.status_code,
+                "status_detail_code": change.status_detail_code,
+                "occurred_at": change.occurred_at,
+                "detected_at": now,
+                "correction": change.correction,
+            },
+        )
+        if not webhook_ids:
+            continue
+        latest = index == len(changes) - 1
+        snapshot = subscription if latest else _as_of(subscription, change)
+        visible = events if latest else _events_until(events, change.event)
+        payload = track_payload(
+            base_url=services.settings.public_base_url,
+            tracking_information=tracking_information(
+                snapshot,
+                newest_first(visible),
+                tracking_url=kind.tracking_url(subscription.tracking_number),
+            ),
+            event_id=format_id(change_id),
+            sequence=change.sequence,
+            previous_status=change.previous_status,
+            correction=change.correction,
+            detected_at=now,
+        )
+        await polling.insert_deliveries(
+            conn,
+            [
+                {
+                    "webhook_id": webhook_id,
+                    "status_change_id": change_id,
+                    "subscription_id": subscription.id,
+                    "sequence": change.sequence,
+                    "message_id": f"msg_{change_id}_{webhook_id}",
+                    "payload": payload,
+                    "state": "pending",
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                    "created_at": now,
+                }
+                for webhook_id in webhook_ids
+            ],
+        )
+    services.deliveries_due.set()
+
+
+def _as_of(subscription: Subscription, change: Change) -> Subscription:
+    """The package as it was at an intermediate change of one check."""
+    event = change.event
+    return replace(
+        subscription,
+        status_code=change.status_code,
+        status_detail_code=change.status_detail_code,
+        carrier_status_code=event.carrier_status_code if event else None,
+        carrier_detail_code=event.carrier_detail_code if event else None,
+        carrier_status_description=event.carrier_status_description if event else None,
+        exception_description=(event.description if event and change.status_code == "EX" else None),
+        actual_delivery_date=None,
+    )
+
+
+def _events_until(events: list[TrackEvent], last: TrackEvent | None) -> list[TrackEvent]:
+    if last is None:
+        return events
+    moment = event_moment(last)
+    if moment is None:
+        return events
+    return [e for e in events if (m := event_moment(e)) is None or m <= moment]
+
+
+def _parse(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

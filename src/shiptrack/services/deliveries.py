@@ -1,0 +1,136 @@
+"""What an account can see and do with its webhook deliveries."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from shiptrack.domain.accounts import Account
+from shiptrack.domain.carriers import CARRIERS
+from shiptrack.domain.cursors import decode_cursor, encode_cursor
+from shiptrack.domain.errors import NotFound, ValidationFailed
+from shiptrack.domain.ids import parse_id
+from shiptrack.domain.statuses import StatusCode
+from shiptrack.domain.timefmt import utcnow
+from shiptrack.domain.tracking import Subscription, TrackEvent, tracking_information
+from shiptrack.domain.webhooks import Webhook
+from shiptrack.services import Services
+from shiptrack.services.webhooks import find
+from shiptrack.store import deliveries as store
+from shiptrack.webhooks.payload import track_payload
+
+
+@dataclass(frozen=True)
+class DeliveryPage:
+    """A page of a webhook's deliveries with their attempts."""
+
+    webhook: Webhook
+    rows: list[Any]
+    attempts: dict[int, list[Any]]
+    next_cursor: str | None
+
+
+async def list_deliveries(
+    services: Services,
+    account: Account,
+    webhook_id: str,
+    *,
+    limit: int,
+    cursor: str | None,
+    state: str | None,
+) -> DeliveryPage:
+    """A webhook's deliveries, newest first, each with every attempt."""
+    before = decode_cursor("before", cursor) if cursor else None
+    async with services.database.read() as conn:
+        webhook = await find(conn, account, webhook_id)
+        rows = await store.page(
+            conn, webhook_id=webhook.id, before_id=before, limit=limit + 1, state=state
+        )
+        more = len(rows) > limit
+        rows = rows[:limit]
+        attempts = await store.attempts_of(conn, [row.id for row in rows])
+    return DeliveryPage(
+        webhook, rows, attempts, encode_cursor("before", rows[-1].id) if more else None
+    )
+
+
+async def redeliver(services: Services, account: Account, webhook_id: str, delivery_id: str) -> int:
+    """Queue one delivery again, with the same ``webhook-id``."""
+    row_id = parse_id(delivery_id, field_name="delivery_id")
+    now = utcnow()
+    async with services.database.write() as conn:
+        webhook = await find(conn, account, webhook_id)
+        if row_id is None or not await store.delivery_exists(
+            conn, webhook_id=webhook.id, delivery_id=row_id
+        ):
+            raise NotFound(f"Delivery {delivery_id} was not found", field_name="delivery_id")
+        count = await store.replay(conn, webhook_id=webhook.id, delivery_id=row_id, now=now)
+    services.deliveries_due.set()
+    return count
+
+
+async def redeliver_range(
+    services: Services,
+    account: Account,
+    webhook_id: str,
+    *,
+    since: datetime,
+    until: datetime | None,
+) -> int:
+    """Queue again every delivery of the webhook created in ``[since, until)``."""
+    if until is not None and until <= since:
+        raise ValidationFailed("until must be later than since", field_name="until")
+    now = utcnow()
+    async with services.database.write() as conn:
+        webhook = await find(conn, account, webhook_id)
+        count = await store.replay(conn, webhook_id=webhook.id, since=since, until=until, now=now)
+    services.deliveries_due.set()
+    return count
+
+
+async def send_test(services: Services, account: Account, webhook_id: str) -> int:
+    """Queue a test ``track`` event (``"test": true``) to one webhook; its delivery id."""
+    now = utcnow()
+    example = Subscription(
+        id=0,
+        account_id=account.id,
+        connection_id=0,
+        carrier_code="ups",
+        tracking_number="1ZSANDBOX0000001",
+        active=False,
+        status_code=StatusCode.DE,
+        status_detail_code="DELIVERED",
+        carrier_status_code="DELIVERED",
+        carrier_detail_code="DELIVERED",
+        carrier_status_description="Delivered, front door",
+    )
+    event = TrackEvent(
+        status_code=StatusCode.DE,
+        status_detail_code="DELIVERED",
+        occurred_at=now,
+        description="Delivered, front door",
+        carrier_status_code="DELIVERED",
+        carrier_detail_code="DELIVERED",
+    )
+    message_id = "msg_test_" + secrets.token_hex(8)
+    payload = track_payload(
+        base_url=services.settings.public_base_url,
+        tracking_information=tracking_information(
+            example, [event], tracking_url=CARRIERS["ups"].tracking_url(example.tracking_number)
+        ),
+        event_id=message_id,
+        sequence=0,
+        previous_status=None,
+        correction=False,
+        detected_at=now,
+        test=True,
+    )
+    async with services.database.write() as conn:
+        webhook = await find(conn, account, webhook_id)
+        delivery_id = await store.add_test_delivery(
+            conn, webhook_id=webhook.id, message_id=message_id, payload=payload, now=now
+        )
+    services.deliveries_due.set()
+    return delivery_id

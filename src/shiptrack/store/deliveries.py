@@ -1,0 +1,291 @@
+"""The webhook outbox: claiming due deliveries, recording attempts, listing and replaying.
+
+A delivery is claimable when it is pending, due, its webhook is live and enabled, and no earlier
+delivery of the same package to the same webhook is still pending: one package's notifications reach
+a webhook in ``sequence`` order. Claiming moves ``next_attempt_at`` to the end of a lease, so a
+dispatcher killed mid-send leaves the delivery to be claimed (and sent with the same ``webhook-id``)
+again once the lease runs out. ``lease_until`` tells a claimed delivery from one waiting for a retry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from shiptrack.store.tables import (
+    deliveries,
+    delivery_attempts,
+    status_changes,
+    subscriptions,
+    webhooks,
+)
+
+PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedDelivery:
+    """A delivery a dispatcher holds until ``lease_until``, with what it needs to send it."""
+
+    id: int
+    webhook_id: int
+    account_id: int
+    message_id: str
+    payload: bytes
+    attempts: int
+    lease_until: datetime
+    url: str
+    headers: list[dict[str, str]]
+    sealed_secret: str | None
+    sealed_previous_secret: str | None
+    previous_secret_expires_at: datetime | None
+    failing_since: datetime | None
+
+
+async def claim(
+    conn: AsyncConnection,
+    *,
+    now: datetime,
+    lease_until: datetime,
+    limit: int,
+    skip_webhooks: Collection[int] = (),
+) -> list[ClaimedDelivery]:
+    """Take up to ``limit`` due deliveries, oldest due first, each at the head of its queue."""
+    earlier = deliveries.alias("earlier")
+    head_of_queue = ~sa.exists().where(
+        earlier.c.subscription_id == deliveries.c.subscription_id,
+        earlier.c.webhook_id == deliveries.c.webhook_id,
+        earlier.c.state == PENDING,
+        earlier.c.sequence < deliveries.c.sequence,
+    )
+    due = (
+        sa.select(deliveries.c.id)
+        .join(webhooks, webhooks.c.id == deliveries.c.webhook_id)
+        .where(
+            deliveries.c.state == PENDING,
+            deliveries.c.next_attempt_at <= now,
+            webhooks.c.deleted_at.is_(None),
+            webhooks.c.disabled_at.is_(None),
+            head_of_queue,
+        )
+        .order_by(deliveries.c.next_attempt_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True, of=deliveries)
+    )
+    if skip_webhooks:
+        due = due.where(deliveries.c.webhook_id.notin_(list(skip_webhooks)))
+    claimed = await conn.execute(
+        deliveries.update()
+        .where(deliveries.c.id.in_(due.scalar_subquery()))
+        .values(next_attempt_at=lease_until, lease_until=lease_until)
+        .returning(
+            deliveries.c.id,
+            deliveries.c.webhook_id,
+            deliveries.c.message_id,
+            deliveries.c.payload,
+            deliveries.c.attempts,
+        )
+    )
+    rows = list(claimed)
+    if not rows:
+        return []
+    hooks = {
+        row.id: row
+        for row in await conn.execute(
+            webhooks.select().where(webhooks.c.id.in_({row.webhook_id for row in rows}))
+        )
+    }
+    return [
+        ClaimedDelivery(
+            id=row.id,
+            webhook_id=row.webhook_id,
+            account_id=hooks[row.webhook_id].account_id,
+            message_id=row.message_id,
+            payload=bytes(row.payload),
+            attempts=row.attempts,
+            lease_until=lease_until,
+            url=hooks[row.webhook_id].url,
+            headers=hooks[row.webhook_id].headers,
+            sealed_secret=hooks[row.webhook_id].secret,
+            sealed_previous_secret=hooks[row.webhook_id].previous_secret,
+            previous_secret_expires_at=hooks[row.webhook_id].previous_secret_expires_at,
+            failing_since=hooks[row.webhook_id].failing_since,
+        )
+        for row in rows
+    ]
+
+
+async def release(
+    conn: AsyncConnection, claimed: Collection[ClaimedDelivery], *, now: datetime
+) -> None:
+    """Give claimed deliveries back unsent: due again at once."""
+    for delivery in claimed:
+        await conn.execute(
+            deliveries.update()
+            .where(
+                deliveries.c.id == delivery.id,
+                deliveries.c.next_attempt_at == delivery.lease_until,
+            )
+            .values(next_attempt_at=now, lease_until=None)
+        )
+
+
+async def record_attempt(
+    conn: AsyncConnection,
+    delivery: ClaimedDelivery,
+    *,
+    attempted_at: datetime,
+    response_status: int | None,
+    latency_ms: int,
+    error: str | None,
+    outcome: dict[str, Any],
+) -> bool:
+    """Keep the attempt, and move the delivery on (``outcome``: state, next_attempt_at, …).
+
+    Returns ``False`` when the lease was lost meanwhile: the attempt is kept, the delivery is left
+    to the dispatcher that holds it now.
+    """
+    await conn.execute(
+        delivery_attempts.insert().values(
+            delivery_id=delivery.id,
+            attempted_at=attempted_at,
+            response_status=response_status,
+            latency_ms=latency_ms,
+            error=error,
+        )
+    )
+    result = await conn.execute(
+        deliveries.update()
+        .where(
+            deliveries.c.id == delivery.id,
+            deliveries.c.state == PENDING,
+            deliveries.c.next_attempt_at == delivery.lease_until,
+        )
+        .values(
+            attempts=deliveries.c.attempts + 1, last_error=error, lease_until=None, **outcome
+        )
+    )
+    return result.rowcount == 1
+
+
+async def update_webhook_health(
+    conn: AsyncConnection, webhook_id: int, values: dict[str, Any]
+) -> None:
+    """Set a webhook's ``failing_since`` / ``disabled_at``."""
+    await conn.execute(webhooks.update().where(webhooks.c.id == webhook_id).values(**values))
+
+
+async def add_test_delivery(
+    conn: AsyncConnection, *, webhook_id: int, message_id: str, payload: bytes, now: datetime
+) -> int:
+    """Queue a test event for one webhook (outside any package's order)."""
+    result = await conn.execute(
+        deliveries.insert()
+        .values(
+            webhook_id=webhook_id,
+            status_change_id=None,
+            subscription_id=None,
+            sequence=0,
+            message_id=message_id,
+            payload=payload,
+            state=PENDING,
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
+        .returning(deliveries.c.id)
+    )
+    return int(result.scalar_one())
+
+
+async def page(
+    conn: AsyncConnection,
+    *,
+    webhook_id: int,
+    before_id: int | None,
+    limit: int,
+    state: str | None = None,
+) -> list[sa.Row[Any]]:
+    """A page of a webhook's deliveries, newest first, with the package and status they carry."""
+    query = (
+        sa.select(
+            deliveries,
+            subscriptions.c.carrier_code,
+            subscriptions.c.tracking_number,
+            status_changes.c.status_code,
+        )
+        .outerjoin(subscriptions, subscriptions.c.id == deliveries.c.subscription_id)
+        .outerjoin(status_changes, status_changes.c.id == deliveries.c.status_change_id)
+        .where(deliveries.c.webhook_id == webhook_id)
+    )
+    if before_id is not None:
+        query = query.where(deliveries.c.id < before_id)
+    if state is not None:
+        query = query.where(deliveries.c.state == state)
+    return list(await conn.execute(query.order_by(deliveries.c.id.desc()).limit(limit)))
+
+
+async def attempts_of(conn: AsyncConnection, delivery_ids: Collection[int]) -> dict[int, list[Any]]:
+    """The attempts of each delivery, oldest first."""
+    found: dict[int, list[Any]] = {i: [] for i in delivery_ids}
+    if not delivery_ids:
+        return found
+    rows = await conn.execute(
+        delivery_attempts.select()
+        .where(delivery_attempts.c.delivery_id.in_(list(delivery_ids)))
+        .order_by(delivery_attempts.c.id)
+    )
+    for row in rows:
+        found[row.delivery_id].append(row)
+    return found
+
+
+async def replay(
+    conn: AsyncConnection,
+    *,
+    webhook_id: int,
+    now: datetime,
+    delivery_id: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> int:
+    """Send deliveries again (same ``webhook-id``): one by id, or every one created in a range.
+
+    A delivery being attempted right now is left alone. Returns how many were queued again.
+    """
+    condition = [deliveries.c.webhook_id == webhook_id]
+    if delivery_id is not None:
+        condition.append(deliveries.c.id == delivery_id)
+    if since is not None:
+        condition.append(deliveries.c.created_at >= since)
+    if until is not None:
+        condition.append(deliveries.c.created_at < until)
+    # In flight: claimed, and the lease has not run out (a retry waiting for later is not).
+    not_in_flight = sa.or_(
+        deliveries.c.state != PENDING,
+        deliveries.c.lease_until.is_(None),
+        deliveries.c.lease_until <= now,
+    )
+    result = await conn.execute(
+        deliveries.update()
+        .where(*condition, not_in_flight)
+        .values(
+            state=PENDING, attempts=0, next_attempt_at=now, lease_until=None, delivered_at=None
+        )
+    )
+    return int(result.rowcount)
+
+
+async def delivery_exists(conn: AsyncConnection, *, webhook_id: int, delivery_id: int) -> bool:
+    """Whether a delivery of this webhook exists."""
+    row = await conn.execute(
+        sa.select(deliveries.c.id).where(
+            deliveries.c.id == delivery_id, deliveries.c.webhook_id == webhook_id
+        )
+    )
+    return row.first() is not None

@@ -1,0 +1,322 @@
+"""The tracking engine's queries: claim due subscriptions, read what is known, record results.
+
+Claiming moves ``next_check_at`` forward by the lease: a claimed subscription is not due for anyone
+else until the lease runs out, and a worker that dies mid-check simply lets it become due again. On
+PostgreSQL the claim skips rows another worker is claiming (``FOR UPDATE SKIP LOCKED``); on
+SQLite the write lock serialises claims.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from shiptrack.domain.changes import event_moment
+from shiptrack.domain.tracking import Subscription, TrackEvent
+from shiptrack.store.dialect import insert
+from shiptrack.store.subscriptions import EVENT_FIELDS, subscription_from_row
+from shiptrack.store.tables import (
+    accounts,
+    carrier_connections,
+    deliveries,
+    status_changes,
+    subscriptions,
+    tracking_events,
+    webhooks,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A subscription a worker holds until ``lease_until``."""
+
+    subscription: Subscription
+    created_at: datetime
+    status_since: datetime | None
+    announce: bool
+    settled: bool
+    #: The lease this worker set (``None`` for a push, which locks the row instead).
+    lease_until: datetime | None
+
+
+def _claimed(row: Any, lease_until: datetime | None) -> Claimed:
+    return Claimed(
+        subscription=subscription_from_row(row),
+        created_at=row.created_at,
+        status_since=row.status_since,
+        announce=row.announce,
+        settled=row.last_checked_at is not None and not row.announce,
+        lease_until=lease_until,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionState:
+    """A connection as the engine needs it."""
+
+    id: int
+    account_id: int
+    carrier_code: str
+    simulated: bool
+    base_url: str | None
+    account_number: str | None
+    sealed_credentials: str | None
+    backoff_until: datetime | None
+    failures: int
+    last_error: str | None
+    exception_watch_days: int | None
+    requests_per_minute: float | None = None
+    options: dict[str, str] | None = None
+    deleted: bool = False
+
+
+#: ``WHERE active`` written exactly as the partial index ``ix_subscriptions_due`` says it: SQLite
+#: uses a partial index only when the query repeats its predicate, and SQLAlchemy would render the
+#: boolean column as ``active = 1`` there.
+_ACTIVE = sa.text("subscriptions.active")
+
+
+async def claim_due(
+    conn: AsyncConnection, *, now: datetime, lease_until: datetime, limit: int
+) -> list[Claimed]:
+    """Take up to ``limit`` due subscriptions, oldest due first."""
+    due = (
+        sa.select(subscriptions.c.id)
+        .where(_ACTIVE, subscriptions.c.next_check_at <= now)
+        .order_by(subscriptions.c.next_check_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    rows = await conn.execute(
+        subscriptions.update()
+        .where(subscriptions.c.id.in_(due.scalar_subquery()))
+        .values(next_check_at=lease_until, lease_until=lease_until)
+        .returning(*subscriptions.c)
+    )
+    return [_claimed(row, lease_until) for row in rows]
+
+
+async def lock_for_push(
+    conn: AsyncConnection, *, account_id: int, carrier_code: str, tracking_numbers: Sequence[str]
+) -> list[Claimed]:
+    """The account's active subscriptions to these packages, locked for this transaction.
+
+    A push takes precedence over a check under way: recording it clears the check's lease, so the
+    check's (older) result is dropped instead of overwriting the push.
+    """
+    rows = await conn.execute(
+        subscriptions.select()
+        .where(
+            subscriptions.c.account_id == account_id,
+            subscriptions.c.carrier_code == carrier_code,
+            subscriptions.c.tracking_number.in_(list(tracking_numbers)),
+            _ACTIVE,
+        )
+        .with_for_update()
+    )
+    return [_claimed(row, row.lease_until) for row in rows]
+
+
+async def connection_states(
+    conn: AsyncConnection, connection_ids: Iterable[int]
+) -> dict[int, ConnectionState]:
+    """The connections (deleted ones included) and their accounts' engine settings."""
+    rows = await conn.execute(
+        sa.select(carrier_connections, accounts.c.exception_watch_days)
+        .join(accounts, accounts.c.id == carrier_connections.c.account_id)
+        .where(carrier_connections.c.id.in_(set(connection_ids)))
+    )
+    return {
+        row.id: ConnectionState(
+            id=row.id,
+            account_id=row.account_id,
+            carrier_code=row.carrier_code,
+            simulated=row.simulated,
+            base_url=row.base_url,
+            account_number=row.account_number,
+            sealed_credentials=row.credentials,
+            backoff_until=row.backoff_until,
+            failures=row.failures,
+            last_error=row.last_error,
+            exception_watch_days=row.exception_watch_days,
+            requests_per_minute=row.requests_per_minute,
+            options=row.options,
+            deleted=row.deleted_at is not None,
+        )
+        for row in rows
+    }
+
+
+async def known_events(
+    conn: AsyncConnection, subscription_ids: Sequence[int]
+) -> dict[int, tuple[frozenset[str], datetime | None]]:
+    """Per subscription: the identities of its stored events and the newest mapped event time."""
+    found: dict[int, tuple[set[str], datetime | None]] = {
+        i: (set(), None) for i in subscription_ids
+    }
+    rows = await conn.execute(
+        sa.select(
+            tracking_events.c.subscription_id,
+            tracking_events.c.identity,
+            tracking_events.c.occurred_at,
+            tracking_events.c.carrier_occurred_at,
+            tracking_events.c.status_code,
+        ).where(tracking_events.c.subscription_id.in_(subscription_ids))
+    )
+    for row in rows:
+        identities, newest = found[row.subscription_id]
+        identities.add(row.identity)
+        if row.status_code != "UN":
+            moment = event_moment(
+                TrackEvent(
+                    status_code=row.status_code,
+                    occurred_at=row.occurred_at,
+                    carrier_occurred_at=row.carrier_occurred_at,
+                )
+            )
+            if moment is not None and (newest is None or moment > newest):
+                found[row.subscription_id] = (identities, moment)
+    return {key: (frozenset(ids), newest) for key, (ids, newest) in found.items()}
+
+
+async def track_webhook_ids(
+    conn: AsyncConnection, account_ids: Iterable[int]
+) -> dict[int, list[int]]:
+    """The live ``track`` webhooks of each account."""
+    rows = await conn.execute(
+        sa.select(webhooks.c.id, webhooks.c.account_id)
+        .where(
+            webhooks.c.account_id.in_(set(account_ids)),
+            webhooks.c.event == "track",
+            webhooks.c.deleted_at.is_(None),
+        )
+        .order_by(webhooks.c.id)
+    )
+    found: dict[int, list[int]] = {}
+    for row in rows:
+        found.setdefault(row.account_id, []).append(row.id)
+    return found
+
+
+async def insert_events(
+    conn: AsyncConnection,
+    subscription_id: int,
+    events: Sequence[tuple[str, TrackEvent]],
+    now: datetime,
+) -> None:
+    """Store new events; one the carrier sent twice, or another worker stored, is skipped."""
+    if not events:
+        return
+    statement = insert(conn, tracking_events).on_conflict_do_nothing(
+        index_elements=["subscription_id", "identity"]
+    )
+    await conn.execute(
+        statement,
+        [
+            {
+                "subscription_id": subscription_id,
+                "identity": identity,
+                "created_at": now,
+                **{name: getattr(event, name) for name in EVENT_FIELDS},
+            }
+            for identity, event in events
+        ],
+    )
+
+
+async def insert_status_change(conn: AsyncConnection, values: dict[str, Any]) -> int:
+    """Record one status change; its ``(subscription, sequence)`` is unique."""
+    result = await conn.execute(
+        status_changes.insert().values(**values).returning(status_changes.c.id)
+    )
+    return int(result.scalar_one())
+
+
+async def insert_deliveries(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    """Queue webhook deliveries (the outbox), in the transaction that recorded the change."""
+    if rows:
+        await conn.execute(deliveries.insert(), rows)
+
+
+async def update_subscription(
+    conn: AsyncConnection,
+    subscription_id: int,
+    lease_until: datetime | None,
+    values: dict[str, Any],
+) -> bool:
+    """Write a check's result, unless the lease was lost (another worker took over) or the account
+    stopped the package meanwhile (then nothing of this check is recorded: no change is notified
+    after a stop was answered).
+    """
+    values = dict(values)
+    stopping = values.pop("stop_reason", None)
+    if stopping:
+        values.update(
+            active=False, stop_reason=stopping, stopped_at=values["updated_at"], next_check_at=None
+        )
+    result = await conn.execute(
+        subscriptions.update()
+        .where(
+            subscriptions.c.id == subscription_id,
+            subscriptions.c.lease_until.is_(None)
+            if lease_until is None
+            else subscriptions.c.lease_until == lease_until,
+            _ACTIVE,
+        )
+        .values(lease_until=None, **values)
+    )
+    return result.rowcount == 1
+
+
+async def reschedule(
+    conn: AsyncConnection,
+    claimed: Sequence[Claimed],
+    *,
+    next_check_at: datetime,
+    error: str | None,
+    now: datetime,
+) -> None:
+    """Put subscriptions back unchanged (after a transport error), with the error to show."""
+    for item in claimed:
+        await conn.execute(
+            subscriptions.update()
+            .where(
+                subscriptions.c.id == item.subscription.id,
+                subscriptions.c.lease_until == item.lease_until,
+            )
+            .values(
+                lease_until=None,
+                next_check_at=sa.case((subscriptions.c.active, next_check_at), else_=sa.null()),
+                last_error=error,
+                updated_at=now,
+            )
+        )
+
+
+async def record_carrier_failure(
+    conn: AsyncConnection, connection_id: int, *, until: datetime, error: str
+) -> None:
+    """Back a connection off: no worker calls the carrier through it before ``until``."""
+    await conn.execute(
+        carrier_connections.update()
+        .where(carrier_connections.c.id == connection_id)
+        .values(
+            backoff_until=until,
+            failures=carrier_connections.c.failures + 1,
+            last_error=error,
+        )
+    )
+
+
+async def record_carrier_success(conn: AsyncConnection, connection_id: int) -> None:
+    """Clear a connection's back-off after a successful call."""
+    await conn.execute(
+        carrier_connections.update()
+        .where(carrier_connections.c.id == connection_id, carrier_connections.c.failures > 0)
+        .values(backoff_until=None, failures=0, last_error=None)
+    )

@@ -1,0 +1,73 @@
+"""The RSA keys that sign webhook deliveries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from shiptrack.store.tables import signing_keys
+
+
+@dataclass(frozen=True, slots=True)
+class StoredKey:
+    """A signing key as stored (its private half still sealed)."""
+
+    kid: str
+    sealed_private_key: str
+    public_jwk: dict[str, Any]
+    activates_at: datetime
+    retires_at: datetime | None
+
+
+def _key(row: sa.Row[tuple[object, ...]]) -> StoredKey:
+    return StoredKey(
+        kid=row.kid,
+        sealed_private_key=row.private_key,
+        public_jwk=row.public_jwk,
+        activates_at=row.activates_at,
+        retires_at=row.retires_at,
+    )
+
+
+async def add_key(
+    conn: AsyncConnection,
+    *,
+    kid: str,
+    sealed_private_key: str,
+    public_jwk: dict[str, Any],
+    activates_at: datetime,
+    now: datetime,
+) -> None:
+    """Store a new key; it is published at once and signs from ``activates_at``."""
+    await conn.execute(
+        signing_keys.insert().values(
+            kid=kid,
+            private_key=sealed_private_key,
+            public_jwk=public_jwk,
+            activates_at=activates_at,
+            created_at=now,
+        )
+    )
+
+
+async def published(conn: AsyncConnection, now: datetime) -> list[StoredKey]:
+    """Keys to publish in ``/jwks``: every key not yet retired, newest first."""
+    rows = await conn.execute(
+        signing_keys.select()
+        .where(sa.or_(signing_keys.c.retires_at.is_(None), signing_keys.c.retires_at > now))
+        .order_by(signing_keys.c.activates_at.desc(), signing_keys.c.id.desc())
+    )
+    return [_key(row) for row in rows]
+
+
+async def retire_active(conn: AsyncConnection, *, retires_at: datetime, now: datetime) -> None:
+    """Schedule the retirement of every key that is signing now."""
+    await conn.execute(
+        signing_keys.update()
+        .where(signing_keys.c.activates_at <= now, signing_keys.c.retires_at.is_(None))
+        .values(retires_at=retires_at)
+    )

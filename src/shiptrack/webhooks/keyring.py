@@ -1,0 +1,96 @@
+"""The signing keys of a process: the one that signs now, and the ones ``/jwks`` publishes.
+
+A rotation adds a key that is published at once but signs only from ``activates_at`` (so receivers
+that cache the JWKS learn it first), and keeps the replaced key published for a grace period (so
+deliveries signed just before the switch still verify).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import datetime, timedelta
+from typing import Any
+
+from shiptrack.domain.timefmt import utcnow
+from shiptrack.store import signing_keys as store
+from shiptrack.store.database import Database
+from shiptrack.store.sealing import Sealer
+from shiptrack.webhooks.signing import SigningKey, generate_signing_key, load_signing_key
+
+#: How long a process trusts its copy of the key list.
+REFRESH_SECONDS = 10.0
+
+
+def _owner(kid: str) -> str:
+    return f"signing-key:{kid}"
+
+
+class KeyRing:
+    """Cached view of the stored signing keys."""
+
+    def __init__(self, database: Database, sealer: Sealer) -> None:
+        self.database = database
+        self.sealer = sealer
+        self._keys: list[store.StoredKey] = []
+        self._loaded_at = -REFRESH_SECONDS
+        self._private: dict[str, SigningKey] = {}
+        self._lock = asyncio.Lock()
+
+    async def signing_key(self) -> SigningKey:
+        """The key that signs now: the newest key whose activation time has come."""
+        keys = await self._current(create=True)
+        now = utcnow()
+        chosen = next((key for key in keys if key.activates_at <= now), None)
+        if chosen is None:  # the cached list predates the activation of the only key
+            self._loaded_at = -REFRESH_SECONDS
+            keys = await self._current(create=True)
+            chosen = next(key for key in keys if key.activates_at <= utcnow())
+        if chosen.kid not in self._private:
+            pem = self.sealer.open(chosen.sealed_private_key, owner=_owner(chosen.kid))["pem"]
+            self._private[chosen.kid] = load_signing_key(chosen.kid, pem)
+        return self._private[chosen.kid]
+
+    async def jwks(self) -> dict[str, Any]:
+        """The JSON Web Key Set to publish."""
+        keys = await self._current(create=True)
+        return {"keys": [key.public_jwk for key in keys]}
+
+    async def rotate(self, *, lead: float, grace: float) -> str:
+        """Add a key that signs ``lead`` seconds from now; the current one retires ``grace``
+        seconds after that. Returns the new kid."""
+        now = utcnow()
+        activates_at = now + timedelta(seconds=lead)
+        async with self.database.write() as conn:
+            await store.retire_active(
+                conn, retires_at=activates_at + timedelta(seconds=grace), now=now
+            )
+            kid = await self._add(conn, activates_at=activates_at, now=now)
+        self._loaded_at = -REFRESH_SECONDS
+        return kid
+
+    async def _current(self, *, create: bool = False) -> list[store.StoredKey]:
+        async with self._lock:
+            fresh = time.monotonic() - self._loaded_at < REFRESH_SECONDS
+            if fresh and (self._keys or not create):
+                return self._keys
+            now = utcnow()
+            async with self.database.write() if create else self.database.read() as conn:
+                keys = await store.published(conn, now)
+                if create and not any(key.activates_at <= now for key in keys):
+                    await self._add(conn, activates_at=now, now=now)
+                    keys = await store.published(conn, now)
+            self._keys, self._loaded_at = keys, time.monotonic()
+            return keys
+
+    async def _add(self, conn: Any, *, activates_at: datetime, now: datetime) -> str:
+        kid, pem, jwk = generate_signing_key()
+        await store.add_key(
+            conn,
+            kid=kid,
+            sealed_private_key=self.sealer.seal({"pem": pem}, owner=_owner(kid)),
+            public_jwk=jwk,
+            activates_at=activates_at,
+            now=now,
+        )
+        return kid

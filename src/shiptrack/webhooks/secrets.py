@@ -1,0 +1,51 @@
+"""Per-webhook Standard Webhooks secrets, sealed at rest."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+from shiptrack.store.sealing import Sealer
+
+
+class HasSecrets(Protocol):
+    """A webhook's sealed secrets (a stored webhook or a claimed delivery)."""
+
+    @property
+    def account_id(self) -> int: ...
+    @property
+    def sealed_secret(self) -> str | None: ...
+    @property
+    def sealed_previous_secret(self) -> str | None: ...
+    @property
+    def previous_secret_expires_at(self) -> datetime | None: ...
+
+
+def secret_owner(account_id: int) -> str:
+    """What a webhook secret is sealed to."""
+    return f"account:{account_id}:webhook-secret"
+
+
+def seal_secret(sealer: Sealer, account_id: int, secret: str) -> str:
+    """The stored form of a webhook secret."""
+    return sealer.seal({"secret": secret}, owner=secret_owner(account_id))
+
+
+def open_secret(sealer: Sealer, account_id: int, sealed: str) -> str:
+    """A webhook secret from its stored form."""
+    secret: str = sealer.open(sealed, owner=secret_owner(account_id))["secret"]
+    return secret
+
+
+def signing_secrets(sealer: Sealer, webhook: HasSecrets, now: datetime) -> list[str]:
+    """The secrets to sign with now: the current one, and the previous one during its overlap."""
+    found = []
+    if webhook.sealed_secret:
+        found.append(open_secret(sealer, webhook.account_id, webhook.sealed_secret))
+    if (
+        webhook.sealed_previous_secret
+        and webhook.previous_secret_expires_at is not None
+        and webhook.previous_secret_expires_at > now
+    ):
+        found.append(open_secret(sealer, webhook.account_id, webhook.sealed_previous_secret))
+    return found

@@ -1,0 +1,685 @@
+"""Bad input never gets a 5xx: it gets a ShipEngine error with the fitting status.
+
+Covers malformed and non-object JSON bodies, wrong JSON types and unknown fields, oversized bodies
+(with and without Content-Length), non-JSON content types, unknown and repeated query parameters,
+malformed ids on every route that takes one, unknown routes and wrong methods, the API-Key header
+(name in any case, missing, empty, wrong, huge, revoked), authentication coming before every other
+check, and property-based tests throwing random query parameters and JSON bodies at the server.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import Server, Tenant, assert_error, make_tenant
+
+JSON_TYPE = {"Content-Type": "application/json"}
+VALID_WEBHOOK = {"event": "track", "url": "https://example.com/hooks/bad-input"}
+ONE_MEGABYTE = 1024 * 1024
+
+#: The endpoints that take a JSON body, by name: method and path (``{webhook_id}`` filled in).
+BODY_ENDPOINTS: dict[str, tuple[str, str]] = {
+    "create_webhook": ("POST", "/v1/environment/webhooks"),
+    "update_webhook": ("PUT", "/v1/environment/webhooks/{webhook_id}"),
+    "connect_carrier": ("POST", "/v1/connections/carriers/ups"),
+}
+
+
+def send_body(tenant: Tenant, endpoint: str, **kwargs: Any) -> httpx.Response:
+    """Send a request with a body to one of ``BODY_ENDPOINTS`` (on a real webhook for PUT)."""
+    method, path = BODY_ENDPOINTS[endpoint]
+    if "{webhook_id}" in path:
+        webhook = tenant.add_track_webhook(f"https://example.com/hooks/{uuid.uuid4().hex}")
+        path = path.format(webhook_id=webhook["webhook_id"])
+    return tenant.client.request(method, path, **kwargs)
+
+
+def assert_any_error(response: httpx.Response) -> None:
+    """A ShipEngine error body, whatever its code; never a server error."""
+    assert 400 <= response.status_code < 500, response.text
+    body = response.json()
+    assert set(body) == {"request_id", "errors"}, body
+    uuid.UUID(body["request_id"])
+    assert response.headers["x-request-id"] == body["request_id"]
+    assert body["errors"], body
+    for error in body["errors"]:
+        assert error["error_source"] == "shipengine", error
+        assert error["error_type"] in {"validation", "business_rules", "security", "system"}
+        assert isinstance(error["error_code"], str) and error["error_code"], error
+        assert isinstance(error["message"], str) and error["message"], error
+
+
+# --- JSON bodies -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("endpoint", sorted(BODY_ENDPOINTS))
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"{",
+        b'{"event": "track",}',
+        b"{'event': 'track'}",
+        b'{"event": "track"} {"url": "x"}',
+        b'{"event": tru}',
+        b"   ",
+    ],
+    ids=["unclosed", "trailing-comma", "single-quotes", "two-documents", "bad-literal", "blank"],
+)
+def test_malformed_json_is_400_invalid_field_value(
+    tenant: Tenant, endpoint: str, body: bytes
+) -> None:
+    response = send_body(tenant, endpoint, content=body, headers=JSON_TYPE)
+    assert_error(response, 400, "invalid_field_value", error_type="validation")
+
+
+@pytest.mark.parametrize("endpoint", sorted(BODY_ENDPOINTS))
+def test_a_body_that_is_not_utf8_is_a_400(tenant: Tenant, endpoint: str) -> None:
+    response = send_body(tenant, endpoint, content=b'{"name": "\xff\xfe"}', headers=JSON_TYPE)
+    assert_error(response, 400, "invalid_field_value", error_type="validation")
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "body"),
+    [
+        ("create_webhook", b"[]"),
+        ("create_webhook", b'"x"'),
+        ("create_webhook", b"null"),
+        ("create_webhook", b"1"),
+        ("create_webhook", b"true"),
+        ("create_webhook", b"[" + json.dumps(VALID_WEBHOOK).encode() + b"]"),
+        ("update_webhook", b"[]"),
+        ("update_webhook", b'"x"'),
+        ("update_webhook", b"null"),
+        ("update_webhook", b"1"),
+        ("connect_carrier", b"[]"),
+        ("connect_carrier", b'"x"'),
+        ("connect_carrier", b"1"),
+    ],
+)
+def test_json_that_is_not_an_object_is_400(tenant: Tenant, endpoint: str, body: bytes) -> None:
+    response = send_body(tenant, endpoint, content=body, headers=JSON_TYPE)
+    assert_error(response, 400, "invalid_field_value", error_type="validation")
+
+
+@pytest.mark.parametrize("endpoint", ["create_webhook", "update_webhook"])
+def test_a_missing_body_is_request_body_required(tenant: Tenant, endpoint: str) -> None:
+    response = send_body(tenant, endpoint)
+    assert_error(response, 400, "request_body_required", error_type="validation")
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "body", "field"),
+    [
+        ("create_webhook", {**VALID_WEBHOOK, "url": 5}, "url"),
+        ("create_webhook", {**VALID_WEBHOOK, "url": ["https://example.com"]}, "url"),
+        ("create_webhook", {**VALID_WEBHOOK, "event": 5}, "event"),
+        ("create_webhook", {**VALID_WEBHOOK, "event": ["track"]}, "event"),
+        ("create_webhook", {**VALID_WEBHOOK, "store_id": "5"}, "store_id"),
+        ("create_webhook", {**VALID_WEBHOOK, "store_id": True}, "store_id"),
+        ("create_webhook", {**VALID_WEBHOOK, "store_id": 1.5}, "store_id"),
+        ("create_webhook", {**VALID_WEBHOOK, "name": 7}, "name"),
+        ("create_webhook", {**VALID_WEBHOOK, "name": {"a": 1}}, "name"),
+        ("create_webhook", {**VALID_WEBHOOK, "headers": {}}, "headers"),
+        ("create_webhook", {**VALID_WEBHOOK, "headers": "x"}, "headers"),
+        ("create_webhook", {**VALID_WEBHOOK, "headers": ["x"]}, "headers[0]"),
+        (
+            "create_webhook",
+            {**VALID_WEBHOOK, "headers": [{"key": 1, "value": "v"}]},
+            "headers[0].key",
+        ),
+        (
+            "create_webhook",
+            {**VALID_WEBHOOK, "headers": [{"key": "k", "value": "v"}, {"key": "k2", "value": 2}]},
+            "headers[1].value",
+        ),
+        ("update_webhook", {"url": 5}, "url"),
+        ("update_webhook", {"name": False}, "name"),
+        ("update_webhook", {"store_id": "1"}, "store_id"),
+        ("update_webhook", {"headers": {"key": "k"}}, "headers"),
+        ("connect_carrier", {"nickname": 3}, "nickname"),
+        ("connect_carrier", {"client_id": 12345}, "client_id"),
+        ("connect_carrier", {"account_number": None, "base_url": 1}, "base_url"),
+    ],
+)
+def test_a_wrong_json_type_is_400_naming_the_field(
+    tenant: Tenant, endpoint: str, body: dict[str, Any], field: str
+) -> None:
+    response = send_body(tenant, endpoint, json=body)
+    assert_error(response, 400, "invalid_field_value", error_type="validation", field_name=field)
+
+
+def test_a_wrong_type_creates_nothing(tenant: Tenant) -> None:
+    response = tenant.client.post(
+        "/v1/environment/webhooks", json={**VALID_WEBHOOK, "store_id": "5"}
+    )
+    assert_error(response, 400, "invalid_field_value", field_name="store_id")
+    assert tenant.client.get("/v1/environment/webhooks").json() == []
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "body"),
+    [
+        ("create_webhook", {**VALID_WEBHOOK, "secret": "x"}),
+        ("update_webhook", {"secret": "x"}),
+        ("connect_carrier", {"secret": "x"}),
+    ],
+)
+def test_an_unknown_body_field_is_400_naming_it(
+    tenant: Tenant, endpoint: str, body: dict[str, Any]
+) -> None:
+    response = send_body(tenant, endpoint, json=body)
+    assert_error(response, 400, "invalid_field_value", field_name="secret")
+
+
+# --- Body size and content type ----------------------------------------------------------------
+
+
+def _huge_webhook_body() -> bytes:
+    return json.dumps({**VALID_WEBHOOK, "name": "a" * ONE_MEGABYTE}).encode()
+
+
+def test_a_1mb_body_with_content_length_is_413(tenant: Tenant) -> None:
+    body = _huge_webhook_body()
+    response = tenant.client.post("/v1/environment/webhooks", content=body, headers=JSON_TYPE)
+    assert_error(response, 413, "unspecified", error_type="validation")
+    assert tenant.client.get("/v1/environment/webhooks").json() == []
+
+
+def test_a_1mb_body_sent_chunked_without_content_length_is_413(tenant: Tenant) -> None:
+    body = _huge_webhook_body()
+
+    def chunks() -> Iterator[bytes]:
+        for start in range(0, len(body), 16384):
+            yield body[start : start + 16384]
+
+    request = tenant.client.build_request(
+        "POST", "/v1/environment/webhooks", content=chunks(), headers=JSON_TYPE
+    )
+    assert "content-length" not in request.headers
+    assert request.headers["transfer-encoding"] == "chunked"
+    response = tenant.client.send(request)
+    assert_error(response, 413, "unspecified", error_type="validation")
+    assert tenant.client.get("/v1/environment/webhooks").json() == []
+
+
+def test_a_small_chunked_json_body_is_accepted(tenant: Tenant) -> None:
+    def chunks() -> Iterator[bytes]:
+        yield b'{"event": "track", '
+        yield b'"url": "https://example.com/hooks/chunked"}'
+
+    response = tenant.client.post("/v1/environment/webhooks", content=chunks(), headers=JSON_TYPE)
+    assert response.status_code == 200, response.text
+    assert response.json()["url"] == "https://example.com/hooks/chunked"
+
+
+@pytest.mark.parametrize("endpoint", sorted(BODY_ENDPOINTS))
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=xyz",
+        "application/xml",
+        "text/json-ish",
+    ],
+)
+def test_a_body_with_a_non_json_content_type_is_415(
+    tenant: Tenant, endpoint: str, content_type: str
+) -> None:
+    body = json.dumps(VALID_WEBHOOK if endpoint == "create_webhook" else {"name": "x"})
+    response = send_body(tenant, endpoint, content=body, headers={"Content-Type": content_type})
+    assert_error(response, 415, "unspecified", error_type="validation")
+
+
+@pytest.mark.parametrize(
+    "content_type", ["application/json; charset=utf-8", "APPLICATION/JSON", "application/x+json"]
+)
+def test_json_content_types_with_parameters_or_suffix_are_accepted(
+    tenant: Tenant, content_type: str
+) -> None:
+    response = tenant.client.post(
+        "/v1/environment/webhooks",
+        content=json.dumps(VALID_WEBHOOK),
+        headers={"Content-Type": content_type},
+    )
+    assert response.status_code == 200, response.text
+
+
+def test_a_bodyless_post_is_accepted_whatever_its_content_type(tenant: Tenant) -> None:
+    tenant.add_track_webhook()
+    response = tenant.client.post(
+        "/v1/tracking/start",
+        params={"carrier_code": "ups", "tracking_number": "1Z999AA10123456784"},
+        headers={"Content-Type": "text/plain"},
+    )
+    assert response.status_code == 204, response.text
+
+
+# --- Query parameters --------------------------------------------------------------------------
+
+TRACKING_PARAMS = {"carrier_code": "ups", "tracking_number": "1Z999AA10123456784"}
+
+#: (method, path, the parameters the endpoint takes, a valid JSON body or None)
+QUERY_ENDPOINTS: list[tuple[str, str, dict[str, str], dict[str, Any] | None]] = [
+    ("GET", "/v1/tracking", TRACKING_PARAMS, None),
+    ("POST", "/v1/tracking/start", TRACKING_PARAMS, None),
+    ("POST", "/v1/tracking/stop", TRACKING_PARAMS, None),
+    ("GET", "/v1/environment/webhooks", {}, None),
+    ("POST", "/v1/environment/webhooks", {}, VALID_WEBHOOK),
+    ("GET", "/v1/carriers", {}, None),
+    ("POST", "/v1/connections/carriers/fedex", {}, None),
+]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "params", "body"),
+    QUERY_ENDPOINTS,
+    ids=[f"{m} {p}" for m, p, *_ in QUERY_ENDPOINTS],
+)
+@pytest.mark.parametrize("unknown", ["foo", "tracking_numbr", "api_key", "CARRIER_CODE"])
+def test_an_unknown_query_parameter_is_400_naming_it(
+    tenant: Tenant,
+    method: str,
+    path: str,
+    params: dict[str, str],
+    body: dict[str, Any] | None,
+    unknown: str,
+) -> None:
+    response = tenant.client.request(method, path, params={**params, unknown: "1"}, json=body)
+    assert_error(response, 400, "invalid_field_value", error_type="validation", field_name=unknown)
+
+
+def test_unknown_query_parameters_on_routes_with_an_id_are_400(tenant: Tenant) -> None:
+    webhook = tenant.add_track_webhook()
+    carrier_id = tenant.client.get("/v1/carriers").json()["carriers"][0]["carrier_id"]
+    for method, path, body in [
+        ("GET", f"/v1/environment/webhooks/{webhook['webhook_id']}", None),
+        ("PUT", f"/v1/environment/webhooks/{webhook['webhook_id']}", {"name": "renamed"}),
+        ("DELETE", f"/v1/environment/webhooks/{webhook['webhook_id']}", None),
+        ("GET", f"/v1/carriers/{carrier_id}", None),
+        ("DELETE", f"/v1/carriers/{carrier_id}", None),
+        ("DELETE", f"/v1/connections/carriers/ups/{carrier_id}", None),
+    ]:
+        response = tenant.client.request(method, path, params={"force": "true"}, json=body)
+        assert_error(response, 400, "invalid_field_value", field_name="force")
+    # None of them did anything.
+    assert tenant.client.get(f"/v1/environment/webhooks/{webhook['webhook_id']}").json() == webhook
+    assert tenant.client.get(f"/v1/carriers/{carrier_id}").status_code == 200
+
+
+def test_an_unknown_query_parameter_creates_nothing(tenant: Tenant) -> None:
+    response = tenant.client.post(
+        "/v1/environment/webhooks", params={"dry_run": "1"}, json=VALID_WEBHOOK
+    )
+    assert_error(response, 400, "invalid_field_value", field_name="dry_run")
+    assert tenant.client.get("/v1/environment/webhooks").json() == []
+
+
+@pytest.mark.parametrize("path", ["/v1/tracking", "/v1/tracking/start", "/v1/tracking/stop"])
+@pytest.mark.parametrize("repeated", ["carrier_code", "tracking_number", "carrier_id"])
+def test_a_repeated_query_parameter_is_400_naming_it(
+    tenant: Tenant, path: str, repeated: str
+) -> None:
+    carrier_id = tenant.client.get("/v1/carriers").json()["carriers"][0]["carrier_id"]
+    carrier = ("carrier_id", carrier_id) if repeated == "carrier_id" else ("carrier_code", "ups")
+    params = [carrier, ("tracking_number", "1Z999AA10123456784")]
+    params.append(next(item for item in params if item[0] == repeated))
+    method = "GET" if path == "/v1/tracking" else "POST"
+    response = tenant.client.request(method, path, params=params)
+    assert_error(response, 400, "invalid_field_value", field_name=repeated)
+
+
+@pytest.mark.parametrize("path", ["/v1/environment/webhooks", "/v1/carriers"])
+def test_a_repeated_unknown_parameter_on_a_list_endpoint_is_400(tenant: Tenant, path: str) -> None:
+    response = tenant.client.get(path, params=[("page", "1"), ("page", "2")])
+    assert_error(response, 400, "invalid_field_value", field_name="page")
+
+
+# --- Malformed ids -----------------------------------------------------------------------------
+
+MALFORMED_IDS = [
+    "abc",
+    "se-",
+    "se-ABC",
+    "SE-1",
+    "se_1",
+    "se--1",
+    "se-1-",
+    "se-" + "1" * 197,  # 200 characters
+    "se-" + "1" * 23,  # 26 characters: one over the se_id limit
+    "se-1%20",
+    "%20se-1",
+    "%00%FF",
+    "se-1%00",
+    "%E2%98%83",
+    "se-%C3%A9",
+    "'%3B--",
+]
+
+#: Every route taking an id in its path: method, path template, body, the id's field name.
+ID_ROUTES: list[tuple[str, str, dict[str, Any] | None, str]] = [
+    ("GET", "/v1/environment/webhooks/{webhook_id}", None, "webhook_id"),
+    ("PUT", "/v1/environment/webhooks/{webhook_id}", {"name": "renamed"}, "webhook_id"),
+    ("DELETE", "/v1/environment/webhooks/{webhook_id}", None, "webhook_id"),
+    ("GET", "/v1/carriers/{carrier_id}", None, "carrier_id"),
+    ("DELETE", "/v1/carriers/{carrier_id}", None, "carrier_id"),
+    ("DELETE", "/v1/connections/carriers/{carrier_name}/{carrier_id}", None, "carrier_id"),
+    ("GET", "/v1/labels/{label_id}/track", None, "label_id"),
+]
+ID_ROUTE_IDS = [f"{method} {path}" for method, path, *_ in ID_ROUTES]
+
+
+def _fill(path: str, value: str) -> str:
+    return re.sub(r"\{[a-z_]+_id\}", lambda _: value, path.replace("{carrier_name}", "ups"))
+
+
+def test_the_id_routes_here_are_every_route_taking_an_id(anonymous: httpx.Client) -> None:
+    document = anonymous.get("/openapi.json").json()
+    served = {
+        (method.upper(), path)
+        for path, operations in document["paths"].items()
+        for method, operation in operations.items()
+        if any(
+            parameter["in"] == "path" and parameter["name"].endswith("_id")
+            for parameter in operation.get("parameters", [])
+        )
+    }
+    assert served == {(method, path) for method, path, *_ in ID_ROUTES}
+
+
+@pytest.mark.parametrize(("method", "path", "body", "field"), ID_ROUTES, ids=ID_ROUTE_IDS)
+@pytest.mark.parametrize("bad_id", MALFORMED_IDS)
+def test_a_malformed_id_in_the_path_is_400_invalid_identifier(
+    tenant: Tenant,
+    method: str,
+    path: str,
+    body: dict[str, Any] | None,
+    field: str,
+    bad_id: str,
+) -> None:
+    response = tenant.client.request(method, _fill(path, bad_id), json=body)
+    assert_error(response, 400, "invalid_identifier", error_type="validation", field_name=field)
+
+
+@pytest.mark.parametrize(("method", "path", "body", "field"), ID_ROUTES, ids=ID_ROUTE_IDS)
+def test_an_id_with_an_encoded_slash_is_no_route(
+    tenant: Tenant, method: str, path: str, body: dict[str, Any] | None, field: str
+) -> None:
+    # "se-1%2F.." decodes to "se-1/..": a path with one more segment, which no route serves. It
+    # must not be resolved as a relative path onto a neighbouring resource.
+    response = tenant.client.request(method, _fill(path, "se-1%2F.."), json=body)
+    assert_error(response, 404, "unspecified", error_type="validation")
+
+
+@pytest.mark.parametrize(("method", "path", "body", "field"), ID_ROUTES, ids=ID_ROUTE_IDS)
+def test_the_longest_well_formed_id_is_404_not_400(
+    tenant: Tenant, method: str, path: str, body: dict[str, Any] | None, field: str
+) -> None:
+    longest = "se-" + "9" * 22  # 25 characters: the se_id limit, but not an id of this account
+    response = tenant.client.request(method, _fill(path, longest), json=body)
+    assert_error(response, 404, "invalid_identifier", error_type="validation")
+
+
+@pytest.mark.parametrize("path", ["/v1/tracking", "/v1/tracking/start", "/v1/tracking/stop"])
+@pytest.mark.parametrize(
+    "bad_id",
+    ["abc", "se-", "se-ABC", "se-" + "1" * 197, "se-" + "1" * 23, "se-1/..", "\x00\xff", "se-1 x"],
+)
+def test_a_malformed_carrier_id_query_parameter_is_400_invalid_identifier(
+    tenant: Tenant, path: str, bad_id: str
+) -> None:
+    tenant.add_track_webhook()
+    method = "GET" if path == "/v1/tracking" else "POST"
+    response = tenant.client.request(
+        method, path, params={"carrier_id": bad_id, "tracking_number": "1Z999AA10123456784"}
+    )
+    assert_error(response, 400, "invalid_identifier", field_name="carrier_id")
+
+
+# --- Unknown routes and wrong methods ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/v1/nope", "/v1/tracking/pause", "/v1/tracking/start/now", "/v2/tracking", "/nope", "/"],
+)
+def test_an_unknown_route_is_404_unspecified(tenant: Tenant, path: str) -> None:
+    response = tenant.client.get(path)
+    assert_error(response, 404, "unspecified", error_type="validation")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("GET", "/v1/tracking/start", {"POST"}),
+        ("DELETE", "/v1/tracking/stop", {"POST"}),
+        ("POST", "/v1/tracking", {"GET"}),
+        ("PUT", "/v1/environment/webhooks", {"GET", "POST"}),
+        ("PATCH", "/v1/environment/webhooks/se-1", {"GET", "PUT", "DELETE"}),
+        ("POST", "/v1/environment/webhooks/se-1", {"GET", "PUT", "DELETE"}),
+        ("DELETE", "/v1/carriers", {"GET"}),
+        ("PUT", "/v1/carriers/se-1", {"GET", "DELETE"}),
+        ("GET", "/v1/connections/carriers/ups", {"POST"}),
+        ("GET", "/v1/connections/carriers/ups/se-1", {"DELETE"}),
+        ("POST", "/health", {"GET"}),
+    ],
+)
+def test_a_wrong_method_is_405_with_allow(
+    tenant: Tenant, method: str, path: str, allowed: set[str]
+) -> None:
+    response = tenant.client.request(method, path)
+    assert_error(response, 405, "unspecified", error_type="validation")
+    assert {m.strip() for m in response.headers["allow"].split(",")} - {"HEAD"} == allowed
+
+
+# --- The API-Key header ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["api-key", "API-KEY", "Api-Key", "aPI-kEY"])
+def test_the_api_key_header_name_is_case_insensitive(
+    server: Server, tenant: Tenant, name: str
+) -> None:
+    response = httpx.get(f"{server.url}/v1/carriers", headers={name: tenant.key})
+    assert response.status_code == 200, response.text
+    assert len(response.json()["carriers"]) == 5
+
+
+def test_a_missing_key_is_401(anonymous: httpx.Client) -> None:
+    assert_error(anonymous.get("/v1/carriers"), 401, "unauthorized", error_type="security")
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "",
+        "TEST_" + "x" * 43,
+        "not-a-key",
+        "x" * 10240,
+        b"\xff\xfe bytes",
+    ],
+    ids=["empty", "wrong", "short", "10kB", "binary"],
+)
+def test_an_empty_wrong_or_absurd_key_is_401(anonymous: httpx.Client, key: str | bytes) -> None:
+    response = anonymous.get("/v1/carriers", headers={"API-Key": key})
+    assert_error(response, 401, "unauthorized", error_type="security")
+
+
+def test_a_key_sent_as_a_bearer_token_is_not_accepted(
+    anonymous: httpx.Client, tenant: Tenant
+) -> None:
+    response = anonymous.get("/v1/carriers", headers={"Authorization": f"Bearer {tenant.key}"})
+    assert_error(response, 401, "unauthorized", error_type="security")
+
+
+def test_a_key_differing_in_case_or_by_one_character_is_401(
+    anonymous: httpx.Client, tenant: Tenant
+) -> None:
+    response = anonymous.get("/v1/carriers", headers={"API-Key": tenant.key.lower()})
+    assert_error(response, 401, "unauthorized")
+    response = anonymous.get("/v1/carriers", headers={"API-Key": tenant.key + "x"})
+    assert_error(response, 401, "unauthorized")
+
+
+def test_a_revoked_key_is_401_while_another_key_of_the_account_works(
+    server: Server, tenant: Tenant, anonymous: httpx.Client
+) -> None:
+    created = server.cli("key", "create", "--account", tenant.account_id)
+    second_key = created.stdout.strip().splitlines()[-1]
+    assert second_key != tenant.key
+    webhook = tenant.add_track_webhook()
+    assert anonymous.get("/v1/carriers", headers={"API-Key": second_key}).status_code == 200
+
+    server.cli("key", "revoke", tenant.key)
+
+    assert_error(tenant.client.get("/v1/carriers"), 401, "unauthorized", error_type="security")
+    response = anonymous.get("/v1/environment/webhooks", headers={"API-Key": second_key})
+    assert response.status_code == 200, response.text
+    assert response.json() == [webhook]
+
+
+# --- Authentication comes first ----------------------------------------------------------------
+
+#: Requests wrong in some other way too: without a valid key they must all be plain 401s.
+BAD_REQUESTS: list[tuple[str, str, dict[str, Any]]] = [
+    ("POST", "/v1/environment/webhooks", {"content": b"{bad", "headers": JSON_TYPE}),
+    ("POST", "/v1/environment/webhooks", {"content": b"[]", "headers": JSON_TYPE}),
+    ("POST", "/v1/environment/webhooks", {"json": {"event": 5}}),
+    ("POST", "/v1/environment/webhooks", {}),
+    (
+        "POST",
+        "/v1/environment/webhooks",
+        {"content": b"x=1", "headers": {"Content-Type": "text/plain"}},
+    ),
+    (
+        "POST",
+        "/v1/environment/webhooks",
+        {"content": b"{" + b" " * ONE_MEGABYTE + b"}", "headers": JSON_TYPE},
+    ),
+    ("GET", "/v1/tracking", {"params": {"foo": "1"}}),
+    ("GET", "/v1/carriers/abc", {}),
+    ("GET", "/v1/environment/webhooks/se-1", {}),
+    ("GET", "/v1/nope", {}),
+    ("DELETE", "/v1/tracking/start", {}),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "kwargs"), BAD_REQUESTS)
+@pytest.mark.parametrize("key", [None, "TEST_wrong"], ids=["no-key", "wrong-key"])
+def test_without_a_valid_key_a_bad_request_is_401(
+    anonymous: httpx.Client, method: str, path: str, kwargs: dict[str, Any], key: str | None
+) -> None:
+    headers = {**kwargs.get("headers", {}), **({"API-Key": key} if key else {})}
+    response = anonymous.request(method, path, **{**kwargs, "headers": headers})
+    assert_error(response, 401, "unauthorized", error_type="security")
+
+
+# --- Property-based: random input never breaks the server --------------------------------------
+
+
+@pytest.fixture(scope="module")
+def fuzz_tenant(server: Server) -> Iterator[Tenant]:
+    """One account for every generated example (hypothesis runs a test many times per fixture)."""
+    made = make_tenant(server, sandbox=True, name="fuzz")
+    yield made
+    made.client.close()
+
+
+def assert_error_or_success(response: httpx.Response) -> None:
+    """Either a ShipEngine error, or one of the success shapes of the API."""
+    assert response.status_code < 500, response.text
+    if response.status_code >= 400:
+        assert_any_error(response)
+    elif response.status_code == 204:
+        assert response.content == b""
+    else:
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert isinstance(body, dict | list), body
+        if isinstance(body, dict):
+            assert body.get("errors", []) == [], body
+
+
+QUERY_NAMES = st.one_of(
+    st.sampled_from(["carrier_code", "tracking_number", "carrier_id"]), st.text(max_size=20)
+)
+QUERY_VALUES = st.one_of(
+    st.sampled_from(["ups", "fedex", "stamps_com", "se-1", "se-99", "1Z999AA10123456784", ""]),
+    st.text(max_size=80),
+)
+FUZZED_ENDPOINTS = st.sampled_from(
+    [
+        ("GET", "/v1/tracking"),
+        ("POST", "/v1/tracking/start"),
+        ("POST", "/v1/tracking/stop"),
+        ("GET", "/v1/carriers"),
+        ("GET", "/v1/environment/webhooks"),
+    ]
+)
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    endpoint=FUZZED_ENDPOINTS,
+    params=st.lists(st.tuples(QUERY_NAMES, QUERY_VALUES), max_size=4),
+)
+def test_random_query_parameters_never_get_a_server_error(
+    fuzz_tenant: Tenant, endpoint: tuple[str, str], params: list[tuple[str, str]]
+) -> None:
+    method, path = endpoint
+    assert_error_or_success(fuzz_tenant.client.request(method, path, params=params))
+
+
+JSON_LEAVES = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=40)
+)
+JSON_VALUES = st.recursive(
+    JSON_LEAVES,
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+WEBHOOK_LIKE = st.fixed_dictionaries(
+    {},
+    optional={
+        "event": st.sampled_from(["track", "batch", "rate", "TRACK", ""]) | JSON_VALUES,
+        "url": st.sampled_from(
+            ["https://example.com/fuzz", "http://127.0.0.1/x", "ftp://example.com", "/relative"]
+        )
+        | JSON_VALUES,
+        "headers": st.lists(
+            st.fixed_dictionaries({"key": st.text(max_size=20), "value": st.text(max_size=20)}),
+            max_size=3,
+        )
+        | JSON_VALUES,
+        "name": st.text(max_size=250) | JSON_VALUES,
+        "store_id": st.integers() | JSON_VALUES,
+    },
+)
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(body=st.one_of(JSON_VALUES, WEBHOOK_LIKE))
+def test_random_json_webhook_bodies_never_get_a_server_error(
+    fuzz_tenant: Tenant, body: Any
+) -> None:
+    response = fuzz_tenant.client.post("/v1/environment/webhooks", json=body)
+    assert_error_or_success(response)
+    if response.status_code == 200:
+        created = response.json()
+        assert set(created) == {"webhook_id", "url", "event", "headers", "name", "store_id"}
+        assert created["url"] == body["url"]
+        assert created["event"] == body["event"]

@@ -1,0 +1,28 @@
+"""A carrier host that accepts any credentials and knows no package: enough to connect USPS, UPS,
+FedEx and DHL connections in tests that are not about the carriers themselves."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+
+async def _token(request: web.Request) -> web.Response:
+    return web.json_response(
+        {"access_token": "fake-token", "token_type": "Bearer", "expires_in": "3599"}
+    )
+
+
+async def _dhl(request: web.Request) -> web.Response:
+    return web.json_response(
+        {"status": 404, "title": "No result found", "detail": "No shipment found"}, status=404
+    )
+
+
+def app() -> web.Application:
+    """The application; point a connection's ``base_url`` at where it is served."""
+    application = web.Application()
+    application.router.add_post("/oauth2/v3/token", _token)  # USPS
+    application.router.add_post("/security/v1/oauth/token", _token)  # UPS
+    application.router.add_post("/oauth/token", _token)  # FedEx
+    application.router.add_get("/track/shipments", _dhl)  # DHL
+    return application

@@ -1,0 +1,349 @@
+"""Claiming due packages (``shiptrack.store.polling``) against the real database.
+
+Covers which subscriptions a worker claims (active, due, oldest due first, up to the batch size),
+the lease that keeps a claimed package away from other workers until it runs out, concurrent
+claimers that never share a package, a worker that lost its lease being unable to write its
+result, and the claim reading the partial index ``ix_subscriptions_due`` rather than the table.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from shiptrack.store import migrate, polling
+from shiptrack.store import subscriptions as subscription_store
+from shiptrack.store.accounts import create_account
+from shiptrack.store.connections import create_connection
+from shiptrack.store.database import Database, create_database
+from shiptrack.store.tables import subscriptions
+from tests.conftest import DatabaseServer
+
+NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+LEASE = timedelta(minutes=5)
+
+
+@pytest.fixture
+def database_url(test_database: DatabaseServer, tmp_path: Path) -> Iterator[str]:
+    """An empty database of the session's kind (created outside the test's event loop)."""
+    yield test_database.fresh(tmp_path)
+
+
+@pytest.fixture
+async def database(database_url: str) -> AsyncIterator[Database]:
+    """The database, migrated to the newest schema."""
+    database = create_database(database_url)
+    await migrate.upgrade(database)
+    try:
+        yield database
+    finally:
+        await database.dispose()
+
+
+async def _connection_id(database: Database) -> int:
+    async with database.write() as conn:
+        account = await create_account(conn, name="claims", sandbox=True, now=NOW)
+        return await create_connection(
+            conn,
+            account_id=account.id,
+            carrier_code="ups",
+            nickname="ups",
+            account_number=None,
+            base_url=None,
+            sealed_credentials=None,
+            simulated=True,
+            now=NOW,
+        )
+
+
+async def _add(
+    database: Database,
+    connection_id: int,
+    number: str,
+    *,
+    next_check_at: datetime | None,
+    active: bool = True,
+) -> int:
+    async with database.write() as conn:
+        account_id = (
+            await conn.execute(
+                sa.text("SELECT account_id FROM carrier_connections WHERE id = :id"),
+                {"id": connection_id},
+            )
+        ).scalar_one()
+        result = await conn.execute(
+            subscriptions.insert()
+            .values(
+                account_id=account_id,
+                connection_id=connection_id,
+                carrier_code="ups",
+                tracking_number=number,
+                active=active,
+                status_code="UN",
+                sequence=0,
+                next_check_at=next_check_at,
+                created_at=NOW - timedelta(days=1),
+                updated_at=NOW - timedelta(days=1),
+            )
+            .returning(subscriptions.c.id)
+        )
+        return int(result.scalar_one())
+
+
+async def _claim(
+    database: Database, *, now: datetime = NOW, limit: int = 100
+) -> list[polling.Claimed]:
+    async with database.write() as conn:
+        return await polling.claim_due(conn, now=now, lease_until=now + LEASE, limit=limit)
+
+
+async def _row(database: Database, subscription_id: int) -> sa.Row[Any]:
+    async with database.read() as conn:
+        return (
+            await conn.execute(subscriptions.select().where(subscriptions.c.id == subscription_id))
+        ).one()
+
+
+def _ids(claimed: list[polling.Claimed]) -> set[int]:
+    return {item.subscription.id for item in claimed}
+
+
+async def test_claim_takes_only_active_due_packages_oldest_due_first(database: Database) -> None:
+    connection = await _connection_id(database)
+    due_3h = await _add(database, connection, "A3", next_check_at=NOW - timedelta(hours=3))
+    due_1h = await _add(database, connection, "A1", next_check_at=NOW - timedelta(hours=1))
+    due_2h = await _add(database, connection, "A2", next_check_at=NOW - timedelta(hours=2))
+    due_now = await _add(database, connection, "A0", next_check_at=NOW)
+    await _add(
+        database, connection, "STOPPED", next_check_at=NOW - timedelta(hours=5), active=False
+    )
+    await _add(database, connection, "LATER", next_check_at=NOW + timedelta(seconds=1))
+    await _add(database, connection, "NEVER", next_check_at=None)
+
+    first = await _claim(database, limit=2)
+    assert _ids(first) == {due_3h, due_2h}
+    second = await _claim(database, limit=2)
+    assert _ids(second) == {due_1h, due_now}
+    assert await _claim(database, limit=2) == []
+
+
+async def test_a_claimed_package_carries_what_the_check_needs(database: Database) -> None:
+    connection = await _connection_id(database)
+    package = await _add(database, connection, "1ZSANDBOX0000001", next_check_at=NOW)
+
+    [claimed] = await _claim(database)
+
+    assert claimed.subscription.id == package
+    assert claimed.subscription.tracking_number == "1ZSANDBOX0000001"
+    assert claimed.subscription.connection_id == connection
+    assert claimed.created_at == NOW - timedelta(days=1)
+    assert claimed.lease_until == NOW + LEASE
+    # Never checked yet: the first check records one change, from UN to what the carrier says.
+    assert claimed.settled is False
+
+
+async def test_a_claimed_package_is_not_claimable_again_until_its_lease_runs_out(
+    database: Database,
+) -> None:
+    connection = await _connection_id(database)
+    package = await _add(database, connection, "LEASED", next_check_at=NOW)
+
+    assert _ids(await _claim(database)) == {package}
+    row = await _row(database, package)
+    assert row.lease_until == NOW + LEASE
+    assert row.next_check_at == NOW + LEASE
+
+    assert await _claim(database, now=NOW + timedelta(seconds=1)) == []
+    assert await _claim(database, now=NOW + LEASE - timedelta(seconds=1)) == []
+    # A worker that died mid-check lets the package become due again when its lease passes.
+    again = await _claim(database, now=NOW + LEASE)
+    assert _ids(again) == {package}
+    assert again[0].lease_until == NOW + 2 * LEASE
+
+
+async def test_concurrent_claimers_never_share_a_package_and_together_take_them_all(
+    database: Database,
+) -> None:
+    connection = await _connection_id(database)
+    packages = {
+        await _add(database, connection, f"P{i}", next_check_at=NOW - timedelta(minutes=i))
+        for i in range(40)
+    }
+    claimers, limit = 4, 7
+
+    async def claimer() -> set[int]:
+        async with database.write() as conn:
+            claimed = await polling.claim_due(conn, now=NOW, lease_until=NOW + LEASE, limit=limit)
+            # Hold the claim's row locks while the other claimers run: on PostgreSQL they skip
+            # the locked rows instead of waiting for them (or taking them too).
+            await asyncio.sleep(0.2)
+            return _ids(claimed)
+
+    seen: list[int] = []
+    first_round = await asyncio.gather(*(claimer() for _ in range(claimers)))
+    assert [len(ids) for ids in first_round] == [limit] * claimers
+    for ids in first_round:
+        seen.extend(ids)
+    while True:
+        rounds = await asyncio.gather(*(claimer() for _ in range(claimers)))
+        if not any(rounds):
+            break
+        for ids in rounds:
+            seen.extend(ids)
+
+    assert len(seen) == len(set(seen)), "a package was claimed by two workers"
+    assert set(seen) == packages
+
+
+async def test_a_claim_does_not_wait_for_another_workers_open_claim(database: Database) -> None:
+    if database.is_sqlite:
+        pytest.skip("SQLite has one writer at a time: claims are serialised by its write lock")
+    connection = await _connection_id(database)
+    packages = {
+        await _add(database, connection, f"W{i}", next_check_at=NOW - timedelta(minutes=i))
+        for i in range(6)
+    }
+    first_claimed = asyncio.Event()
+    second_done = asyncio.Event()
+
+    async def first() -> set[int]:
+        async with database.write() as conn:
+            claimed = await polling.claim_due(conn, now=NOW, lease_until=NOW + LEASE, limit=3)
+            first_claimed.set()
+            # Keep the transaction (and its row locks) open until the second claim is back.
+            await asyncio.wait_for(second_done.wait(), timeout=30)
+            return _ids(claimed)
+
+    async def second() -> set[int]:
+        await first_claimed.wait()
+        try:
+            return _ids(await _claim(database, limit=6))
+        finally:
+            second_done.set()
+
+    taken_first, taken_second = await asyncio.wait_for(
+        asyncio.gather(first(), second()), timeout=60
+    )
+    assert len(taken_first) == 3
+    assert taken_second == packages - taken_first
+
+
+async def _write_result(
+    database: Database, subscription_id: int, lease_until: datetime, status_code: str
+) -> bool:
+    async with database.write() as conn:
+        return await polling.update_subscription(
+            conn,
+            subscription_id,
+            lease_until,
+            {
+                "status_code": status_code,
+                "status_detail_code": None,
+                "sequence": 1,
+                "last_checked_at": NOW,
+                "updated_at": NOW,
+                "next_check_at": NOW + timedelta(hours=3),
+            },
+        )
+
+
+async def test_a_worker_that_lost_its_lease_cannot_write_its_result(database: Database) -> None:
+    connection = await _connection_id(database)
+    package = await _add(database, connection, "SLOW", next_check_at=NOW)
+    [slow] = await _claim(database)
+    # The slow worker's lease runs out; another worker takes the package over.
+    [fast] = await _claim(database, now=NOW + LEASE)
+    assert fast.lease_until != slow.lease_until
+
+    assert await _write_result(database, package, slow.lease_until, "IT") is False
+    row = await _row(database, package)
+    assert row.status_code == "UN"
+    assert row.lease_until == fast.lease_until
+
+    assert await _write_result(database, package, fast.lease_until, "AC") is True
+    row = await _row(database, package)
+    assert row.status_code == "AC"
+    assert row.lease_until is None
+    assert row.next_check_at == NOW + timedelta(hours=3)
+    assert row.last_checked_at == NOW
+
+
+async def test_a_package_stopped_during_its_check_stays_stopped(database: Database) -> None:
+    connection = await _connection_id(database)
+    package = await _add(database, connection, "STOPME", next_check_at=NOW)
+    [claimed] = await _claim(database)
+    async with database.write() as conn:
+        await subscription_store.stop(conn, package, reason="stopped", now=NOW)
+
+    assert await _write_result(database, package, claimed.lease_until, "IT") is True
+    row = await _row(database, package)
+    assert row.active is False
+    assert row.next_check_at is None
+    assert row.status_code == "IT"
+    assert await _claim(database, now=NOW + timedelta(days=1)) == []
+
+
+def _plan_nodes(plan: Any) -> Iterator[dict[str, Any]]:
+    if isinstance(plan, dict):
+        yield plan
+        for value in plan.values():
+            yield from _plan_nodes(value)
+    elif isinstance(plan, list):
+        for item in plan:
+            yield from _plan_nodes(item)
+
+
+async def test_the_claim_reads_the_due_index(database: Database) -> None:
+    connection = await _connection_id(database)
+    for i in range(200):
+        await _add(
+            database,
+            connection,
+            f"I{i}",
+            next_check_at=NOW + timedelta(minutes=i - 10),
+            active=i % 3 != 0,
+        )
+
+    captured: list[tuple[str, Any]] = []
+
+    def capture(
+        _conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool
+    ) -> None:
+        if "next_check_at" in statement and statement.lstrip().upper().startswith("UPDATE"):
+            captured.append((statement, parameters))
+
+    event.listen(database.engine.sync_engine, "before_cursor_execute", capture)
+    try:
+        assert len(await _claim(database, limit=5)) == 5
+    finally:
+        event.remove(database.engine.sync_engine, "before_cursor_execute", capture)
+    [(statement, parameters)] = captured
+
+    async with database.write() as conn:
+        if database.is_sqlite:
+            plan = await _sqlite_plan(conn, statement, parameters)
+            assert "USING INDEX ix_subscriptions_due" in plan, plan
+        else:
+            await conn.exec_driver_sql("ANALYZE subscriptions")
+            await conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+            result = await conn.exec_driver_sql(
+                "EXPLAIN (FORMAT JSON) " + statement, tuple(parameters)
+            )
+            raw = result.scalar_one()
+            plan_json = json.loads(raw) if isinstance(raw, str) else raw
+            indexes = {node.get("Index Name") for node in _plan_nodes(plan_json)}
+            assert "ix_subscriptions_due" in indexes, json.dumps(plan_json, indent=1)
+
+
+async def _sqlite_plan(conn: AsyncConnection, statement: str, parameters: Any) -> str:
+    result = await conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, tuple(parameters))
+    return "\n".join(str(row[-1]) for row in result)
