@@ -99,6 +99,8 @@ def cli_env(database_url: str, data_dir: Path, **extra: str) -> dict[str, str]:
         SHIPTRACK_SECRET_KEY="test-secret-key-for-the-suite",
         SHIPTRACK_ACCESS_LOG="false",
         SHIPTRACK_LOG_LEVEL="warning",
+        # Changes made from the CLI (another process) are seen at once; the cache has its own test.
+        SHIPTRACK_CACHE_SECONDS="0",
     )
     env.update(extra)
     return env
@@ -338,6 +340,7 @@ def assert_error(
     *,
     error_type: str | None = None,
     field_name: str | None = None,
+    error_source: str = "shipengine",
 ) -> dict[str, object]:
     """Assert a ShipEngine-format error and return its first entry."""
     assert response.status_code == status, response.text
@@ -349,7 +352,7 @@ def assert_error(
     assert body["errors"], body
     first: dict[str, object] = body["errors"][0]
     assert {"error_source", "error_type", "error_code", "message"} <= set(first), first
-    assert first["error_source"] == "shipengine"
+    assert first["error_source"] == error_source, first
     assert first["message"], first
     assert first["error_code"] == error_code, first
     if error_type is not None:

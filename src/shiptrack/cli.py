@@ -71,8 +71,12 @@ def _run(work: Callable[[Services], Awaitable[T]], *, migrated: bool = True) -> 
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8080,
+    processes: Annotated[
+        int,
+        typer.Option(min=1, help="Server processes sharing the port (each runs the workers too)."),
+    ] = 1,
 ) -> None:
-    """Serve the API (and, in one process, the workers)."""
+    """Serve the API (and, in the same process, the workers unless SHIPTRACK_RUN_WORKERS=false)."""
     import uvicorn
 
     problem = _run(lambda services: migrate.schema_problem(services.database), migrated=False)
@@ -90,6 +94,7 @@ def serve(
         log_level=settings.log_level,
         server_header=False,
         proxy_headers=False,
+        workers=processes if processes > 1 else None,
     )
 
 

@@ -42,6 +42,12 @@ class Settings(BaseSettings):
         default=65536, ge=1024, description="Largest request body accepted (413 above)."
     )
     db_pool_size: int = Field(default=10, ge=1, description="Connections per process (PostgreSQL).")
+    cache_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        description="How long a process reuses what it read about API keys, carrier connections "
+        "and webhooks; changes made through another process take effect within this time.",
+    )
     access_log: bool = Field(default=True, description="Log every HTTP request.")
     run_workers: bool = Field(
         default=True, description="`shiptrack serve` also runs the tracking workers."

@@ -299,20 +299,32 @@ def test_an_unknown_query_parameter_is_400_naming_it(
 
 
 def test_unknown_query_parameters_on_routes_with_an_id_are_400(tenant: Tenant) -> None:
-    webhook = tenant.add_track_webhook()
+    created = tenant.add_track_webhook()
+    webhook = f"/v1/environment/webhooks/{created['webhook_id']}"
     carrier_id = tenant.client.get("/v1/carriers").json()["carriers"][0]["carrier_id"]
-    for method, path, body in [
-        ("GET", f"/v1/environment/webhooks/{webhook['webhook_id']}", None),
-        ("PUT", f"/v1/environment/webhooks/{webhook['webhook_id']}", {"name": "renamed"}),
-        ("DELETE", f"/v1/environment/webhooks/{webhook['webhook_id']}", None),
-        ("GET", f"/v1/carriers/{carrier_id}", None),
-        ("DELETE", f"/v1/carriers/{carrier_id}", None),
-        ("DELETE", f"/v1/connections/carriers/ups/{carrier_id}", None),
+    for method, path, params, body in [
+        ("GET", webhook, {}, None),
+        ("PUT", webhook, {}, {"name": "renamed"}),
+        ("DELETE", webhook, {}, None),
+        ("GET", f"{webhook}/secret", {}, None),
+        ("POST", f"{webhook}/secret/rotate", {}, None),
+        ("GET", f"{webhook}/deliveries", {"page_size": "5"}, None),
+        ("POST", f"{webhook}/redeliver", {"since": "2026-01-01T00:00:00Z"}, None),
+        ("POST", f"{webhook}/test", {}, None),
+        ("GET", f"/v1/carriers/{carrier_id}", {}, None),
+        ("DELETE", f"/v1/carriers/{carrier_id}", {}, None),
+        ("DELETE", f"/v1/connections/carriers/ups/{carrier_id}", {}, None),
     ]:
-        response = tenant.client.request(method, path, params={"force": "true"}, json=body)
+        response = tenant.client.request(
+            method, path, params={**params, "force": "true"}, json=body
+        )
         assert_error(response, 400, "invalid_field_value", field_name="force")
-    # None of them did anything.
-    assert tenant.client.get(f"/v1/environment/webhooks/{webhook['webhook_id']}").json() == webhook
+    # None of them did anything: the webhook is unchanged, its secret was not rotated, no test
+    # event was queued, the carrier is still connected.
+    secret = created.pop("secret")
+    assert tenant.client.get(webhook).json() == created
+    assert tenant.client.get(f"{webhook}/secret").json() == {"secret": secret}
+    assert tenant.client.get(f"{webhook}/deliveries").json()["deliveries"] == []
     assert tenant.client.get(f"/v1/carriers/{carrier_id}").status_code == 200
 
 
@@ -374,12 +386,39 @@ ID_ROUTES: list[tuple[str, str, dict[str, Any] | None, str]] = [
     ("DELETE", "/v1/carriers/{carrier_id}", None, "carrier_id"),
     ("DELETE", "/v1/connections/carriers/{carrier_name}/{carrier_id}", None, "carrier_id"),
     ("GET", "/v1/labels/{label_id}/track", None, "label_id"),
+    ("GET", "/v1/environment/webhooks/{webhook_id}/secret", None, "webhook_id"),
+    ("POST", "/v1/environment/webhooks/{webhook_id}/secret/rotate", None, "webhook_id"),
+    ("GET", "/v1/environment/webhooks/{webhook_id}/deliveries", None, "webhook_id"),
+    (
+        "POST",
+        "/v1/environment/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver",
+        None,
+        "webhook_id",
+    ),
+    (
+        "POST",
+        "/v1/environment/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver",
+        None,
+        "delivery_id",
+    ),
+    ("POST", "/v1/environment/webhooks/{webhook_id}/redeliver", None, "webhook_id"),
+    ("POST", "/v1/environment/webhooks/{webhook_id}/test", None, "webhook_id"),
 ]
-ID_ROUTE_IDS = [f"{method} {path}" for method, path, *_ in ID_ROUTES]
+ID_ROUTE_IDS = [f"{method} {path} {field}" for method, path, _, field in ID_ROUTES]
+#: The query parameters a route of ID_ROUTES requires, so that only its id can be wrong.
+ID_ROUTE_PARAMS: dict[str, dict[str, str]] = {
+    "/v1/environment/webhooks/{webhook_id}/redeliver": {"since": "2026-01-01T00:00:00Z"},
+}
 
 
-def _fill(path: str, value: str) -> str:
-    return re.sub(r"\{[a-z_]+_id\}", lambda _: value, path.replace("{carrier_name}", "ups"))
+def _fill(path: str, value: str, field: str | None = None) -> str:
+    """The path with ``value`` as its ``field`` id (every id when ``field`` is ``None``), and a
+    well-formed id in any other."""
+    return re.sub(
+        r"\{([a-z_]+_id)\}",
+        lambda match: value if field in (None, match.group(1)) else "se-1",
+        path.replace("{carrier_name}", "ups"),
+    )
 
 
 def test_the_id_routes_here_are_every_route_taking_an_id(anonymous: httpx.Client) -> None:
@@ -406,7 +445,9 @@ def test_a_malformed_id_in_the_path_is_400_invalid_identifier(
     field: str,
     bad_id: str,
 ) -> None:
-    response = tenant.client.request(method, _fill(path, bad_id), json=body)
+    response = tenant.client.request(
+        method, _fill(path, bad_id, field), params=ID_ROUTE_PARAMS.get(path), json=body
+    )
     assert_error(response, 400, "invalid_identifier", error_type="validation", field_name=field)
 
 
@@ -416,7 +457,9 @@ def test_an_id_with_an_encoded_slash_is_no_route(
 ) -> None:
     # "se-1%2F.." decodes to "se-1/..": a path with one more segment, which no route serves. It
     # must not be resolved as a relative path onto a neighbouring resource.
-    response = tenant.client.request(method, _fill(path, "se-1%2F.."), json=body)
+    response = tenant.client.request(
+        method, _fill(path, "se-1%2F..", field), params=ID_ROUTE_PARAMS.get(path), json=body
+    )
     assert_error(response, 404, "unspecified", error_type="validation")
 
 
@@ -425,7 +468,9 @@ def test_the_longest_well_formed_id_is_404_not_400(
     tenant: Tenant, method: str, path: str, body: dict[str, Any] | None, field: str
 ) -> None:
     longest = "se-" + "9" * 22  # 25 characters: the se_id limit, but not an id of this account
-    response = tenant.client.request(method, _fill(path, longest), json=body)
+    response = tenant.client.request(
+        method, _fill(path, longest, field), params=ID_ROUTE_PARAMS.get(path), json=body
+    )
     assert_error(response, 404, "invalid_identifier", error_type="validation")
 
 
@@ -543,6 +588,8 @@ def test_a_revoked_key_is_401_while_another_key_of_the_account_works(
     assert_error(tenant.client.get("/v1/carriers"), 401, "unauthorized", error_type="security")
     response = anonymous.get("/v1/environment/webhooks", headers={"API-Key": second_key})
     assert response.status_code == 200, response.text
+    # Listed as created, without the signing secret that only the creation answer shows.
+    assert webhook.pop("secret")
     assert response.json() == [webhook]
 
 

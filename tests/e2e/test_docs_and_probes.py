@@ -23,8 +23,8 @@ OFFICIAL_SPEC = Path(__file__).parents[1] / "contract" / "shipengine-openapi-tra
 HTTP_METHODS = frozenset({"get", "put", "post", "delete", "patch", "head", "options", "trace"})
 
 #: Every operation shiptrack serves under /v1, with ShipEngine's operationId where ShipEngine has
-#: the operation (the two connection routes, the subscription listing and the sandbox scenarios
-#: are shiptrack's own).
+#: the operation (the two connection routes, the subscription listing, the sandbox scenarios and
+#: the webhook secret, delivery, replay and test routes are shiptrack's own).
 SERVED: dict[tuple[str, str], str | None] = {
     ("get", "/v1/tracking"): "get_tracking_log",
     ("post", "/v1/tracking/start"): "start_tracking",
@@ -42,6 +42,12 @@ SERVED: dict[tuple[str, str], str | None] = {
     ("delete", "/v1/carriers/{carrier_id}"): "disconnect_carrier_by_id",
     ("post", "/v1/connections/carriers/{carrier_name}"): None,
     ("delete", "/v1/connections/carriers/{carrier_name}/{carrier_id}"): None,
+    ("get", "/v1/environment/webhooks/{webhook_id}/secret"): None,
+    ("post", "/v1/environment/webhooks/{webhook_id}/secret/rotate"): None,
+    ("get", "/v1/environment/webhooks/{webhook_id}/deliveries"): None,
+    ("post", "/v1/environment/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver"): None,
+    ("post", "/v1/environment/webhooks/{webhook_id}/redeliver"): None,
+    ("post", "/v1/environment/webhooks/{webhook_id}/test"): None,
 }
 
 
@@ -94,6 +100,7 @@ def _concrete(path: str) -> str:
         .replace("{label_id}", "se-999999999")
         .replace("{carrier_id}", "se-999999999")
         .replace("{webhook_id}", "se-999999999")
+        .replace("{delivery_id}", "se-999999999")
     )
 
 

@@ -130,6 +130,7 @@ def test_webhook_of_another_account_is_404_on_get_put_and_delete(
     assert created.status_code == 200, created.text
     mine = created.json()
     webhook_id = mine["webhook_id"]
+    secret = mine.pop("secret")  # shown at creation only
 
     for response in (
         other_tenant.client.get(f"{WEBHOOKS}/{webhook_id}"),
@@ -146,11 +147,14 @@ def test_webhook_of_another_account_is_404_on_get_put_and_delete(
     assert after.status_code == 200, after.text
     assert after.json() == mine
     assert tenant.client.get(WEBHOOKS).json() == [mine]
+    assert tenant.client.get(f"{WEBHOOKS}/{webhook_id}/secret").json() == {"secret": secret}
 
 
 def test_webhook_list_shows_only_the_accounts_own(tenant: Tenant, other_tenant: Tenant) -> None:
     mine = tenant.add_track_webhook("https://example.com/hooks/a")
     theirs = other_tenant.add_track_webhook("https://example.com/hooks/b")
+    # The creation answer also has the signing secret, which the list never shows.
+    assert mine.pop("secret") != theirs.pop("secret")
 
     assert tenant.client.get(WEBHOOKS).json() == [mine]
     assert other_tenant.client.get(WEBHOOKS).json() == [theirs]

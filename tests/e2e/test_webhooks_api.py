@@ -1,14 +1,16 @@
 """``/v1/environment/webhooks`` over real HTTP: create, list, get, update and delete webhooks.
 
 Covers the response shapes (a bare array for the list, the six-key ``webhook`` object of the
-official schema), custom headers, the 409 on a second webhook for the same event and URL, partial
-updates with ``PUT`` (the event cannot change), deletion, account isolation, every validation rule
-on the request bodies (each error naming its field) and malformed versus unknown webhook ids.
+official schema, plus the signing ``secret`` in the creation answer only), custom headers, the 409
+on a second webhook for the same event and URL, partial updates with ``PUT`` (the event cannot
+change), deletion, account isolation, every validation rule on the request bodies (each error
+naming its field) and malformed versus unknown webhook ids.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,8 @@ WEBHOOKS = "/v1/environment/webhooks"
 #: The official ShipEngine OpenAPI extract kept in the repository (see tests/contract/README.md).
 SPEC = Path(__file__).parents[1] / "contract" / "shipengine-openapi-tracking.yaml"
 URL = "https://example.com/hooks/track"
+#: A Standard Webhooks secret: ``whsec_`` and 32 random bytes in base64.
+SECRET = re.compile(r"whsec_[A-Za-z0-9+/]{43}=")
 
 
 def _schema_properties(name: str) -> set[str]:
@@ -30,11 +34,14 @@ def _schema_properties(name: str) -> set[str]:
 
 
 def _create(tenant: Tenant, **body: Any) -> dict[str, Any]:
+    """Create a webhook; its official fields (the answer's signing ``secret`` is checked and left
+    out, since nothing else shows it)."""
     body.setdefault("event", "track")
     body.setdefault("url", URL)
     response = tenant.client.post(WEBHOOKS, json=body)
     assert response.status_code == 200, response.text
     created: dict[str, Any] = response.json()
+    assert SECRET.fullmatch(created.pop("secret")), response.text
     return created
 
 
@@ -72,8 +79,10 @@ def test_create_returns_the_webhook_with_every_schema_field(tenant: Tenant) -> N
     )
     assert response.status_code == 200, response.text
     body = response.json()
-    assert set(body) == _schema_properties("webhook")
+    # ShipEngine's webhook object, plus the secret that signs its deliveries.
+    assert set(body) == _schema_properties("webhook") | {"secret"}
     assert body["webhook_id"].startswith("se-")
+    assert SECRET.fullmatch(body["secret"]), body
     assert body == {
         "webhook_id": body["webhook_id"],
         "url": URL,
@@ -81,7 +90,21 @@ def test_create_returns_the_webhook_with_every_schema_field(tenant: Tenant) -> N
         "headers": [],
         "name": "My Webhook",
         "store_id": 123456,
+        "secret": body["secret"],
     }
+
+
+def test_the_secret_is_shown_at_creation_and_by_the_secret_endpoint_only(tenant: Tenant) -> None:
+    first = _post(tenant, {"event": "track", "url": URL}).json()
+    second = _post(tenant, {"event": "track", "url": "https://example.com/other"}).json()
+    assert first["secret"] != second["secret"]
+
+    for webhook in (first, second):
+        assert "secret" not in _get(tenant, webhook["webhook_id"])
+        response = tenant.client.get(f"{WEBHOOKS}/{webhook['webhook_id']}/secret")
+        assert response.status_code == 200, response.text
+        assert response.json() == {"secret": webhook["secret"]}
+    assert all("secret" not in listed for listed in tenant.client.get(WEBHOOKS).json())
 
 
 def test_optional_fields_left_out_are_null_and_headers_empty(tenant: Tenant) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -57,13 +58,19 @@ def serve(app: web.Application) -> Iterator[FakeServer]:
     app.middlewares.append(record)
 
     async def start() -> None:
+        # The app's state is set before the runner starts it (aiohttp deprecates changing a
+        # started app); the URL is known once the socket is bound.
+        fake = FakeServer(url="")
+        with warnings.catch_warnings():
+            # Handlers read ``request.app["fake"]``: a plain key, on purpose.
+            warnings.simplefilter("ignore", web.NotAppKeyWarning)
+            app["fake"] = fake
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
         port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        fake = FakeServer(url=f"http://127.0.0.1:{port}")
-        app["fake"] = fake
+        fake.url = f"http://127.0.0.1:{port}"
         holder.update(runner=runner, fake=fake)
         started.set()
 

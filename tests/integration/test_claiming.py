@@ -277,18 +277,22 @@ async def test_a_worker_that_lost_its_lease_cannot_write_its_result(database: Da
     assert row.last_checked_at == NOW
 
 
-async def test_a_package_stopped_during_its_check_stays_stopped(database: Database) -> None:
+async def test_a_package_stopped_during_its_check_records_nothing_of_that_check(
+    database: Database,
+) -> None:
     connection = await _connection_id(database)
     package = await _add(database, connection, "STOPME", next_check_at=NOW)
     [claimed] = await _claim(database)
     async with database.write() as conn:
         await subscription_store.stop(conn, package, reason="stopped", now=NOW)
 
-    assert await _write_result(database, package, claimed.lease_until, "IT") is True
+    # The account was told 204: the check under way must not notify or change anything.
+    assert await _write_result(database, package, claimed.lease_until, "IT") is False
     row = await _row(database, package)
     assert row.active is False
+    assert row.stop_reason == "stopped"
     assert row.next_check_at is None
-    assert row.status_code == "IT"
+    assert row.status_code != "IT"
     assert await _claim(database, now=NOW + timedelta(days=1)) == []
 
 

@@ -363,7 +363,7 @@ async def test_a_disabled_webhooks_deliveries_wait_until_it_is_enabled(account: 
         )
 
     assert _ids(await _claim(account.database)) == {going}
-    assert await _row(account.database, waiting) is not None  # kept, not dropped
+    assert (await _row(account.database, waiting)).state == PENDING  # waiting, not dropped
 
     # Any update of the webhook (the API's PUT) enables it again.
     async with account.database.write() as conn:
@@ -527,6 +527,20 @@ async def test_replay_leaves_a_delivery_being_sent_alone(account: Account) -> No
     assert row.next_attempt_at == claimed.lease_until
     # The dispatcher sending it still owns it and records the outcome.
     assert await _record(account.database, claimed, _delivered()) is True
+
+
+async def test_replay_takes_back_a_delivery_whose_sender_died(account: Account) -> None:
+    hook = await account.webhook()
+    delivery_id = await account.delivery(hook, await account.package("ORPHAN"), 1)
+    [orphaned] = await _claim(account.database)
+
+    # Its lease has run out: nobody is sending it any more.
+    later = NOW + LEASE + timedelta(seconds=1)
+    assert await _replay(account.database, hook, now=later) == 1
+
+    assert (await _row(account.database, delivery_id)).next_attempt_at == later
+    assert await _record(account.database, orphaned, _delivered()) is False
+    assert _ids(await _claim(account.database, now=later)) == {delivery_id}
 
 
 async def test_replay_brings_a_retry_waiting_for_later_forward(account: Account) -> None:

@@ -168,9 +168,12 @@ class OAuthCarrier:
         raise NotImplementedError
 
     async def verify(self, connection: ConnectionContext) -> None:
-        """Check the credentials by fetching a token (:class:`CredentialsRejected` if refused)."""
-        self.tokens.forget(connection.connection_id)
-        await self.tokens.get(connection.connection_id, lambda: self.fetch_token(connection))
+        """Check the credentials by fetching a token (:class:`CredentialsRejected` if refused).
+
+        Never through the cache: the connection being checked has no id yet, and two accounts
+        connecting at once must not share each other's token.
+        """
+        await self.fetch_token(connection)
 
     async def authorized(
         self, connection: ConnectionContext, call: Callable[[str], Awaitable[Answer]]

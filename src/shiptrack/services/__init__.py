@@ -7,13 +7,19 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from shiptrack.carriers.pacing import RequestPacer
 from shiptrack.carriers.registry import CarrierRegistry
+from shiptrack.services.cache import TTLCache
 from shiptrack.settings import Settings
 from shiptrack.store.database import Database, create_database
 from shiptrack.store.sealing import Sealer, load_secret
 from shiptrack.webhooks.keyring import KeyRing
+
+if TYPE_CHECKING:
+    from shiptrack.domain.accounts import Account
+    from shiptrack.services.tracking import TrackingSetup
 
 
 @dataclass(frozen=True)
@@ -25,6 +31,9 @@ class Services:
     sealer: Sealer
     carriers: CarrierRegistry
     keyring: KeyRing
+    #: API key hash -> account, and account id -> its tracking setup (services.tracking).
+    keys: TTLCache[str, Account]
+    setups: TTLCache[int, TrackingSetup]
     #: Keeps every carrier connection of this process within its request budget.
     pacer: RequestPacer = field(default_factory=RequestPacer)
     #: Set when a package becomes due now, so an in-process worker need not wait for its next poll.
@@ -44,6 +53,8 @@ class Services:
             sealer=sealer,
             carriers=CarrierRegistry(sandbox_speed=settings.sandbox_speed),
             keyring=KeyRing(database, sealer),
+            keys=TTLCache(settings.cache_seconds),
+            setups=TTLCache(settings.cache_seconds),
         )
 
     async def close(self) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from shiptrack.domain.accounts import Account, ApiKey
-from shiptrack.domain.apikeys import generate_api_key
+from shiptrack.domain.apikeys import generate_api_key, hash_api_key
 from shiptrack.domain.carriers import CARRIERS
 from shiptrack.domain.errors import NotFound
 from shiptrack.domain.timefmt import utcnow
@@ -66,10 +66,17 @@ async def revoke_key(services: Services, *, key_id: int | None, key: str | None)
         await store.revoke_api_key(conn, found.id, now=utcnow())
         revoked = await store.find_api_key(conn, key_id=found.id, key=None)
     assert revoked is not None
+    services.keys.clear()
     return revoked
 
 
 async def authenticate(services: Services, key: str) -> Account | None:
-    """The account of a live key."""
-    async with services.database.read() as conn:
-        return await store.account_for_key(conn, key)
+    """The account of a live key (remembered for ``SHIPTRACK_CACHE_SECONDS``)."""
+    digest = hash_api_key(key)
+    account = services.keys.get(digest)
+    if account is None:
+        async with services.database.read() as conn:
+            account = await store.account_for_key(conn, key)
+        if account is not None:
+            services.keys.put(digest, account)
+    return account

@@ -52,6 +52,10 @@ from shiptrack.webhooks.payload import track_payload
 log = logging.getLogger("shiptrack.engine")
 
 
+#: Longest a worker sleeps for a connection's request budget before rescheduling instead.
+PACING_WAIT = 1.0
+
+
 async def run_checks(services: Services, *, limit: int | None = None) -> int:
     """Check one batch of due packages; the number checked (0 when nothing was due)."""
     settings = services.settings
@@ -96,11 +100,26 @@ async def _check_connection(
     except TransportError as error:
         await _carrier_failed(services, state, items, error, speed)
         return
-    size = max(1, adapter.batch_size)
+    sized = getattr(adapter, "batch_size_for", None)
+    size = max(1, sized(context) if sized else adapter.batch_size)
     chunks = [items[i : i + size] for i in range(0, len(items), size)]
     for index, chunk in enumerate(chunks):
+        slot = await services.pacer.wait(
+            state.id, connection_budget(adapter, state), max_wait=PACING_WAIT
+        )
+        if not slot.reserved:
+            # Over the connection's budget for now: ask again when it has room, not by sleeping.
+            remaining = [item for later in chunks[index:] for item in later]
+            async with services.database.write() as conn:
+                await polling.reschedule(
+                    conn,
+                    remaining,
+                    next_check_at=utcnow() + timedelta(seconds=slot.wait),
+                    error=None,
+                    now=utcnow(),
+                )
+            return
         try:
-            await services.pacer.wait(state.id, connection_budget(adapter, state))
             results = await _ask(adapter, context, chunk)
         except TransportError as error:
             remaining = [item for later in chunks[index:] for item in later]
@@ -246,7 +265,7 @@ async def record_results(
                 detail,
                 now=now,
                 age=age,
-                estimated_delivery=_parse(values["estimated_delivery_date"]),
+                estimated_delivery=_end_of_estimate(values["estimated_delivery_date"]),
                 speed=speed,
             ),
         )
@@ -385,11 +404,17 @@ def _events_until(events: list[TrackEvent], last: TrackEvent | None) -> list[Tra
     return [e for e in events if (m := event_moment(e)) is None or m <= moment]
 
 
-def _parse(value: str | None) -> datetime | None:
+def _end_of_estimate(value: str | None) -> datetime | None:
+    """When an estimated delivery counts as missed. A carrier's date without a time or offset
+    (``2026-04-30T00:00:00``) means "that day": it is missed only once the day is over."""
     if not value:
         return None
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    if parsed.tzinfo is not None:
+        return parsed
+    if parsed.time() == datetime.min.time():
+        parsed += timedelta(days=1)
+    return parsed.replace(tzinfo=UTC)

@@ -97,8 +97,9 @@ async def connect(
         if credentials
         else None
     )
+    services.setups.forget(account.id)
     async with services.database.write() as conn:
-        return await store.create_connection(
+        connection_id = await store.create_connection(
             conn,
             account_id=account.id,
             carrier_code=kind.code,
@@ -111,6 +112,8 @@ async def connect(
             options=options,
             now=utcnow(),
         )
+    services.setups.forget(account.id)
+    return connection_id
 
 
 #: Carriers whose tracking updates can be pushed to shiptrack.
@@ -195,6 +198,7 @@ async def disconnect(
             successor_id=successor,
             now=utcnow(),
         )
+    services.setups.forget(account.id)
 
 
 async def _find(conn: AsyncConnection, account: Account, carrier_id: str) -> Connection:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,13 +74,14 @@ class PackageRef:
 
 async def start(services: Services, account: Account, ref: PackageRef) -> None:
     """Subscribe the account to a package's status changes (idempotent)."""
+    setup = await tracking_setup(services, account)
+    connection, tracking_code = _connection_for(setup, ref)
+    if not setup.has_track_webhook:
+        raise NoTrackWebhook(
+            "No webhook for the 'track' event is set up for this account; create one with "
+            "POST /v1/environment/webhooks before starting to track packages"
+        )
     async with services.database.write() as conn:
-        connection, tracking_code = await _connection_for(conn, account, ref)
-        if not await has_webhook(conn, account.id, "track"):
-            raise NoTrackWebhook(
-                "No webhook for the 'track' event is set up for this account; create one with "
-                "POST /v1/environment/webhooks before starting to track packages"
-            )
         await store.start(
             conn,
             account_id=account.id,
@@ -95,8 +95,9 @@ async def start(services: Services, account: Account, ref: PackageRef) -> None:
 
 async def stop(services: Services, account: Account, ref: PackageRef) -> None:
     """Unsubscribe; a package that was tracked but has stopped already answers as success."""
+    setup = await tracking_setup(services, account)
     async with services.database.write() as conn:
-        subscription = await _subscription(conn, account, ref)
+        subscription = await _subscription(conn, setup, account, ref)
         await store.stop(conn, subscription.id, reason="stopped_by_user", now=utcnow())
 
 
@@ -106,10 +107,11 @@ async def get(services: Services, account: Account, ref: PackageRef) -> dict[str
     A package the account tracks (or once tracked) is answered from the store; any other is asked
     of the carrier live, within the connection's request budget, and not stored.
     """
+    setup = await tracking_setup(services, account)
     async with services.database.read() as conn:
-        subscription = await _find(conn, account, ref)
+        subscription = await _find(conn, setup, account, ref)
         if subscription is None:
-            connection, tracking_code = await _connection_for(conn, account, ref)
+            connection, tracking_code = _connection_for(setup, ref)
             state = (await polling.connection_states(conn, [connection.id]))[connection.id]
         else:
             events = await store.events(conn, subscription.id)
@@ -141,15 +143,16 @@ async def _ask_live(
     adapter = services.carriers.adapter(state.carrier_code, simulated=state.simulated)
     try:
         context = connection_context(services, state)
-        await asyncio.wait_for(
-            services.pacer.wait(state.id, connection_budget(adapter, state)), LIVE_BUDGET_WAIT
+        slot = await services.pacer.wait(
+            state.id, connection_budget(adapter, state), max_wait=LIVE_BUDGET_WAIT
         )
+        if not slot.reserved:
+            raise CarrierUnavailable(
+                f"The {state.carrier_code} request budget of this connection is spent; "
+                f"retry in {slot.wait:.0f} s",
+                headers={"Retry-After": retry_after_header(slot.wait)},
+            )
         results = await adapter.track(context, [TrackRequest(tracking_number)])
-    except TimeoutError:
-        raise CarrierUnavailable(
-            f"The {state.carrier_code} request budget of this connection is spent; retry shortly",
-            headers={"Retry-After": "1"},
-        ) from None
     except TransportError as error:
         speed = services.carriers.speed(simulated=state.simulated)
         headers = (
@@ -206,10 +209,35 @@ async def _ask_live(
     return body
 
 
-async def _find(conn: AsyncConnection, account: Account, ref: PackageRef) -> Subscription | None:
+@dataclass(frozen=True)
+class TrackingSetup:
+    """What starting to track needs to know of an account: its live carrier connections (oldest
+    first) and whether it has a ``track`` webhook. Cached for ``SHIPTRACK_CACHE_SECONDS``."""
+
+    connections: tuple[Connection, ...]
+    has_track_webhook: bool
+
+
+async def tracking_setup(services: Services, account: Account) -> TrackingSetup:
+    """The account's setup, from the cache when it is fresh."""
+    cached = services.setups.get(account.id)
+    if cached is not None:
+        return cached
+    async with services.database.read() as conn:
+        setup = TrackingSetup(
+            connections=tuple(await connection_store.list_connections(conn, account.id)),
+            has_track_webhook=await has_webhook(conn, account.id, "track"),
+        )
+    services.setups.put(account.id, setup)
+    return setup
+
+
+async def _find(
+    conn: AsyncConnection, setup: TrackingSetup, account: Account, ref: PackageRef
+) -> Subscription | None:
     """The account's subscription to the package, if it ever had one."""
     if ref.raw_carrier_id is not None:
-        _, tracking_code = await _connection_for(conn, account, ref)
+        _, tracking_code = _connection_for(setup, ref)
     else:
         assert ref.carrier_code is not None
         tracking_code = tracking_code_for(ref.carrier_code)
@@ -221,11 +249,13 @@ async def _find(conn: AsyncConnection, account: Account, ref: PackageRef) -> Sub
     )
 
 
-async def _subscription(conn: AsyncConnection, account: Account, ref: PackageRef) -> Subscription:
-    found = await _find(conn, account, ref)
+async def _subscription(
+    conn: AsyncConnection, setup: TrackingSetup, account: Account, ref: PackageRef
+) -> Subscription:
+    found = await _find(conn, setup, account, ref)
     if found is None:
         # Say "connect the carrier" before "not tracked" when that is what is missing.
-        _, tracking_code = await _connection_for(conn, account, ref)
+        _, tracking_code = _connection_for(setup, ref)
         raise NotFound(
             f"{tracking_code} package {ref.tracking_number} is not tracked by this account; "
             "start tracking it with POST /v1/tracking/start",
@@ -234,17 +264,11 @@ async def _subscription(conn: AsyncConnection, account: Account, ref: PackageRef
     return found
 
 
-async def _connection_for(
-    conn: AsyncConnection, account: Account, ref: PackageRef
-) -> tuple[Connection, str]:
+def _connection_for(setup: TrackingSetup, ref: PackageRef) -> tuple[Connection, str]:
     """The connection that tracks the package, and the carrier code its data is reported under."""
     if ref.raw_carrier_id is not None:
-        connection = (
-            await connection_store.get_connection(conn, account.id, ref.carrier_id)
-            if ref.carrier_id is not None
-            else None
-        )
-        if connection is None:
+        connection = next((c for c in setup.connections if c.id == ref.carrier_id), None)
+        if connection is None or ref.carrier_id is None:
             raise NotFound(f"Carrier {ref.raw_carrier_id} was not found", field_name="carrier_id")
         tracking_code = CARRIERS[connection.carrier_code].tracking_code
         if ref.carrier_code is not None and tracking_code_for(ref.carrier_code) != tracking_code:
@@ -256,11 +280,9 @@ async def _connection_for(
         return connection, tracking_code
     assert ref.carrier_code is not None
     tracking_code = tracking_code_for(ref.carrier_code)
-    candidates = await connection_store.list_connections(
-        conn,
-        account.id,
-        codes={code for code, kind in CARRIERS.items() if kind.tracking_code == tracking_code},
-    )
+    candidates = [
+        c for c in setup.connections if CARRIERS[c.carrier_code].tracking_code == tracking_code
+    ]
     if not candidates:
         name = ref.carrier_code if ref.carrier_code in CARRIERS else tracking_code
         raise CarrierNotConnected(

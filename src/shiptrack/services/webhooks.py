@@ -52,6 +52,7 @@ async def create(
             sealed_secret=seal_secret(services.sealer, account.id, secret),
             now=utcnow(),
         )
+    services.setups.forget(account.id)
     return webhook, secret
 
 
@@ -86,6 +87,7 @@ async def delete(services: Services, account: Account, webhook_id: str) -> None:
     async with services.database.write() as conn:
         webhook = await find(conn, account, webhook_id)
         await store.delete_webhook(conn, webhook.id, now=utcnow())
+    services.setups.forget(account.id)
 
 
 async def secret(services: Services, account: Account, webhook_id: str) -> str:

@@ -4,7 +4,8 @@ A delivery is claimable when it is pending, due, its webhook is live and enabled
 delivery of the same package to the same webhook is still pending: one package's notifications reach
 a webhook in ``sequence`` order. Claiming moves ``next_attempt_at`` to the end of a lease, so a
 dispatcher killed mid-send leaves the delivery to be claimed (and sent with the same ``webhook-id``)
-again once the lease runs out. ``lease_until`` tells a claimed delivery from one waiting for a retry.
+again once the lease runs out. ``lease_until`` tells a claimed delivery from one waiting for a
+retry.
 """
 
 from __future__ import annotations
@@ -166,9 +167,7 @@ async def record_attempt(
             deliveries.c.state == PENDING,
             deliveries.c.next_attempt_at == delivery.lease_until,
         )
-        .values(
-            attempts=deliveries.c.attempts + 1, last_error=error, lease_until=None, **outcome
-        )
+        .values(attempts=deliveries.c.attempts + 1, last_error=error, lease_until=None, **outcome)
     )
     return result.rowcount == 1
 
@@ -274,9 +273,7 @@ async def replay(
     result = await conn.execute(
         deliveries.update()
         .where(*condition, not_in_flight)
-        .values(
-            state=PENDING, attempts=0, next_attempt_at=now, lease_until=None, delivered_at=None
-        )
+        .values(state=PENDING, attempts=0, next_attempt_at=now, lease_until=None, delivered_at=None)
     )
     return int(result.rowcount)
 

@@ -55,19 +55,20 @@ async def add_key(
 
 
 async def published(conn: AsyncConnection, now: datetime) -> list[StoredKey]:
-    """Keys to publish in ``/jwks``: every key not yet retired, newest first."""
+    """Keys to publish in ``/jwks``: every key not yet retired, most recently made first."""
     rows = await conn.execute(
         signing_keys.select()
         .where(sa.or_(signing_keys.c.retires_at.is_(None), signing_keys.c.retires_at > now))
-        .order_by(signing_keys.c.activates_at.desc(), signing_keys.c.id.desc())
+        .order_by(signing_keys.c.id.desc())
     )
     return [_key(row) for row in rows]
 
 
-async def retire_active(conn: AsyncConnection, *, retires_at: datetime, now: datetime) -> None:
-    """Schedule the retirement of every key that is signing now."""
+async def retire_all(conn: AsyncConnection, *, retires_at: datetime) -> None:
+    """Schedule the retirement of every key not retiring yet (the one signing now, and any key a
+    previous rotation scheduled but that has not started signing)."""
     await conn.execute(
         signing_keys.update()
-        .where(signing_keys.c.activates_at <= now, signing_keys.c.retires_at.is_(None))
+        .where(signing_keys.c.retires_at.is_(None))
         .values(retires_at=retires_at)
     )

@@ -38,7 +38,8 @@ class KeyRing:
         self._lock = asyncio.Lock()
 
     async def signing_key(self) -> SigningKey:
-        """The key that signs now: the newest key whose activation time has come."""
+        """The key that signs now: the most recently made key whose activation time has come (so
+        the latest rotation wins, even over a key an earlier rotation scheduled for later)."""
         keys = await self._current(create=True)
         now = utcnow()
         chosen = next((key for key in keys if key.activates_at <= now), None)
@@ -62,9 +63,7 @@ class KeyRing:
         now = utcnow()
         activates_at = now + timedelta(seconds=lead)
         async with self.database.write() as conn:
-            await store.retire_active(
-                conn, retires_at=activates_at + timedelta(seconds=grace), now=now
-            )
+            await store.retire_all(conn, retires_at=activates_at + timedelta(seconds=grace))
             kid = await self._add(conn, activates_at=activates_at, now=now)
         self._loaded_at = -REFRESH_SECONDS
         return kid

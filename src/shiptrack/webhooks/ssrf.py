@@ -9,6 +9,7 @@ address, so a DNS answer that changed since registration (DNS rebinding) is neve
 from __future__ import annotations
 
 import asyncio
+import errno
 import ipaddress
 import socket
 from typing import Any
@@ -110,7 +111,10 @@ class PublicOnlyResolver(AbstractResolver):
         answers = await self._inner.resolve(host, port, family)
         public = [answer for answer in answers if is_public(answer["host"].split("%")[0])]
         if not public:
-            raise OSError(f"{host} resolves only to non-public addresses; refusing to connect")
+            # With an errno, aiohttp's connection error keeps this reason in its message.
+            raise OSError(
+                errno.EACCES, f"{host} resolves only to non-public addresses; refusing to connect"
+            )
         return public
 
     async def close(self) -> None:

@@ -1,0 +1,234 @@
+"""Scenario 4: 10 k, 100 k and 1 M active subscriptions.
+
+    python -m bench.scale --database postgresql --sizes 10000,100000,1000000
+
+For each size: database bytes per subscription (each with 10 stored events, as a package in transit
+has), the RSS of a ``shiptrack worker`` process after it claimed and checked batches across the
+whole table, and the median time of one claim of 200 due subscriptions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from bench.common import database, env_for, machine, median, run_async
+from shiptrack.domain.changes import event_identity
+from shiptrack.domain.statuses import StatusCode
+from shiptrack.domain.tracking import TrackEvent
+from shiptrack.services import Services
+from shiptrack.services.accounts import create_account
+from shiptrack.settings import Settings
+from shiptrack.store import migrate, polling
+from shiptrack.store.subscriptions import EVENT_FIELDS
+from shiptrack.store.tables import subscriptions, tracking_events
+
+EVENTS_PER_SUBSCRIPTION = 10
+
+
+def _events(number: int, start: datetime) -> list[TrackEvent]:
+    return [
+        TrackEvent(
+            status_code=StatusCode.IT,
+            status_detail_code="IN_TRANSIT",
+            occurred_at=start + timedelta(hours=i),
+            carrier_occurred_at=(start + timedelta(hours=i - 5)).replace(tzinfo=None).isoformat(),
+            description="Departed from facility",
+            city_locality="MEMPHIS",
+            state_province="TN",
+            postal_code="38118",
+            country_code="US",
+            event_code="DP",
+            carrier_detail_code="DP",
+            carrier_status_code="I",
+            carrier_status_description="Departed from facility",
+        )
+        for i in range(EVENTS_PER_SUBSCRIPTION)
+    ]
+
+
+async def prepare(settings: Settings) -> tuple[int, int]:
+    """A migrated database with one sandbox account; its id and its UPS connection's id."""
+    services = Services.from_settings(settings)
+    try:
+        await migrate.upgrade(services.database)
+        account, _ = await create_account(services, name="scale", sandbox=True)
+        async with services.database.read() as conn:
+            found = await conn.execute(
+                sa.text(
+                    "SELECT id FROM carrier_connections "
+                    "WHERE account_id = :a AND carrier_code = 'ups'"
+                ),
+                {"a": account.id},
+            )
+            return account.id, int(found.scalar_one())
+    finally:
+        await services.close()
+
+
+async def fill(settings: Settings, account_id: int, connection_id: int, size: int) -> None:
+    """``size`` active in-transit subscriptions with 10 events each."""
+    services = Services.from_settings(settings)
+    try:
+        now = datetime.now(UTC)
+        start = now - timedelta(days=2)
+        chunk = 5000
+        for offset in range(0, size, chunk):
+            count = min(chunk, size - offset)
+            async with services.database.write() as conn:
+                result = await conn.execute(
+                    subscriptions.insert().returning(subscriptions.c.id),
+                    [
+                        {
+                            "account_id": account_id,
+                            "connection_id": connection_id,
+                            "carrier_code": "ups",
+                            "tracking_number": f"1ZSCALE{offset + i:011d}",
+                            "active": True,
+                            "status_code": "IT",
+                            "status_detail_code": "IN_TRANSIT",
+                            "carrier_status_code": "I",
+                            "carrier_detail_code": "DP",
+                            "carrier_status_description": "Departed from facility",
+                            "sequence": 3,
+                            "next_check_at": now + timedelta(hours=3),
+                            "last_checked_at": now,
+                            "status_since": now,
+                            "created_at": start,
+                            "updated_at": now,
+                        }
+                        for i in range(count)
+                    ],
+                )
+                ids = [row[0] for row in result]
+                await conn.execute(
+                    tracking_events.insert(),
+                    [
+                        {
+                            "subscription_id": sub_id,
+                            "identity": event_identity(event),
+                            "created_at": now,
+                            **{name: getattr(event, name) for name in EVENT_FIELDS},
+                        }
+                        for sub_id in ids
+                        for event in _events(sub_id, start)
+                    ],
+                )
+    finally:
+        await services.close()
+
+
+async def database_bytes(settings: Settings) -> int:
+    services = Services.from_settings(settings)
+    try:
+        async with services.database.read() as conn:
+            if services.database.is_sqlite:
+                pages = (await conn.execute(sa.text("PRAGMA page_count"))).scalar_one()
+                size = (await conn.execute(sa.text("PRAGMA page_size"))).scalar_one()
+                return int(pages * size)
+            return int(
+                (
+                    await conn.execute(sa.text("SELECT pg_database_size(current_database())"))
+                ).scalar_one()
+            )
+    finally:
+        await services.close()
+
+
+async def claim_times(settings: Settings, repeats: int = 20) -> float:
+    """Median seconds of one claim of 200 due subscriptions (made due, claimed, put back)."""
+    services = Services.from_settings(settings)
+    timings = []
+    try:
+        for _ in range(repeats):
+            now = datetime.now(UTC)
+            async with services.database.write() as conn:
+                await conn.execute(
+                    sa.text(
+                        "UPDATE subscriptions SET next_check_at = :due WHERE id IN "
+                        "(SELECT id FROM subscriptions ORDER BY random() LIMIT 200)"
+                    ),
+                    {"due": now - timedelta(seconds=1)},
+                )
+            started = time.perf_counter()
+            async with services.database.write() as conn:
+                claimed = await polling.claim_due(
+                    conn, now=now, lease_until=now + timedelta(hours=3), limit=200
+                )
+            timings.append(time.perf_counter() - started)
+            assert len(claimed) >= 150, len(claimed)
+        return median(timings)
+    finally:
+        await services.close()
+
+
+def worker_rss(env: dict[str, str], settings: Settings, seconds: float) -> int:
+    """RSS (bytes) of a worker process after ``seconds`` of checking due packages."""
+
+    async def make_due() -> None:
+        services = Services.from_settings(settings)
+        try:
+            async with services.database.write() as conn:
+                await conn.execute(
+                    sa.text("UPDATE subscriptions SET next_check_at = :due"),
+                    {"due": datetime.now(UTC) - timedelta(seconds=1)},
+                )
+        finally:
+            await services.close()
+
+    run_async(make_due())
+    popen = subprocess.Popen([sys.executable, "-m", "shiptrack", "worker"], env=env)
+    try:
+        time.sleep(seconds)
+        status = Path(f"/proc/{popen.pid}/status").read_text()
+        line = next(row for row in status.splitlines() if row.startswith("VmRSS"))
+        return int(line.split()[1]) * 1024
+    finally:
+        popen.terminate()
+        popen.wait(60)
+
+
+def measure(kind: str, size: int, worker_seconds: float) -> dict[str, Any]:
+    with database(kind) as url, tempfile.TemporaryDirectory() as home:
+        env = env_for(url, Path(home), SHIPTRACK_POLL_BATCH_SIZE="500", SHIPTRACK_SANDBOX_SPEED="1")
+        settings = Settings(
+            _env_file=None, database_url=url, data_dir=Path(home), secret_key="bench-secret"
+        )  # type: ignore[call-arg]
+        account_id, connection_id = run_async(prepare(settings))
+        empty = run_async(database_bytes(settings))
+        run_async(fill(settings, account_id, connection_id, size))
+        total = run_async(database_bytes(settings))
+        return {
+            "subscriptions": size,
+            "bytes_per_subscription": (total - empty) / size,
+            "claim_200_ms": 1000 * run_async(claim_times(settings)),
+            "worker_rss_mib": worker_rss(env, settings, worker_seconds) / 2**20,
+        }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--sizes", default="10000,100000")
+    parser.add_argument("--worker-seconds", type=float, default=20)
+    args = parser.parse_args()
+    rows = [measure(args.database, int(s), args.worker_seconds) for s in args.sizes.split(",")]
+    print(
+        json.dumps(
+            {"scenario": "scale", "database": args.database, "machine": machine(), "results": rows},
+            indent=2,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

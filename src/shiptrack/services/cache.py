@@ -1,0 +1,54 @@
+"""A small in-process cache with a time limit, for what the hot path reads on every request.
+
+Each API process may use what it read about an API key, an account's carrier connections or its
+webhooks for ``SHIPTRACK_CACHE_SECONDS``; a change made through the same process is seen at
+once, one made through another process (a key revoked from the CLI, a webhook deleted through
+another API process) within that time.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Hashable
+from typing import Generic, TypeVar
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class TTLCache(Generic[K, V]):
+    """Values kept for ``ttl`` seconds; ``ttl`` 0 keeps nothing."""
+
+    def __init__(
+        self, ttl: float, *, max_entries: int = 100_000, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self._clock = clock
+        self._entries: dict[K, tuple[float, V]] = {}
+
+    def get(self, key: K) -> V | None:
+        """The cached value, or ``None`` when absent or expired."""
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        if entry[0] <= self._clock():
+            del self._entries[key]
+            return None
+        return entry[1]
+
+    def put(self, key: K, value: V) -> None:
+        """Remember ``value`` for ``ttl`` seconds."""
+        if self.ttl <= 0:
+            return
+        if len(self._entries) >= self.max_entries:
+            self._entries.clear()
+        self._entries[key] = (self._clock() + self.ttl, value)
+
+    def forget(self, key: K) -> None:
+        """Drop one key (after a change made through this process)."""
+        self._entries.pop(key, None)
+
+    def clear(self) -> None:
+        """Drop everything."""
+        self._entries.clear()

@@ -1,0 +1,487 @@
+"""FedEx for a production account, end to end: a real ``shiptrack serve`` process (API and
+workers, real database) whose FedEx connection points at the fake FedEx API (``tests/fakes/
+fedex.py``) on 127.0.0.1.
+
+Covers: connecting checks the credentials with FedEx (wrong ones are ``400``
+``integrations``/``verification_failure`` from the carrier and nothing is stored; FedEx being down
+is ``503``); a started package is polled and shows the mapped status, its events newest first with
+FedEx's wall times (UTC only where FedEx gave an offset), signer and dates, the FedEx tracking page,
+and the change and outbox rows the engine recorded; a number with several shipments shows the
+subscribed one; an unknown number is not yet in the system; a FedEx outage shows ``last_error``,
+changes no status, and clears when FedEx is back; a live lookup of a never-started number asks
+FedEx and stores nothing; FedEx webhook pushes: a signed push updates the package at once and feeds
+the same change detection and outbox, a bad or missing signature is ``401`` and stores nothing, a
+push for a number the account does not track is ``404``, a connection without ``webhook_secret``
+refuses every push, and a signed body that is not tracking output is ``400``.
+
+The server runs with short schedule intervals and backoffs so that re-polls happen within a test;
+tests wait for the engine with a deadline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from shiptrack.store.database import create_database
+from shiptrack.store.tables import deliveries, status_changes, subscriptions
+from tests.conftest import (
+    DatabaseServer,
+    Server,
+    Tenant,
+    assert_error,
+    engine_env,
+    make_tenant,
+    start_server,
+)
+from tests.fakes import fedex
+from tests.fakes.server import FakeServer, serve
+
+CONNECT = "/v1/connections/carriers/fedex"
+PUSH = "/v1/carriers/push/fedex"
+WEBHOOK_SECRET = "fedex-webhook-security-token"
+#: How long a test waits for the engine before giving up.
+DEADLINE = 30.0
+
+T = TypeVar("T")
+
+
+@pytest.fixture(scope="module")
+def fedex_server(
+    test_database: DatabaseServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    """A server with workers that re-polls and retries within half a second."""
+    home = tmp_path_factory.mktemp("fedex-engine")
+    env = engine_env(
+        test_database.fresh(home),
+        home / "data",
+        SHIPTRACK_SCHEDULE_IN_TRANSIT="0.5",
+        SHIPTRACK_SCHEDULE_NEAR_DELIVERY="0.5",
+        SHIPTRACK_SCHEDULE_NOT_FOUND_MIN="0.5",
+        SHIPTRACK_SCHEDULE_JITTER="0",
+        SHIPTRACK_CARRIER_BACKOFF_MIN="0.5",
+        SHIPTRACK_CARRIER_BACKOFF_MAX="1",
+    )
+    running = start_server(env, home / "server.log")
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeServer]:
+    with serve(fedex.app()) as server:
+        yield server
+
+
+@pytest.fixture
+def account(fedex_server: Server) -> Iterator[Tenant]:
+    """A production account with a ``track`` webhook and no carrier yet."""
+    tenant = make_tenant(fedex_server, sandbox=False, name="fedex shipper")
+    tenant.add_track_webhook()
+    try:
+        yield tenant
+    finally:
+        tenant.client.close()
+
+
+@pytest.fixture
+def anonymous(fedex_server: Server) -> Iterator[httpx.Client]:
+    """A client without an API key, as FedEx posts its webhooks."""
+    with httpx.Client(base_url=fedex_server.url, timeout=30) as client:
+        yield client
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def connect(account: Tenant, fake: FakeServer, **extra: str) -> str:
+    body = {
+        "client_id": fedex.CLIENT_ID,
+        "client_secret": fedex.CLIENT_SECRET,
+        "base_url": fake.url,
+        **extra,
+    }
+    response = account.client.post(CONNECT, json=body)
+    assert response.status_code == 200, response.text
+    carrier_id: str = response.json()["carrier_id"]
+    return carrier_id
+
+
+def start(account: Tenant, number: str) -> None:
+    response = account.start("fedex", number)
+    assert response.status_code == 204, response.text
+
+
+def tracking(account: Tenant, number: str) -> dict[str, Any]:
+    response = account.client.get(
+        "/v1/tracking", params={"carrier_code": "fedex", "tracking_number": number}
+    )
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def eventually(probe: Callable[[], T | None], what: str) -> T:
+    deadline = time.monotonic() + DEADLINE
+    while True:
+        found = probe()
+        if found is not None:
+            return found
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {DEADLINE:.0f}s waiting for {what}")
+        time.sleep(0.1)
+
+
+def checked(account: Tenant, number: str) -> dict[str, Any]:
+    """The package once the engine has checked it successfully at least once."""
+
+    def probe() -> dict[str, Any] | None:
+        body = tracking(account, number)
+        return body if body["last_checked_at"] is not None and body["last_error"] is None else None
+
+    return eventually(probe, f"a first check of {number}")
+
+
+def in_status(account: Tenant, number: str, status: str) -> dict[str, Any]:
+    def probe() -> dict[str, Any] | None:
+        body = tracking(account, number)
+        return body if body["status_code"] == status else None
+
+    return eventually(probe, f"{number} to be {status}")
+
+
+def push(
+    client: httpx.Client, carrier_id: str, body: bytes, signature: str | None
+) -> httpx.Response:
+    headers = {"Content-Type": "application/json"}
+    if signature is not None:
+        headers["fdx-signature"] = signature
+    return client.post(f"{PUSH}/{carrier_id}", content=body, headers=headers)
+
+
+def assert_carrier_error(
+    response: httpx.Response, status: int, error_type: str, error_code: str
+) -> dict[str, Any]:
+    """A ShipEngine-format error whose source is the carrier (``assert_error`` expects
+    ``shipengine`` as the source)."""
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"request_id", "errors"}, body
+    assert response.headers["x-request-id"] == body["request_id"]
+    first: dict[str, Any] = body["errors"][0]
+    assert first["error_source"] == "carrier", first
+    assert (first["error_type"], first["error_code"]) == (error_type, error_code), first
+    assert first["message"], first
+    return first
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What the engine stored for one package: its changes and outbox rows."""
+
+    changes: list[sa.Row[Any]]
+    deliveries: list[sa.Row[Any]]
+
+
+def recorded(server: Server, account: Tenant, number: str) -> Recorded:
+    async def read() -> Recorded:
+        database = create_database(server.settings().resolved_database_url)
+        try:
+            async with database.read() as conn:
+                subscription_id = (
+                    await conn.execute(
+                        sa.select(subscriptions.c.id).where(
+                            subscriptions.c.account_id == int(account.account_id[3:]),
+                            subscriptions.c.carrier_code == "fedex",
+                            subscriptions.c.tracking_number == number,
+                        )
+                    )
+                ).scalar_one()
+                changes = await conn.execute(
+                    sa.select(status_changes)
+                    .where(status_changes.c.subscription_id == subscription_id)
+                    .order_by(status_changes.c.sequence)
+                )
+                rows = await conn.execute(
+                    sa.select(deliveries)
+                    .where(deliveries.c.subscription_id == subscription_id)
+                    .order_by(deliveries.c.status_change_id)
+                )
+                return Recorded(list(changes), list(rows))
+        finally:
+            await database.dispose()
+
+    return asyncio.run(read())
+
+
+def subscription_count(server: Server, account: Tenant) -> int:
+    async def read() -> int:
+        database = create_database(server.settings().resolved_database_url)
+        try:
+            async with database.read() as conn:
+                query = sa.select(sa.func.count()).where(
+                    subscriptions.c.account_id == int(account.account_id[3:])
+                )
+                count: int = (await conn.execute(query)).scalar_one()
+                return count
+        finally:
+            await database.dispose()
+
+    return asyncio.run(read())
+
+
+# --- connecting ---------------------------------------------------------------------------------
+
+
+def test_wrong_credentials_are_refused_by_fedex_and_nothing_is_stored(
+    account: Tenant, fake: FakeServer
+) -> None:
+    response = account.client.post(
+        CONNECT,
+        json={"client_id": fedex.CLIENT_ID, "client_secret": "wrong", "base_url": fake.url},
+    )
+    error = assert_carrier_error(response, 400, "integrations", "verification_failure")
+    assert error["field_name"] == "client_id"
+    assert "wrong" not in response.text
+    assert account.client.get("/v1/carriers").json()["carriers"] == []
+    assert fake.paths() == ["/oauth/token"]
+
+
+def test_connecting_while_fedex_is_down_is_503_and_stores_nothing(
+    account: Tenant, fake: FakeServer
+) -> None:
+    fake.state["token_always"] = "503"
+    response = account.client.post(
+        CONNECT,
+        json={
+            "client_id": fedex.CLIENT_ID,
+            "client_secret": fedex.CLIENT_SECRET,
+            "base_url": fake.url,
+        },
+    )
+    assert_carrier_error(response, 503, "system", "unspecified")
+    assert account.client.get("/v1/carriers").json()["carriers"] == []
+
+
+# --- polling ------------------------------------------------------------------------------------
+
+
+def test_polled_package_shows_fedex_status_events_and_dates(
+    fedex_server: Server, account: Tenant, fake: FakeServer
+) -> None:
+    carrier_id = connect(account, fake)
+    start(account, fedex.DELIVERED)
+
+    def stopped() -> dict[str, Any] | None:
+        body = tracking(account, fedex.DELIVERED)
+        return body if body["active"] is False else None
+
+    body = eventually(stopped, "the delivered package to stop being tracked")
+    assert (body["status_code"], body["status_detail_code"]) == ("DE", "DELIVERED")
+    assert body["stop_reason"] == "delivered"
+    assert body["last_error"] is None
+    assert body["carrier_code"] == "fedex"
+    # ShipEngine's tracking_information gives the carrier account id as an integer.
+    assert body["carrier_id"] == int(carrier_id.removeprefix("se-"))
+    assert (body["carrier_status_code"], body["carrier_status_description"]) == ("DL", "Delivered")
+    assert body["tracking_url"] == "https://www.fedex.com/fedextrack/?trknbr=770000000001"
+    assert body["ship_date"] == "2024-08-15T00:00:00"
+    assert body["estimated_delivery_date"] == "2024-08-21T00:00:00"
+    assert body["actual_delivery_date"] == "2024-08-20T16:41:57Z"
+
+    events = body["events"]
+    assert [e["event_code"] for e in events] == ["DL", "OD", "AR", "DP", "IT", "AR", "OC", "PU"]
+    assert [e["status_code"] for e in events] == ["DE", "IT", "IT", "IT", "IT", "IT", "NY", "AC"]
+    delivered = events[0]
+    assert delivered["occurred_at"] == "2024-08-20T16:41:57Z"
+    assert delivered["carrier_occurred_at"] == "2024-08-20T12:41:57"
+    assert delivered["signer"] == "CREILLY"
+    assert (delivered["city_locality"], delivered["state_province"]) == ("Blue Point", "NY")
+    assert (delivered["postal_code"], delivered["country_code"]) == ("11715", "US")
+    assert delivered["status_detail_description"] == "Your parcel has been successfully delivered."
+    out = events[1]
+    assert (out["status_detail_code"], out["occurred_at"]) == (
+        "OUT_FOR_DELIVERY",
+        "2024-08-20T10:47:00Z",
+    )
+    picked_up = events[-1]
+    assert (picked_up["occurred_at"], picked_up["carrier_occurred_at"]) == (
+        None,
+        "2024-08-15T00:00:00",
+    )
+
+    record = recorded(fedex_server, account, fedex.DELIVERED)
+    assert [(c.previous_status, c.status_code) for c in record.changes] == [("UN", "DE")]
+    (delivery,) = record.deliveries
+    assert delivery.status_change_id == record.changes[0].id
+    assert b'"status_code":"DE"' in bytes(delivery.payload).replace(b" ", b"")
+
+
+def test_number_with_several_shipments_shows_the_subscribed_one(
+    account: Tenant, fake: FakeServer
+) -> None:
+    connect(account, fake)
+    start(account, fedex.SEVERAL)
+    body = checked(account, fedex.SEVERAL)
+    # The old, delivered shipment FedEx lists first belongs to an earlier owner of the number.
+    assert (body["status_code"], body["status_detail_code"]) == ("IT", "HUB_SCAN_OUT")
+    assert body["actual_delivery_date"] is None
+    assert body["active"] is True
+    assert all(e["carrier_occurred_at"].startswith("2024-") for e in body["events"])
+    assert all(e["signer"] is None for e in body["events"])
+
+
+def test_unknown_number_is_not_yet_in_system(
+    fedex_server: Server, account: Tenant, fake: FakeServer
+) -> None:
+    connect(account, fake)
+    start(account, fedex.UNKNOWN)
+    body = checked(account, fedex.UNKNOWN)
+    assert (body["status_code"], body["events"], body["active"]) == ("NY", [], True)
+    record = recorded(fedex_server, account, fedex.UNKNOWN)
+    assert [(c.previous_status, c.status_code) for c in record.changes] == [("UN", "NY")]
+
+
+def test_fedex_outage_keeps_the_status_and_shows_why(
+    fedex_server: Server, account: Tenant, fake: FakeServer
+) -> None:
+    connect(account, fake)
+    start(account, fedex.IN_TRANSIT)
+    before = checked(account, fedex.IN_TRANSIT)
+    assert before["status_code"] == "IT"
+    changes_before = recorded(fedex_server, account, fedex.IN_TRANSIT).changes
+
+    fake.state["track_always"] = "503"
+
+    def failing() -> dict[str, Any] | None:
+        body = tracking(account, fedex.IN_TRANSIT)
+        return body if body["last_error"] is not None else None
+
+    during = eventually(failing, "the outage to show")
+    assert "503" in during["last_error"]
+    assert "SERVICE.UNAVAILABLE.ERROR" in during["last_error"]
+    assert (during["status_code"], during["status_detail_code"]) == ("IT", "HUB_SCAN_OUT")
+    assert during["events"] == before["events"]
+    assert during["active"] is True
+    assert recorded(fedex_server, account, fedex.IN_TRANSIT).changes == changes_before
+
+    del fake.state["track_always"]
+    after = checked(account, fedex.IN_TRANSIT)
+    assert (after["status_code"], after["events"]) == ("IT", before["events"])
+    assert recorded(fedex_server, account, fedex.IN_TRANSIT).changes == changes_before
+
+
+def test_live_lookup_of_a_never_started_number_asks_fedex_and_stores_nothing(
+    fedex_server: Server, account: Tenant, fake: FakeServer
+) -> None:
+    connect(account, fake)
+    body = tracking(account, fedex.SEVERAL)
+    # Without a subscription time the newest shipment is shown.
+    assert (body["status_code"], body["active"]) == ("IT", False)
+    assert len(body["events"]) == 4
+    assert "/track/v1/trackingnumbers" in fake.paths()
+    assert subscription_count(fedex_server, account) == 0
+
+
+# --- pushes -------------------------------------------------------------------------------------
+
+
+def test_signed_push_updates_the_package_at_once(
+    fedex_server: Server, account: Tenant, fake: FakeServer, anonymous: httpx.Client
+) -> None:
+    carrier_id = connect(account, fake, webhook_secret=WEBHOOK_SECRET)
+    start(account, fedex.IN_TRANSIT)
+    before = checked(account, fedex.IN_TRANSIT)
+    polled = recorded(fedex_server, account, fedex.IN_TRANSIT).changes
+
+    later = fedex.in_transit_then_delivered()
+    body = fedex.push_body(fedex.IN_TRANSIT, shipments=later)
+    response = push(anonymous, carrier_id, body, fedex.sign(WEBHOOK_SECRET, body))
+    assert response.status_code == 200, response.text
+    assert response.json() == {"updated": 1}
+
+    after = tracking(account, fedex.IN_TRANSIT)
+    assert (after["status_code"], after["active"], after["stop_reason"]) == (
+        "DE",
+        False,
+        "delivered",
+    )
+    assert len(after["events"]) == len(before["events"]) + 2
+    assert after["events"][0]["signer"] == "M.GARCIA"
+    assert after["actual_delivery_date"] == "2024-04-26T17:02:00Z"
+    # The push went through the same change detection as a poll: each step is a change with
+    # its outbox row.
+    record = recorded(fedex_server, account, fedex.IN_TRANSIT)
+    pushed = record.changes[len(polled) :]
+    assert [(c.status_code, c.status_detail_code) for c in pushed] == [
+        ("IT", "OUT_FOR_DELIVERY"),
+        ("DE", "DELIVERED"),
+    ]
+    assert {row.status_change_id for row in record.deliveries} >= {c.id for c in pushed}
+
+
+@pytest.mark.parametrize(
+    "signature",
+    [None, "", "c2lnbmVk", fedex.sign("another-token", fedex.push_body(fedex.IN_TRANSIT))],
+)
+def test_push_without_a_valid_signature_is_401_and_stores_nothing(
+    fedex_server: Server,
+    account: Tenant,
+    fake: FakeServer,
+    anonymous: httpx.Client,
+    signature: str | None,
+) -> None:
+    carrier_id = connect(account, fake, webhook_secret=WEBHOOK_SECRET)
+    start(account, fedex.IN_TRANSIT)
+    before = checked(account, fedex.IN_TRANSIT)
+    changes_before = recorded(fedex_server, account, fedex.IN_TRANSIT).changes
+
+    body = fedex.push_body(fedex.IN_TRANSIT, journey=fedex.DELIVERED)
+    response = push(anonymous, carrier_id, body, signature)
+    assert_error(response, 401, "unauthorized", error_type="security")
+
+    after = tracking(account, fedex.IN_TRANSIT)
+    assert (after["status_code"], after["events"]) == ("IT", before["events"])
+    assert recorded(fedex_server, account, fedex.IN_TRANSIT).changes == changes_before
+
+
+def test_push_for_a_number_the_account_does_not_track_is_404(
+    fedex_server: Server, account: Tenant, fake: FakeServer, anonymous: httpx.Client
+) -> None:
+    carrier_id = connect(account, fake, webhook_secret=WEBHOOK_SECRET)
+    body = fedex.push_body(fedex.IN_TRANSIT)
+    response = push(anonymous, carrier_id, body, fedex.sign(WEBHOOK_SECRET, body))
+    assert_error(response, 404, "invalid_identifier")
+    assert subscription_count(fedex_server, account) == 0
+
+
+def test_connection_without_webhook_secret_refuses_every_push(
+    account: Tenant, fake: FakeServer, anonymous: httpx.Client
+) -> None:
+    carrier_id = connect(account, fake)
+    start(account, fedex.IN_TRANSIT)
+    before = checked(account, fedex.IN_TRANSIT)
+    body = fedex.push_body(fedex.IN_TRANSIT, journey=fedex.DELIVERED)
+    for secret in ("", WEBHOOK_SECRET):
+        response = push(anonymous, carrier_id, body, fedex.sign(secret, body))
+        assert_error(response, 401, "unauthorized", error_type="security")
+    assert tracking(account, fedex.IN_TRANSIT)["events"] == before["events"]
+
+
+def test_signed_push_that_is_not_tracking_output_is_400(
+    account: Tenant, fake: FakeServer, anonymous: httpx.Client
+) -> None:
+    carrier_id = connect(account, fake, webhook_secret=WEBHOOK_SECRET)
+    start(account, fedex.IN_TRANSIT)
+    body = b'{"events": []}'
+    response = push(anonymous, carrier_id, body, fedex.sign(WEBHOOK_SECRET, body))
+    assert_error(response, 400, "invalid_field_value", error_type="validation")
