@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 
 from bench.common import (
+    BENCH_DIR,
     ROOT,
     Process,
     cli,
@@ -31,7 +32,7 @@ from bench.common import (
     wrk,
 )
 
-BENCH = ROOT / "bench"
+BENCH = BENCH_DIR
 
 
 @contextmanager

@@ -403,12 +403,22 @@ ID_ROUTES: list[tuple[str, str, dict[str, Any] | None, str]] = [
     ),
     ("POST", "/v1/environment/webhooks/{webhook_id}/redeliver", None, "webhook_id"),
     ("POST", "/v1/environment/webhooks/{webhook_id}/test", None, "webhook_id"),
+    ("POST", "/v1/carriers/push/{carrier_name}/{carrier_id}", None, "carrier_id"),
+    ("POST", "/v1/carriers/push/{carrier_name}/{carrier_id}/token", None, "carrier_id"),
 ]
 ID_ROUTE_IDS = [f"{method} {path} {field}" for method, path, _, field in ID_ROUTES]
+#: The routes of ID_ROUTES that take no API key (carriers authenticate their pushes their own
+#: way): their ids are checked all the same, and are sent here without a key.
+KEYLESS_ID_ROUTES = frozenset(path for _, path, _, _ in ID_ROUTES if "/push/" in path)
 #: The query parameters a route of ID_ROUTES requires, so that only its id can be wrong.
 ID_ROUTE_PARAMS: dict[str, dict[str, str]] = {
     "/v1/environment/webhooks/{webhook_id}/redeliver": {"since": "2026-01-01T00:00:00Z"},
 }
+
+
+def _caller(tenant: Tenant, anonymous: httpx.Client, path: str) -> httpx.Client:
+    """Who calls a route of ID_ROUTES: nobody with a key for the keyless ones, else the tenant."""
+    return anonymous if path in KEYLESS_ID_ROUTES else tenant.client
 
 
 def _fill(path: str, value: str, field: str | None = None) -> str:
@@ -439,13 +449,14 @@ def test_the_id_routes_here_are_every_route_taking_an_id(anonymous: httpx.Client
 @pytest.mark.parametrize("bad_id", MALFORMED_IDS)
 def test_a_malformed_id_in_the_path_is_400_invalid_identifier(
     tenant: Tenant,
+    anonymous: httpx.Client,
     method: str,
     path: str,
     body: dict[str, Any] | None,
     field: str,
     bad_id: str,
 ) -> None:
-    response = tenant.client.request(
+    response = _caller(tenant, anonymous, path).request(
         method, _fill(path, bad_id, field), params=ID_ROUTE_PARAMS.get(path), json=body
     )
     assert_error(response, 400, "invalid_identifier", error_type="validation", field_name=field)
@@ -453,11 +464,16 @@ def test_a_malformed_id_in_the_path_is_400_invalid_identifier(
 
 @pytest.mark.parametrize(("method", "path", "body", "field"), ID_ROUTES, ids=ID_ROUTE_IDS)
 def test_an_id_with_an_encoded_slash_is_no_route(
-    tenant: Tenant, method: str, path: str, body: dict[str, Any] | None, field: str
+    tenant: Tenant,
+    anonymous: httpx.Client,
+    method: str,
+    path: str,
+    body: dict[str, Any] | None,
+    field: str,
 ) -> None:
     # "se-1%2F.." decodes to "se-1/..": a path with one more segment, which no route serves. It
     # must not be resolved as a relative path onto a neighbouring resource.
-    response = tenant.client.request(
+    response = _caller(tenant, anonymous, path).request(
         method, _fill(path, "se-1%2F..", field), params=ID_ROUTE_PARAMS.get(path), json=body
     )
     assert_error(response, 404, "unspecified", error_type="validation")
@@ -465,10 +481,15 @@ def test_an_id_with_an_encoded_slash_is_no_route(
 
 @pytest.mark.parametrize(("method", "path", "body", "field"), ID_ROUTES, ids=ID_ROUTE_IDS)
 def test_the_longest_well_formed_id_is_404_not_400(
-    tenant: Tenant, method: str, path: str, body: dict[str, Any] | None, field: str
+    tenant: Tenant,
+    anonymous: httpx.Client,
+    method: str,
+    path: str,
+    body: dict[str, Any] | None,
+    field: str,
 ) -> None:
     longest = "se-" + "9" * 22  # 25 characters: the se_id limit, but not an id of this account
-    response = tenant.client.request(
+    response = _caller(tenant, anonymous, path).request(
         method, _fill(path, longest, field), params=ID_ROUTE_PARAMS.get(path), json=body
     )
     assert_error(response, 404, "invalid_identifier", error_type="validation")

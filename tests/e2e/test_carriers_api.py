@@ -2,7 +2,8 @@
 
 Covers the list and single-carrier shapes (checked against the official ``carrier`` schema), the
 simulated carriers of sandbox accounts, connecting carrier accounts to a production account (the
-credentials each carrier needs, unsupported carriers, bad base URLs), which connection is primary,
+credentials each carrier needs, unsupported carriers, bad base URLs, the credentials checked at the
+given base URL, a carrier that cannot be reached), which connection is primary,
 disconnecting through both routes, account isolation, malformed and unknown ids, and the handling
 of credentials: never returned in any response, sealed in the database so that they open only for
 their owner, and never written to the server log.
@@ -11,6 +12,7 @@ their owner, and never written to the server log.
 from __future__ import annotations
 
 import asyncio
+import base64
 import re
 import uuid
 from collections.abc import Iterator
@@ -32,9 +34,12 @@ from tests.conftest import (
     Tenant,
     assert_error,
     cli_env,
+    free_port,
     make_tenant,
     start_server,
 )
+from tests.fakes import accept_all
+from tests.fakes.server import serve
 
 CARRIERS = "/v1/carriers"
 CONNECT = "/v1/connections/carriers"
@@ -217,12 +222,15 @@ def test_malformed_carrier_ids_are_400(tenant: Tenant, carrier_id: str) -> None:
 # --- connecting ---------------------------------------------------------------------------------
 
 
-def test_connecting_ups_to_a_production_account_lists_it(production_tenant: Tenant) -> None:
+def test_connecting_ups_to_a_production_account_lists_it(
+    production_tenant: Tenant, carrier_host: str
+) -> None:
     body = {
         "client_id": "my-client-id",
         "client_secret": _secret(),
         "nickname": "Warehouse UPS",
         "account_number": "A1B2C3",
+        "base_url": carrier_host,
     }
     carrier_id = _connect(production_tenant, "ups", body)
     carriers = _carriers(production_tenant)
@@ -236,9 +244,10 @@ def test_connecting_ups_to_a_production_account_lists_it(production_tenant: Tena
 
 
 def test_connection_without_a_nickname_is_named_after_the_carrier(
-    production_tenant: Tenant,
+    production_tenant: Tenant, carrier_host: str
 ) -> None:
-    carrier_id = _connect(production_tenant, "fedex", {"client_id": "a", "client_secret": "b"})
+    body = {"client_id": "a", "client_secret": "b", "base_url": carrier_host}
+    carrier_id = _connect(production_tenant, "fedex", body)
     listed = _by_id(production_tenant)[carrier_id]
     assert listed["nickname"] == listed["friendly_name"]
     assert listed["nickname"]
@@ -247,16 +256,16 @@ def test_connection_without_a_nickname_is_named_after_the_carrier(
 
 @pytest.mark.parametrize("carrier_name", OAUTH_CARRIERS)
 def test_oauth_carriers_connect_with_client_id_and_secret(
-    production_tenant: Tenant, carrier_name: str
+    production_tenant: Tenant, carrier_host: str, carrier_name: str
 ) -> None:
-    carrier_id = _connect(
-        production_tenant, carrier_name, {"client_id": "id", "client_secret": _secret()}
-    )
+    body = {"client_id": "id", "client_secret": _secret(), "base_url": carrier_host}
+    carrier_id = _connect(production_tenant, carrier_name, body)
     assert _by_id(production_tenant)[carrier_id]["carrier_code"] == carrier_name
 
 
-def test_dhl_express_connects_with_an_api_key(production_tenant: Tenant) -> None:
-    carrier_id = _connect(production_tenant, "dhl_express", {"api_key": _secret()})
+def test_dhl_express_connects_with_an_api_key(production_tenant: Tenant, carrier_host: str) -> None:
+    body = {"api_key": _secret(), "base_url": carrier_host}
+    carrier_id = _connect(production_tenant, "dhl_express", body)
     assert _by_id(production_tenant)[carrier_id]["carrier_code"] == "dhl_express"
 
 
@@ -329,10 +338,33 @@ def test_bad_base_url_is_400(production_tenant: Tenant, base_url: str) -> None:
     assert _carriers(production_tenant) == []
 
 
-def test_http_base_url_is_accepted(production_tenant: Tenant) -> None:
-    body = {"client_id": "id", "client_secret": "secret", "base_url": "http://127.0.0.1:9/ups"}
-    carrier_id = _connect(production_tenant, "ups", body)
+def test_http_base_url_is_accepted_and_is_where_the_credentials_are_checked(
+    production_tenant: Tenant,
+) -> None:
+    with serve(accept_all.app()) as host:
+        assert host.url.startswith("http://")
+        body = {"client_id": "my-id", "client_secret": "my-secret", "base_url": host.url}
+        carrier_id = _connect(production_tenant, "ups", body)
+        # One token fetch at the given host, presenting the credentials (HTTP Basic for UPS).
+        assert host.paths() == ["/security/v1/oauth/token"]
+        basic = base64.b64encode(b"my-id:my-secret").decode()
+        assert host.requests[0].headers["Authorization"] == f"Basic {basic}"
     assert carrier_id in _by_id(production_tenant)
+
+
+@pytest.mark.parametrize("carrier_name", SUPPORTED)
+def test_a_carrier_that_cannot_be_reached_is_503_and_nothing_is_connected(
+    production_tenant: Tenant, carrier_name: str
+) -> None:
+    credentials = (
+        {"api_key": "key"}
+        if carrier_name == "dhl_express"
+        else {"client_id": "id", "client_secret": "secret"}
+    )
+    body = {**credentials, "base_url": f"http://127.0.0.1:{free_port()}"}
+    response = production_tenant.client.post(f"{CONNECT}/{carrier_name}", json=body)
+    assert_error(response, 503, "unspecified", error_type="system", error_source="carrier")
+    assert _carriers(production_tenant) == []
 
 
 @pytest.mark.parametrize(
@@ -374,9 +406,9 @@ def test_second_connection_of_a_carrier_is_not_primary(tenant: Tenant) -> None:
 
 
 def test_next_connection_becomes_primary_when_the_primary_is_disconnected(
-    production_tenant: Tenant,
+    production_tenant: Tenant, carrier_host: str
 ) -> None:
-    credentials = {"client_id": "id", "client_secret": "secret"}
+    credentials = {"client_id": "id", "client_secret": "secret", "base_url": carrier_host}
     first = _connect(production_tenant, "usps", credentials)
     second = _connect(production_tenant, "usps", credentials)
     third = _connect(production_tenant, "usps", credentials)
@@ -388,8 +420,8 @@ def test_next_connection_becomes_primary_when_the_primary_is_disconnected(
     assert carriers[third]["primary"] is False
 
 
-def test_primary_is_per_carrier_code(production_tenant: Tenant) -> None:
-    credentials = {"client_id": "id", "client_secret": "secret"}
+def test_primary_is_per_carrier_code(production_tenant: Tenant, carrier_host: str) -> None:
+    credentials = {"client_id": "id", "client_secret": "secret", "base_url": carrier_host}
     usps = _connect(production_tenant, "usps", credentials)
     stamps = _connect(production_tenant, "stamps_com", credentials)
     carriers = _by_id(production_tenant)
@@ -439,8 +471,10 @@ def test_disconnecting_another_accounts_carrier_is_404(
     assert _by_id(other_tenant)[theirs["carrier_id"]] == theirs
 
 
-def test_disconnected_carrier_can_be_connected_again(production_tenant: Tenant) -> None:
-    credentials = {"client_id": "id", "client_secret": "secret"}
+def test_disconnected_carrier_can_be_connected_again(
+    production_tenant: Tenant, carrier_host: str
+) -> None:
+    credentials = {"client_id": "id", "client_secret": "secret", "base_url": carrier_host}
     first = _connect(production_tenant, "ups", credentials)
     assert production_tenant.client.delete(f"{CONNECT}/ups/{first}").status_code == 204
     second = _connect(production_tenant, "ups", credentials)
@@ -452,11 +486,17 @@ def test_disconnected_carrier_can_be_connected_again(production_tenant: Tenant) 
 # --- credentials --------------------------------------------------------------------------------
 
 
-def test_credentials_are_never_returned(recorded: tuple[Tenant, Recorder]) -> None:
+def test_credentials_are_never_returned(
+    recorded: tuple[Tenant, Recorder], carrier_host: str
+) -> None:
     account, recorder = recorded
     client_id, client_secret, api_key = _secret(), _secret(), _secret()
-    ups = _connect(account, "ups", {"client_id": client_id, "client_secret": client_secret})
-    dhl = _connect(account, "dhl_express", {"api_key": api_key})
+    ups = _connect(
+        account,
+        "ups",
+        {"client_id": client_id, "client_secret": client_secret, "base_url": carrier_host},
+    )
+    dhl = _connect(account, "dhl_express", {"api_key": api_key, "base_url": carrier_host})
     # Failed attempts carrying credentials must not echo them either.
     account.client.post(
         f"{CONNECT}/ups",
@@ -481,11 +521,13 @@ def test_credentials_are_never_returned(recorded: tuple[Tenant, Recorder]) -> No
 
 
 def test_credentials_are_sealed_at_rest_for_their_owner_only(
-    server: Server, production_tenant: Tenant, other_tenant: Tenant
+    server: Server, production_tenant: Tenant, other_tenant: Tenant, carrier_host: str
 ) -> None:
     client_id, client_secret = _secret(), _secret()
     carrier_id = _connect(
-        production_tenant, "ups", {"client_id": client_id, "client_secret": client_secret}
+        production_tenant,
+        "ups",
+        {"client_id": client_id, "client_secret": client_secret, "base_url": carrier_host},
     )
     stored = _stored_credentials(server, carrier_id)
     assert stored is not None
@@ -507,9 +549,13 @@ def test_credentials_are_sealed_at_rest_for_their_owner_only(
         Sealer("another-secret-key").open(stored, owner=credential_owner(account_id, "ups"))
 
 
-def test_api_key_credentials_are_sealed_at_rest(server: Server, production_tenant: Tenant) -> None:
+def test_api_key_credentials_are_sealed_at_rest(
+    server: Server, production_tenant: Tenant, carrier_host: str
+) -> None:
     api_key = _secret()
-    carrier_id = _connect(production_tenant, "dhl_express", {"api_key": api_key})
+    carrier_id = _connect(
+        production_tenant, "dhl_express", {"api_key": api_key, "base_url": carrier_host}
+    )
     stored = _stored_credentials(server, carrier_id)
     assert stored is not None
     assert api_key not in stored
@@ -520,9 +566,9 @@ def test_api_key_credentials_are_sealed_at_rest(server: Server, production_tenan
 
 
 def test_two_connections_with_the_same_secret_are_sealed_differently(
-    server: Server, production_tenant: Tenant
+    server: Server, production_tenant: Tenant, carrier_host: str
 ) -> None:
-    credentials = {"client_id": "id", "client_secret": _secret()}
+    credentials = {"client_id": "id", "client_secret": _secret(), "base_url": carrier_host}
     first = _stored_credentials(server, _connect(production_tenant, "ups", credentials))
     second = _stored_credentials(server, _connect(production_tenant, "ups", credentials))
     assert first is not None and second is not None
@@ -530,11 +576,15 @@ def test_two_connections_with_the_same_secret_are_sealed_differently(
 
 
 def test_session_server_log_never_contains_credentials(
-    server: Server, production_tenant: Tenant
+    server: Server, production_tenant: Tenant, carrier_host: str
 ) -> None:
     client_secret, api_key = _secret(), _secret()
-    _connect(production_tenant, "ups", {"client_id": "id", "client_secret": client_secret})
-    _connect(production_tenant, "dhl_express", {"api_key": api_key})
+    _connect(
+        production_tenant,
+        "ups",
+        {"client_id": "id", "client_secret": client_secret, "base_url": carrier_host},
+    )
+    _connect(production_tenant, "dhl_express", {"api_key": api_key, "base_url": carrier_host})
     production_tenant.client.post(f"{CONNECT}/ups", json={"api_key": api_key})
     text = server.log.read_text(encoding="utf-8", errors="replace")
     assert client_secret not in text
@@ -543,7 +593,7 @@ def test_session_server_log_never_contains_credentials(
 
 @pytest.mark.slow
 def test_verbose_server_log_never_contains_credentials(
-    test_database: DatabaseServer, tmp_path: Path
+    test_database: DatabaseServer, tmp_path: Path, carrier_host: str
 ) -> None:
     env = cli_env(
         test_database.fresh(tmp_path),
@@ -556,13 +606,24 @@ def test_verbose_server_log_never_contains_credentials(
     account = make_tenant(verbose, sandbox=False)
     try:
         client_id, client_secret, api_key = _secret(), _secret(), _secret()
-        ups = _connect(account, "ups", {"client_id": client_id, "client_secret": client_secret})
-        _connect(account, "dhl_express", {"api_key": api_key})
+        ups = _connect(
+            account,
+            "ups",
+            {"client_id": client_id, "client_secret": client_secret, "base_url": carrier_host},
+        )
+        _connect(account, "dhl_express", {"api_key": api_key, "base_url": carrier_host})
         account.client.post(
             f"{CONNECT}/ups",
             json={"client_id": client_id, "client_secret": client_secret, "api_key": api_key},
         )
         account.client.post(f"{CONNECT}/ups", json={"client_secret": client_secret * 20})
+        # A failed check with the carrier logs its failure, never the credentials it carried.
+        unreachable = {
+            "client_id": client_id,
+            "client_secret": client_secret,
+            "base_url": f"http://127.0.0.1:{free_port()}",
+        }
+        assert account.client.post(f"{CONNECT}/ups", json=unreachable).status_code == 503
         account.client.get(CARRIERS)
         account.client.delete(f"{CARRIERS}/{ups}")
     finally:

@@ -94,7 +94,7 @@ def account(fedex_server: Server) -> Iterator[Tenant]:
 
 
 @pytest.fixture
-def anonymous(fedex_server: Server) -> Iterator[httpx.Client]:
+def pusher(fedex_server: Server) -> Iterator[httpx.Client]:
     """A client without an API key, as FedEx posts its webhooks."""
     with httpx.Client(base_url=fedex_server.url, timeout=30) as client:
         yield client
@@ -396,7 +396,7 @@ def test_live_lookup_of_a_never_started_number_asks_fedex_and_stores_nothing(
 
 
 def test_signed_push_updates_the_package_at_once(
-    fedex_server: Server, account: Tenant, fake: FakeServer, anonymous: httpx.Client
+    fedex_server: Server, account: Tenant, fake: FakeServer, pusher: httpx.Client
 ) -> None:
     carrier_id = connect(account, fake, webhook_secret=WEBHOOK_SECRET)
     start(account, fedex.IN_TRANSIT)
@@ -405,7 +405,7 @@ def test_signed_push_updates_the_package_at_once(
 
     later = fedex.in_transit_then_delivered()
     body = fedex.push_body(fedex.IN_TRANSIT, shipments=later)
-    response = push(anonymous, carrier_id, body, fedex.sign(WEBHOOK_SECRET, body))
+    response = push(pusher, carrier_id, body, fedex.sign(WEBHOOK_SECRET, body))
     assert response.status_code == 200, response.text
     assert response.json() == {"updated": 1}
 
@@ -437,7 +437,7 @@ def test_push_without_a_valid_signature_is_401_and_stores_nothing(
     fedex_server: Server,
     account: Tenant,
     fake: FakeServer,
-    anonymous: httpx.Client,
+    pusher: httpx.Client,
     signature: str | None,
 ) -> None:
     carrier_id = connect(account, fake, webhook_secret=WEBHOOK_SECRET)
@@ -446,7 +446,7 @@ def test_push_without_a_valid_signature_is_401_and_stores_nothing(
     changes_before = recorded(fedex_server, account, fedex.IN_TRANSIT).changes
 
     body = fedex.push_body(fedex.IN_TRANSIT, journey=fedex.DELIVERED)
-    response = push(anonymous, carrier_id, body, signature)
+    response = push(pusher, carrier_id, body, signature)
     assert_error(response, 401, "unauthorized", error_type="security")
 
     after = tracking(account, fedex.IN_TRANSIT)
@@ -455,33 +455,33 @@ def test_push_without_a_valid_signature_is_401_and_stores_nothing(
 
 
 def test_push_for_a_number_the_account_does_not_track_is_404(
-    fedex_server: Server, account: Tenant, fake: FakeServer, anonymous: httpx.Client
+    fedex_server: Server, account: Tenant, fake: FakeServer, pusher: httpx.Client
 ) -> None:
     carrier_id = connect(account, fake, webhook_secret=WEBHOOK_SECRET)
     body = fedex.push_body(fedex.IN_TRANSIT)
-    response = push(anonymous, carrier_id, body, fedex.sign(WEBHOOK_SECRET, body))
+    response = push(pusher, carrier_id, body, fedex.sign(WEBHOOK_SECRET, body))
     assert_error(response, 404, "invalid_identifier")
     assert subscription_count(fedex_server, account) == 0
 
 
 def test_connection_without_webhook_secret_refuses_every_push(
-    account: Tenant, fake: FakeServer, anonymous: httpx.Client
+    account: Tenant, fake: FakeServer, pusher: httpx.Client
 ) -> None:
     carrier_id = connect(account, fake)
     start(account, fedex.IN_TRANSIT)
     before = checked(account, fedex.IN_TRANSIT)
     body = fedex.push_body(fedex.IN_TRANSIT, journey=fedex.DELIVERED)
     for secret in ("", WEBHOOK_SECRET):
-        response = push(anonymous, carrier_id, body, fedex.sign(secret, body))
+        response = push(pusher, carrier_id, body, fedex.sign(secret, body))
         assert_error(response, 401, "unauthorized", error_type="security")
     assert tracking(account, fedex.IN_TRANSIT)["events"] == before["events"]
 
 
 def test_signed_push_that_is_not_tracking_output_is_400(
-    account: Tenant, fake: FakeServer, anonymous: httpx.Client
+    account: Tenant, fake: FakeServer, pusher: httpx.Client
 ) -> None:
     carrier_id = connect(account, fake, webhook_secret=WEBHOOK_SECRET)
     start(account, fedex.IN_TRANSIT)
     body = b'{"events": []}'
-    response = push(anonymous, carrier_id, body, fedex.sign(WEBHOOK_SECRET, body))
+    response = push(pusher, carrier_id, body, fedex.sign(WEBHOOK_SECRET, body))
     assert_error(response, 400, "invalid_field_value", error_type="validation")

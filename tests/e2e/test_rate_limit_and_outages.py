@@ -275,6 +275,7 @@ def test_a_server_whose_database_connections_are_killed_reconnects(pg_server: Se
     tenant = make_tenant(pg_server)
     with tenant.client:
         webhook = tenant.add_track_webhook()
+        assert webhook.pop("secret")  # the creation answer only shows it
         pg_admin(
             url,
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "

@@ -36,6 +36,7 @@ from tests.e2e.webhook_support import (
     Received,
     Reply,
     all_deliveries,
+    all_settled,
     create_webhook,
     delivery_server,
     get_tracking,
@@ -135,6 +136,7 @@ def journeys(hub: Server) -> Iterator[Journeys]:
             queued = queued_sequences(tenant, webhook["webhook_id"], number)
             wait_until_delivered(receiver, number, queued)
             finished.append((code, name, number, final, queued))
+        all_settled(tenant, webhook["webhook_id"])
         requests = receiver.requests
     by_number = {
         number: Journey(
@@ -309,8 +311,8 @@ def test_a_delivery_in_flight_when_the_server_is_killed_is_sent_again_after_the_
             journey_done(again, "ups", number)
             queued = queued_sequences(again, webhook["webhook_id"], number)
             wait_until_delivered(receiver, number, queued)
+            listed = all_settled(again, webhook["webhook_id"])
             requests = receiver.requests
-            listed = all_deliveries(again, webhook["webhook_id"])
             keys = jwks(second)
         finally:
             second.stop()

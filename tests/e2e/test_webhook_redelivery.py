@@ -24,6 +24,7 @@ from tests.e2e.webhook_support import (
     Receiver,
     Reply,
     all_deliveries,
+    all_settled,
     always,
     create_webhook,
     deliveries_page,
@@ -168,8 +169,8 @@ def test_redelivering_a_range_resends_each_of_its_deliveries_in_order(
     journey_done(account, "ups", number)
     queued = queued_sequences(account, webhook_id, number)
     wait_until_delivered(receiver, number, queued)
+    listed = sorted(all_settled(account, webhook_id), key=lambda d: d["sequence"])
     first_round = receiver.requests
-    listed = sorted(all_deliveries(account, webhook_id), key=lambda d: d["sequence"])
     assert len(listed) >= 3
     # From the first delivery's creation up to (not including) the last one's.
     since, until = listed[0]["created_at"], listed[-1]["created_at"]
@@ -191,6 +192,8 @@ def test_redelivering_a_range_resends_each_of_its_deliveries_in_order(
     for request in replayed:
         assert request.webhook_id == by_sequence[request.sequence].webhook_id
         assert request.body == by_sequence[request.sequence].body
+    requests = receiver.requests
+    assert {d["state"] for d in all_settled(account, webhook_id)} == {"delivered"}
 
     # Without until: everything from since on.
     response = account.client.post(f"{WEBHOOKS}/{webhook_id}/redeliver", params={"since": since})

@@ -30,6 +30,7 @@ from tests.e2e.webhook_support import (
     Received,
     Reply,
     all_deliveries,
+    all_settled,
     always,
     create_webhook,
     deliveries_page,
@@ -196,8 +197,8 @@ def test_a_later_change_waits_until_the_earlier_one_has_failed_then_goes(
         journey_done(account, "ups", DELIVERED)
         queued = queued_sequences(account, webhook["webhook_id"], DELIVERED)
         wait_until_delivered(receiver, DELIVERED, queued[1:])
+        listed = {d["sequence"]: d for d in all_settled(account, webhook["webhook_id"])}
         requests = receiver.requests
-    listed = {d["sequence"]: d for d in all_deliveries(account, webhook["webhook_id"])}
 
     refused = [r for r in requests if r.sequence == 1]
     later = [r for r in requests if r.sequence > 1]

@@ -316,6 +316,17 @@ def settled(tenant: Tenant, webhook_id: str, delivery_id: str) -> dict[str, Any]
     return eventually(probe, f"delivery {delivery_id} to be delivered or failed")
 
 
+def all_settled(tenant: Tenant, webhook_id: str) -> list[dict[str, Any]]:
+    """Wait until no delivery of the webhook is pending (a receiver may have answered before
+    the server recorded it); every delivery, newest first."""
+
+    def probe() -> list[dict[str, Any]] | None:
+        found = all_deliveries(tenant, webhook_id)
+        return found if all(d["state"] != "pending" for d in found) else None
+
+    return eventually(probe, f"every delivery of {webhook_id} to be delivered or failed")
+
+
 def get_tracking(tenant: Tenant, carrier_code: str, tracking_number: str) -> dict[str, Any]:
     response = tenant.client.get(
         "/v1/tracking", params={"carrier_code": carrier_code, "tracking_number": tracking_number}

@@ -347,14 +347,14 @@ async def test_a_transport_error_fails_the_whole_batch(
 async def test_a_timeout_is_a_transport_error(fake: FakeServer) -> None:
     impatient = UpsCarrier(CarrierHttp("UPS", timeout=1.0, connect_timeout=1.0))
     context = connection(fake.url)
+    fake.state["slow_seconds"] = 2.5
     try:
-        await impatient.verify(context)
-        fake.state["slow_seconds"] = 2.5
         with pytest.raises(TransportError) as raised:
             await impatient.track(context, [TrackRequest(ups.SLOW)])
     finally:
         await impatient.close()
     assert "in time" in raised.value.message
+    assert ups.track_requests(fake) == [ups.SLOW]  # the track call, not the token, timed out
 
 
 async def test_a_404_without_ups_error_body_is_a_transport_error_not_not_found(

@@ -71,7 +71,6 @@ class CarrierHttp:
         json_body: Any = None,
         form: Mapping[str, str] | None = None,
         params: Mapping[str, str] | None = None,
-        auth: aiohttp.BasicAuth | None = None,
     ) -> Answer:
         """Send one request and read the whole answer (gzip included)."""
         if self._session is None or self._session.closed:
@@ -84,7 +83,6 @@ class CarrierHttp:
                 json=json_body,
                 data=form,
                 params=params,
-                auth=auth,
                 allow_redirects=False,
             ) as response:
                 return Answer(response.status, dict(response.headers), await response.read())

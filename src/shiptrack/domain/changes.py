@@ -168,6 +168,10 @@ def observe(known: Known, report: CarrierReport | NotFoundYet) -> Observation:
         defining = history[-1] if history else None
         if defining is not None:
             current = (defining.status_code, defining.status_detail_code)
+        elif known.status_code != StatusCode.UN:
+            # Only scans that decide nothing (a push of an informational update): keep what is
+            # known, and announce that.
+            current = previous
         elif report.events:
             current = (StatusCode.UN.value, NOT_MAPPED)
         else:

@@ -54,6 +54,8 @@ log = logging.getLogger("shiptrack.engine")
 
 #: Longest a worker sleeps for a connection's request budget before rescheduling instead.
 PACING_WAIT = 1.0
+#: Calls to one carrier connection a worker has under way at once.
+CHUNKS_IN_FLIGHT = 8
 
 
 async def run_checks(services: Services, *, limit: int | None = None) -> int:
@@ -103,30 +105,43 @@ async def _check_connection(
     sized = getattr(adapter, "batch_size_for", None)
     size = max(1, sized(context) if sized else adapter.batch_size)
     chunks = [items[i : i + size] for i in range(0, len(items), size)]
-    for index, chunk in enumerate(chunks):
-        slot = await services.pacer.wait(
-            state.id, connection_budget(adapter, state), max_wait=PACING_WAIT
-        )
-        if not slot.reserved:
-            # Over the connection's budget for now: ask again when it has room, not by sleeping.
-            remaining = [item for later in chunks[index:] for item in later]
-            async with services.database.write() as conn:
+    budget = connection_budget(adapter, state)
+    gate = asyncio.Semaphore(CHUNKS_IN_FLIGHT)
+    failures: list[TransportError] = []
+    unasked: list[Claimed] = []
+    later: list[tuple[float, list[Claimed]]] = []
+
+    async def check(chunk: list[Claimed]) -> None:
+        async with gate:
+            if failures:  # the carrier failed meanwhile: it is not asked again this round
+                unasked.extend(chunk)
+                return
+            slot = await services.pacer.wait(state.id, budget, max_wait=PACING_WAIT)
+            if not slot.reserved:
+                # Over the connection's budget for now: asked again when it has room.
+                later.append((slot.wait, chunk))
+                return
+            try:
+                results = await _ask(adapter, context, chunk)
+            except TransportError as error:
+                failures.append(error)
+                unasked.extend(chunk)
+                return
+            await _record(services, state, chunk, results, speed)
+
+    await asyncio.gather(*(check(chunk) for chunk in chunks))
+    if failures:
+        await _carrier_failed(services, state, unasked, failures[0], speed)
+    if later:
+        async with services.database.write() as conn:
+            for wait, chunk in later:
                 await polling.reschedule(
                     conn,
-                    remaining,
-                    next_check_at=utcnow() + timedelta(seconds=slot.wait),
+                    chunk,
+                    next_check_at=utcnow() + timedelta(seconds=wait),
                     error=None,
                     now=utcnow(),
                 )
-            return
-        try:
-            results = await _ask(adapter, context, chunk)
-        except TransportError as error:
-            remaining = [item for later in chunks[index:] for item in later]
-            await _carrier_failed(services, state, remaining, error, speed)
-            return
-        await _record(services, state, chunk, results, speed)
-        state = replace(state, failures=0)
 
 
 async def _ask(
@@ -213,21 +228,25 @@ async def record_results(
     speed: float,
 ) -> None:
     """Record what the carrier said about ``chunk`` (polled, or pushed) in the open transaction:
-    new events, each package's new state and schedule, its status changes and their outbox rows."""
+    new events, each package's new state and schedule, its status changes and their outbox rows.
+    A handful of statements per chunk, whatever its size."""
     policy = services.settings.schedule
     watch = (
         timedelta(days=state.exception_watch_days)
         if state.exception_watch_days is not None
         else None
     )
-    # Taken once the transaction holds the write lock: detected_at is when it was recorded.
+    held = await polling.owned(conn, chunk)
+    # Taken once the transaction holds its locks: detected_at is when it was recorded.
     now = utcnow()
     known = await polling.known_events(conn, [item.subscription.id for item in chunk])
-    webhook_ids = (await polling.track_webhook_ids(conn, [state.account_id])).get(
-        state.account_id, []
-    )
+    updates: list[dict[str, Any]] = []
+    new_events: list[tuple[int, str, TrackEvent]] = []
+    changed: list[tuple[Subscription, list[Change]]] = []
     for item in chunk:
         subscription = item.subscription
+        if subscription.id not in held:
+            continue  # stopped by the account, or taken over after our lease ran out
         identities, newest = known[subscription.id]
         before = Known(
             status_code=subscription.status_code,
@@ -259,8 +278,12 @@ async def record_results(
             last_error=None,
             announce=False,
             updated_at=now,
+            active=stop is None,
             stop_reason=stop,
-            next_check_at=policy.next_check(
+            stopped_at=now if stop else None,
+            next_check_at=None
+            if stop
+            else policy.next_check(
                 status_code,
                 detail,
                 now=now,
@@ -269,15 +292,17 @@ async def record_results(
                 speed=speed,
             ),
         )
-        if not await polling.update_subscription(conn, subscription.id, item.lease_until, values):
-            continue  # another worker took this package over after our lease ran out
-        await polling.insert_events(conn, subscription.id, observation.new_events, now)
+        updates.append({"id": subscription.id, **values})
+        new_events.extend((subscription.id, key, event) for key, event in observation.new_events)
         if changes:
-            updated = replace(subscription, **_domain_fields(values))
-            await _record_changes(services, conn, updated, changes, webhook_ids, now)
+            changed.append((replace(subscription, **_domain_fields(values)), changes))
+    await polling.update_checked(conn, updates)
+    await polling.insert_events(conn, new_events, now)
+    if changed:
+        await _record_changes(services, conn, state.account_id, changed, now)
     if state.failures:
         await polling.record_carrier_success(conn, state.id)
-    log.debug("recorded %d packages on connection %s", len(chunk), state.id)
+    log.debug("recorded %d packages on connection %s", len(updates), state.id)
 
 
 def _subscription_values(
@@ -320,48 +345,54 @@ def _domain_fields(values: dict[str, Any]) -> dict[str, Any]:
 async def _record_changes(
     services: Services,
     conn: AsyncConnection,
-    subscription: Subscription,
-    changes: list[Change],
-    webhook_ids: list[int],
+    account_id: int,
+    changed: list[tuple[Subscription, list[Change]]],
     now: datetime,
 ) -> None:
-    events = await subscription_store.events(conn, subscription.id)
-    kind = CARRIERS[subscription.carrier_code]
-    for index, change in enumerate(changes):
-        change_id = await polling.insert_status_change(
-            conn,
-            {
-                "subscription_id": subscription.id,
-                "sequence": change.sequence,
-                "previous_status": change.previous_status,
-                "status_code": change.status_code,
-                "status_detail_code": change.status_detail_code,
-                "occurred_at": change.occurred_at,
-                "detected_at": now,
-                "correction": change.correction,
-            },
-        )
-        if not webhook_ids:
-            continue
-        latest = index == len(changes) - 1
-        snapshot = subscription if latest else _as_of(subscription, change)
-        visible = events if latest else _events_until(events, change.event)
-        payload = track_payload(
-            base_url=services.settings.public_base_url,
-            tracking_information=tracking_information(
-                snapshot,
-                newest_first(visible),
-                tracking_url=kind.tracking_url(subscription.tracking_number),
-            ),
-            event_id=format_id(change_id),
-            sequence=change.sequence,
-            previous_status=change.previous_status,
-            correction=change.correction,
-            detected_at=now,
-        )
-        await polling.insert_deliveries(
-            conn,
-            [
+    """Status changes, and one outbox row per change and ``track`` webhook, each carrying the
+    package as it was at that change."""
+    rows = [
+        {
+            "subscription_id": subscription.id,
+            "sequence": change.sequence,
+            "previous_status": change.previous_status,
+            "status_code": change.status_code,
+            "status_detail_code": change.status_detail_code,
+            "occurred_at": change.occurred_at,
+            "detected_at": now,
+            "correction": change.correction,
+        }
+        for subscription, changes in changed
+        for change in changes
+    ]
+    change_ids = iter(await polling.insert_status_changes(conn, rows))
+    webhook_ids = (await polling.track_webhook_ids(conn, [account_id])).get(account_id, [])
+    if not webhook_ids:
+        return
+    events = await subscription_store.events_of(conn, [s.id for s, _ in changed])
+    deliveries: list[dict[str, Any]] = []
+    for subscription, changes in changed:
+        kind = CARRIERS[subscription.carrier_code]
+        for index, change in enumerate(changes):
+            change_id = next(change_ids)
+            latest = index == len(changes) - 1
+            snapshot = subscription if latest else _as_of(subscription, change)
+            history = events[subscription.id]
+            visible = history if latest else _events_until(history, change.event)
+            payload = track_payload(
+                base_url=services.settings.public_base_url,
+                tracking_information=tracking_information(
+                    snapshot,
+                    newest_first(visible),
+                    tracking_url=kind.tracking_url(subscription.tracking_number),
+                ),
+                event_id=format_id(change_id),
+                sequence=change.sequence,
+                previous_status=change.previous_status,
+                correction=change.correction,
+                detected_at=now,
+            )
+            deliveries.extend(
                 {
                     "webhook_id": webhook_id,
                     "status_change_id": change_id,
@@ -375,8 +406,8 @@ async def _record_changes(
                     "created_at": now,
                 }
                 for webhook_id in webhook_ids
-            ],
-        )
+            )
+    await polling.insert_deliveries(conn, deliveries)
     services.deliveries_due.set()
 
 

@@ -1,8 +1,9 @@
-"""Sending one claimed delivery and recording what happened."""
+"""Sending claimed deliveries, and recording what happened in batches."""
 
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 import aiohttp
 
@@ -12,7 +13,7 @@ from shiptrack.services import Services
 from shiptrack.services.webhooks import ensure_secret
 from shiptrack.store import deliveries as store
 from shiptrack.store import webhooks as webhook_store
-from shiptrack.store.deliveries import DELIVERED, FAILED, ClaimedDelivery
+from shiptrack.store.deliveries import DELIVERED, FAILED, PENDING, Attempt, ClaimedDelivery
 from shiptrack.webhooks.secrets import signing_secrets
 from shiptrack.webhooks.sender import SendResult, post
 from shiptrack.webhooks.signing import shipengine_headers, standard_headers
@@ -20,10 +21,10 @@ from shiptrack.webhooks.signing import shipengine_headers, standard_headers
 log = logging.getLogger("shiptrack.dispatcher")
 
 
-async def deliver(
+async def send(
     services: Services, session: aiohttp.ClientSession, delivery: ClaimedDelivery
 ) -> SendResult:
-    """POST the stored bytes, signed both ways, then record the attempt and the next step."""
+    """POST the stored bytes, signed both ways (the attempt is recorded by :func:`record`)."""
     settings = services.settings
     now = utcnow()
     key = await services.keyring.signing_key()
@@ -36,15 +37,10 @@ async def deliver(
             "Content-Type": "application/json",
             "User-Agent": settings.webhook_user_agent,
             **shipengine_headers(key, delivery.payload, now),
-            **standard_headers(
-                delivery.message_id,
-                delivery.payload,
-                now,
-                secrets,
-            ),
+            **standard_headers(delivery.message_id, delivery.payload, now, secrets),
         }
     )
-    result = await post(
+    return await post(
         session,
         delivery.url,
         delivery.payload,
@@ -52,57 +48,61 @@ async def deliver(
         allow_private=settings.webhook_allow_private,
         max_response_bytes=settings.webhook_max_response_bytes,
     )
-    await _record(services, delivery, result)
-    return result
 
 
-async def _record(services: Services, delivery: ClaimedDelivery, result: SendResult) -> None:
+async def record(services: Services, sent: list[tuple[ClaimedDelivery, SendResult]]) -> None:
+    """Record a batch of attempts in one transaction: each attempt, each delivery's next step
+    (delivered, a retry time, or failed for good), and each webhook's health."""
     policy = services.settings.retry_policy
     now = utcnow()
-    health: dict[str, object] = {}
-    if result.delivered:
-        outcome: dict[str, object] = {
-            "state": DELIVERED,
-            "delivered_at": now,
-            "next_attempt_at": None,
-        }
-        if delivery.failing_since is not None:
-            health = {"failing_since": None}
-    else:
-        retry_at = policy.next_attempt(
-            delivery.attempts + 1,
-            now=now,
-            retry_after=parse_retry_after(result.retry_after, now),
-        )
-        outcome = (
-            {"state": FAILED, "next_attempt_at": None}
-            if retry_at is None
-            else {"next_attempt_at": retry_at}
-        )
-        failing_since = delivery.failing_since or now
-        if delivery.failing_since is None:
-            health = {"failing_since": now}
-        if policy.disable(failing_since, now):
-            health["disabled_at"] = now
-            log.warning(
-                "webhook %s disabled: every delivery failed since %s",
-                delivery.webhook_id,
-                failing_since,
+    health: dict[int, dict[str, object]] = {}
+    failing: dict[int, datetime | None] = {}
+    attempts = []
+    for delivery, result in sent:
+        failing_since = failing.get(delivery.webhook_id, delivery.failing_since)
+        state, retry_at = PENDING, None
+        if result.delivered:
+            state = DELIVERED
+            if failing_since is not None:
+                health[delivery.webhook_id] = {"failing_since": None}
+            failing[delivery.webhook_id] = None
+        else:
+            retry_at = policy.next_attempt(
+                delivery.attempts + 1,
+                now=now,
+                retry_after=parse_retry_after(result.retry_after, now),
             )
-    async with services.database.write() as conn:
-        await store.record_attempt(
-            conn,
-            delivery,
-            attempted_at=now,
-            response_status=result.status,
-            latency_ms=result.latency_ms,
-            error=result.error,
-            outcome=outcome,
+            if retry_at is None:
+                state = FAILED
+            if failing_since is None:
+                failing_since = now
+                health[delivery.webhook_id] = {"failing_since": now}
+            failing[delivery.webhook_id] = failing_since
+            if policy.disable(failing_since, now):
+                health.setdefault(delivery.webhook_id, {})["disabled_at"] = now
+                log.warning(
+                    "webhook %s disabled: every delivery failed since %s",
+                    delivery.webhook_id,
+                    failing_since,
+                )
+        attempts.append(
+            Attempt(
+                delivery=delivery,
+                attempted_at=now,
+                response_status=result.status,
+                latency_ms=result.latency_ms,
+                error=result.error,
+                state=state,
+                next_attempt_at=retry_at,
+                delivered_at=now if state == DELIVERED else None,
+            )
         )
-        if health:
-            await store.update_webhook_health(conn, delivery.webhook_id, health)
-    if result.delivered:
-        # The package's next notification (if any) may go now.
+    async with services.database.write() as conn:
+        await store.record_attempts(conn, attempts)
+        for webhook_id, values in health.items():
+            await store.update_webhook_health(conn, webhook_id, values)
+    if any(result.delivered for _, result in sent):
+        # A package's next notification may go now that the earlier one arrived.
         services.deliveries_due.set()
 
 

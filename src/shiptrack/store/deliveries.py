@@ -10,7 +10,7 @@ retry.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -55,8 +55,15 @@ async def claim(
     lease_until: datetime,
     limit: int,
     skip_webhooks: Collection[int] = (),
+    per_webhook: Mapping[int, int] | None = None,
+    default_per_webhook: int | None = None,
 ) -> list[ClaimedDelivery]:
-    """Take up to ``limit`` due deliveries, oldest due first, each at the head of its queue."""
+    """Take up to ``limit`` due deliveries, oldest due first, each at the head of its queue.
+
+    ``per_webhook`` (webhook id → free slots) and ``default_per_webhook`` cap how many go to one
+    webhook, so a busy endpoint's backlog is not claimed only to wait for its turn: due rows are
+    locked (``SKIP LOCKED``), the ones that fit are picked, and only those are leased.
+    """
     earlier = deliveries.alias("earlier")
     head_of_queue = ~sa.exists().where(
         earlier.c.subscription_id == deliveries.c.subscription_id,
@@ -64,8 +71,9 @@ async def claim(
         earlier.c.state == PENDING,
         earlier.c.sequence < deliveries.c.sequence,
     )
+    capped = per_webhook is not None or default_per_webhook is not None
     due = (
-        sa.select(deliveries.c.id)
+        sa.select(deliveries.c.id, deliveries.c.webhook_id)
         .join(webhooks, webhooks.c.id == deliveries.c.webhook_id)
         .where(
             deliveries.c.state == PENDING,
@@ -75,14 +83,27 @@ async def claim(
             head_of_queue,
         )
         .order_by(deliveries.c.next_attempt_at)
-        .limit(limit)
+        .limit(limit * 4 if capped else limit)
         .with_for_update(skip_locked=True, of=deliveries)
     )
     if skip_webhooks:
         due = due.where(deliveries.c.webhook_id.notin_(list(skip_webhooks)))
+    picked: list[int] = []
+    taken: dict[int, int] = {}
+    for row in await conn.execute(due):
+        if len(picked) >= limit:
+            break
+        if capped:
+            free = (per_webhook or {}).get(row.webhook_id, default_per_webhook or limit)
+            if taken.get(row.webhook_id, 0) >= free:
+                continue
+            taken[row.webhook_id] = taken.get(row.webhook_id, 0) + 1
+        picked.append(row.id)
+    if not picked:
+        return []
     claimed = await conn.execute(
         deliveries.update()
-        .where(deliveries.c.id.in_(due.scalar_subquery()))
+        .where(deliveries.c.id.in_(picked))
         .values(next_attempt_at=lease_until, lease_until=lease_until)
         .returning(
             deliveries.c.id,
@@ -170,6 +191,67 @@ async def record_attempt(
         .values(attempts=deliveries.c.attempts + 1, last_error=error, lease_until=None, **outcome)
     )
     return result.rowcount == 1
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One finished attempt and what follows from it."""
+
+    delivery: ClaimedDelivery
+    attempted_at: datetime
+    response_status: int | None
+    latency_ms: int
+    error: str | None
+    state: str
+    next_attempt_at: datetime | None
+    delivered_at: datetime | None
+
+
+async def record_attempts(conn: AsyncConnection, attempts: list[Attempt]) -> None:
+    """:func:`record_attempt` for a batch, in two statements (a delivery whose lease was lost keeps
+    its attempt row and is left to the dispatcher holding it now)."""
+    if not attempts:
+        return
+    await conn.execute(
+        delivery_attempts.insert(),
+        [
+            {
+                "delivery_id": a.delivery.id,
+                "attempted_at": a.attempted_at,
+                "response_status": a.response_status,
+                "latency_ms": a.latency_ms,
+                "error": a.error,
+            }
+            for a in attempts
+        ],
+    )
+    await conn.execute(
+        deliveries.update()
+        .where(
+            deliveries.c.id == sa.bindparam("b_id"),
+            deliveries.c.state == PENDING,
+            deliveries.c.next_attempt_at == sa.bindparam("b_lease"),
+        )
+        .values(
+            attempts=deliveries.c.attempts + 1,
+            last_error=sa.bindparam("b_error"),
+            lease_until=None,
+            state=sa.bindparam("b_state"),
+            next_attempt_at=sa.bindparam("b_next"),
+            delivered_at=sa.bindparam("b_delivered"),
+        ),
+        [
+            {
+                "b_id": a.delivery.id,
+                "b_lease": a.delivery.lease_until,
+                "b_error": a.error,
+                "b_state": a.state,
+                "b_next": a.next_attempt_at,
+                "b_delivered": a.delivered_at,
+            }
+            for a in attempts
+        ],
+    )
 
 
 async def update_webhook_health(

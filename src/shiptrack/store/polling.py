@@ -205,11 +205,11 @@ async def track_webhook_ids(
 
 async def insert_events(
     conn: AsyncConnection,
-    subscription_id: int,
-    events: Sequence[tuple[str, TrackEvent]],
+    events: Sequence[tuple[int, str, TrackEvent]],
     now: datetime,
 ) -> None:
-    """Store new events; one the carrier sent twice, or another worker stored, is skipped."""
+    """Store new events (``(subscription id, identity, event)``); one the carrier sent twice, or
+    another worker stored, is skipped."""
     if not events:
         return
     statement = insert(conn, tracking_events).on_conflict_do_nothing(
@@ -224,9 +224,74 @@ async def insert_events(
                 "created_at": now,
                 **{name: getattr(event, name) for name in EVENT_FIELDS},
             }
-            for identity, event in events
+            for subscription_id, identity, event in events
         ],
     )
+
+
+async def owned(conn: AsyncConnection, claimed: Sequence[Claimed]) -> set[int]:
+    """The claimed subscriptions still held by this caller (same lease, not stopped), locked for
+    the rest of the transaction."""
+    if not claimed:
+        return set()
+    rows = await conn.execute(
+        sa.select(subscriptions.c.id, subscriptions.c.lease_until)
+        .where(subscriptions.c.id.in_([item.subscription.id for item in claimed]), _ACTIVE)
+        .with_for_update()
+    )
+    leases = {row.id: row.lease_until for row in rows}
+    return {
+        item.subscription.id
+        for item in claimed
+        if item.subscription.id in leases and leases[item.subscription.id] == item.lease_until
+    }
+
+
+#: Every column a check writes to a subscription (the same for every row of a batch).
+CHECK_COLUMNS = (
+    "status_code",
+    "status_detail_code",
+    "carrier_status_code",
+    "carrier_detail_code",
+    "carrier_status_description",
+    "exception_description",
+    "ship_date",
+    "estimated_delivery_date",
+    "actual_delivery_date",
+    "sequence",
+    "status_since",
+    "last_checked_at",
+    "last_error",
+    "announce",
+    "updated_at",
+    "active",
+    "stop_reason",
+    "stopped_at",
+    "next_check_at",
+)
+
+
+async def update_checked(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    """Write the results of a batch of checks (rows: ``id`` and every :data:`CHECK_COLUMNS`) in one
+    statement; the caller established with :func:`owned` that it holds them."""
+    if not rows:
+        return
+    await conn.execute(
+        subscriptions.update()
+        .where(subscriptions.c.id == sa.bindparam("b_id"))
+        .values(lease_until=None, **{name: sa.bindparam(f"b_{name}") for name in CHECK_COLUMNS}),
+        [{f"b_{key}": value for key, value in row.items()} for row in rows],
+    )
+
+
+async def insert_status_changes(conn: AsyncConnection, rows: list[dict[str, Any]]) -> list[int]:
+    """Record status changes (each ``(subscription, sequence)`` unique); their ids, in order."""
+    if not rows:
+        return []
+    result = await conn.execute(
+        status_changes.insert().returning(status_changes.c.id, sort_by_parameter_order=True), rows
+    )
+    return [int(row[0]) for row in result]
 
 
 async def insert_status_change(conn: AsyncConnection, values: dict[str, Any]) -> int:

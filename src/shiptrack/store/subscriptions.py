@@ -125,3 +125,22 @@ async def page(
         query = query.where(subscriptions.c.active == active)
     rows = await conn.execute(query.order_by(subscriptions.c.id).limit(limit))
     return [subscription_from_row(row) for row in rows]
+
+
+async def events_of(
+    conn: AsyncConnection, subscription_ids: list[int]
+) -> dict[int, list[TrackEvent]]:
+    """The stored events of several packages (in no particular order)."""
+    found: dict[int, list[TrackEvent]] = {i: [] for i in subscription_ids}
+    if not subscription_ids:
+        return found
+    rows = await conn.execute(
+        sa.select(
+            tracking_events.c.subscription_id,
+            *(tracking_events.c[name] for name in EVENT_FIELDS),
+        ).where(tracking_events.c.subscription_id.in_(subscription_ids))
+    )
+    for row in rows:
+        fields = dict(row._mapping)
+        found[fields.pop("subscription_id")].append(TrackEvent(**fields))
+    return found

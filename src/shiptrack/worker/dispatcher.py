@@ -2,7 +2,9 @@
 
 Each delivery is its own task, so a receiver that hangs holds one slot for at most the request
 timeout and never the loop; at most ``webhook_endpoint_concurrency`` slots go to one webhook and
-``webhook_concurrency`` in all, so one slow endpoint cannot starve the others.
+``webhook_concurrency`` in all, so one slow endpoint cannot starve the others. Results are recorded
+in batches (one transaction for everything that finished within a few milliseconds), which is what
+lets one process send thousands of deliveries a second.
 """
 
 from __future__ import annotations
@@ -13,19 +15,24 @@ import logging
 from collections import Counter
 from datetime import timedelta
 
+import aiohttp
+
 from shiptrack.domain.timefmt import utcnow
 from shiptrack.services import Services
-from shiptrack.services.dispatch import deliver
+from shiptrack.services.dispatch import record, send
 from shiptrack.store import deliveries as store
 from shiptrack.store.deliveries import ClaimedDelivery
-from shiptrack.webhooks.sender import open_session
+from shiptrack.webhooks.sender import SendResult, open_session
 from shiptrack.worker.runner import wait_any
 
 log = logging.getLogger("shiptrack.dispatcher")
 
+#: How long finished attempts may wait to be recorded together.
+RECORD_EVERY = 0.01
+
 
 class Dispatcher:
-    """Claims due deliveries and sends each in its own task."""
+    """Claims due deliveries, sends each in its own task, records results in batches."""
 
     name = "dispatcher"
 
@@ -33,9 +40,11 @@ class Dispatcher:
         self.services = services
         self.in_flight: set[asyncio.Task[None]] = set()
         self.per_webhook: Counter[int] = Counter()
+        self.finished: list[tuple[ClaimedDelivery, SendResult]] = []
+        self.results_ready = asyncio.Event()
 
     async def run(self, stopping: asyncio.Event) -> None:
-        """Work until ``stopping`` is set; deliveries under way are finished first."""
+        """Work until ``stopping`` is set; deliveries under way are finished and recorded first."""
         settings = self.services.settings
         session = open_session(
             connect_timeout=settings.webhook_connect_timeout,
@@ -43,14 +52,16 @@ class Dispatcher:
             concurrency=settings.webhook_concurrency,
             allow_private=settings.webhook_allow_private,
         )
+        recorder = asyncio.create_task(self._record_loop(stopping))
         try:
             while not stopping.is_set():
                 try:
-                    started = await self._claim_and_send(session, await self._claim())
+                    started = self._start(session, await self._claim())
                 except Exception:
                     log.exception("claiming deliveries failed")
                     started = 0
                 if started:
+                    await asyncio.sleep(0)
                     continue
                 self.services.deliveries_due.clear()
                 with contextlib.suppress(TimeoutError):
@@ -61,6 +72,8 @@ class Dispatcher:
             if self.in_flight:
                 await asyncio.wait(self.in_flight, timeout=settings.webhook_timeout + 1)
         finally:
+            await recorder
+            await self._flush()
             await session.close()
 
     async def _claim(self) -> list[ClaimedDelivery]:
@@ -68,9 +81,8 @@ class Dispatcher:
         capacity = settings.webhook_concurrency - len(self.in_flight)
         if capacity <= 0:
             return []
-        full = [
-            w for w, n in self.per_webhook.items() if n >= settings.webhook_endpoint_concurrency
-        ]
+        limit = settings.webhook_endpoint_concurrency
+        full = [w for w, n in self.per_webhook.items() if n >= limit]
         now = utcnow()
         async with self.services.database.write() as conn:
             return await store.claim(
@@ -79,36 +91,47 @@ class Dispatcher:
                 lease_until=now + timedelta(seconds=settings.webhook_lease),
                 limit=min(capacity, settings.poll_batch_size),
                 skip_webhooks=full,
+                per_webhook={w: limit - n for w, n in self.per_webhook.items()},
+                default_per_webhook=limit,
             )
 
-    async def _claim_and_send(self, session: object, claimed: list[ClaimedDelivery]) -> int:
-        limit = self.services.settings.webhook_endpoint_concurrency
-        started = 0
-        over_share = []
+    def _start(self, session: aiohttp.ClientSession, claimed: list[ClaimedDelivery]) -> int:
         for delivery in claimed:
-            if self.per_webhook[delivery.webhook_id] >= limit:
-                over_share.append(delivery)
-                continue
             self.per_webhook[delivery.webhook_id] += 1
             task = asyncio.create_task(self._send(session, delivery))
             self.in_flight.add(task)
-            started += 1
-        if over_share:
-            # Over this endpoint's share for now: hand them back at once, not after the lease.
-            async with self.services.database.write() as conn:
-                await store.release(conn, over_share, now=utcnow())
-        return started
+            task.add_done_callback(self.in_flight.discard)
+        return len(claimed)
 
-    async def _send(self, session: object, delivery: ClaimedDelivery) -> None:
+    async def _send(self, session: aiohttp.ClientSession, delivery: ClaimedDelivery) -> None:
         try:
-            await deliver(self.services, session, delivery)  # type: ignore[arg-type]
-        except Exception:
+            result = await send(self.services, session, delivery)
+        except Exception as error:
             log.exception("delivery %s failed unexpectedly", delivery.id)
+            result = SendResult(None, 0, f"internal error: {error!r}"[:500])
+        self.finished.append((delivery, result))
+        self.results_ready.set()
+
+    async def _record_loop(self, stopping: asyncio.Event) -> None:
+        while not (stopping.is_set() and not self.in_flight):
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.results_ready.wait(), timeout=0.5)
+            await asyncio.sleep(RECORD_EVERY)
+            await self._flush()
+
+    async def _flush(self) -> None:
+        self.results_ready.clear()
+        batch, self.finished = self.finished, []
+        if not batch:
+            return
+        try:
+            await record(self.services, batch)
+        except Exception:
+            # The leases run out and the deliveries are sent again: at least once, never lost.
+            log.exception("recording %d delivery attempts failed", len(batch))
         finally:
-            self.per_webhook[delivery.webhook_id] -= 1
-            if not self.per_webhook[delivery.webhook_id]:
-                del self.per_webhook[delivery.webhook_id]
-            task = asyncio.current_task()
-            if task is not None:
-                self.in_flight.discard(task)
+            for delivery, _ in batch:
+                self.per_webhook[delivery.webhook_id] -= 1
+                if self.per_webhook[delivery.webhook_id] <= 0:
+                    del self.per_webhook[delivery.webhook_id]
             self.services.deliveries_due.set()

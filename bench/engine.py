@@ -1,0 +1,301 @@
+"""Scenario 2: package refreshes per second per worker process, against a fake carrier over real
+HTTP (USPS v3r2 with 35 numbers per call, FedEx with 30), one refresh in ten changing a status.
+
+    python -m bench.engine --database sqlite --carrier usps --packages 20000 --runs 3
+
+Also measures, on the same database, the ceilings the issue names: single-row upserts and
+``SKIP LOCKED`` claims of 100 rows straight through the driver.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+
+from bench.common import (
+    ROOT,
+    database,
+    env_for,
+    free_port,
+    machine,
+    median,
+    run_async,
+    wait_healthy,
+)
+from shiptrack.services import Services
+from shiptrack.services.accounts import create_account
+from shiptrack.services.connections import ConnectRequest, connect
+from shiptrack.services.webhooks import create as create_webhook
+from shiptrack.settings import Settings
+from shiptrack.store import migrate
+from shiptrack.store.tables import subscriptions
+
+
+@contextmanager
+def fake_carriers() -> Iterator[str]:
+    port = free_port()
+    popen = subprocess.Popen(
+        [sys.executable, "-m", "bench.fake_carriers", str(port)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url, popen, path="/stats")
+        yield url
+    finally:
+        popen.terminate()
+        popen.wait()
+
+
+async def prepare(settings: Settings, carrier: str, fake_url: str, packages: int) -> None:
+    """A production account with one connection at the fake and ``packages`` due packages."""
+    services = Services.from_settings(settings)
+    try:
+        await migrate.upgrade(services.database)
+        account, _ = await create_account(services, name="engine-bench", sandbox=False)
+        await create_webhook(
+            services,
+            account,
+            url="https://receiver.invalid/hook",
+            event="track",
+            name=None,
+            store_id=None,
+            headers=[],
+        )
+        connection_id = await connect(
+            services,
+            account,
+            carrier,
+            ConnectRequest(
+                client_id="bench",
+                client_secret="bench",
+                base_url=fake_url,
+                requests_per_minute=1_000_000,
+            ),
+        )
+        now = datetime.now(UTC)
+        prefix = {"usps": "9400100000", "fedex": "77"}[carrier]
+        for offset in range(0, packages, 5000):
+            async with services.database.write() as conn:
+                await conn.execute(
+                    subscriptions.insert(),
+                    [
+                        {
+                            "account_id": account.id,
+                            "connection_id": connection_id,
+                            "carrier_code": carrier,
+                            "tracking_number": f"{prefix}{n:012d}",
+                            "active": True,
+                            "status_code": "IT",
+                            "status_detail_code": "IN_TRANSIT",
+                            "sequence": 1,
+                            "next_check_at": now,
+                            "last_checked_at": now - timedelta(hours=3),
+                            "status_since": now - timedelta(hours=3),
+                            "created_at": now - timedelta(days=1),
+                            "updated_at": now,
+                        }
+                        for n in range(offset, min(packages, offset + 5000))
+                    ],
+                )
+    finally:
+        await services.close()
+
+
+async def checked_since(settings: Settings, since: datetime) -> int:
+    services = Services.from_settings(settings)
+    try:
+        async with services.database.read() as conn:
+            return int(
+                (
+                    await conn.execute(
+                        sa.select(sa.func.count()).where(subscriptions.c.last_checked_at >= since)
+                    )
+                ).scalar_one()
+            )
+    finally:
+        await services.close()
+
+
+async def count_duplicates(settings: Settings, queries: dict[str, str]) -> dict[str, int]:
+    services = Services.from_settings(settings)
+    try:
+        async with services.database.read() as conn:
+            return {
+                name: int((await conn.execute(sa.text(query))).scalar_one())
+                for name, query in queries.items()
+            }
+    finally:
+        await services.close()
+
+
+def run_once(
+    kind: str,
+    carrier: str,
+    packages: int,
+    workers: int,
+    *,
+    duplicates: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    with database(kind) as url, tempfile.TemporaryDirectory() as home, fake_carriers() as fake:
+        env = env_for(
+            url,
+            Path(home),
+            SHIPTRACK_POLL_BATCH_SIZE="500",
+            SHIPTRACK_POLL_INTERVAL="0.05",
+            SHIPTRACK_POLL_LEASE="600",
+        )
+        settings = Settings(
+            _env_file=None, database_url=url, data_dir=Path(home), secret_key="bench-secret"
+        )  # type: ignore[call-arg]
+        run_async(prepare(settings, carrier, fake, packages))
+        started = datetime.now(UTC)
+        processes = [
+            subprocess.Popen([sys.executable, "-m", "shiptrack", "worker"], env=env)
+            for _ in range(workers)
+        ]
+        try:
+            begin = time.monotonic()
+            done = 0
+            while done < packages and time.monotonic() - begin < 600:
+                time.sleep(0.5)
+                done = run_async(checked_since(settings, started))
+            elapsed = time.monotonic() - begin
+        finally:
+            for process in processes:
+                process.terminate()
+            for process in processes:
+                process.wait(60)
+        fake_stats = httpx.get(fake + "/stats").json()
+        result: dict[str, Any] = {
+            "refreshes_per_s": done / elapsed,
+            "per_worker": done / elapsed / workers,
+            "changed_share": fake_stats["changes"] / max(1, fake_stats["polls"]),
+        }
+        if duplicates:
+            result["duplicates"] = run_async(count_duplicates(settings, duplicates))
+        return result
+
+
+async def driver_ceilings(url: str, seconds: float = 5.0) -> dict[str, float]:
+    """Single-row upserts/s (8 concurrent connections) and SKIP LOCKED claims of 100 rows/s,
+    straight through the driver (asyncpg, or aiosqlite for SQLite)."""
+    if url.startswith("postgresql"):
+        import asyncpg
+
+        dsn = url.replace("postgresql+asyncpg", "postgresql")
+        pool = await asyncpg.create_pool(dsn, min_size=8, max_size=8)
+        await pool.execute(
+            "CREATE TABLE ceiling (id bigserial primary key, k text unique, due timestamptz, v int)"
+        )
+        counter = iter(range(10**9))
+
+        async def upserter(deadline: float) -> int:
+            n = 0
+            async with pool.acquire() as conn:
+                while time.monotonic() < deadline:
+                    await conn.execute(
+                        "INSERT INTO ceiling (k, due, v) VALUES ($1, now(), 0) "
+                        "ON CONFLICT (k) DO UPDATE SET v = ceiling.v + 1",
+                        f"k{next(counter)}",
+                    )
+                    n += 1
+            return n
+
+        deadline = time.monotonic() + seconds
+        upserts = sum(await asyncio.gather(*(upserter(deadline) for _ in range(8)))) / seconds
+        await pool.execute("CREATE INDEX ceiling_due ON ceiling (due)")
+
+        async def claimer(deadline: float) -> int:
+            n = 0
+            async with pool.acquire() as conn:
+                while time.monotonic() < deadline:
+                    rows = await conn.fetch(
+                        "UPDATE ceiling SET due = now() - interval '1 second' WHERE id IN "
+                        "(SELECT id FROM ceiling WHERE due <= now() ORDER BY due LIMIT 100 "
+                        "FOR UPDATE SKIP LOCKED) RETURNING id"
+                    )
+                    n += len(rows)
+            return n
+
+        deadline = time.monotonic() + seconds
+        claims = sum(await asyncio.gather(*(claimer(deadline) for _ in range(4)))) / seconds
+        await pool.close()
+        return {"upserts_per_s": upserts, "claimed_rows_per_s": claims}
+    import aiosqlite
+
+    path = url.split("///", 1)[1]
+    async with aiosqlite.connect(path) as conn:
+        await conn.execute("PRAGMA journal_mode=WAL")
+        await conn.execute("PRAGMA synchronous=NORMAL")
+        await conn.execute(
+            "CREATE TABLE ceiling (id integer primary key, k text unique, due text, v int)"
+        )
+        deadline = time.monotonic() + seconds
+        n = 0
+        while time.monotonic() < deadline:
+            await conn.execute(
+                "INSERT INTO ceiling (k, due, v) VALUES (?, datetime('now'), 0) "
+                "ON CONFLICT (k) DO UPDATE SET v = v + 1",
+                (f"k{n}",),
+            )
+            await conn.commit()
+            n += 1
+        upserts = n / seconds
+        await conn.execute("CREATE INDEX ceiling_due ON ceiling (due)")
+        deadline = time.monotonic() + seconds
+        n = 0
+        while time.monotonic() < deadline:
+            cursor = await conn.execute(
+                "UPDATE ceiling SET due = datetime('now', '-1 second') WHERE id IN "
+                "(SELECT id FROM ceiling WHERE due <= datetime('now') ORDER BY due LIMIT 100) "
+                "RETURNING id"
+            )
+            n += len(list(await cursor.fetchall()))
+            await conn.commit()
+        return {"upserts_per_s": upserts, "claimed_rows_per_s": n / seconds}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--carrier", choices=["usps", "fedex"], default="usps")
+    parser.add_argument("--packages", type=int, default=20000)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    runs = [
+        run_once(args.database, args.carrier, args.packages, args.workers) for _ in range(args.runs)
+    ]
+    with database(args.database) as url:
+        ceilings = run_async(driver_ceilings(url))
+    result: dict[str, Any] = {
+        "scenario": "engine",
+        "database": args.database,
+        "carrier": args.carrier,
+        "workers": args.workers,
+        "machine": machine(),
+        "settings": vars(args),
+        "results": {k: median([r[k] for r in runs]) for k in runs[0]},
+        "driver_ceilings": ceilings,
+    }
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
