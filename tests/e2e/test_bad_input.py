@@ -2,7 +2,8 @@
 
 Covers malformed and non-object JSON bodies, wrong JSON types and unknown fields, oversized bodies
 (with and without Content-Length), non-JSON content types, unknown and repeated query parameters,
-malformed ids on every route that takes one, unknown routes and wrong methods, the API-Key header
+malformed ids on every route that takes one (the keyless carrier push routes too), unknown routes
+and wrong methods, the API-Key header
 (name in any case, missing, empty, wrong, huge, revoked), authentication coming before every other
 check, and property-based tests throwing random query parameters and JSON bodies at the server.
 """
@@ -17,7 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import Server, Tenant, assert_error, make_tenant
@@ -741,6 +742,8 @@ WEBHOOK_LIKE = st.fixed_dictionaries(
 
 @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(body=st.one_of(JSON_VALUES, WEBHOOK_LIKE))
+# A valid body, so that the success branch below is always exercised.
+@example(body={"event": "track", "url": "https://example.com/fuzz/valid"})
 def test_random_json_webhook_bodies_never_get_a_server_error(
     fuzz_tenant: Tenant, body: Any
 ) -> None:
@@ -748,6 +751,15 @@ def test_random_json_webhook_bodies_never_get_a_server_error(
     assert_error_or_success(response)
     if response.status_code == 200:
         created = response.json()
-        assert set(created) == {"webhook_id", "url", "event", "headers", "name", "store_id"}
+        assert set(created) == {
+            "webhook_id",
+            "url",
+            "event",
+            "headers",
+            "name",
+            "store_id",
+            "secret",
+        }
+        assert re.fullmatch(r"whsec_[A-Za-z0-9+/]{43}=", created["secret"]), created
         assert created["url"] == body["url"]
         assert created["event"] == body["event"]

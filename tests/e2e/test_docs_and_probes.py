@@ -1,7 +1,8 @@
 """The API's self-description and the probes.
 
 Covers ``/openapi.json`` (needs no key, lists every path and method the server serves with
-ShipEngine's operationIds, declares the ``API-Key`` header, documents the ``400`` the server
+ShipEngine's operationIds, declares the ``API-Key`` header on every /v1 operation but the carrier
+push routes, which are served without one, documents the ``400`` the server
 answers instead of FastAPI's ``422``, and agrees with the official ShipEngine OpenAPI file on query
 parameters and operationIds), ``/docs``, ``/health`` and ``/ready``.
 """
@@ -23,8 +24,9 @@ OFFICIAL_SPEC = Path(__file__).parents[1] / "contract" / "shipengine-openapi-tra
 HTTP_METHODS = frozenset({"get", "put", "post", "delete", "patch", "head", "options", "trace"})
 
 #: Every operation shiptrack serves under /v1, with ShipEngine's operationId where ShipEngine has
-#: the operation (the two connection routes, the subscription listing, the sandbox scenarios and
-#: the webhook secret, delivery, replay and test routes are shiptrack's own).
+#: the operation (the two connection routes, the subscription listing, the sandbox scenarios, the
+#: webhook secret, delivery, replay and test routes and the carrier push routes are shiptrack's
+#: own).
 SERVED: dict[tuple[str, str], str | None] = {
     ("get", "/v1/tracking"): "get_tracking_log",
     ("post", "/v1/tracking/start"): "start_tracking",
@@ -48,7 +50,17 @@ SERVED: dict[tuple[str, str], str | None] = {
     ("post", "/v1/environment/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver"): None,
     ("post", "/v1/environment/webhooks/{webhook_id}/redeliver"): None,
     ("post", "/v1/environment/webhooks/{webhook_id}/test"): None,
+    ("post", "/v1/carriers/push/{carrier_name}/{carrier_id}"): None,
+    ("post", "/v1/carriers/push/{carrier_name}/{carrier_id}/token"): None,
 }
+#: The /v1 operations that take no API key: carriers (UPS Track Alert, FedEx webhooks) call them
+#: and authenticate their own way (a token from the ``/token`` route, an HMAC signature).
+KEYLESS: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("post", "/v1/carriers/push/{carrier_name}/{carrier_id}"),
+        ("post", "/v1/carriers/push/{carrier_name}/{carrier_id}/token"),
+    }
+)
 
 
 @pytest.fixture(scope="module")
@@ -136,7 +148,16 @@ def test_every_documented_operation_is_served(
             error = response.json()["errors"][0]
             # "unspecified" is what an unknown route or method answers.
             assert error["error_code"] != "unspecified", (method, path, response.text)
-        assert_error(anonymous.request(method.upper(), url), 401, "unauthorized")
+        if (method, path) in KEYLESS:
+            # Served without a key: the unknown connection is what is wrong, not the missing key.
+            assert_error(
+                anonymous.request(method.upper(), url),
+                404,
+                "invalid_identifier",
+                field_name="carrier_id",
+            )
+        else:
+            assert_error(anonymous.request(method.upper(), url), 401, "unauthorized")
 
 
 def test_openapi_declares_the_api_key_header_on_every_v1_operation(
@@ -155,7 +176,8 @@ def test_openapi_declares_the_api_key_header_on_every_v1_operation(
     for (method, path), operation in _operations(openapi).items():
         requirements = operation.get("security", openapi.get("security", []))
         needs_key = any(api_key[0] in requirement for requirement in requirements)
-        assert needs_key == path.startswith("/v1/"), (method, path, requirements)
+        expected = path.startswith("/v1/") and (method, path) not in KEYLESS
+        assert needs_key == expected, (method, path, requirements)
 
 
 def test_openapi_documents_400_and_never_422(openapi: dict[str, Any], tenant: Tenant) -> None:

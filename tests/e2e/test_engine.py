@@ -9,9 +9,9 @@ most recent first (duplicated and out-of-order scans), unmapped scans, never-fou
 outbox row per change per ``track`` webhook with the payload ShipEngine sends plus shiptrack's
 fields, none for a webhook deleted before the change; the freshness fields of ``GET /v1/tracking``
 and ``/v1/tracking/subscriptions``; a carrier outage; restarting a delivered package; one number
-tracked by two accounts; a stop by the user mid-journey; a production account whose real carrier
-cannot be called yet; live lookups of never-started numbers; and ``shiptrack worker`` as a
-separate process.
+tracked by two accounts; a stop by the user mid-journey; a production account whose UPS (the fake
+of ``tests/fakes/ups.py``) is down: no status change, ``last_error`` and a back-off; live lookups
+of never-started numbers; and ``shiptrack worker`` as a separate process.
 
 Journeys run at ``ENGINE_SPEED`` journey hours per real second; tests wait for the engine with a
 deadline instead of sleeping fixed times. The scenario journeys are all started at once by a module
@@ -54,6 +54,8 @@ from tests.conftest import (
     make_tenant,
     start_server,
 )
+from tests.fakes import ups
+from tests.fakes.server import serve
 
 SPEC = Path("/work/shared/spec/shipengine-openapi-tracking.yaml")
 SCENARIO = {scenario.name: scenario for scenario in SCENARIOS}
@@ -705,30 +707,46 @@ def test_carrier_outage_keeps_the_status_and_shows_the_error_until_it_ends(
     assert stopped(account, "ups", neighbour)["status_code"] == "DE"
 
 
-def test_production_account_with_a_real_carrier_shows_why_it_cannot_track_yet(
+def test_a_production_ups_outage_keeps_the_package_unknown_shows_why_and_backs_off(
     engine_server: Server,
 ) -> None:
     tenant = make_tenant(engine_server, sandbox=False, name="production")
     try:
-        tenant.add_track_webhook()
-        response = tenant.client.post(
-            "/v1/connections/carriers/ups",
-            json={"client_id": "real-client", "client_secret": "real-secret"},
+        with serve(ups.app()) as fake:
+            tenant.add_track_webhook()
+            response = tenant.client.post(
+                "/v1/connections/carriers/ups",
+                json={
+                    "client_id": ups.CLIENT_ID,
+                    "client_secret": ups.CLIENT_SECRET,
+                    "base_url": fake.url,
+                },
+            )
+            assert response.status_code == 200, response.text
+            number = ups.UNAVAILABLE  # the fake UPS answers 503 "Resource is not available"
+            asked_at = datetime.now(UTC)
+            started(tenant, "ups", number)
+
+            def failed() -> dict[str, Any] | None:
+                body = get_tracking(tenant, "ups", number)
+                return body if body["last_error"] is not None else None
+
+            body = eventually(failed, "the first (failing) check")
+            # The engine did ask UPS, at the connection's base URL, with a token it fetched.
+            asked = [r for r in fake.requests if r.path == f"/api/track/v1/details/{number}"]
+            assert asked, fake.paths()
+            assert asked[0].headers["Authorization"].startswith("Bearer ")
+        assert "UPS" in body["last_error"] and "503" in body["last_error"], body["last_error"]
+        assert (body["status_code"], body["status_detail_code"], body["events"]) == (
+            "UN",
+            None,
+            [],
         )
-        assert response.status_code == 200, response.text
-        number = "1Z999AA10123456784"
-        started(tenant, "ups", number)
-
-        def failed() -> dict[str, Any] | None:
-            body = get_tracking(tenant, "ups", number)
-            return body if body["last_error"] is not None else None
-
-        body = eventually(failed, "the first (failing) check")
-        assert "ups" in body["last_error"]
-        assert "real" in body["last_error"].lower()
-        assert (body["status_code"], body["events"]) == ("UN", [])
-        assert body["active"] is True
-        assert body["next_check_at"] is not None
+        assert (body["active"], body["stop_reason"]) == (True, None)
+        # The next check waits out the carrier back-off (SHIPTRACK_CARRIER_BACKOFF_MIN, 60 s by
+        # default, less at most the schedule's 10 % jitter) instead of hammering a failing carrier.
+        next_check = parse_time(body["next_check_at"])
+        assert (next_check - asked_at).total_seconds() >= 60 * 0.9 - 1, body["next_check_at"]
         (entry,) = listed(tenant)
         assert entry["last_error"] == body["last_error"]
         assert entry["status_code"] == "UN"

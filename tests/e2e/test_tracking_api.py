@@ -434,10 +434,13 @@ def test_carrier_not_connected_on_a_production_account(
     assert "/v1/connections/carriers/ups" in str(first["message"])
 
 
-def test_connecting_the_carrier_lets_a_production_account_track(production_tenant: Tenant) -> None:
+def test_connecting_the_carrier_lets_a_production_account_track(
+    production_tenant: Tenant, carrier_host: str
+) -> None:
     production_tenant.add_track_webhook()
     connected = production_tenant.client.post(
-        "/v1/connections/carriers/fedex", json={"client_id": "id", "client_secret": "secret"}
+        "/v1/connections/carriers/fedex",
+        json={"client_id": "id", "client_secret": "secret", "base_url": carrier_host},
     )
     assert connected.status_code == 200, connected.text
 
@@ -651,11 +654,12 @@ def test_stamps_com_carrier_id_with_usps_carrier_code_agree(tracker: Tenant) -> 
 
 
 def test_usps_package_can_be_tracked_through_a_stamps_com_connection_alone(
-    production_tenant: Tenant,
+    production_tenant: Tenant, carrier_host: str
 ) -> None:
     production_tenant.add_track_webhook()
     connected = production_tenant.client.post(
-        "/v1/connections/carriers/stamps_com", json={"client_id": "id", "client_secret": "secret"}
+        "/v1/connections/carriers/stamps_com",
+        json={"client_id": "id", "client_secret": "secret", "base_url": carrier_host},
     )
     assert connected.status_code == 200, connected.text
 

@@ -401,12 +401,6 @@ def test_a_new_signing_key_is_published_before_it_signs_and_the_old_one_stays_va
     account.client.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a running server re-reads its signing keys only every keyring.REFRESH_SECONDS (10 s), "
-    "so a key added by `shiptrack signing-key rotate` appears in its /jwks up to 10 s later, "
-    "while the README says it is published in /jwks at once",
-)
 def test_a_rotated_signing_key_is_in_jwks_as_soon_as_the_rotation_returns(
     test_database: DatabaseServer, tmp_path: Path
 ) -> None:

@@ -57,7 +57,7 @@ async def database(database_url: str) -> AsyncIterator[Database]:
 
 @pytest.fixture
 def no_cache(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Key rings re-read the stored keys on every call (instead of every 10 s)."""
+    """Key rings re-read the stored keys on every call (instead of every few seconds)."""
     monkeypatch.setattr(keyring_module, "REFRESH_SECONDS", 0.0)
 
 

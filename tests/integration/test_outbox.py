@@ -6,7 +6,8 @@ events belong to no queue and never wait), never for a disabled or deleted webho
 webhook the dispatcher skips; the lease that keeps a claimed delivery away from other dispatchers
 until it runs out; a dispatcher that lost its lease being unable to move the delivery on (its
 attempt is still kept); replaying deliveries and releasing claimed ones; concurrent claimers
-never sharing a delivery; and the claim reading the partial index ``ix_deliveries_due``.
+never sharing a delivery; and the claim reading the partial index ``ix_deliveries_due`` (its
+SELECT) and leasing the picked rows by primary key (its UPDATE).
 """
 
 from __future__ import annotations
@@ -663,13 +664,19 @@ async def test_the_claim_reads_the_due_index(account: Account) -> None:
         await account.delivery(hook, package, 1, state=DELIVERED)
         await account.delivery(hook, package, 2, due=NOW + timedelta(minutes=i - 10))
 
-    captured: list[tuple[str, Any]] = []
+    # The claim is two statements: a SELECT that finds (and on PostgreSQL locks, SKIP LOCKED)
+    # the due heads, and an UPDATE that leases the ones picked, by id.
+    selects: list[tuple[str, Any]] = []
+    updates: list[tuple[str, Any]] = []
 
     def capture(
         _conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool
     ) -> None:
-        if statement.lstrip().upper().startswith("UPDATE DELIVERIES"):
-            captured.append((statement, parameters))
+        text = " ".join(statement.split()).upper()
+        if text.startswith("UPDATE DELIVERIES"):
+            updates.append((statement, parameters))
+        elif text.startswith("SELECT") and " FROM DELIVERIES " in f"{text} ":
+            selects.append((statement, parameters))
 
     database = account.database
     event.listen(database.engine.sync_engine, "before_cursor_execute", capture)
@@ -677,22 +684,30 @@ async def test_the_claim_reads_the_due_index(account: Account) -> None:
         assert len(await _claim(database, limit=5)) == 5
     finally:
         event.remove(database.engine.sync_engine, "before_cursor_execute", capture)
-    [(statement, parameters)] = captured
+    [select] = selects
+    [update] = updates
 
     async with database.write() as conn:
         if database.is_sqlite:
-            plan = await _sqlite_plan(conn, statement, parameters)
+            plan = await _sqlite_plan(conn, *select)
             assert "USING INDEX ix_deliveries_due" in plan, plan
+            plan = await _sqlite_plan(conn, *update)
+            assert "USING INTEGER PRIMARY KEY" in plan, plan
         else:
             await conn.exec_driver_sql("ANALYZE deliveries")
             await conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
-            result = await conn.exec_driver_sql(
-                "EXPLAIN (FORMAT JSON) " + statement, tuple(parameters)
-            )
-            raw = result.scalar_one()
-            plan_json = json.loads(raw) if isinstance(raw, str) else raw
-            indexes = {node.get("Index Name") for node in _plan_nodes(plan_json)}
-            assert "ix_deliveries_due" in indexes, json.dumps(plan_json, indent=1)
+            assert "ix_deliveries_due" in await _postgresql_indexes(conn, *select)
+            assert "pk_deliveries" in await _postgresql_indexes(conn, *update)
+
+
+async def _postgresql_indexes(conn: AsyncConnection, statement: str, parameters: Any) -> set[str]:
+    """The indexes PostgreSQL's plan for ``statement`` reads."""
+    result = await conn.exec_driver_sql("EXPLAIN (FORMAT JSON) " + statement, tuple(parameters))
+    raw = result.scalar_one()
+    plan = json.loads(raw) if isinstance(raw, str) else raw
+    indexes = {node.get("Index Name") for node in _plan_nodes(plan)} - {None}
+    assert indexes, json.dumps(plan, indent=1)
+    return {str(name) for name in indexes}
 
 
 async def _sqlite_plan(conn: AsyncConnection, statement: str, parameters: Any) -> str:

@@ -57,7 +57,7 @@ from shiptrack.carriers.base import (
     TrackRequest,
     TransportError,
 )
-from shiptrack.carriers.http import Answer, CarrierHttp, CredentialsRejected, OAuthCarrier, Token
+from shiptrack.carriers.http import Answer, CarrierHttp, OAuthCarrier, Token
 from shiptrack.domain.changes import NOT_FOUND, CarrierReport
 from shiptrack.domain.mapping import table
 from shiptrack.domain.timefmt import format_utc, utcnow
@@ -109,10 +109,7 @@ class FedexCarrier(OAuthCarrier):
 
     async def fetch_token(self, connection: ConnectionContext) -> Token:
         """An OAuth token for the connection's API key and secret key."""
-        client_id = connection.credentials.get("client_id")
-        client_secret = connection.credentials.get("client_secret")
-        if not client_id or not client_secret:
-            raise CredentialsRejected("FedEx connections need a client_id and a client_secret")
+        client_id, client_secret = self.client_credentials(connection)
         answer = await self.http.send(
             "POST",
             connection.base_url + TOKEN_PATH,

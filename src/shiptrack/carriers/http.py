@@ -165,6 +165,16 @@ class OAuthCarrier:
         """Ask the carrier for a token (each carrier's own request)."""
         raise NotImplementedError
 
+    def client_credentials(self, connection: ConnectionContext) -> tuple[str, str]:
+        """The connection's ``client_id`` and ``client_secret`` (refused when either is missing)."""
+        client_id = connection.credentials.get("client_id")
+        client_secret = connection.credentials.get("client_secret")
+        if not client_id or not client_secret:
+            raise CredentialsRejected(
+                f"the {self.carrier} connection has no client_id and client_secret"
+            )
+        return client_id, client_secret
+
     async def verify(self, connection: ConnectionContext) -> None:
         """Check the credentials by fetching a token (:class:`CredentialsRejected` if refused).
 

@@ -49,7 +49,6 @@ from shiptrack.carriers.base import (
 from shiptrack.carriers.http import (
     Answer,
     CarrierHttp,
-    CredentialsRejected,
     OAuthCarrier,
     Token,
     check_transport,
@@ -111,10 +110,7 @@ class UspsCarrier(OAuthCarrier):
 
     async def fetch_token(self, connection: ConnectionContext) -> Token:
         """``POST /oauth2/v3/token`` with the connection's client id and secret."""
-        client_id = connection.credentials.get("client_id")
-        client_secret = connection.credentials.get("client_secret")
-        if not client_id or not client_secret:
-            raise CredentialsRejected("the USPS connection has no client_id and client_secret")
+        client_id, client_secret = self.client_credentials(connection)
         answer = await self.http.send(
             "POST",
             f"{_base(connection)}/oauth2/v3/token",

@@ -52,7 +52,7 @@ class Services:
             database=database,
             sealer=sealer,
             carriers=CarrierRegistry(sandbox_speed=settings.sandbox_speed),
-            keyring=KeyRing(database, sealer),
+            keyring=KeyRing(database, sealer, refresh=settings.cache_seconds),
             keys=TTLCache(settings.cache_seconds),
             setups=TTLCache(settings.cache_seconds),
         )

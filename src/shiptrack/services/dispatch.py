@@ -88,7 +88,7 @@ async def record(services: Services, sent: list[tuple[ClaimedDelivery, SendResul
         attempts.append(
             Attempt(
                 delivery=delivery,
-                attempted_at=now,
+                attempted_at=result.started_at or now,
                 response_status=result.status,
                 latency_ms=result.latency_ms,
                 error=result.error,

@@ -18,8 +18,10 @@ from shiptrack.store.database import Database
 from shiptrack.store.sealing import Sealer
 from shiptrack.webhooks.signing import SigningKey, generate_signing_key, load_signing_key
 
-#: How long a process trusts its copy of the key list.
-REFRESH_SECONDS = 10.0
+#: How long a process trusts its copy of the key list unless told otherwise (the services give it
+#: ``SHIPTRACK_CACHE_SECONDS``): a key made by ``shiptrack signing-key rotate`` reaches every
+#: process within that time.
+REFRESH_SECONDS = 2.0
 
 
 def _owner(kid: str) -> str:
@@ -29,11 +31,12 @@ def _owner(kid: str) -> str:
 class KeyRing:
     """Cached view of the stored signing keys."""
 
-    def __init__(self, database: Database, sealer: Sealer) -> None:
+    def __init__(self, database: Database, sealer: Sealer, *, refresh: float | None = None) -> None:
         self.database = database
         self.sealer = sealer
+        self.refresh = REFRESH_SECONDS if refresh is None else refresh
         self._keys: list[store.StoredKey] = []
-        self._loaded_at = -REFRESH_SECONDS
+        self._loaded_at = float("-inf")
         self._private: dict[str, SigningKey] = {}
         self._lock = asyncio.Lock()
 
@@ -44,7 +47,7 @@ class KeyRing:
         now = utcnow()
         chosen = next((key for key in keys if key.activates_at <= now), None)
         if chosen is None:  # the cached list predates the activation of the only key
-            self._loaded_at = -REFRESH_SECONDS
+            self._loaded_at = float("-inf")
             keys = await self._current(create=True)
             chosen = next(key for key in keys if key.activates_at <= utcnow())
         if chosen.kid not in self._private:
@@ -65,12 +68,12 @@ class KeyRing:
         async with self.database.write() as conn:
             await store.retire_all(conn, retires_at=activates_at + timedelta(seconds=grace))
             kid = await self._add(conn, activates_at=activates_at, now=now)
-        self._loaded_at = -REFRESH_SECONDS
+        self._loaded_at = float("-inf")
         return kid
 
     async def _current(self, *, create: bool = False) -> list[store.StoredKey]:
         async with self._lock:
-            fresh = time.monotonic() - self._loaded_at < REFRESH_SECONDS
+            fresh = time.monotonic() - self._loaded_at < self.refresh
             if fresh and (self._keys or not create):
                 return self._keys
             now = utcnow()

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from urllib.parse import urlsplit
 
 import aiohttp
 
+from shiptrack.domain.timefmt import utcnow
 from shiptrack.webhooks.ssrf import is_public, literal_address, resolver_kwargs
 
 
@@ -20,6 +22,8 @@ class SendResult:
     latency_ms: int
     error: str | None = None
     retry_after: str | None = None
+    #: When the attempt began.
+    started_at: datetime | None = None
 
     @property
     def delivered(self) -> bool:
@@ -54,6 +58,21 @@ async def post(
     max_response_bytes: int,
 ) -> SendResult:
     """POST ``body`` to ``url``; read at most ``max_response_bytes`` of the answer."""
+    began = utcnow()
+    return replace(
+        await _post(session, url, body, headers, allow_private, max_response_bytes),
+        started_at=began,
+    )
+
+
+async def _post(
+    session: aiohttp.ClientSession,
+    url: str,
+    body: bytes,
+    headers: dict[str, str],
+    allow_private: bool,
+    max_response_bytes: int,
+) -> SendResult:
     started = time.monotonic()
     host = urlsplit(url).hostname or ""
     literal = literal_address(host)
