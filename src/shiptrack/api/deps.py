@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request, Security
@@ -16,12 +16,12 @@ from shiptrack.services import Services
 _api_key = APIKeyHeader(name="API-Key", auto_error=False, description="Your shiptrack API key")
 
 
-def _services(request: Request) -> Services:
+async def _services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
 
-def _account(request: Request, _key: str | None = Security(_api_key)) -> Account:
+async def _account(request: Request, _key: str | None = Security(_api_key)) -> Account:
     account: Account | None = getattr(request.state, "account", None)
     if account is None:  # only reachable if a route is mounted outside /v1 by mistake
         raise Unauthorized(
@@ -34,7 +34,7 @@ ServicesDep = Annotated[Services, Depends(_services)]
 AccountDep = Annotated[Account, Depends(_account)]
 
 
-def strict_query(*allowed: str) -> Callable[[Request], None]:
+def strict_query(*allowed: str) -> Callable[[Request], Awaitable[None]]:
     """A dependency refusing query parameters the endpoint does not take, or gets twice.
 
     A misspelt parameter (``tracking_numbr``) is an error a client wants to hear about, not a
@@ -42,7 +42,7 @@ def strict_query(*allowed: str) -> Callable[[Request], None]:
     """
     allowed_set = frozenset(allowed)
 
-    def check(request: Request) -> None:
+    async def check(request: Request) -> None:
         seen: set[str] = set()
         problems: list[ErrorDetail] = []
         for name, _ in request.query_params.multi_items():

@@ -6,15 +6,18 @@ Nothing here knows about HTTP; the API and the CLI both call these functions.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from shiptrack.carriers.pacing import RequestPacer
 from shiptrack.carriers.registry import CarrierRegistry
+from shiptrack.services.batching import WriteBatcher
 from shiptrack.services.cache import TTLCache
 from shiptrack.settings import Settings
 from shiptrack.store.database import Database, create_database
 from shiptrack.store.sealing import Sealer, load_secret
+from shiptrack.store.subscriptions import StartRequest
 from shiptrack.webhooks.keyring import KeyRing
 
 if TYPE_CHECKING:
@@ -36,10 +39,20 @@ class Services:
     setups: TTLCache[int, TrackingSetup]
     #: Keeps every carrier connection of this process within its request budget.
     pacer: RequestPacer = field(default_factory=RequestPacer)
+    #: Starts waiting to be written together (``services.batching``).
+    starts: WriteBatcher[StartRequest] = field(init=False)
     #: Set when a package becomes due now, so an in-process worker need not wait for its next poll.
     packages_due: asyncio.Event = field(default_factory=asyncio.Event)
     #: Set when webhook deliveries were queued.
     deliveries_due: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def __post_init__(self) -> None:
+        from shiptrack.services.tracking import write_starts
+
+        async def write(requests: Sequence[StartRequest]) -> None:
+            await write_starts(self, requests)
+
+        object.__setattr__(self, "starts", WriteBatcher(write))
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:

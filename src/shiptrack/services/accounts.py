@@ -75,7 +75,7 @@ async def authenticate(services: Services, key: str) -> Account | None:
     digest = hash_api_key(key)
     account = services.keys.get(digest)
     if account is None:
-        async with services.database.read() as conn:
+        async with services.database.quick_read() as conn:
             account = await store.account_for_key(conn, key)
         if account is not None:
             services.keys.put(digest, account)

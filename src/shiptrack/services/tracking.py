@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +38,7 @@ from shiptrack.store import connections as connection_store
 from shiptrack.store import polling
 from shiptrack.store import subscriptions as store
 from shiptrack.store.polling import ConnectionState
+from shiptrack.store.subscriptions import StartRequest
 from shiptrack.store.webhooks import has_webhook
 
 
@@ -81,16 +83,21 @@ async def start(services: Services, account: Account, ref: PackageRef) -> None:
             "No webhook for the 'track' event is set up for this account; create one with "
             "POST /v1/environment/webhooks before starting to track packages"
         )
-    async with services.database.write() as conn:
-        await store.start(
-            conn,
+    await services.starts.submit(
+        StartRequest(
             account_id=account.id,
             connection_id=connection.id,
             carrier_code=tracking_code,
             tracking_number=ref.tracking_number,
-            now=utcnow(),
         )
+    )
     services.packages_due.set()
+
+
+async def write_starts(services: Services, requests: Sequence[StartRequest]) -> None:
+    """Store a batch of starts in one transaction (see ``services.batching``)."""
+    async with services.database.write() as conn:
+        await store.start(conn, requests, now=utcnow())
 
 
 async def stop(services: Services, account: Account, ref: PackageRef) -> None:
@@ -108,15 +115,20 @@ async def get(services: Services, account: Account, ref: PackageRef) -> dict[str
     of the carrier live, within the connection's request budget, and not stored.
     """
     setup = await tracking_setup(services, account)
-    async with services.database.read() as conn:
-        subscription = await _find(conn, setup, account, ref)
-        if subscription is None:
+    tracking_code = _tracking_code(setup, ref)
+    async with services.database.quick_read() as conn:
+        found = await store.find_with_events(
+            conn,
+            account_id=account.id,
+            carrier_code=tracking_code,
+            tracking_number=ref.tracking_number,
+        )
+        if found is None:
             connection, tracking_code = _connection_for(setup, ref)
             state = (await polling.connection_states(conn, [connection.id]))[connection.id]
-        else:
-            events = await store.events(conn, subscription.id)
-    if subscription is None:
+    if found is None:
         return await _ask_live(services, state, tracking_code, ref.tracking_number)
+    subscription, events = found
     kind = CARRIERS[subscription.carrier_code]
     body = tracking_information(
         subscription,
@@ -223,7 +235,7 @@ async def tracking_setup(services: Services, account: Account) -> TrackingSetup:
     cached = services.setups.get(account.id)
     if cached is not None:
         return cached
-    async with services.database.read() as conn:
+    async with services.database.quick_read() as conn:
         setup = TrackingSetup(
             connections=tuple(await connection_store.list_connections(conn, account.id)),
             has_track_webhook=await has_webhook(conn, account.id, "track"),
@@ -232,19 +244,22 @@ async def tracking_setup(services: Services, account: Account) -> TrackingSetup:
     return setup
 
 
+def _tracking_code(setup: TrackingSetup, ref: PackageRef) -> str:
+    """The carrier code the package is stored under (``usps`` for ``stamps_com``)."""
+    if ref.raw_carrier_id is not None:
+        return _connection_for(setup, ref)[1]
+    assert ref.carrier_code is not None
+    return tracking_code_for(ref.carrier_code)
+
+
 async def _find(
     conn: AsyncConnection, setup: TrackingSetup, account: Account, ref: PackageRef
 ) -> Subscription | None:
     """The account's subscription to the package, if it ever had one."""
-    if ref.raw_carrier_id is not None:
-        _, tracking_code = _connection_for(setup, ref)
-    else:
-        assert ref.carrier_code is not None
-        tracking_code = tracking_code_for(ref.carrier_code)
     return await store.find(
         conn,
         account_id=account.id,
-        carrier_code=tracking_code,
+        carrier_code=_tracking_code(setup, ref),
         tracking_number=ref.tracking_number,
     )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -25,29 +27,22 @@ def subscription_from_row(row: sa.Row[tuple[object, ...]]) -> Subscription:
     return Subscription(**{k: v for k, v in row._mapping.items() if k in _SUBSCRIPTION_FIELDS})
 
 
-async def start(
-    conn: AsyncConnection,
-    *,
-    account_id: int,
-    connection_id: int,
-    carrier_code: str,
-    tracking_number: str,
-    now: datetime,
-) -> None:
-    """Watch a package: a new subscription is due at once; a stopped one resumes; an active one is
-    left exactly as it is (start is idempotent)."""
-    statement = insert(conn, subscriptions).values(
-        account_id=account_id,
-        connection_id=connection_id,
-        carrier_code=carrier_code,
-        tracking_number=tracking_number,
-        active=True,
-        status_code=StatusCode.UN,
-        sequence=0,
-        next_check_at=now,
-        created_at=now,
-        updated_at=now,
-    )
+@dataclass(frozen=True, slots=True)
+class StartRequest:
+    """One package to start watching."""
+
+    account_id: int
+    connection_id: int
+    carrier_code: str
+    tracking_number: str
+
+
+async def start(conn: AsyncConnection, requests: Sequence[StartRequest], *, now: datetime) -> None:
+    """Watch packages: a new subscription is due at once; a stopped one resumes; an active one is
+    left exactly as it is (start is idempotent). One statement for the whole batch."""
+    if not requests:
+        return
+    statement = insert(conn, subscriptions)
     await conn.execute(
         statement.on_conflict_do_update(
             index_elements=["account_id", "carrier_code", "tracking_number"],
@@ -62,7 +57,22 @@ async def start(
                 "updated_at": statement.excluded.updated_at,
             },
             where=sa.not_(subscriptions.c.active),
-        )
+        ),
+        [
+            {
+                "account_id": request.account_id,
+                "connection_id": request.connection_id,
+                "carrier_code": request.carrier_code,
+                "tracking_number": request.tracking_number,
+                "active": True,
+                "status_code": StatusCode.UN,
+                "sequence": 0,
+                "next_check_at": now,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for request in requests
+        ],
     )
 
 
@@ -144,3 +154,29 @@ async def events_of(
         fields = dict(row._mapping)
         found[fields.pop("subscription_id")].append(TrackEvent(**fields))
     return found
+
+
+async def find_with_events(
+    conn: AsyncConnection, *, account_id: int, carrier_code: str, tracking_number: str
+) -> tuple[Subscription, list[TrackEvent]] | None:
+    """The account's subscription to a package and its stored events, in one statement."""
+    event_columns = [tracking_events.c[name].label(f"event_{name}") for name in EVENT_FIELDS]
+    rows = list(
+        await conn.execute(
+            sa.select(subscriptions, tracking_events.c.id.label("event_id"), *event_columns)
+            .outerjoin(tracking_events, tracking_events.c.subscription_id == subscriptions.c.id)
+            .where(
+                subscriptions.c.account_id == account_id,
+                subscriptions.c.carrier_code == carrier_code,
+                subscriptions.c.tracking_number == tracking_number,
+            )
+        )
+    )
+    if not rows:
+        return None
+    events = [
+        TrackEvent(**{name: getattr(row, f"event_{name}") for name in EVENT_FIELDS})
+        for row in rows
+        if row.event_id is not None
+    ]
+    return subscription_from_row(rows[0]), events
