@@ -116,7 +116,6 @@ async def fill(settings: Settings, account_id: int, connection_id: int, size: in
                         {
                             "subscription_id": sub_id,
                             "identity": event_identity(event),
-                            "created_at": now,
                             **{name: getattr(event, name) for name in EVENT_FIELDS},
                         }
                         for sub_id in ids

@@ -72,10 +72,14 @@ class Account:
         async with self.database.write() as conn:
             await subscription_store.start(
                 conn,
-                account_id=self.id,
-                connection_id=self.connection_id,
-                carrier_code="ups",
-                tracking_number=number,
+                [
+                    subscription_store.StartRequest(
+                        account_id=self.id,
+                        connection_id=self.connection_id,
+                        carrier_code="ups",
+                        tracking_number=number,
+                    )
+                ],
                 now=NOW - timedelta(days=1),
             )
             found = await subscription_store.find(

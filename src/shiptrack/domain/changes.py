@@ -68,7 +68,7 @@ class Known:
     settled: bool
     #: Time of the newest mapped event already stored, ``None`` when there is none.
     newest_event_at: datetime | None
-    identities: frozenset[str] = frozenset()
+    identities: frozenset[bytes] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +89,7 @@ class Change:
 class Observation:
     """The result of one check."""
 
-    new_events: list[tuple[str, TrackEvent]]
+    new_events: list[tuple[bytes, TrackEvent]]
     changes: list[Change]
     status_code: str
     status_detail_code: str | None
@@ -101,8 +101,8 @@ class Observation:
     carrier_found: bool = True
 
 
-def event_identity(event: TrackEvent) -> str:
-    """A short stable hash of what makes a scan that scan."""
+def event_identity(event: TrackEvent) -> bytes:
+    """A short stable hash (12 bytes) of what makes a scan that scan."""
     parts = (
         format_utc(event.occurred_at) or "",
         event.carrier_occurred_at or "",
@@ -114,7 +114,7 @@ def event_identity(event: TrackEvent) -> str:
         event.postal_code or "",
         event.country_code or "",
     )
-    return hashlib.blake2b("\x1f".join(parts).encode("utf-8"), digest_size=12).hexdigest()
+    return hashlib.blake2b("\x1f".join(parts).encode("utf-8"), digest_size=12).digest()
 
 
 def event_moment(event: TrackEvent) -> datetime | None:
@@ -154,7 +154,7 @@ def observe(known: Known, report: CarrierReport | NotFoundYet) -> Observation:
     if isinstance(report, NotFoundYet):
         return _not_found(known)
 
-    unique: dict[str, TrackEvent] = {}
+    unique: dict[bytes, TrackEvent] = {}
     for event in report.events:
         unique.setdefault(event_identity(event), event)
     new_events = [(key, e) for key, e in unique.items() if key not in known.identities]

@@ -241,7 +241,7 @@ async def record_results(
     now = utcnow()
     known = await polling.known_events(conn, [item.subscription.id for item in chunk])
     updates: list[dict[str, Any]] = []
-    new_events: list[tuple[int, str, TrackEvent]] = []
+    new_events: list[tuple[int, bytes, TrackEvent]] = []
     changed: list[tuple[Subscription, list[Change]]] = []
     for item in chunk:
         subscription = item.subscription

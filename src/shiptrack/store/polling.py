@@ -154,9 +154,9 @@ async def connection_states(
 
 async def known_events(
     conn: AsyncConnection, subscription_ids: Sequence[int]
-) -> dict[int, tuple[frozenset[str], datetime | None]]:
+) -> dict[int, tuple[frozenset[bytes], datetime | None]]:
     """Per subscription: the identities of its stored events and the newest mapped event time."""
-    found: dict[int, tuple[set[str], datetime | None]] = {
+    found: dict[int, tuple[set[bytes], datetime | None]] = {
         i: (set(), None) for i in subscription_ids
     }
     rows = await conn.execute(
@@ -205,7 +205,7 @@ async def track_webhook_ids(
 
 async def insert_events(
     conn: AsyncConnection,
-    events: Sequence[tuple[int, str, TrackEvent]],
+    events: Sequence[tuple[int, bytes, TrackEvent]],
     now: datetime,
 ) -> None:
     """Store new events (``(subscription id, identity, event)``); one the carrier sent twice, or
@@ -221,7 +221,6 @@ async def insert_events(
             {
                 "subscription_id": subscription_id,
                 "identity": identity,
-                "created_at": now,
                 **{name: getattr(event, name) for name in EVENT_FIELDS},
             }
             for subscription_id, identity, event in events

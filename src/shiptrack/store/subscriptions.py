@@ -17,7 +17,7 @@ from shiptrack.store.tables import subscriptions, tracking_events
 EVENT_FIELDS = tuple(
     column.name
     for column in tracking_events.c
-    if column.name not in ("id", "subscription_id", "identity", "created_at")
+    if column.name not in ("id", "subscription_id", "identity")
 )
 _SUBSCRIPTION_FIELDS = frozenset(Subscription.__dataclass_fields__)
 

@@ -195,7 +195,7 @@ tracking_events = sa.Table(
     _id(),
     _fk("subscription_id", "subscriptions.id"),
     # A hash of what identifies the scan, so a scan the carrier repeats is stored once.
-    sa.Column("identity", sa.String(64), nullable=False),
+    sa.Column("identity", sa.LargeBinary(12), nullable=False),
     sa.Column("occurred_at", UTCDateTime(), nullable=True),
     sa.Column("carrier_occurred_at", sa.String(40), nullable=True),
     sa.Column("description", sa.Text(), nullable=True),
@@ -214,7 +214,6 @@ tracking_events = sa.Table(
     sa.Column("latitude", sa.Float(), nullable=True),
     sa.Column("longitude", sa.Float(), nullable=True),
     sa.Column("proof_of_delivery_url", sa.String(2048), nullable=True),
-    _created_at(),
     sa.UniqueConstraint("subscription_id", "identity"),
 )
 
