@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from bench.ceiling_apps import create_table
 from bench.common import (
     BENCH_DIR,
     ROOT,
@@ -27,6 +28,7 @@ from bench.common import (
     free_port,
     machine,
     median,
+    run_async,
     shiptrack_server,
     wait_healthy,
     wrk,
@@ -38,6 +40,8 @@ BENCH = BENCH_DIR
 @contextmanager
 def ceiling_server(factory: str, database_url: str, processes: int) -> Iterator[Process]:
     """A ceiling app under uvicorn with shiptrack's server settings."""
+    if factory == "composite":
+        run_async(create_table(database_url))
     port = free_port()
     popen = subprocess.Popen(
         [

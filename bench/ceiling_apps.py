@@ -34,6 +34,16 @@ rows = sa.Table(
 )
 
 
+async def create_table(url: str) -> None:
+    """Create the composite ceiling's table (once, before its server processes start)."""
+    database = create_database(url)
+    try:
+        async with database.write() as conn:
+            await conn.run_sync(metadata.create_all)
+    finally:
+        await database.dispose()
+
+
 def bare() -> FastAPI:
     """The framework ceiling."""
     app = FastAPI()
@@ -51,8 +61,6 @@ def composite() -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        async with database.write() as conn:
-            await conn.run_sync(metadata.create_all)
         yield
         await database.dispose()
 

@@ -42,6 +42,12 @@ async def start(conn: AsyncConnection, requests: Sequence[StartRequest], *, now:
     left exactly as it is (start is idempotent). One statement for the whole batch."""
     if not requests:
         return
+    # One row per package, in key order: concurrent batches from several processes then lock rows
+    # in the same order and cannot deadlock.
+    requests = sorted(
+        {(r.account_id, r.carrier_code, r.tracking_number): r for r in requests}.values(),
+        key=lambda r: (r.account_id, r.carrier_code, r.tracking_number),
+    )
     statement = insert(conn, subscriptions)
     await conn.execute(
         statement.on_conflict_do_update(

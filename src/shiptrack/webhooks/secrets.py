@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Protocol
 
@@ -32,8 +33,13 @@ def seal_secret(sealer: Sealer, account_id: int, secret: str) -> str:
 
 
 def open_secret(sealer: Sealer, account_id: int, sealed: str) -> str:
-    """A webhook secret from its stored form."""
-    secret: str = sealer.open(sealed, owner=secret_owner(account_id))["secret"]
+    """A webhook secret from its stored form (opened once per process and sealed value)."""
+    return _opened(sealer, secret_owner(account_id), sealed)
+
+
+@functools.lru_cache(maxsize=4096)
+def _opened(sealer: Sealer, owner: str, sealed: str) -> str:
+    secret: str = sealer.open(sealed, owner=owner)["secret"]
     return secret
 
 

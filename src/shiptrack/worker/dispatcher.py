@@ -109,8 +109,14 @@ class Dispatcher:
         except Exception as error:
             log.exception("delivery %s failed unexpectedly", delivery.id)
             result = SendResult(None, 0, f"internal error: {error!r}"[:500])
+        # The endpoint's slot is free once its answer is in; the order of one package's
+        # deliveries is kept by the outbox (the next is not due until this one is recorded).
+        self.per_webhook[delivery.webhook_id] -= 1
+        if self.per_webhook[delivery.webhook_id] <= 0:
+            del self.per_webhook[delivery.webhook_id]
         self.finished.append((delivery, result))
         self.results_ready.set()
+        self.services.deliveries_due.set()  # a slot is free: claim more now
 
     async def _record_loop(self, stopping: asyncio.Event) -> None:
         while not (stopping.is_set() and not self.in_flight):
@@ -130,8 +136,4 @@ class Dispatcher:
             # The leases run out and the deliveries are sent again: at least once, never lost.
             log.exception("recording %d delivery attempts failed", len(batch))
         finally:
-            for delivery, _ in batch:
-                self.per_webhook[delivery.webhook_id] -= 1
-                if self.per_webhook[delivery.webhook_id] <= 0:
-                    del self.per_webhook[delivery.webhook_id]
             self.services.deliveries_due.set()

@@ -1,0 +1,109 @@
+"""Render bench/results/*.json as the tables of BENCHMARKS.md.
+
+python -m bench.report bench/results/2026-11-27-*.json
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def _api(rows: list[dict[str, Any]]) -> list[str]:
+    out = [
+        "| database | processes | endpoint | req/s | p50 ms | p99 ms | errors | ceiling req/s "
+        "| ratio |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for d in sorted(rows, key=lambda d: (d["database"], d["processes"])):
+        r = d["results"]
+        for name, label in (("start", "POST /v1/tracking/start"), ("get", "GET /v1/tracking")):
+            ceiling = r["composite"]["rps"]
+            out.append(
+                f"| {d['database']} | {d['processes']} | {label} | {r[name]['rps']:,.0f} | "
+                f"{r[name]['p50_ms']:.1f} | {r[name]['p99_ms']:.1f} | {r[name]['errors']:.0f} | "
+                f"{ceiling:,.0f} (composite) | {r[name]['rps'] / ceiling:.2f} |"
+            )
+        out.append(
+            f"| {d['database']} | {d['processes']} | bare FastAPI 204 (framework ceiling) | "
+            f"{r['bare']['rps']:,.0f} | {r['bare']['p50_ms']:.1f} | {r['bare']['p99_ms']:.1f} | "
+            f"{r['bare']['errors']:.0f} | | start ÷ bare {r['start_vs_bare']:.2f} |"
+        )
+    return out
+
+
+def _engine(rows: list[dict[str, Any]]) -> list[str]:
+    out = [
+        "| database | carrier | refreshes/s per worker | status-changing share | "
+        "driver: single-row upserts/s | driver: SKIP LOCKED claimed rows/s |",
+        "|---|---|---|---|---|---|",
+    ]
+    for d in sorted(rows, key=lambda d: (d["database"], d["carrier"])):
+        r, c = d["results"], d["driver_ceilings"]
+        out.append(
+            f"| {d['database']} | {d['carrier']} | {r['per_worker']:,.0f} | "
+            f"{r['changed_share']:.1%} | {c['upserts_per_s']:,.0f} | "
+            f"{c['claimed_rows_per_s']:,.0f} |"
+        )
+    return out
+
+
+def _webhooks(rows: list[dict[str, Any]]) -> list[str]:
+    out = [
+        "| database | deliveries/s (1 dispatcher) | bare aiohttp fan-out/s | ratio | "
+        "duplicates | change→receiver p50 / p99 ms at 500/s | same, one endpoint hanging |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for d in sorted(rows, key=lambda d: d["database"]):
+        t, lat, h = d["throughput"], d["latency_at_rate"], d["latency_with_hanging_endpoint"]
+        out.append(
+            f"| {d['database']} | {t['deliveries_per_s']:,.0f} | {t['ceiling_per_s']:,.0f} | "
+            f"{t['ratio']:.2f} | {t['duplicates']:.0f} | "
+            f"{lat['p50_ms']:.0f} / {lat['p99_ms']:.0f} | "
+            f"{h['p50_ms']:.0f} / {h['p99_ms']:.0f} |"
+        )
+    return out
+
+
+def _scale(rows: list[dict[str, Any]]) -> list[str]:
+    out = [
+        "| database | subscriptions | bytes per subscription (10 events) | claim of 200, ms | "
+        "worker RSS MiB |",
+        "|---|---|---|---|---|",
+    ]
+    for d in sorted(rows, key=lambda d: d["database"]):
+        for r in d["results"]:
+            out.append(
+                f"| {d['database']} | {r['subscriptions']:,} | "
+                f"{r['bytes_per_subscription']:,.0f} | "
+                f"{r['claim_200_ms']:.1f} | {r['worker_rss_mib']:.0f} |"
+            )
+    return out
+
+
+def main() -> None:
+    by_kind: dict[str, list[dict[str, Any]]] = {}
+    for path in sys.argv[1:]:
+        text = Path(path).read_text()
+        if text.strip():
+            data = json.loads(text)
+            by_kind.setdefault(data["scenario"], []).append(data)
+    for kind, render in (
+        ("api", _api),
+        ("engine", _engine),
+        ("webhooks", _webhooks),
+        ("scale", _scale),
+    ):
+        if kind in by_kind:
+            print(f"### {kind}\n")
+            print("\n".join(render(by_kind[kind])))
+            print()
+    if "scaleout" in by_kind:
+        print("### scaleout\n")
+        print(json.dumps(by_kind["scaleout"][0], indent=2))
+
+
+if __name__ == "__main__":
+    main()
