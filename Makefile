@@ -48,7 +48,7 @@ clean:
 # runs on its own: python -m bench.<api|engine|webhooks|scale|scaleout> --help
 bench: install-dev
 	@command -v wrk >/dev/null || { echo "make bench needs wrk (apt-get install wrk)" >&2; exit 1; }
-	$(PY) -m bench.api --database sqlite --seconds 10 --runs 3
-	$(PY) -m bench.engine --database sqlite --carrier usps --packages 10000 --runs 3
-	$(PY) -m bench.webhooks --database sqlite --deliveries 10000 --runs 3 --seconds 5
-	$(PY) -m bench.scale --database sqlite --sizes 10000 --worker-seconds 10
+	$(PY) -m bench.api --database sqlite --seconds 5 --runs 3
+	$(PY) -m bench.engine --database sqlite --carrier usps --packages 5000 --runs 3
+	$(PY) -m bench.webhooks --database sqlite --deliveries 5000 --runs 3 --seconds 3
+	$(PY) -m bench.scale --database sqlite --sizes 10000 --worker-seconds 5

@@ -19,147 +19,41 @@ connections set ``requests_per_minute`` so that DHL's default Starter budget (on
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
-import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from collections.abc import Iterator
 
 import httpx
 import pytest
-import sqlalchemy as sa
 
-from shiptrack.store.database import create_database
-from shiptrack.store.tables import deliveries, status_changes, subscriptions
-from tests.conftest import (
-    DatabaseServer,
-    Server,
-    Tenant,
-    assert_error,
-    engine_env,
-    make_tenant,
-    start_server,
-)
+from tests.conftest import DatabaseServer, Server, Tenant, assert_error
 from tests.fakes import dhl
 from tests.fakes.server import FakeServer, serve
+from tests.support import (
+    QUICK_SCHEDULE,
+    Recorded,
+    connect_carrier,
+    get_tracking,
+    own_engine_server,
+    production_account,
+    recorded,
+    start_tracking,
+    wait_for_tracking,
+)
 
 CONNECT = "/v1/connections/carriers/dhl_express"
-DEADLINE = 30.0
-T = TypeVar("T")
 
 
 # --- helpers -------------------------------------------------------------------------------------
 
 
-def assert_carrier_error(
-    response: httpx.Response,
-    status: int,
-    error_type: str,
-    error_code: str,
-    *,
-    field_name: str | None = None,
-) -> dict[str, Any]:
-    """Like conftest's ``assert_error``, for errors whose source is the carrier (conftest's helper
-    only accepts ``error_source: shipengine``)."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/json")
-    body = response.json()
-    assert set(body) == {"request_id", "errors"}, body
-    uuid.UUID(body["request_id"])
-    assert response.headers["x-request-id"] == body["request_id"]
-    first: dict[str, Any] = body["errors"][0]
-    assert first["error_source"] == "carrier", first
-    assert (first["error_type"], first["error_code"]) == (error_type, error_code), first
-    assert first["message"], first
-    if field_name is not None:
-        assert first.get("field_name") == field_name, first
-    return first
-
-
-def eventually(probe: Callable[[], T | None], what: str) -> T:
-    """Poll ``probe`` until it returns something other than ``None``."""
-    deadline = time.monotonic() + DEADLINE
-    while True:
-        found = probe()
-        if found is not None:
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {DEADLINE:.0f}s waiting for {what}")
-        time.sleep(0.1)
-
-
-def tracking(tenant: Tenant, number: str) -> dict[str, Any]:
-    response = tenant.client.get(
-        "/v1/tracking", params={"carrier_code": "dhl_express", "tracking_number": number}
-    )
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
-def start(tenant: Tenant, number: str) -> None:
-    response = tenant.start("dhl_express", number)
-    assert response.status_code == 204, response.text
-
-
-def once(tenant: Tenant, number: str, check: Callable[[dict[str, Any]], bool], what: str) -> Any:
-    def probe() -> dict[str, Any] | None:
-        body = tracking(tenant, number)
-        return body if check(body) else None
-
-    return eventually(probe, what)
-
-
 def connect(tenant: Tenant, fake: FakeServer, key: str = dhl.VALID_KEY) -> str:
-    response = tenant.client.post(
-        CONNECT, json={"api_key": key, "base_url": fake.url, "requests_per_minute": 600}
+    return connect_carrier(
+        tenant, "dhl_express", api_key=key, base_url=fake.url, requests_per_minute=600
     )
-    assert response.status_code == 200, response.text
-    carrier_id: str = response.json()["carrier_id"]
-    return carrier_id
 
 
 def lookups(fake: FakeServer, number: str) -> int:
     return sum(1 for r in fake.requests if r.query.get("trackingNumber") == number)
-
-
-@dataclass(frozen=True)
-class Recorded:
-    """What the engine wrote for one package of one account."""
-
-    changes: list[sa.Row[Any]]
-    deliveries: list[sa.Row[Any]]
-
-
-def recorded(server: Server, tenant: Tenant, number: str) -> Recorded:
-    """The package's status changes (by sequence) and outbox rows, read from the database."""
-
-    async def read() -> Recorded:
-        database = create_database(server.settings().resolved_database_url)
-        try:
-            async with database.read() as conn:
-                ids = sa.select(subscriptions.c.id).where(
-                    subscriptions.c.account_id == int(tenant.account_id.removeprefix("se-")),
-                    subscriptions.c.carrier_code == "dhl_express",
-                    subscriptions.c.tracking_number == number,
-                )
-                changes = await conn.execute(
-                    sa.select(status_changes)
-                    .where(status_changes.c.subscription_id.in_(ids.scalar_subquery()))
-                    .order_by(status_changes.c.sequence)
-                )
-                rows = await conn.execute(
-                    sa.select(deliveries)
-                    .where(deliveries.c.subscription_id.in_(ids.scalar_subquery()))
-                    .order_by(deliveries.c.sequence)
-                )
-                return Recorded(list(changes.all()), list(rows.all()))
-        finally:
-            await database.dispose()
-
-    return asyncio.run(read())
 
 
 def walk(record: Recorded) -> list[tuple[str | None, str, str | None]]:
@@ -174,22 +68,14 @@ def engine(
     test_database: DatabaseServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Server]:
     """A server with workers, re-polling every half second and backing off for at most one."""
-    home = tmp_path_factory.mktemp("dhl-engine")
-    env = engine_env(
-        test_database.fresh(home),
-        home / "data",
-        SHIPTRACK_SCHEDULE_NOT_FOUND_MIN="0.5",
+    yield from own_engine_server(
+        test_database,
+        tmp_path_factory,
+        "dhl-engine",
+        **QUICK_SCHEDULE,
         SHIPTRACK_SCHEDULE_NOT_FOUND_MAX="0.5",
-        SHIPTRACK_SCHEDULE_IN_TRANSIT="0.5",
-        SHIPTRACK_SCHEDULE_NEAR_DELIVERY="0.5",
         SHIPTRACK_SCHEDULE_PICKUP_POINT="0.5",
-        SHIPTRACK_SCHEDULE_JITTER="0",
-        SHIPTRACK_CARRIER_BACKOFF_MIN="0.5",
-        SHIPTRACK_CARRIER_BACKOFF_MAX="1",
     )
-    running = start_server(env, home / "server.log")
-    yield running
-    running.stop()
 
 
 @pytest.fixture
@@ -202,10 +88,8 @@ def fake() -> Iterator[FakeServer]:
 @pytest.fixture
 def shipper(engine: Server) -> Iterator[Tenant]:
     """A production account with a ``track`` webhook and no carrier yet."""
-    tenant = make_tenant(engine, sandbox=False, name="dhl-shipper")
-    tenant.add_track_webhook()
-    yield tenant
-    tenant.client.close()
+    with production_account(engine, "dhl-shipper") as tenant:
+        yield tenant
 
 
 @pytest.fixture
@@ -224,10 +108,15 @@ def test_a_key_dhl_refuses_is_a_verification_failure_and_nothing_is_stored(
     shipper: Tenant, fake: FakeServer, key: str
 ) -> None:
     response = shipper.client.post(CONNECT, json={"api_key": key, "base_url": fake.url})
-    error = assert_carrier_error(
-        response, 400, "integrations", "verification_failure", field_name="api_key"
+    error = assert_error(
+        response,
+        400,
+        "verification_failure",
+        error_type="integrations",
+        field_name="api_key",
+        error_source="carrier",
     )
-    assert key not in error["message"]
+    assert key not in str(error["message"])
     assert [r.headers["DHL-API-Key"] for r in fake.requests] == [key]
     listed = shipper.client.get("/v1/carriers")
     assert listed.status_code == 200, listed.text
@@ -239,7 +128,7 @@ def test_dhl_down_while_connecting_is_503_and_nothing_is_stored(
 ) -> None:
     fake.state["outage"] = True
     response = shipper.client.post(CONNECT, json={"api_key": dhl.VALID_KEY, "base_url": fake.url})
-    assert_carrier_error(response, 503, "system", "unspecified")
+    assert_error(response, 503, "unspecified", error_type="system", error_source="carrier")
     assert shipper.client.get("/v1/carriers").json()["carriers"] == []
 
 
@@ -255,8 +144,10 @@ def test_a_valid_key_connects_with_one_lookup(shipper: Tenant, fake: FakeServer)
 
 
 def test_delivered_package_shows_dhls_data_mapped(engine: Server, connected: Tenant) -> None:
-    start(connected, dhl.DELIVERED)
-    body = once(connected, dhl.DELIVERED, lambda b: b["active"] is False, "delivery")
+    start_tracking(connected, "dhl_express", dhl.DELIVERED)
+    body = wait_for_tracking(
+        connected, "dhl_express", dhl.DELIVERED, lambda b: b["active"] is False, "delivery"
+    )
     assert (body["status_code"], body["status_detail_code"]) == ("DE", "DELIVERED")
     assert body["stop_reason"] == "delivered"
     assert body["last_error"] is None
@@ -299,9 +190,11 @@ def test_delivered_package_shows_dhls_data_mapped(engine: Server, connected: Ten
 def test_delivered_package_records_one_change_and_its_notification(
     engine: Server, connected: Tenant
 ) -> None:
-    start(connected, dhl.DELIVERED)
-    once(connected, dhl.DELIVERED, lambda b: b["active"] is False, "delivery")
-    record = recorded(engine, connected, dhl.DELIVERED)
+    start_tracking(connected, "dhl_express", dhl.DELIVERED)
+    wait_for_tracking(
+        connected, "dhl_express", dhl.DELIVERED, lambda b: b["active"] is False, "delivery"
+    )
+    record = recorded(engine, connected.account_id, "dhl_express", dhl.DELIVERED)
     assert walk(record) == [("UN", "DE", "DELIVERED")]
     (row,) = record.deliveries
     assert row.status_change_id == record.changes[0].id
@@ -314,16 +207,20 @@ def test_delivered_package_records_one_change_and_its_notification(
 def test_a_package_moving_on_records_every_transition(
     engine: Server, connected: Tenant, fake: FakeServer
 ) -> None:
-    start(connected, dhl.IN_TRANSIT)
-    body = once(connected, dhl.IN_TRANSIT, lambda b: b["status_code"] == "IT", "in transit")
+    start_tracking(connected, "dhl_express", dhl.IN_TRANSIT)
+    body = wait_for_tracking(
+        connected, "dhl_express", dhl.IN_TRANSIT, lambda b: b["status_code"] == "IT", "in transit"
+    )
     assert body["status_detail_code"] == "HUB_SCAN_OUT"
     assert body["active"] is True
     assert body["estimated_delivery_date"] == "2026-04-30T18:00:00"
     fake.state["as"] = {dhl.IN_TRANSIT: dhl.DELIVERED}
-    final = once(connected, dhl.IN_TRANSIT, lambda b: b["active"] is False, "delivery")
+    final = wait_for_tracking(
+        connected, "dhl_express", dhl.IN_TRANSIT, lambda b: b["active"] is False, "delivery"
+    )
     assert final["status_code"] == "DE"
     assert len(final["events"]) == 8
-    assert walk(recorded(engine, connected, dhl.IN_TRANSIT)) == [
+    assert walk(recorded(engine, connected.account_id, "dhl_express", dhl.IN_TRANSIT)) == [
         ("UN", "IT", "HUB_SCAN_OUT"),
         ("IT", "IT", "CUSTOMS_CLEARED"),
         ("IT", "IT", "RECEIVED_LOCAL_DELIVERY_DEPOT"),
@@ -335,19 +232,30 @@ def test_a_package_moving_on_records_every_transition(
 def test_a_dhl_outage_shows_last_error_and_changes_no_status(
     engine: Server, connected: Tenant, fake: FakeServer
 ) -> None:
-    start(connected, dhl.IN_TRANSIT)
-    once(connected, dhl.IN_TRANSIT, lambda b: b["status_code"] == "IT", "in transit")
+    start_tracking(connected, "dhl_express", dhl.IN_TRANSIT)
+    wait_for_tracking(
+        connected, "dhl_express", dhl.IN_TRANSIT, lambda b: b["status_code"] == "IT", "in transit"
+    )
     fake.state["outage"] = True
-    failing = once(connected, dhl.IN_TRANSIT, lambda b: b["last_error"] is not None, "the outage")
+    failing = wait_for_tracking(
+        connected,
+        "dhl_express",
+        dhl.IN_TRANSIT,
+        lambda b: b["last_error"] is not None,
+        "the outage",
+    )
     assert "503" in failing["last_error"]
     assert (failing["status_code"], failing["status_detail_code"]) == ("IT", "HUB_SCAN_OUT")
     assert failing["active"] is True
     assert len(failing["events"]) == 4
-    assert walk(recorded(engine, connected, dhl.IN_TRANSIT)) == [("UN", "IT", "HUB_SCAN_OUT")]
+    assert walk(recorded(engine, connected.account_id, "dhl_express", dhl.IN_TRANSIT)) == [
+        ("UN", "IT", "HUB_SCAN_OUT")
+    ]
     fake.state["outage"] = False
     fake.state["as"] = {dhl.IN_TRANSIT: dhl.OUT_FOR_DELIVERY}
-    back = once(
+    back = wait_for_tracking(
         connected,
+        "dhl_express",
         dhl.IN_TRANSIT,
         lambda b: b["status_detail_code"] == "OUT_FOR_DELIVERY",
         "the recovery",
@@ -358,21 +266,31 @@ def test_a_dhl_outage_shows_last_error_and_changes_no_status(
 def test_a_revoked_key_shows_last_error_and_changes_no_status(
     engine: Server, connected: Tenant, fake: FakeServer
 ) -> None:
-    start(connected, dhl.PICKUP_POINT)
-    once(connected, dhl.PICKUP_POINT, lambda b: b["status_code"] == "SP", "the pickup point")
+    start_tracking(connected, "dhl_express", dhl.PICKUP_POINT)
+    wait_for_tracking(
+        connected,
+        "dhl_express",
+        dhl.PICKUP_POINT,
+        lambda b: b["status_code"] == "SP",
+        "the pickup point",
+    )
     fake.state["keys"] = set()
-    failing = once(connected, dhl.PICKUP_POINT, lambda b: b["last_error"] is not None, "a 401")
+    failing = wait_for_tracking(
+        connected, "dhl_express", dhl.PICKUP_POINT, lambda b: b["last_error"] is not None, "a 401"
+    )
     assert "401" in failing["last_error"]
     assert (failing["status_code"], failing["status_detail_code"]) == (
         "SP",
         "AWAITING_COLLECTION_FROM_PICKUP_POINT",
     )
-    assert len(recorded(engine, connected, dhl.PICKUP_POINT).changes) == 1
+    assert len(recorded(engine, connected.account_id, "dhl_express", dhl.PICKUP_POINT).changes) == 1
 
 
 def test_an_exception_stops_tracking_with_its_description(connected: Tenant) -> None:
-    start(connected, dhl.EXCEPTION)
-    body = once(connected, dhl.EXCEPTION, lambda b: b["active"] is False, "the exception")
+    start_tracking(connected, "dhl_express", dhl.EXCEPTION)
+    body = wait_for_tracking(
+        connected, "dhl_express", dhl.EXCEPTION, lambda b: b["active"] is False, "the exception"
+    )
     assert (body["status_code"], body["status_detail_code"]) == ("EX", "ADDRESS_QUERY")
     assert body["stop_reason"] == "exception"
     assert body["exception_description"] == (
@@ -384,23 +302,28 @@ def test_a_number_dhl_does_not_know_is_not_yet_in_the_system(
     engine: Server, connected: Tenant, fake: FakeServer
 ) -> None:
     number = "5551234567"
-    start(connected, number)
-    once(connected, number, lambda _: lookups(fake, number) >= 2, "a second lookup")
-    body = tracking(connected, number)
+    start_tracking(connected, "dhl_express", number)
+    wait_for_tracking(
+        connected, "dhl_express", number, lambda _: lookups(fake, number) >= 2, "a second lookup"
+    )
+    body = get_tracking(connected, "dhl_express", number)
     assert (body["status_code"], body["events"], body["active"]) == ("NY", [], True)
     assert body["last_error"] is None
-    assert walk(recorded(engine, connected, number)) == [("UN", "NY", None)]
+    assert walk(recorded(engine, connected.account_id, "dhl_express", number)) == [
+        ("UN", "NY", None)
+    ]
 
 
 def test_a_live_lookup_asks_dhl_and_stores_nothing(
     engine: Server, connected: Tenant, fake: FakeServer
 ) -> None:
-    body = tracking(connected, dhl.FAILED_ATTEMPT)
+    body = get_tracking(connected, "dhl_express", dhl.FAILED_ATTEMPT)
     assert (body["status_code"], body["status_detail_code"]) == ("AT", "ATTEMPTED_DELIVERY")
     assert body["active"] is False
     assert len(body["events"]) == 6
     assert lookups(fake, dhl.FAILED_ATTEMPT) == 1
-    assert recorded(engine, connected, dhl.FAILED_ATTEMPT) == Recorded([], [])
+    record = recorded(engine, connected.account_id, "dhl_express", dhl.FAILED_ATTEMPT)
+    assert (record.changes, record.deliveries) == ([], [])
     listed = connected.client.get("/v1/tracking/subscriptions")
     assert listed.json()["subscriptions"] == []
 
@@ -409,13 +332,18 @@ def test_dhl_pushes_are_refused_and_store_nothing(
     engine: Server, shipper: Tenant, fake: FakeServer
 ) -> None:
     carrier_id = connect(shipper, fake)
-    start(shipper, dhl.IN_TRANSIT)
-    once(shipper, dhl.IN_TRANSIT, lambda b: b["status_code"] == "IT", "in transit")
-    before = recorded(engine, shipper, dhl.IN_TRANSIT)
+    start_tracking(shipper, "dhl_express", dhl.IN_TRANSIT)
+    wait_for_tracking(
+        shipper, "dhl_express", dhl.IN_TRANSIT, lambda b: b["status_code"] == "IT", "in transit"
+    )
+    before = recorded(engine, shipper.account_id, "dhl_express", dhl.IN_TRANSIT)
     with httpx.Client(base_url=engine.url, timeout=30) as carrier_side:
         response = carrier_side.post(
             f"/v1/carriers/push/dhl_express/{carrier_id}",
             json={"shipments": [{"id": dhl.IN_TRANSIT, "service": "express"}]},
         )
     assert_error(response, 404, "invalid_identifier")
-    assert recorded(engine, shipper, dhl.IN_TRANSIT).changes == before.changes
+    assert (
+        recorded(engine, shipper.account_id, "dhl_express", dhl.IN_TRANSIT).changes
+        == before.changes
+    )

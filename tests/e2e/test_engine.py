@@ -20,7 +20,6 @@ fixture (one fresh account each) so that they run side by side.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import itertools
 import json
@@ -29,11 +28,11 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -42,8 +41,6 @@ import yaml
 
 from shiptrack.carriers.scenarios import SCENARIOS, Scenario, sandbox_number
 from shiptrack.settings import Settings
-from shiptrack.store.database import create_database
-from shiptrack.store.tables import deliveries, status_changes, subscriptions
 from tests.conftest import (
     ENGINE_SPEED,
     DatabaseServer,
@@ -56,6 +53,17 @@ from tests.conftest import (
 )
 from tests.fakes import ups
 from tests.fakes.server import serve
+from tests.support import (
+    Recorded,
+    connect_carrier,
+    eventually,
+    get_tracking,
+    production_account,
+    recorded,
+    start_tracking,
+    wait_for_tracking,
+    wait_until_stopped,
+)
 
 SPEC = Path("/work/shared/spec/shipengine-openapi-tracking.yaml")
 SCENARIO = {scenario.name: scenario for scenario in SCENARIOS}
@@ -73,10 +81,6 @@ PAYLOAD_FIELDS = {
 }
 #: Why tracking stops by itself, by the status it ends in.
 STOP_REASONS = {"DE": "delivered", "EX": "exception", "UN": "expired"}
-#: How long a test waits for the engine before giving up.
-DEADLINE = 30.0
-
-T = TypeVar("T")
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -85,43 +89,6 @@ T = TypeVar("T")
 def journey_seconds(hours: float) -> float:
     """Real seconds that ``hours`` of sandbox journey take on the engine server."""
     return hours * 3600 / ENGINE_SPEED
-
-
-def eventually(probe: Callable[[], T | None], what: str, *, every: float = 0.1) -> T:
-    """Poll ``probe`` until it returns something other than ``None``."""
-    deadline = time.monotonic() + DEADLINE
-    while True:
-        found = probe()
-        if found is not None:
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {DEADLINE:.0f}s waiting for {what}")
-        time.sleep(every)
-
-
-def get_tracking(tenant: Tenant, carrier_code: str, tracking_number: str) -> dict[str, Any]:
-    """``GET /v1/tracking`` of a package that must answer 200."""
-    response = tenant.client.get(
-        "/v1/tracking", params={"carrier_code": carrier_code, "tracking_number": tracking_number}
-    )
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
-def started(tenant: Tenant, carrier_code: str, tracking_number: str) -> None:
-    response = tenant.start(carrier_code, tracking_number)
-    assert response.status_code == 204, response.text
-
-
-def stopped(tenant: Tenant, carrier_code: str, tracking_number: str) -> dict[str, Any]:
-    """Wait until tracking of the package has stopped by itself; its ``GET /v1/tracking``."""
-
-    def probe() -> dict[str, Any] | None:
-        body = get_tracking(tenant, carrier_code, tracking_number)
-        return body if body["active"] is False else None
-
-    return eventually(probe, f"{carrier_code} {tracking_number} to stop being tracked")
 
 
 def listed(tenant: Tenant) -> list[dict[str, Any]]:
@@ -179,57 +146,6 @@ def tracking_information_fields() -> frozenset[str]:
 
 
 # --- the database, read directly ----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Recorded:
-    """What the engine wrote for one account's package."""
-
-    subscription_id: int | None
-    changes: list[sa.Row[Any]]
-    deliveries: list[sa.Row[Any]]
-
-    def deliveries_of(self, change: sa.Row[Any]) -> list[sa.Row[Any]]:
-        return [row for row in self.deliveries if row.status_change_id == change.id]
-
-
-def recorded(server: Server, tenant: Tenant, carrier_code: str, tracking_number: str) -> Recorded:
-    """The subscription's status changes (by sequence) and outbox rows (by change, webhook)."""
-
-    async def read() -> Recorded:
-        database = create_database(server.settings().resolved_database_url)
-        try:
-            async with database.read() as conn:
-                subscription_id = (
-                    await conn.execute(
-                        sa.select(subscriptions.c.id).where(
-                            subscriptions.c.account_id == number_of(tenant.account_id),
-                            subscriptions.c.carrier_code == carrier_code,
-                            subscriptions.c.tracking_number == tracking_number,
-                        )
-                    )
-                ).scalar_one_or_none()
-                if subscription_id is None:
-                    return Recorded(None, [], [])
-                changes = (
-                    await conn.execute(
-                        sa.select(status_changes)
-                        .where(status_changes.c.subscription_id == subscription_id)
-                        .order_by(status_changes.c.sequence)
-                    )
-                ).all()
-                rows = (
-                    await conn.execute(
-                        sa.select(deliveries)
-                        .where(deliveries.c.subscription_id == subscription_id)
-                        .order_by(deliveries.c.status_change_id, deliveries.c.webhook_id)
-                    )
-                ).all()
-                return Recorded(subscription_id, list(changes), list(rows))
-        finally:
-            await database.dispose()
-
-    return asyncio.run(read())
 
 
 def payload_of(row: sa.Row[Any]) -> dict[str, Any]:
@@ -296,10 +212,10 @@ class Journey:
         return walk
 
     def finished(self) -> dict[str, Any]:
-        return stopped(self.tenant, self.carrier_code, self.number)
+        return wait_until_stopped(self.tenant, self.carrier_code, self.number)
 
     def recorded(self, server: Server) -> Recorded:
-        return recorded(server, self.tenant, self.reported_code, self.number)
+        return recorded(server, self.tenant.account_id, self.reported_code, self.number)
 
 
 @pytest.fixture(scope="module")
@@ -318,7 +234,7 @@ def journeys(engine_server: Server) -> Iterator[dict[str, Journey]]:
                 )
             made[key] = Journey(plan, tenant, [number_of(h["webhook_id"]) for h in hooks])
         for journey in made.values():
-            started(journey.tenant, journey.carrier_code, journey.number)
+            start_tracking(journey.tenant, journey.carrier_code, journey.number)
         yield made
     finally:
         for journey in made.values():
@@ -576,17 +492,17 @@ def test_webhook_deleted_before_a_change_gets_no_notification_for_it(
 ) -> None:
     number = sandbox_number("ups", SCENARIO["delivered"])
     (webhook,) = account.client.get("/v1/environment/webhooks").json()
-    started(account, "ups", number)
+    start_tracking(account, "ups", number)
     eventually(
-        lambda: recorded(engine_server, account, "ups", number).changes or None,
+        lambda: recorded(engine_server, account.account_id, "ups", number).changes or None,
         "the first check",
     )
 
     response = account.client.delete(f"/v1/environment/webhooks/{webhook['webhook_id']}")
     assert response.status_code == 204, response.text
     deleted_at = datetime.now(UTC)
-    stopped(account, "ups", number)
-    record = recorded(engine_server, account, "ups", number)
+    wait_until_stopped(account, "ups", number)
+    record = recorded(engine_server, account.account_id, "ups", number)
 
     first = record.changes[0]
     assert len(record.deliveries_of(first)) == 1
@@ -633,13 +549,10 @@ def test_freshness_fields_follow_the_checks_and_the_listing_agrees(
     engine_server: Server, account: Tenant
 ) -> None:
     number = sandbox_number("ups", SCENARIO["delivered"])
-    started(account, "ups", number)
-
-    def checked_and_active() -> dict[str, Any] | None:
-        body = get_tracking(account, "ups", number)
-        return body if body["last_checked_at"] is not None else None
-
-    eventually(checked_and_active, "the first check")
+    start_tracking(account, "ups", number)
+    wait_for_tracking(
+        account, "ups", number, lambda b: b["last_checked_at"] is not None, "the first check"
+    )
     during, entry = _consistent(account, number)
     assert during["active"] is True, "the journey ended before it could be observed"
     assert during["next_check_at"] is not None
@@ -648,12 +561,12 @@ def test_freshness_fields_follow_the_checks_and_the_listing_agrees(
     assert during["stop_reason"] is None
     _assert_listed_as(entry, during)
 
-    stopped(account, "ups", number)
+    wait_until_stopped(account, "ups", number)
     after, entry = _consistent(account, number)
     assert after["next_check_at"] is None
     assert after["last_checked_at"] is not None
     # The last check is the one that saw the delivery.
-    last = recorded(engine_server, account, "ups", number).changes[-1]
+    last = recorded(engine_server, account.account_id, "ups", number).changes[-1]
     assert last.status_code == "DE"
     assert abs(parse_time(after["last_checked_at"]) - last.detected_at) < timedelta(milliseconds=1)
     _assert_listed_as(entry, after)
@@ -669,8 +582,8 @@ def test_carrier_outage_keeps_the_status_and_shows_the_error_until_it_ends(
     assert scenario.outage is not None
     number = sandbox_number("ups", scenario)
     neighbour = "1ZPLAINDELIVERY01"  # a plain delivery on the same connection
-    started(account, "ups", number)
-    started(account, "ups", neighbour)
+    start_tracking(account, "ups", number)
+    start_tracking(account, "ups", neighbour)
 
     failing: list[dict[str, Any]] = []
     neighbour_failed = False
@@ -685,7 +598,7 @@ def test_carrier_outage_keeps_the_status_and_shows_the_error_until_it_ends(
         return body if body["active"] is False else None
 
     final = eventually(probe, "the delivery after the outage", every=0.05)
-    record = recorded(engine_server, account, "ups", number)
+    record = recorded(engine_server, account.account_id, "ups", number)
 
     assert failing, "the outage was never visible in last_error"
     assert neighbour_failed, "the other package on the connection did not wait for the outage"
@@ -704,34 +617,31 @@ def test_carrier_outage_keeps_the_status_and_shows_the_error_until_it_ends(
     assert final["last_error"] is None
     # The scans of the outage hours were caught up afterwards.
     assert len(final["events"]) == len(scenario.steps)
-    assert stopped(account, "ups", neighbour)["status_code"] == "DE"
+    assert wait_until_stopped(account, "ups", neighbour)["status_code"] == "DE"
 
 
 def test_a_production_ups_outage_keeps_the_package_unknown_shows_why_and_backs_off(
     engine_server: Server,
 ) -> None:
-    tenant = make_tenant(engine_server, sandbox=False, name="production")
-    try:
+    with production_account(engine_server, "production") as tenant:
         with serve(ups.app()) as fake:
-            tenant.add_track_webhook()
-            response = tenant.client.post(
-                "/v1/connections/carriers/ups",
-                json={
-                    "client_id": ups.CLIENT_ID,
-                    "client_secret": ups.CLIENT_SECRET,
-                    "base_url": fake.url,
-                },
+            connect_carrier(
+                tenant,
+                "ups",
+                client_id=ups.CLIENT_ID,
+                client_secret=ups.CLIENT_SECRET,
+                base_url=fake.url,
             )
-            assert response.status_code == 200, response.text
             number = ups.UNAVAILABLE  # the fake UPS answers 503 "Resource is not available"
             asked_at = datetime.now(UTC)
-            started(tenant, "ups", number)
-
-            def failed() -> dict[str, Any] | None:
-                body = get_tracking(tenant, "ups", number)
-                return body if body["last_error"] is not None else None
-
-            body = eventually(failed, "the first (failing) check")
+            start_tracking(tenant, "ups", number)
+            body = wait_for_tracking(
+                tenant,
+                "ups",
+                number,
+                lambda b: b["last_error"] is not None,
+                "the first (failing) check",
+            )
             # The engine did ask UPS, at the connection's base URL, with a token it fetched.
             asked = [r for r in fake.requests if r.path == f"/api/track/v1/details/{number}"]
             assert asked, fake.paths()
@@ -750,12 +660,10 @@ def test_a_production_ups_outage_keeps_the_package_unknown_shows_why_and_backs_o
         (entry,) = listed(tenant)
         assert entry["last_error"] == body["last_error"]
         assert entry["status_code"] == "UN"
-        record = recorded(engine_server, tenant, "ups", number)
+        record = recorded(engine_server, tenant.account_id, "ups", number)
         assert record.subscription_id is not None
         assert record.changes == []
         assert record.deliveries == []
-    finally:
-        tenant.client.close()
 
 
 # --- start, stop, restart -------------------------------------------------------------------------
@@ -766,14 +674,14 @@ def test_restarting_a_delivered_package_notifies_its_current_state_once(
 ) -> None:
     account.add_track_webhook("https://example.com/hooks/second")
     number = sandbox_number("ups", SCENARIO["delivered"])
-    started(account, "ups", number)
-    delivered = stopped(account, "ups", number)
-    before = recorded(engine_server, account, "ups", number)
+    start_tracking(account, "ups", number)
+    delivered = wait_until_stopped(account, "ups", number)
+    before = recorded(engine_server, account.account_id, "ups", number)
     assert delivered["stop_reason"] == "delivered"
 
-    started(account, "ups", number)
-    again = stopped(account, "ups", number)
-    after = recorded(engine_server, account, "ups", number)
+    start_tracking(account, "ups", number)
+    again = wait_until_stopped(account, "ups", number)
+    after = recorded(engine_server, account.account_id, "ups", number)
 
     assert len(after.changes) == len(before.changes) + 1
     restart = after.changes[-1]
@@ -819,13 +727,15 @@ def test_stop_by_the_user_mid_journey_records_nothing_more(
     scenario = SCENARIO["delivered"]
     number = sandbox_number("ups", scenario)
     begun = time.monotonic()
-    started(account, "ups", number)
-
-    def in_transit() -> dict[str, Any] | None:
-        body = get_tracking(account, "ups", number)
-        return body if body["status_code"] == "IT" else None
-
-    eventually(in_transit, "the package to be in transit", every=0.05)
+    start_tracking(account, "ups", number)
+    wait_for_tracking(
+        account,
+        "ups",
+        number,
+        lambda b: b["status_code"] == "IT",
+        "the package to be in transit",
+        every=0.05,
+    )
     response = account.client.post(
         "/v1/tracking/stop", params={"carrier_code": "ups", "tracking_number": number}
     )
@@ -836,7 +746,7 @@ def test_stop_by_the_user_mid_journey_records_nothing_more(
     time.sleep(max(0.0, begun + journey_seconds(delivery) + 1.0 - time.monotonic()))
 
     body = get_tracking(account, "ups", number)
-    record = recorded(engine_server, account, "ups", number)
+    record = recorded(engine_server, account.account_id, "ups", number)
     assert [c for c in record.changes if c.detected_at > stopped_at] == []
     assert body["active"] is False
     assert body["stop_reason"] == "stopped_by_user"
@@ -869,7 +779,7 @@ def test_live_lookup_of_a_never_started_number_answers_the_whole_journey(
         assert body["next_check_at"] is None
         assert body["actual_delivery_date"] is not None
         assert listed(tenant) == []
-        assert recorded(engine_server, tenant, "ups", number).subscription_id is None
+        assert recorded(engine_server, tenant.account_id, "ups", number).subscription_id is None
         response = tenant.client.post(
             "/v1/tracking/stop", params={"carrier_code": "ups", "tracking_number": number}
         )
@@ -911,7 +821,7 @@ def test_separate_worker_process_checks_packages_and_stops_on_sigterm(
         scenario = SCENARIO["delivered"]
         number = sandbox_number("ups", scenario)
         begun = time.monotonic()
-        started(tenant, "ups", number)
+        start_tracking(tenant, "ups", number)
         # Let the whole journey pass with nobody checking.
         delivery = max(step.hours for step in scenario.steps)
         time.sleep(max(0.0, begun + journey_seconds(delivery) + 0.5 - time.monotonic()))
@@ -919,7 +829,7 @@ def test_separate_worker_process_checks_packages_and_stops_on_sigterm(
         assert (unchecked["status_code"], unchecked["events"]) == ("UN", [])
         assert unchecked["last_checked_at"] is None
         assert unchecked["active"] is True
-        assert recorded(api, tenant, "ups", number).changes == []
+        assert recorded(api, tenant.account_id, "ups", number).changes == []
 
         with (tmp_path / "worker.log").open("wb") as log:
             worker = subprocess.Popen(
@@ -928,8 +838,8 @@ def test_separate_worker_process_checks_packages_and_stops_on_sigterm(
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        body = stopped(tenant, "ups", number)
-        record = recorded(api, tenant, "ups", number)
+        body = wait_until_stopped(tenant, "ups", number)
+        record = recorded(api, tenant.account_id, "ups", number)
 
         # Checked for the first time after delivery: one change, straight to DE.
         assert (body["status_code"], body["stop_reason"]) == ("DE", "delivered")

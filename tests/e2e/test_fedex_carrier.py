@@ -21,36 +21,33 @@ tests wait for the engine with a deadline.
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
 import sqlalchemy as sa
 
 from shiptrack.store.database import create_database
-from shiptrack.store.tables import deliveries, status_changes, subscriptions
-from tests.conftest import (
-    DatabaseServer,
-    Server,
-    Tenant,
-    assert_error,
-    engine_env,
-    make_tenant,
-    start_server,
-)
+from shiptrack.store.tables import subscriptions
+from tests.conftest import DatabaseServer, Server, Tenant, assert_error
 from tests.fakes import fedex
 from tests.fakes.server import FakeServer, serve
+from tests.support import (
+    QUICK_SCHEDULE,
+    connect_carrier,
+    get_tracking,
+    own_engine_server,
+    production_account,
+    recorded,
+    start_tracking,
+    wait_for_tracking,
+    wait_until_stopped,
+)
 
 CONNECT = "/v1/connections/carriers/fedex"
 PUSH = "/v1/carriers/push/fedex"
 WEBHOOK_SECRET = "fedex-webhook-security-token"
-#: How long a test waits for the engine before giving up.
-DEADLINE = 30.0
-
-T = TypeVar("T")
 
 
 @pytest.fixture(scope="module")
@@ -58,22 +55,7 @@ def fedex_server(
     test_database: DatabaseServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Server]:
     """A server with workers that re-polls and retries within half a second."""
-    home = tmp_path_factory.mktemp("fedex-engine")
-    env = engine_env(
-        test_database.fresh(home),
-        home / "data",
-        SHIPTRACK_SCHEDULE_IN_TRANSIT="0.5",
-        SHIPTRACK_SCHEDULE_NEAR_DELIVERY="0.5",
-        SHIPTRACK_SCHEDULE_NOT_FOUND_MIN="0.5",
-        SHIPTRACK_SCHEDULE_JITTER="0",
-        SHIPTRACK_CARRIER_BACKOFF_MIN="0.5",
-        SHIPTRACK_CARRIER_BACKOFF_MAX="1",
-    )
-    running = start_server(env, home / "server.log")
-    try:
-        yield running
-    finally:
-        running.stop()
+    yield from own_engine_server(test_database, tmp_path_factory, "fedex-engine", **QUICK_SCHEDULE)
 
 
 @pytest.fixture
@@ -85,12 +67,8 @@ def fake() -> Iterator[FakeServer]:
 @pytest.fixture
 def account(fedex_server: Server) -> Iterator[Tenant]:
     """A production account with a ``track`` webhook and no carrier yet."""
-    tenant = make_tenant(fedex_server, sandbox=False, name="fedex shipper")
-    tenant.add_track_webhook()
-    try:
+    with production_account(fedex_server, "fedex shipper") as tenant:
         yield tenant
-    finally:
-        tenant.client.close()
 
 
 @pytest.fixture
@@ -104,59 +82,25 @@ def pusher(fedex_server: Server) -> Iterator[httpx.Client]:
 
 
 def connect(account: Tenant, fake: FakeServer, **extra: str) -> str:
-    body = {
-        "client_id": fedex.CLIENT_ID,
-        "client_secret": fedex.CLIENT_SECRET,
-        "base_url": fake.url,
+    return connect_carrier(
+        account,
+        "fedex",
+        client_id=fedex.CLIENT_ID,
+        client_secret=fedex.CLIENT_SECRET,
+        base_url=fake.url,
         **extra,
-    }
-    response = account.client.post(CONNECT, json=body)
-    assert response.status_code == 200, response.text
-    carrier_id: str = response.json()["carrier_id"]
-    return carrier_id
-
-
-def start(account: Tenant, number: str) -> None:
-    response = account.start("fedex", number)
-    assert response.status_code == 204, response.text
-
-
-def tracking(account: Tenant, number: str) -> dict[str, Any]:
-    response = account.client.get(
-        "/v1/tracking", params={"carrier_code": "fedex", "tracking_number": number}
     )
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
-def eventually(probe: Callable[[], T | None], what: str) -> T:
-    deadline = time.monotonic() + DEADLINE
-    while True:
-        found = probe()
-        if found is not None:
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {DEADLINE:.0f}s waiting for {what}")
-        time.sleep(0.1)
 
 
 def checked(account: Tenant, number: str) -> dict[str, Any]:
     """The package once the engine has checked it successfully at least once."""
-
-    def probe() -> dict[str, Any] | None:
-        body = tracking(account, number)
-        return body if body["last_checked_at"] is not None and body["last_error"] is None else None
-
-    return eventually(probe, f"a first check of {number}")
-
-
-def in_status(account: Tenant, number: str, status: str) -> dict[str, Any]:
-    def probe() -> dict[str, Any] | None:
-        body = tracking(account, number)
-        return body if body["status_code"] == status else None
-
-    return eventually(probe, f"{number} to be {status}")
+    return wait_for_tracking(
+        account,
+        "fedex",
+        number,
+        lambda body: body["last_checked_at"] is not None and body["last_error"] is None,
+        f"a first check of {number}",
+    )
 
 
 def push(
@@ -166,61 +110,6 @@ def push(
     if signature is not None:
         headers["fdx-signature"] = signature
     return client.post(f"{PUSH}/{carrier_id}", content=body, headers=headers)
-
-
-def assert_carrier_error(
-    response: httpx.Response, status: int, error_type: str, error_code: str
-) -> dict[str, Any]:
-    """A ShipEngine-format error whose source is the carrier (``assert_error`` expects
-    ``shipengine`` as the source)."""
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert set(body) == {"request_id", "errors"}, body
-    assert response.headers["x-request-id"] == body["request_id"]
-    first: dict[str, Any] = body["errors"][0]
-    assert first["error_source"] == "carrier", first
-    assert (first["error_type"], first["error_code"]) == (error_type, error_code), first
-    assert first["message"], first
-    return first
-
-
-@dataclass(frozen=True)
-class Recorded:
-    """What the engine stored for one package: its changes and outbox rows."""
-
-    changes: list[sa.Row[Any]]
-    deliveries: list[sa.Row[Any]]
-
-
-def recorded(server: Server, account: Tenant, number: str) -> Recorded:
-    async def read() -> Recorded:
-        database = create_database(server.settings().resolved_database_url)
-        try:
-            async with database.read() as conn:
-                subscription_id = (
-                    await conn.execute(
-                        sa.select(subscriptions.c.id).where(
-                            subscriptions.c.account_id == int(account.account_id[3:]),
-                            subscriptions.c.carrier_code == "fedex",
-                            subscriptions.c.tracking_number == number,
-                        )
-                    )
-                ).scalar_one()
-                changes = await conn.execute(
-                    sa.select(status_changes)
-                    .where(status_changes.c.subscription_id == subscription_id)
-                    .order_by(status_changes.c.sequence)
-                )
-                rows = await conn.execute(
-                    sa.select(deliveries)
-                    .where(deliveries.c.subscription_id == subscription_id)
-                    .order_by(deliveries.c.status_change_id)
-                )
-                return Recorded(list(changes), list(rows))
-        finally:
-            await database.dispose()
-
-    return asyncio.run(read())
 
 
 def subscription_count(server: Server, account: Tenant) -> int:
@@ -249,8 +138,14 @@ def test_wrong_credentials_are_refused_by_fedex_and_nothing_is_stored(
         CONNECT,
         json={"client_id": fedex.CLIENT_ID, "client_secret": "wrong", "base_url": fake.url},
     )
-    error = assert_carrier_error(response, 400, "integrations", "verification_failure")
-    assert error["field_name"] == "client_id"
+    assert_error(
+        response,
+        400,
+        "verification_failure",
+        error_type="integrations",
+        field_name="client_id",
+        error_source="carrier",
+    )
     assert "wrong" not in response.text
     assert account.client.get("/v1/carriers").json()["carriers"] == []
     assert fake.paths() == ["/oauth/token"]
@@ -268,7 +163,7 @@ def test_connecting_while_fedex_is_down_is_503_and_stores_nothing(
             "base_url": fake.url,
         },
     )
-    assert_carrier_error(response, 503, "system", "unspecified")
+    assert_error(response, 503, "unspecified", error_type="system", error_source="carrier")
     assert account.client.get("/v1/carriers").json()["carriers"] == []
 
 
@@ -279,13 +174,8 @@ def test_polled_package_shows_fedex_status_events_and_dates(
     fedex_server: Server, account: Tenant, fake: FakeServer
 ) -> None:
     carrier_id = connect(account, fake)
-    start(account, fedex.DELIVERED)
-
-    def stopped() -> dict[str, Any] | None:
-        body = tracking(account, fedex.DELIVERED)
-        return body if body["active"] is False else None
-
-    body = eventually(stopped, "the delivered package to stop being tracked")
+    start_tracking(account, "fedex", fedex.DELIVERED)
+    body = wait_until_stopped(account, "fedex", fedex.DELIVERED)
     assert (body["status_code"], body["status_detail_code"]) == ("DE", "DELIVERED")
     assert body["stop_reason"] == "delivered"
     assert body["last_error"] is None
@@ -319,7 +209,7 @@ def test_polled_package_shows_fedex_status_events_and_dates(
         "2024-08-15T00:00:00",
     )
 
-    record = recorded(fedex_server, account, fedex.DELIVERED)
+    record = recorded(fedex_server, account.account_id, "fedex", fedex.DELIVERED)
     assert [(c.previous_status, c.status_code) for c in record.changes] == [("UN", "DE")]
     (delivery,) = record.deliveries
     assert delivery.status_change_id == record.changes[0].id
@@ -330,7 +220,7 @@ def test_number_with_several_shipments_shows_the_subscribed_one(
     account: Tenant, fake: FakeServer
 ) -> None:
     connect(account, fake)
-    start(account, fedex.SEVERAL)
+    start_tracking(account, "fedex", fedex.SEVERAL)
     body = checked(account, fedex.SEVERAL)
     # The old, delivered shipment FedEx lists first belongs to an earlier owner of the number.
     assert (body["status_code"], body["status_detail_code"]) == ("IT", "HUB_SCAN_OUT")
@@ -344,10 +234,10 @@ def test_unknown_number_is_not_yet_in_system(
     fedex_server: Server, account: Tenant, fake: FakeServer
 ) -> None:
     connect(account, fake)
-    start(account, fedex.UNKNOWN)
+    start_tracking(account, "fedex", fedex.UNKNOWN)
     body = checked(account, fedex.UNKNOWN)
     assert (body["status_code"], body["events"], body["active"]) == ("NY", [], True)
-    record = recorded(fedex_server, account, fedex.UNKNOWN)
+    record = recorded(fedex_server, account.account_id, "fedex", fedex.UNKNOWN)
     assert [(c.previous_status, c.status_code) for c in record.changes] == [("UN", "NY")]
 
 
@@ -355,36 +245,39 @@ def test_fedex_outage_keeps_the_status_and_shows_why(
     fedex_server: Server, account: Tenant, fake: FakeServer
 ) -> None:
     connect(account, fake)
-    start(account, fedex.IN_TRANSIT)
+    start_tracking(account, "fedex", fedex.IN_TRANSIT)
     before = checked(account, fedex.IN_TRANSIT)
     assert before["status_code"] == "IT"
-    changes_before = recorded(fedex_server, account, fedex.IN_TRANSIT).changes
+    changes_before = recorded(fedex_server, account.account_id, "fedex", fedex.IN_TRANSIT).changes
 
     fake.state["track_always"] = "503"
-
-    def failing() -> dict[str, Any] | None:
-        body = tracking(account, fedex.IN_TRANSIT)
-        return body if body["last_error"] is not None else None
-
-    during = eventually(failing, "the outage to show")
+    during = wait_for_tracking(
+        account, "fedex", fedex.IN_TRANSIT, lambda b: b["last_error"] is not None, "the outage"
+    )
     assert "503" in during["last_error"]
     assert "SERVICE.UNAVAILABLE.ERROR" in during["last_error"]
     assert (during["status_code"], during["status_detail_code"]) == ("IT", "HUB_SCAN_OUT")
     assert during["events"] == before["events"]
     assert during["active"] is True
-    assert recorded(fedex_server, account, fedex.IN_TRANSIT).changes == changes_before
+    assert (
+        recorded(fedex_server, account.account_id, "fedex", fedex.IN_TRANSIT).changes
+        == changes_before
+    )
 
     del fake.state["track_always"]
     after = checked(account, fedex.IN_TRANSIT)
     assert (after["status_code"], after["events"]) == ("IT", before["events"])
-    assert recorded(fedex_server, account, fedex.IN_TRANSIT).changes == changes_before
+    assert (
+        recorded(fedex_server, account.account_id, "fedex", fedex.IN_TRANSIT).changes
+        == changes_before
+    )
 
 
 def test_live_lookup_of_a_never_started_number_asks_fedex_and_stores_nothing(
     fedex_server: Server, account: Tenant, fake: FakeServer
 ) -> None:
     connect(account, fake)
-    body = tracking(account, fedex.SEVERAL)
+    body = get_tracking(account, "fedex", fedex.SEVERAL)
     # Without a subscription time the newest shipment is shown.
     assert (body["status_code"], body["active"]) == ("IT", False)
     assert len(body["events"]) == 4
@@ -399,9 +292,9 @@ def test_signed_push_updates_the_package_at_once(
     fedex_server: Server, account: Tenant, fake: FakeServer, pusher: httpx.Client
 ) -> None:
     carrier_id = connect(account, fake, webhook_secret=WEBHOOK_SECRET)
-    start(account, fedex.IN_TRANSIT)
+    start_tracking(account, "fedex", fedex.IN_TRANSIT)
     before = checked(account, fedex.IN_TRANSIT)
-    polled = recorded(fedex_server, account, fedex.IN_TRANSIT).changes
+    polled = recorded(fedex_server, account.account_id, "fedex", fedex.IN_TRANSIT).changes
 
     later = fedex.in_transit_then_delivered()
     body = fedex.push_body(fedex.IN_TRANSIT, shipments=later)
@@ -409,7 +302,7 @@ def test_signed_push_updates_the_package_at_once(
     assert response.status_code == 200, response.text
     assert response.json() == {"updated": 1}
 
-    after = tracking(account, fedex.IN_TRANSIT)
+    after = get_tracking(account, "fedex", fedex.IN_TRANSIT)
     assert (after["status_code"], after["active"], after["stop_reason"]) == (
         "DE",
         False,
@@ -420,7 +313,7 @@ def test_signed_push_updates_the_package_at_once(
     assert after["actual_delivery_date"] == "2024-04-26T17:02:00Z"
     # The push went through the same change detection as a poll: each step is a change with
     # its outbox row.
-    record = recorded(fedex_server, account, fedex.IN_TRANSIT)
+    record = recorded(fedex_server, account.account_id, "fedex", fedex.IN_TRANSIT)
     pushed = record.changes[len(polled) :]
     assert [(c.status_code, c.status_detail_code) for c in pushed] == [
         ("IT", "OUT_FOR_DELIVERY"),
@@ -441,17 +334,20 @@ def test_push_without_a_valid_signature_is_401_and_stores_nothing(
     signature: str | None,
 ) -> None:
     carrier_id = connect(account, fake, webhook_secret=WEBHOOK_SECRET)
-    start(account, fedex.IN_TRANSIT)
+    start_tracking(account, "fedex", fedex.IN_TRANSIT)
     before = checked(account, fedex.IN_TRANSIT)
-    changes_before = recorded(fedex_server, account, fedex.IN_TRANSIT).changes
+    changes_before = recorded(fedex_server, account.account_id, "fedex", fedex.IN_TRANSIT).changes
 
     body = fedex.push_body(fedex.IN_TRANSIT, journey=fedex.DELIVERED)
     response = push(pusher, carrier_id, body, signature)
     assert_error(response, 401, "unauthorized", error_type="security")
 
-    after = tracking(account, fedex.IN_TRANSIT)
+    after = get_tracking(account, "fedex", fedex.IN_TRANSIT)
     assert (after["status_code"], after["events"]) == ("IT", before["events"])
-    assert recorded(fedex_server, account, fedex.IN_TRANSIT).changes == changes_before
+    assert (
+        recorded(fedex_server, account.account_id, "fedex", fedex.IN_TRANSIT).changes
+        == changes_before
+    )
 
 
 def test_push_for_a_number_the_account_does_not_track_is_404(
@@ -468,20 +364,20 @@ def test_connection_without_webhook_secret_refuses_every_push(
     account: Tenant, fake: FakeServer, pusher: httpx.Client
 ) -> None:
     carrier_id = connect(account, fake)
-    start(account, fedex.IN_TRANSIT)
+    start_tracking(account, "fedex", fedex.IN_TRANSIT)
     before = checked(account, fedex.IN_TRANSIT)
     body = fedex.push_body(fedex.IN_TRANSIT, journey=fedex.DELIVERED)
     for secret in ("", WEBHOOK_SECRET):
         response = push(pusher, carrier_id, body, fedex.sign(secret, body))
         assert_error(response, 401, "unauthorized", error_type="security")
-    assert tracking(account, fedex.IN_TRANSIT)["events"] == before["events"]
+    assert get_tracking(account, "fedex", fedex.IN_TRANSIT)["events"] == before["events"]
 
 
 def test_signed_push_that_is_not_tracking_output_is_400(
     account: Tenant, fake: FakeServer, pusher: httpx.Client
 ) -> None:
     carrier_id = connect(account, fake, webhook_secret=WEBHOOK_SECRET)
-    start(account, fedex.IN_TRANSIT)
+    start_tracking(account, "fedex", fedex.IN_TRANSIT)
     body = b'{"events": []}'
     response = push(pusher, carrier_id, body, fedex.sign(WEBHOOK_SECRET, body))
     assert_error(response, 400, "invalid_field_value", error_type="validation")

@@ -16,29 +16,28 @@ the account does not track), all storing nothing.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
-import time
-import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
-import sqlalchemy as sa
 
-from shiptrack.store.database import create_database
-from shiptrack.store.tables import deliveries, status_changes, subscriptions
 from tests.conftest import Server, Tenant, assert_error, make_tenant
 from tests.fakes import ups
 from tests.fakes.server import FakeServer, serve
+from tests.support import (
+    connect_carrier,
+    get_tracking,
+    production_account,
+    recorded,
+    start_tracking,
+    wait_for_tracking,
+)
 
-DEADLINE = 30.0
 WEBHOOK_SECRET = "track-alert-webhook-secret"
-T = TypeVar("T")
 
 
 @pytest.fixture(scope="module")
@@ -50,115 +49,38 @@ def fake() -> Iterator[FakeServer]:
 @pytest.fixture
 def account(engine_server: Server) -> Iterator[Tenant]:
     """A fresh production account on the engine server, with a ``track`` webhook."""
-    tenant = make_tenant(engine_server, sandbox=False, name="ups-e2e")
-    tenant.add_track_webhook()
-    yield tenant
-    tenant.client.close()
-
-
-def eventually(probe: Callable[[], T | None], what: str) -> T:
-    deadline = time.monotonic() + DEADLINE
-    while True:
-        found = probe()
-        if found is not None:
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {DEADLINE:.0f}s waiting for {what}")
-        time.sleep(0.1)
+    with production_account(engine_server, "ups-e2e") as tenant:
+        yield tenant
 
 
 def connect(tenant: Tenant, base_url: str, **extra: str) -> str:
-    body = {"client_id": ups.CLIENT_ID, "client_secret": ups.CLIENT_SECRET, "base_url": base_url}
-    response = tenant.client.post("/v1/connections/carriers/ups", json={**body, **extra})
-    assert response.status_code == 200, response.text
-    carrier_id: str = response.json()["carrier_id"]
-    return carrier_id
-
-
-def tracking(tenant: Tenant, number: str) -> dict[str, Any]:
-    response = tenant.client.get(
-        "/v1/tracking", params={"carrier_code": "ups", "tracking_number": number}
+    return connect_carrier(
+        tenant,
+        "ups",
+        client_id=ups.CLIENT_ID,
+        client_secret=ups.CLIENT_SECRET,
+        base_url=base_url,
+        **extra,
     )
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
 
 
 def start_and_wait(tenant: Tenant, number: str) -> dict[str, Any]:
     """Start tracking and wait for the engine's first check (or failed attempt); the package."""
-    response = tenant.start("ups", number)
-    assert response.status_code == 204, response.text
-
-    def checked() -> dict[str, Any] | None:
-        body = tracking(tenant, number)
-        done = body["last_checked_at"] is not None or body["last_error"] is not None
-        return body if done else None
-
-    return eventually(checked, f"the first check of {number}")
-
-
-@dataclass(frozen=True)
-class Recorded:
-    """The engine's rows for one package."""
-
-    changes: list[sa.Row[Any]]
-    outbox: list[sa.Row[Any]]
-    events: int
-
-    def rows(self) -> tuple[list[int], list[int], int]:
-        """What was stored (outbox rows change while the delivery worker tries them)."""
-        return [c.id for c in self.changes], [o.id for o in self.outbox], self.events
+    start_tracking(tenant, "ups", number)
+    return wait_for_tracking(
+        tenant,
+        "ups",
+        number,
+        lambda body: body["last_checked_at"] is not None or body["last_error"] is not None,
+        f"the first check of {number}",
+    )
 
 
-def recorded(server: Server, tenant: Tenant, number: str) -> Recorded:
-    async def read() -> Recorded:
-        database = create_database(server.settings().resolved_database_url)
-        try:
-            async with database.read() as conn:
-                subscription_id = (
-                    await conn.execute(
-                        sa.select(subscriptions.c.id).where(
-                            subscriptions.c.account_id
-                            == int(tenant.account_id.removeprefix("se-")),
-                            subscriptions.c.tracking_number == number,
-                        )
-                    )
-                ).scalar_one()
-                changes = (
-                    await conn.execute(
-                        sa.select(status_changes)
-                        .where(status_changes.c.subscription_id == subscription_id)
-                        .order_by(status_changes.c.sequence)
-                    )
-                ).all()
-                outbox = (
-                    await conn.execute(
-                        sa.select(deliveries)
-                        .where(deliveries.c.subscription_id == subscription_id)
-                        .order_by(deliveries.c.sequence)
-                    )
-                ).all()
-                events = len(tracking(tenant, number)["events"])
-                return Recorded(list(changes), list(outbox), events)
-        finally:
-            await database.dispose()
-
-    return asyncio.run(read())
-
-
-def assert_carrier_error(response: httpx.Response, status: int, error_code: str) -> dict[str, Any]:
-    """A ShipEngine-format error whose source is the carrier (``assert_error`` in conftest checks
-    ``error_source == "shipengine"``, which errors caused by the carrier are not)."""
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert set(body) == {"request_id", "errors"}, body
-    uuid.UUID(body["request_id"])
-    assert response.headers["x-request-id"] == body["request_id"]
-    first: dict[str, Any] = body["errors"][0]
-    assert first["error_source"] == "carrier", first
-    assert first["error_code"] == error_code, first
-    assert first["message"], first
-    return first
+def stored(server: Server, tenant: Tenant, number: str) -> tuple[list[int], list[int], int]:
+    """What is stored for the package: the ids of its changes and outbox rows, and how many
+    events ``GET /v1/tracking`` lists."""
+    changes, outbox = recorded(server, tenant.account_id, "ups", number).ids()
+    return changes, outbox, len(get_tracking(tenant, "ups", number)["events"])
 
 
 def _basic(user: str, password: str) -> str:
@@ -219,9 +141,14 @@ def test_wrong_credentials_are_refused_and_nothing_is_connected(
         "/v1/connections/carriers/ups",
         json={"client_id": ups.CLIENT_ID, "client_secret": "wrong", "base_url": fake.url},
     )
-    error = assert_carrier_error(response, 400, "verification_failure")
-    assert error["error_type"] == "integrations"
-    assert error["field_name"] == "client_id"
+    assert_error(
+        response,
+        400,
+        "verification_failure",
+        error_type="integrations",
+        field_name="client_id",
+        error_source="carrier",
+    )
     assert "wrong" not in response.text
     assert account.client.get("/v1/carriers").json()["carriers"] == []
 
@@ -233,7 +160,7 @@ def test_ups_down_at_connect_is_503_and_nothing_is_connected(account: Tenant) ->
             "/v1/connections/carriers/ups",
             json={"client_id": ups.CLIENT_ID, "client_secret": "s", "base_url": down.url},
         )
-    assert_carrier_error(response, 503, "unspecified")
+    assert_error(response, 503, "unspecified", error_source="carrier")
     assert account.client.get("/v1/carriers").json()["carriers"] == []
 
 
@@ -245,12 +172,9 @@ def test_a_polled_delivered_package_shows_the_mapped_journey_and_notifies(
 ) -> None:
     carrier_id = connect(account, fake.url)
     start_and_wait(account, ups.DELIVERED)
-
-    def delivered() -> dict[str, Any] | None:
-        body = tracking(account, ups.DELIVERED)
-        return body if body["status_code"] == "DE" else None
-
-    body = eventually(delivered, "the delivery")
+    body = wait_for_tracking(
+        account, "ups", ups.DELIVERED, lambda b: b["status_code"] == "DE", "the delivery"
+    )
     assert body["status_detail_code"] == "DELIVERED"
     assert (body["carrier_status_code"], body["carrier_detail_code"]) == ("D", "FS")
     assert body["carrier_id"] == int(carrier_id.removeprefix("se-"))  # an integer, as ShipEngine
@@ -282,10 +206,10 @@ def test_a_polled_delivered_package_shows_the_mapped_journey_and_notifies(
     )
     assert events[0]["signer"] == ups.SIGNER
     assert (events[0]["city_locality"], events[0]["country_code"]) == ("ATLANTA", "US")
-    rows = recorded(engine_server, account, ups.DELIVERED)
+    rows = recorded(engine_server, account.account_id, "ups", ups.DELIVERED)
     assert [(c.previous_status, c.status_code) for c in rows.changes] == [("UN", "DE")]
-    assert len(rows.outbox) == 1
-    assert json.loads(bytes(rows.outbox[0].payload))["data"]["status_code"] == "DE"
+    assert len(rows.deliveries) == 1
+    assert json.loads(bytes(rows.deliveries[0].payload))["data"]["status_code"] == "DE"
     asked = [r for r in fake.requests if r.path.endswith(f"/details/{ups.DELIVERED}")]
     assert asked and all(r.headers["transactionSrc"] == "shiptrack" for r in asked)
 
@@ -306,8 +230,8 @@ def test_a_ups_failure_shows_last_error_and_changes_nothing(
     body = start_and_wait(account, number)
     assert body["last_error"] is not None and words in body["last_error"]
     assert (body["status_code"], body["events"], body["active"]) == ("UN", [], True)
-    rows = recorded(engine_server, account, number)
-    assert (rows.changes, rows.outbox) == ([], [])
+    rows = recorded(engine_server, account.account_id, "ups", number)
+    assert (rows.changes, rows.deliveries) == ([], [])
     if number == ups.RATE_LIMITED:  # the next try waits at least what UPS asked
         waited = datetime.fromisoformat(body["next_check_at"].replace("Z", "+00:00"))
         assert (waited - asked_at).total_seconds() >= ups.RETRY_AFTER - 1
@@ -327,7 +251,7 @@ def test_track_alert_pushes_update_the_package_like_a_poll(
     response = push(engine_server, carrier_id, ups.out_for_delivery_push(ups.IN_TRANSIT), token)
     assert response.status_code == 200, response.text
     assert response.json() == {"updated": 1}
-    body = tracking(account, ups.IN_TRANSIT)
+    body = get_tracking(account, "ups", ups.IN_TRANSIT)
     assert (body["status_code"], body["status_detail_code"]) == ("IT", "OUT_FOR_DELIVERY")
     newest = body["events"][0]
     assert (newest["occurred_at"], newest["carrier_occurred_at"]) == (
@@ -338,18 +262,18 @@ def test_track_alert_pushes_update_the_package_like_a_poll(
 
     response = push(engine_server, carrier_id, ups.delivered_push(ups.IN_TRANSIT), token)
     assert response.status_code == 200, response.text
-    body = tracking(account, ups.IN_TRANSIT)
+    body = get_tracking(account, "ups", ups.IN_TRANSIT)
     assert (body["status_code"], body["stop_reason"]) == ("DE", "delivered")
     assert body["events"][0]["signer"] == "John"
     assert body["actual_delivery_date"] == "2024-04-23T13:50:04Z"
-    rows = recorded(engine_server, account, ups.IN_TRANSIT)
+    rows = recorded(engine_server, account.account_id, "ups", ups.IN_TRANSIT)
     assert [(c.previous_status, c.status_code, c.status_detail_code) for c in rows.changes] == [
         ("UN", "IT", "IN_TRANSIT"),
         ("IT", "IT", "OUT_FOR_DELIVERY"),
         ("IT", "DE", "DELIVERED"),
     ]
-    assert [row.sequence for row in rows.outbox] == [1, 2, 3]
-    assert rows.events == 6
+    assert [row.sequence for row in rows.deliveries] == [1, 2, 3]
+    assert len(get_tracking(account, "ups", ups.IN_TRANSIT)["events"]) == 6
 
 
 def test_an_update_push_moves_the_estimate_but_not_the_status(
@@ -358,7 +282,7 @@ def test_an_update_push_moves_the_estimate_but_not_the_status(
     carrier_id = connect(account, fake.url, webhook_secret=WEBHOOK_SECRET)
     polled = start_and_wait(account, ups.ATTEMPT)
     assert (polled["status_code"], polled["status_detail_code"]) == ("AT", "ATTEMPTED_DELIVERY")
-    before = recorded(engine_server, account, ups.ATTEMPT)
+    changes_before, outbox_before, events_before = stored(engine_server, account, ups.ATTEMPT)
 
     response = push(
         engine_server,
@@ -367,16 +291,16 @@ def test_an_update_push_moves_the_estimate_but_not_the_status(
         token_for(engine_server, carrier_id),
     )
     assert response.status_code == 200, response.text
-    body = tracking(account, ups.ATTEMPT)
+    body = get_tracking(account, "ups", ups.ATTEMPT)
     assert (body["status_code"], body["status_detail_code"]) == ("AT", "ATTEMPTED_DELIVERY")
     assert body["estimated_delivery_date"] == "2024-04-26T00:00:00"
     assert (body["events"][0]["status_detail_code"], body["events"][0]["event_code"]) == (
         "INFORMATION",
         "154",
     )
-    after = recorded(engine_server, account, ups.ATTEMPT)
-    assert (len(after.changes), len(after.outbox)) == (len(before.changes), len(before.outbox))
-    assert after.events == before.events + 1
+    changes_after, outbox_after, events_after = stored(engine_server, account, ups.ATTEMPT)
+    assert (len(changes_after), len(outbox_after)) == (len(changes_before), len(outbox_before))
+    assert events_after == events_before + 1
 
 
 def test_pushes_with_a_bad_token_or_api_key_are_401_and_store_nothing(
@@ -384,7 +308,7 @@ def test_pushes_with_a_bad_token_or_api_key_are_401_and_store_nothing(
 ) -> None:
     carrier_id = connect(account, fake.url, webhook_secret=WEBHOOK_SECRET)
     start_and_wait(account, ups.IN_TRANSIT)
-    before = recorded(engine_server, account, ups.IN_TRANSIT)
+    before = stored(engine_server, account, ups.IN_TRANSIT)
     token = token_for(engine_server, carrier_id)
     event = ups.delivered_push(ups.IN_TRANSIT)
     for response in (
@@ -395,8 +319,8 @@ def test_pushes_with_a_bad_token_or_api_key_are_401_and_store_nothing(
     ):
         assert_error(response, 401, "unauthorized")
     assert_error(push_token(engine_server, carrier_id, secret="wrong"), 401, "unauthorized")
-    assert recorded(engine_server, account, ups.IN_TRANSIT).rows() == before.rows()
-    assert tracking(account, ups.IN_TRANSIT)["status_code"] == "IT"
+    assert stored(engine_server, account, ups.IN_TRANSIT) == before
+    assert get_tracking(account, "ups", ups.IN_TRANSIT)["status_code"] == "IT"
 
 
 def test_a_token_of_another_connection_is_refused(
@@ -411,7 +335,7 @@ def test_a_token_of_another_connection_is_refused(
         other.client.close()
     response = push(engine_server, carrier_id, ups.delivered_push(ups.IN_TRANSIT), foreign)
     assert_error(response, 401, "unauthorized")
-    assert tracking(account, ups.IN_TRANSIT)["status_code"] == "IT"
+    assert get_tracking(account, "ups", ups.IN_TRANSIT)["status_code"] == "IT"
 
 
 def test_a_push_for_a_number_the_account_does_not_track_is_404(
@@ -431,4 +355,4 @@ def test_a_connection_without_webhook_secret_refuses_pushes(
     assert_error(push_token(engine_server, carrier_id), 401, "unauthorized")
     response = push(engine_server, carrier_id, ups.delivered_push(ups.IN_TRANSIT), "0.1.2.3")
     assert_error(response, 401, "unauthorized")
-    assert tracking(account, ups.IN_TRANSIT)["status_code"] == "IT"
+    assert get_tracking(account, "ups", ups.IN_TRANSIT)["status_code"] == "IT"

@@ -39,17 +39,15 @@ from tests.e2e.webhook_support import (
     all_settled,
     create_webhook,
     delivery_server,
-    get_tracking,
-    journey_done,
     jwks,
     module_server,
     queued_sequences,
     receiving,
-    start_tracking,
     verify_shipengine,
     verify_standard,
     wait_until_delivered,
 )
+from tests.support import get_tracking, start_tracking, wait_until_stopped
 
 SCENARIO = {scenario.name: scenario for scenario in SCENARIOS}
 #: The packages of the shared journeys: (carrier code, scenario).
@@ -132,7 +130,7 @@ def journeys(hub: Server) -> Iterator[Journeys]:
             start_tracking(tenant, code, number)
         finished = []
         for code, name, number in packages:
-            final = journey_done(tenant, code, number)
+            final = wait_until_stopped(tenant, code, number)
             queued = queued_sequences(tenant, webhook["webhook_id"], number)
             wait_until_delivered(receiver, number, queued)
             finished.append((code, name, number, final, queued))
@@ -258,7 +256,7 @@ def test_a_hanging_endpoint_does_not_delay_another_accounts_deliveries(hub: Serv
         healthy_webhook = create_webhook(healthy_account, healthy.url)
         number = sandbox_number("ups", SCENARIO["delivered"])
         start_tracking(healthy_account, "ups", number)
-        journey_done(healthy_account, "ups", number)
+        wait_until_stopped(healthy_account, "ups", number)
         queued = queued_sequences(healthy_account, healthy_webhook["webhook_id"], number)
         arrived = wait_until_delivered(healthy, number, queued)
         stalled = hanging.requests
@@ -308,7 +306,7 @@ def test_a_delivery_in_flight_when_the_server_is_killed_is_sent_again_after_the_
         client = httpx.Client(base_url=second.url, headers={"API-Key": tenant.key}, timeout=30)
         try:
             again = Tenant(tenant.account_id, tenant.key, client, sandbox=True)
-            journey_done(again, "ups", number)
+            wait_until_stopped(again, "ups", number)
             queued = queued_sequences(again, webhook["webhook_id"], number)
             wait_until_delivered(receiver, number, queued)
             listed = all_settled(again, webhook["webhook_id"])
@@ -353,7 +351,7 @@ def test_killed_server_leaves_no_delivery_behind_for_a_healthy_receiver_either(
         client = httpx.Client(base_url=second.url, headers={"API-Key": tenant.key}, timeout=30)
         try:
             again = Tenant(tenant.account_id, tenant.key, client, sandbox=True)
-            journey_done(again, "fedex", number)
+            wait_until_stopped(again, "fedex", number)
             queued = queued_sequences(again, webhook["webhook_id"], number)
             wait_until_delivered(receiver, number, queued)
             sequences = [r.sequence for r in receiver.requests]
@@ -377,7 +375,7 @@ def test_a_webhook_deleted_while_deliveries_wait_gets_nothing_more(hub: Server) 
         response = tenant.client.delete(f"{WEBHOOKS}/{webhook['webhook_id']}")
         assert response.status_code == 204, response.text
         count = len(receiver.requests)
-        journey_done(tenant, "ups", number)
+        wait_until_stopped(tenant, "ups", number)
         # The journey went on for seconds after the deletion; nothing more was sent.
         final = get_tracking(tenant, "ups", number)
         assert final["status_code"] == "DE"

@@ -28,18 +28,17 @@ from tests.e2e.webhook_support import (
     always,
     create_webhook,
     deliveries_page,
-    journey_done,
     jwks,
     module_server,
     queued_sequences,
     receiving,
     send_test_event,
     settled,
-    start_tracking,
     verify_shipengine,
     verify_standard,
     wait_until_delivered,
 )
+from tests.support import start_tracking, wait_until_stopped
 
 SCENARIO = {scenario.name: scenario for scenario in SCENARIOS}
 DELIVERY_FIELDS = {
@@ -166,7 +165,7 @@ def test_redelivering_a_range_resends_each_of_its_deliveries_in_order(
     webhook = create_webhook(account, receiver.url)
     webhook_id = webhook["webhook_id"]
     start_tracking(account, "ups", number)
-    journey_done(account, "ups", number)
+    wait_until_stopped(account, "ups", number)
     queued = queued_sequences(account, webhook_id, number)
     wait_until_delivered(receiver, number, queued)
     listed = sorted(all_settled(account, webhook_id), key=lambda d: d["sequence"])

@@ -36,17 +36,15 @@ from tests.e2e.webhook_support import (
     deliveries_page,
     delivery,
     delivery_server,
-    eventually,
     fail_first,
-    journey_done,
     module_server,
     queued_sequences,
     receiving,
     send_test_event,
     settled,
-    start_tracking,
     wait_until_delivered,
 )
+from tests.support import eventually, start_tracking, wait_until_stopped
 
 #: The retry schedule of ``delivery_env``: seconds before each retry.
 SCHEDULE = [0.3, 0.6, 1, 1, 1, 1, 1]
@@ -194,7 +192,7 @@ def test_a_later_change_waits_until_the_earlier_one_has_failed_then_goes(
     with receiving(refuse_the_first_change) as receiver:
         webhook = create_webhook(account, receiver.url)
         start_tracking(account, "ups", DELIVERED)
-        journey_done(account, "ups", DELIVERED)
+        wait_until_stopped(account, "ups", DELIVERED)
         queued = queued_sequences(account, webhook["webhook_id"], DELIVERED)
         wait_until_delivered(receiver, DELIVERED, queued[1:])
         listed = {d["sequence"]: d for d in all_settled(account, webhook["webhook_id"])}
@@ -305,7 +303,7 @@ def test_a_webhook_failing_too_long_is_disabled_and_a_put_enables_it_again(
         # Disabled: the receiver hears nothing more (retries were due every second), and the
         # journey's later changes pile up, nothing dropped.
         count = len(receiver.requests)
-        journey_done(tenant, "ups", DELIVERED)
+        wait_until_stopped(tenant, "ups", DELIVERED)
         time.sleep(2.5)
         assert len(receiver.requests) == count
         queued = queued_sequences(tenant, webhook_id, DELIVERED)

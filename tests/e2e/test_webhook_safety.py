@@ -27,11 +27,11 @@ from tests.e2e.webhook_support import (
     WEBHOOKS,
     create_webhook,
     delivery,
-    eventually,
     module_server,
     receiving,
     send_test_event,
 )
+from tests.support import eventually
 
 #: A public address (example.com's); nothing is ever sent to it here.
 PUBLIC = "http://93.184.215.14/hooks/track"

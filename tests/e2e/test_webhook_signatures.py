@@ -33,20 +33,18 @@ from tests.e2e.webhook_support import (
     Receiver,
     create_webhook,
     delivery_server,
-    eventually,
     fail_first,
-    journey_done,
     jwks,
     module_server,
     public_key,
     queued_sequences,
     receiving,
     send_test_event,
-    start_tracking,
     verify_shipengine,
     verify_standard,
     wait_until_delivered,
 )
+from tests.support import eventually, start_tracking, wait_until_stopped
 
 DELIVERED = sandbox_number("ups", SCENARIOS[0])
 #: ISO-8601 in UTC, as ShipEngine sends ``x-shipengine-timestamp``.
@@ -224,7 +222,7 @@ def test_webhook_id_is_the_same_on_every_retry_and_differs_between_deliveries(
     with receiving(fail_first(2)) as receiver:
         created = create_webhook(account, receiver.url)
         start_tracking(account, "ups", DELIVERED)
-        journey_done(account, "ups", DELIVERED)
+        wait_until_stopped(account, "ups", DELIVERED)
         sequences = queued_sequences(account, created["webhook_id"], DELIVERED)
         wait_until_delivered(receiver, DELIVERED, sequences)
         requests = receiver.requests

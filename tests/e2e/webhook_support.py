@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
@@ -33,26 +33,13 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from standardwebhooks import Webhook
 
 from tests.conftest import DatabaseServer, Server, Tenant, delivery_env, start_server
+from tests.support import eventually
 
 WEBHOOKS = "/v1/environment/webhooks"
-#: How long a test waits for something the server does by itself.
-DEADLINE = 30.0
+#: How often to look again when waiting for a receiver or a delivery (they take milliseconds).
+POLL = 0.05
 #: The official ShipEngine OpenAPI extract kept in the repository.
 SPEC = Path(__file__).parents[1] / "contract" / "shipengine-openapi-tracking.yaml"
-
-T = TypeVar("T")
-
-
-def eventually(probe: Callable[[], T | None], what: str, *, deadline: float = DEADLINE) -> T:
-    """Poll ``probe`` until it returns something other than ``None``."""
-    give_up = time.monotonic() + deadline
-    while True:
-        found = probe()
-        if found is not None:
-            return found
-        if time.monotonic() > give_up:
-            raise AssertionError(f"timed out after {deadline:.0f}s waiting for {what}")
-        time.sleep(0.05)
 
 
 # --- receivers ------------------------------------------------------------------------------------
@@ -219,7 +206,7 @@ class Receiver:
             found = self.requests
             return found if len(found) >= count else None
 
-        return eventually(probe, what or f"{count} requests at the receiver")
+        return eventually(probe, what or f"{count} requests at the receiver", every=POLL)
 
 
 @contextlib.contextmanager
@@ -313,7 +300,7 @@ def settled(tenant: Tenant, webhook_id: str, delivery_id: str) -> dict[str, Any]
         found = delivery(tenant, webhook_id, delivery_id)
         return found if found["state"] != "pending" else None
 
-    return eventually(probe, f"delivery {delivery_id} to be delivered or failed")
+    return eventually(probe, f"delivery {delivery_id} to be delivered or failed", every=POLL)
 
 
 def all_settled(tenant: Tenant, webhook_id: str) -> list[dict[str, Any]]:
@@ -324,31 +311,9 @@ def all_settled(tenant: Tenant, webhook_id: str) -> list[dict[str, Any]]:
         found = all_deliveries(tenant, webhook_id)
         return found if all(d["state"] != "pending" for d in found) else None
 
-    return eventually(probe, f"every delivery of {webhook_id} to be delivered or failed")
-
-
-def get_tracking(tenant: Tenant, carrier_code: str, tracking_number: str) -> dict[str, Any]:
-    response = tenant.client.get(
-        "/v1/tracking", params={"carrier_code": carrier_code, "tracking_number": tracking_number}
+    return eventually(
+        probe, f"every delivery of {webhook_id} to be delivered or failed", every=POLL
     )
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
-def start_tracking(tenant: Tenant, carrier_code: str, tracking_number: str) -> None:
-    response = tenant.start(carrier_code, tracking_number)
-    assert response.status_code == 204, response.text
-
-
-def journey_done(tenant: Tenant, carrier_code: str, tracking_number: str) -> dict[str, Any]:
-    """Wait until tracking of the package stopped by itself; its ``GET /v1/tracking``."""
-
-    def probe() -> dict[str, Any] | None:
-        body = get_tracking(tenant, carrier_code, tracking_number)
-        return body if body["active"] is False else None
-
-    return eventually(probe, f"the journey of {tracking_number} to end")
 
 
 def queued_sequences(tenant: Tenant, webhook_id: str, tracking_number: str) -> list[int]:
@@ -370,7 +335,7 @@ def wait_until_delivered(
         got = [r for r in receiver.accepted() if r.tracking_number == tracking_number]
         return got if {r.sequence for r in got} >= set(sequences) else None
 
-    return eventually(probe, f"sequences {sequences} of {tracking_number} to arrive")
+    return eventually(probe, f"sequences {sequences} of {tracking_number} to arrive", every=POLL)
 
 
 # --- signatures, checked independently ------------------------------------------------------------
