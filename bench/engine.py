@@ -40,8 +40,8 @@ from shiptrack.services.accounts import create_account
 from shiptrack.services.connections import ConnectRequest, connect
 from shiptrack.services.webhooks import create as create_webhook
 from shiptrack.settings import Settings
-from shiptrack.store import migrate
-from shiptrack.store.tables import subscriptions
+from shiptrack.store import histories, migrate
+from shiptrack.store.tables import subscriptions, tracking_histories
 
 
 @contextmanager
@@ -133,13 +133,20 @@ async def checked_since(settings: Settings, since: datetime) -> int:
 
 
 async def count_duplicates(settings: Settings, queries: dict[str, str]) -> dict[str, int]:
+    """Rows each query counts as duplicates, and scans stored twice in one package's history."""
     services = Services.from_settings(settings)
     try:
         async with services.database.read() as conn:
-            return {
+            found = {
                 name: int((await conn.execute(sa.text(query))).scalar_one())
                 for name, query in queries.items()
             }
+            twice = 0
+            for (stored,) in await conn.execute(sa.select(tracking_histories.c.events)):
+                identities = [identity for identity, _ in histories.decode(bytes(stored))]
+                twice += len(identities) - len(set(identities))
+            found["scans_stored_twice"] = twice
+            return found
     finally:
         await services.close()
 

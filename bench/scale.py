@@ -29,8 +29,8 @@ from shiptrack.services import Services
 from shiptrack.services.accounts import create_account
 from shiptrack.settings import Settings
 from shiptrack.store import migrate, polling
-from shiptrack.store.subscriptions import EVENT_FIELDS
-from shiptrack.store.tables import subscriptions, tracking_events
+from shiptrack.store.histories import encode
+from shiptrack.store.tables import subscriptions, tracking_histories
 
 EVENTS_PER_SUBSCRIPTION = 10
 
@@ -111,15 +111,15 @@ async def fill(settings: Settings, account_id: int, connection_id: int, size: in
                 )
                 ids = [row[0] for row in result]
                 await conn.execute(
-                    tracking_events.insert(),
+                    tracking_histories.insert(),
                     [
                         {
                             "subscription_id": sub_id,
-                            "identity": event_identity(event),
-                            **{name: getattr(event, name) for name in EVENT_FIELDS},
+                            "events": encode(
+                                (event_identity(event), event) for event in _events(sub_id, start)
+                            ),
                         }
                         for sub_id in ids
-                        for event in _events(sub_id, start)
                     ],
                 )
     finally:

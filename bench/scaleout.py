@@ -23,8 +23,6 @@ from bench.common import BENCH_DIR, cli, database, env_for, machine, median, shi
 DUPLICATES = {
     "status_changes": "SELECT count(*) FROM (SELECT subscription_id, sequence FROM status_changes "
     "GROUP BY 1, 2 HAVING count(*) > 1) d",
-    "tracking_events": "SELECT count(*) FROM (SELECT subscription_id, identity "
-    "FROM tracking_events GROUP BY 1, 2 HAVING count(*) > 1) d",
     "deliveries": "SELECT count(*) FROM (SELECT webhook_id, status_change_id FROM deliveries "
     "GROUP BY 1, 2 HAVING count(*) > 1) d",
 }

@@ -21,6 +21,7 @@ Rules (the README's "How changes are detected" says the same in prose):
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -135,6 +136,16 @@ def newest_first(events: list[TrackEvent]) -> list[TrackEvent]:
     timed = [(m, e) for e in events if (m := event_moment(e)) is not None]
     untimed = [e for e in events if event_moment(e) is None]
     return [e for _, e in sorted(timed, key=lambda pair: pair[0], reverse=True)] + untimed
+
+
+def newest_scan_moment(events: Iterable[TrackEvent]) -> datetime | None:
+    """When the newest stored scan that carries a status happened (``UN`` scans do not count)."""
+    moments = [
+        moment
+        for event in events
+        if event.status_code != StatusCode.UN and (moment := event_moment(event)) is not None
+    ]
+    return max(moments, default=None)
 
 
 def _mapped(event: TrackEvent) -> bool:

@@ -35,6 +35,7 @@ from shiptrack.domain.changes import (
     event_moment,
     expiry,
     newest_first,
+    newest_scan_moment,
     observe,
 )
 from shiptrack.domain.ids import format_id
@@ -43,8 +44,7 @@ from shiptrack.domain.timefmt import utcnow
 from shiptrack.domain.tracking import Subscription, TrackEvent, tracking_information
 from shiptrack.services import Services
 from shiptrack.services.connections import credential_owner
-from shiptrack.store import polling
-from shiptrack.store import subscriptions as subscription_store
+from shiptrack.store import histories, polling
 from shiptrack.store.polling import Claimed, ConnectionState
 from shiptrack.store.sealing import SealingError
 from shiptrack.webhooks.payload import track_payload
@@ -239,22 +239,24 @@ async def record_results(
     held = await polling.owned(conn, chunk)
     # Taken once the transaction holds its locks: detected_at is when it was recorded.
     now = utcnow()
-    known = await polling.known_events(conn, [item.subscription.id for item in chunk])
+    stored = await histories.load(
+        conn, [item.subscription.id for item in chunk if item.subscription.id in held]
+    )
     updates: list[dict[str, Any]] = []
-    new_events: list[tuple[int, bytes, TrackEvent]] = []
+    grown: dict[int, list[histories.StoredEvent]] = {}
     changed: list[tuple[Subscription, list[Change]]] = []
     for item in chunk:
         subscription = item.subscription
         if subscription.id not in held:
             continue  # stopped by the account, or taken over after our lease ran out
-        identities, newest = known[subscription.id]
+        history = stored[subscription.id]
         before = Known(
             status_code=subscription.status_code,
             status_detail_code=subscription.status_detail_code,
             sequence=subscription.sequence,
             settled=item.settled,
-            newest_event_at=newest,
-            identities=identities,
+            newest_event_at=newest_scan_moment(event for _, event in history),
+            identities=frozenset(identity for identity, _ in history),
         )
         observation = observe(before, results.get(subscription.tracking_number, NOT_FOUND))
         changes = list(observation.changes)
@@ -293,13 +295,15 @@ async def record_results(
             ),
         )
         updates.append({"id": subscription.id, **values})
-        new_events.extend((subscription.id, key, event) for key, event in observation.new_events)
+        if observation.new_events:
+            history = grown[subscription.id] = [*history, *observation.new_events]
         if changes:
             changed.append((replace(subscription, **_domain_fields(values)), changes))
     await polling.update_checked(conn, updates)
-    await polling.insert_events(conn, new_events, now)
+    await histories.save(conn, grown)
     if changed:
-        await _record_changes(services, conn, state.account_id, changed, now)
+        events = {s.id: [event for _, event in grown.get(s.id, stored[s.id])] for s, _ in changed}
+        await _record_changes(services, conn, state.account_id, changed, events, now)
     if state.failures:
         await polling.record_carrier_success(conn, state.id)
     log.debug("recorded %d packages on connection %s", len(updates), state.id)
@@ -347,10 +351,11 @@ async def _record_changes(
     conn: AsyncConnection,
     account_id: int,
     changed: list[tuple[Subscription, list[Change]]],
+    events: dict[int, list[TrackEvent]],
     now: datetime,
 ) -> None:
     """Status changes, and one outbox row per change and ``track`` webhook, each carrying the
-    package as it was at that change."""
+    package as it was at that change (``events``: each changed package's stored scans)."""
     rows = [
         {
             "subscription_id": subscription.id,
@@ -369,7 +374,6 @@ async def _record_changes(
     webhook_ids = (await polling.track_webhook_ids(conn, [account_id])).get(account_id, [])
     if not webhook_ids:
         return
-    events = await subscription_store.events_of(conn, [s.id for s, _ in changed])
     deliveries: list[dict[str, Any]] = []
     for subscription, changes in changed:
         kind = CARRIERS[subscription.carrier_code]

@@ -49,6 +49,16 @@ async def upgrade(database: Database, revision: str = "head") -> None:
         await conn.run_sync(_upgrade)
 
 
+async def downgrade(database: Database, revision: str) -> None:
+    """Undo every migration after ``revision``."""
+
+    def _downgrade(connection: sa.Connection) -> None:
+        command.downgrade(_config(connection), revision)
+
+    async with database.write() as conn:
+        await conn.run_sync(_downgrade)
+
+
 async def schema_problem(database: Database) -> str | None:
     """Why the database cannot be served by this code, or ``None`` when it is current."""
     current = await current_revision(database)

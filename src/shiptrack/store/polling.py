@@ -16,17 +16,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shiptrack.domain.changes import event_moment
-from shiptrack.domain.tracking import Subscription, TrackEvent
-from shiptrack.store.dialect import insert
-from shiptrack.store.subscriptions import EVENT_FIELDS, subscription_from_row
+from shiptrack.domain.tracking import Subscription
+from shiptrack.store.subscriptions import subscription_from_row
 from shiptrack.store.tables import (
     accounts,
     carrier_connections,
     deliveries,
     status_changes,
     subscriptions,
-    tracking_events,
     webhooks,
 )
 
@@ -152,38 +149,6 @@ async def connection_states(
     }
 
 
-async def known_events(
-    conn: AsyncConnection, subscription_ids: Sequence[int]
-) -> dict[int, tuple[frozenset[bytes], datetime | None]]:
-    """Per subscription: the identities of its stored events and the newest mapped event time."""
-    found: dict[int, tuple[set[bytes], datetime | None]] = {
-        i: (set(), None) for i in subscription_ids
-    }
-    rows = await conn.execute(
-        sa.select(
-            tracking_events.c.subscription_id,
-            tracking_events.c.identity,
-            tracking_events.c.occurred_at,
-            tracking_events.c.carrier_occurred_at,
-            tracking_events.c.status_code,
-        ).where(tracking_events.c.subscription_id.in_(subscription_ids))
-    )
-    for row in rows:
-        identities, newest = found[row.subscription_id]
-        identities.add(row.identity)
-        if row.status_code != "UN":
-            moment = event_moment(
-                TrackEvent(
-                    status_code=row.status_code,
-                    occurred_at=row.occurred_at,
-                    carrier_occurred_at=row.carrier_occurred_at,
-                )
-            )
-            if moment is not None and (newest is None or moment > newest):
-                found[row.subscription_id] = (identities, moment)
-    return {key: (frozenset(ids), newest) for key, (ids, newest) in found.items()}
-
-
 async def track_webhook_ids(
     conn: AsyncConnection, account_ids: Iterable[int]
 ) -> dict[int, list[int]]:
@@ -201,31 +166,6 @@ async def track_webhook_ids(
     for row in rows:
         found.setdefault(row.account_id, []).append(row.id)
     return found
-
-
-async def insert_events(
-    conn: AsyncConnection,
-    events: Sequence[tuple[int, bytes, TrackEvent]],
-    now: datetime,
-) -> None:
-    """Store new events (``(subscription id, identity, event)``); one the carrier sent twice, or
-    another worker stored, is skipped."""
-    if not events:
-        return
-    statement = insert(conn, tracking_events).on_conflict_do_nothing(
-        index_elements=["subscription_id", "identity"]
-    )
-    await conn.execute(
-        statement,
-        [
-            {
-                "subscription_id": subscription_id,
-                "identity": identity,
-                **{name: getattr(event, name) for name in EVENT_FIELDS},
-            }
-            for subscription_id, identity, event in events
-        ],
-    )
 
 
 async def owned(conn: AsyncConnection, claimed: Sequence[Claimed]) -> set[int]:

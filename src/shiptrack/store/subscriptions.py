@@ -11,14 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shiptrack.domain.statuses import StatusCode
 from shiptrack.domain.tracking import Subscription, TrackEvent
+from shiptrack.store import histories
 from shiptrack.store.dialect import insert
-from shiptrack.store.tables import subscriptions, tracking_events
+from shiptrack.store.tables import subscriptions, tracking_histories
 
-EVENT_FIELDS = tuple(
-    column.name
-    for column in tracking_events.c
-    if column.name not in ("id", "subscription_id", "identity")
-)
 _SUBSCRIPTION_FIELDS = frozenset(Subscription.__dataclass_fields__)
 
 
@@ -111,12 +107,7 @@ async def stop(conn: AsyncConnection, subscription_id: int, *, reason: str, now:
 
 async def events(conn: AsyncConnection, subscription_id: int) -> list[TrackEvent]:
     """A package's stored events, in no particular order."""
-    rows = await conn.execute(
-        sa.select(*(tracking_events.c[name] for name in EVENT_FIELDS)).where(
-            tracking_events.c.subscription_id == subscription_id
-        )
-    )
-    return [TrackEvent(**row._mapping) for row in rows]
+    return (await events_of(conn, [subscription_id]))[subscription_id]
 
 
 async def page(
@@ -147,42 +138,27 @@ async def events_of(
     conn: AsyncConnection, subscription_ids: list[int]
 ) -> dict[int, list[TrackEvent]]:
     """The stored events of several packages (in no particular order)."""
-    found: dict[int, list[TrackEvent]] = {i: [] for i in subscription_ids}
-    if not subscription_ids:
-        return found
-    rows = await conn.execute(
-        sa.select(
-            tracking_events.c.subscription_id,
-            *(tracking_events.c[name] for name in EVENT_FIELDS),
-        ).where(tracking_events.c.subscription_id.in_(subscription_ids))
-    )
-    for row in rows:
-        fields = dict(row._mapping)
-        found[fields.pop("subscription_id")].append(TrackEvent(**fields))
-    return found
+    stored = await histories.load(conn, subscription_ids)
+    return {key: [event for _, event in found] for key, found in stored.items()}
 
 
 async def find_with_events(
     conn: AsyncConnection, *, account_id: int, carrier_code: str, tracking_number: str
 ) -> tuple[Subscription, list[TrackEvent]] | None:
     """The account's subscription to a package and its stored events, in one statement."""
-    event_columns = [tracking_events.c[name].label(f"event_{name}") for name in EVENT_FIELDS]
-    rows = list(
+    row = (
         await conn.execute(
-            sa.select(subscriptions, tracking_events.c.id.label("event_id"), *event_columns)
-            .outerjoin(tracking_events, tracking_events.c.subscription_id == subscriptions.c.id)
+            sa.select(subscriptions, tracking_histories.c.events.label("stored_events"))
+            .outerjoin(
+                tracking_histories, tracking_histories.c.subscription_id == subscriptions.c.id
+            )
             .where(
                 subscriptions.c.account_id == account_id,
                 subscriptions.c.carrier_code == carrier_code,
                 subscriptions.c.tracking_number == tracking_number,
             )
         )
-    )
-    if not rows:
+    ).first()
+    if row is None:
         return None
-    events = [
-        TrackEvent(**{name: getattr(row, f"event_{name}") for name in EVENT_FIELDS})
-        for row in rows
-        if row.event_id is not None
-    ]
-    return subscription_from_row(rows[0]), events
+    return subscription_from_row(row), histories.scans(row.stored_events)

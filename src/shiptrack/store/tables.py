@@ -189,32 +189,18 @@ subscriptions = sa.Table(
     ),
 )
 
-tracking_events = sa.Table(
-    "tracking_events",
+# A package's scans, one compressed document per subscription (see ``store/histories.py``).
+tracking_histories = sa.Table(
+    "tracking_histories",
     metadata,
-    _id(),
-    _fk("subscription_id", "subscriptions.id"),
-    # A hash of what identifies the scan, so a scan the carrier repeats is stored once.
-    sa.Column("identity", sa.LargeBinary(12), nullable=False),
-    sa.Column("occurred_at", UTCDateTime(), nullable=True),
-    sa.Column("carrier_occurred_at", sa.String(40), nullable=True),
-    sa.Column("description", sa.Text(), nullable=True),
-    sa.Column("city_locality", sa.String(200), nullable=True),
-    sa.Column("state_province", sa.String(100), nullable=True),
-    sa.Column("postal_code", sa.String(40), nullable=True),
-    sa.Column("country_code", sa.String(2), nullable=True),
-    sa.Column("company_name", sa.String(200), nullable=True),
-    sa.Column("signer", sa.String(200), nullable=True),
-    sa.Column("event_code", sa.String(64), nullable=True),
-    sa.Column("carrier_detail_code", sa.String(64), nullable=True),
-    sa.Column("status_code", sa.String(2), nullable=False),
-    sa.Column("status_detail_code", sa.String(64), nullable=True),
-    sa.Column("carrier_status_code", sa.String(64), nullable=True),
-    sa.Column("carrier_status_description", sa.Text(), nullable=True),
-    sa.Column("latitude", sa.Float(), nullable=True),
-    sa.Column("longitude", sa.Float(), nullable=True),
-    sa.Column("proof_of_delivery_url", sa.String(2048), nullable=True),
-    sa.UniqueConstraint("subscription_id", "identity"),
+    sa.Column(
+        "subscription_id",
+        Id,
+        sa.ForeignKey("subscriptions.id"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    sa.Column("events", sa.LargeBinary(), nullable=False),
 )
 
 status_changes = sa.Table(
