@@ -103,9 +103,12 @@ def worker() -> None:
     """Run only the tracking workers (no HTTP): add processes like this one to scale out on
     PostgreSQL."""
     from shiptrack.app import build_workers
+    from shiptrack.runtime import settle_heap
 
     async def work(services: Services) -> None:
-        await build_workers(services).run_forever()
+        workers = build_workers(services)
+        settle_heap()
+        await workers.run_forever()
 
     _run(work)
 

@@ -23,6 +23,7 @@ from shiptrack.api.routes import (
     tracking,
     webhooks,
 )
+from shiptrack.runtime import settle_heap
 from shiptrack.services import Services
 from shiptrack.worker.runner import Workers
 
@@ -35,6 +36,7 @@ def build_api(services: Services, workers: Workers | None = None) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if workers is not None:
             workers.start()
+        settle_heap()
         try:
             yield
         finally:

@@ -72,11 +72,9 @@ async def revoke_key(services: Services, *, key_id: int | None, key: str | None)
 
 async def authenticate(services: Services, key: str) -> Account | None:
     """The account of a live key (remembered for ``SHIPTRACK_CACHE_SECONDS``)."""
-    digest = hash_api_key(key)
-    account = services.keys.get(digest)
-    if account is None:
+
+    async def load() -> Account | None:
         async with services.database.quick_read() as conn:
-            account = await store.account_for_key(conn, key)
-        if account is not None:
-            services.keys.put(digest, account)
-    return account
+            return await store.account_for_key(conn, key)
+
+    return await services.keys.get_or_load(hash_api_key(key), load)

@@ -4,12 +4,16 @@ Each API process may use what it read about an API key, an account's carrier con
 webhooks for ``SHIPTRACK_CACHE_SECONDS``; a change made through the same process is seen at
 once, one made through another process (a key revoked from the CLI, a webhook deleted through
 another API process) within that time.
+
+When an entry expires under load, the requests that miss it at once share one read
+(:meth:`TTLCache.get_or_load`) instead of each taking a database connection of its own.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable
 from typing import Generic, TypeVar
 
 K = TypeVar("K", bound=Hashable)
@@ -26,6 +30,7 @@ class TTLCache(Generic[K, V]):
         self.max_entries = max_entries
         self._clock = clock
         self._entries: dict[K, tuple[float, V]] = {}
+        self._loading: dict[K, asyncio.Future[V | None]] = {}
 
     def get(self, key: K) -> V | None:
         """The cached value, or ``None`` when absent or expired."""
@@ -36,6 +41,33 @@ class TTLCache(Generic[K, V]):
             del self._entries[key]
             return None
         return entry[1]
+
+    async def get_or_load(self, key: K, load: Callable[[], Awaitable[V | None]]) -> V | None:
+        """The cached value, else what ``load()`` returns (remembered unless ``None``).
+
+        Callers that miss the same key while a load is under way wait for that load; one
+        caller giving up (a client hanging up) does not cancel it for the others.
+        """
+        found = self.get(key)
+        if found is not None or self.ttl <= 0:
+            return found if found is not None else await load()
+        pending = self._loading.get(key)
+        if pending is None:
+            pending = asyncio.ensure_future(self._load(key, load))
+            self._loading[key] = pending
+        return await asyncio.shield(pending)
+
+    async def _load(self, key: K, load: Callable[[], Awaitable[V | None]]) -> V | None:
+        this = asyncio.current_task()
+        try:
+            value = await load()
+            # A forget() or clear() while loading means the value may predate a change.
+            if value is not None and self._loading.get(key) is this:
+                self.put(key, value)
+            return value
+        finally:
+            if self._loading.get(key) is this:
+                del self._loading[key]
 
     def put(self, key: K, value: V) -> None:
         """Remember ``value`` for ``ttl`` seconds."""
@@ -48,7 +80,9 @@ class TTLCache(Generic[K, V]):
     def forget(self, key: K) -> None:
         """Drop one key (after a change made through this process)."""
         self._entries.pop(key, None)
+        self._loading.pop(key, None)
 
     def clear(self) -> None:
         """Drop everything."""
         self._entries.clear()
+        self._loading.clear()

@@ -232,15 +232,16 @@ class TrackingSetup:
 
 async def tracking_setup(services: Services, account: Account) -> TrackingSetup:
     """The account's setup, from the cache when it is fresh."""
-    cached = services.setups.get(account.id)
-    if cached is not None:
-        return cached
-    async with services.database.quick_read() as conn:
-        setup = TrackingSetup(
-            connections=tuple(await connection_store.list_connections(conn, account.id)),
-            has_track_webhook=await has_webhook(conn, account.id, "track"),
-        )
-    services.setups.put(account.id, setup)
+
+    async def load() -> TrackingSetup:
+        async with services.database.quick_read() as conn:
+            return TrackingSetup(
+                connections=tuple(await connection_store.list_connections(conn, account.id)),
+                has_track_webhook=await has_webhook(conn, account.id, "track"),
+            )
+
+    setup = await services.setups.get_or_load(account.id, load)
+    assert setup is not None  # load never answers None
     return setup
 
 
