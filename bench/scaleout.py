@@ -4,8 +4,9 @@
 
 Worker throughput comes from scenario 2's harness (fake carrier over real HTTP), API throughput from
 scenario 1's (wrk, start-tracking); afterwards the database is searched for duplicates: two status
-changes of one package with the same sequence, one scan stored twice, two outbox rows for one change
-and one webhook (the constraints forbid them; the check proves nothing slipped through).
+changes of one package with the same sequence, one scan stored twice in a package's history, two
+outbox rows for one change and one webhook (the constraints and row locks forbid them; the check
+proves nothing slipped through).
 """
 
 from __future__ import annotations
@@ -77,7 +78,7 @@ def main() -> None:
         },
         "duplicates": {
             name: max(r["duplicates"][name] for runs in workers.values() for r in runs)
-            for name in DUPLICATES
+            for name in workers[1][0]["duplicates"]
         },
     }
     print(json.dumps(result, indent=2))
