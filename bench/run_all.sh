@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every scenario, on both databases where it applies; JSON results into bench/results/.
-# Run it on an otherwise idle machine (about an hour on 2 cores).
+# Run it on an otherwise idle machine (about 40 minutes on 2 cores).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
