@@ -296,7 +296,7 @@ async def record_results(
         )
         updates.append({"id": subscription.id, **values})
         if observation.new_events:
-            history = grown[subscription.id] = [*history, *observation.new_events]
+            grown[subscription.id] = [*history, *observation.new_events]
         if changes:
             changed.append((replace(subscription, **_domain_fields(values)), changes))
     await polling.update_checked(conn, updates)
