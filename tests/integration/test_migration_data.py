@@ -26,33 +26,15 @@ def test_event_identities_survive_the_move_to_binary(
         database = create_database(url)
         try:
             await migrate.upgrade(database, "0004")
+            await _account_connection_and_packages(database, 1)
             async with database.write() as conn:
-                for statement, values in (
-                    (
-                        "INSERT INTO accounts (id, name, sandbox, created_at) "
-                        "VALUES (1, 'a', false, :now)",
-                        {},
-                    ),
-                    (
-                        "INSERT INTO carrier_connections (id, account_id, carrier_code, "
-                        "nickname, simulated, failures, created_at) "
-                        "VALUES (1, 1, 'ups', 'UPS', true, 0, :now)",
-                        {},
-                    ),
-                    (
-                        "INSERT INTO subscriptions (id, account_id, connection_id, carrier_code, "
-                        "tracking_number, active, status_code, sequence, announce, created_at, "
-                        "updated_at) "
-                        "VALUES (1, 1, 1, 'ups', '1Z1', true, 'IT', 1, false, :now, :now)",
-                        {},
-                    ),
-                    (
+                await conn.execute(
+                    sa.text(
                         "INSERT INTO tracking_events (subscription_id, identity, status_code, "
-                        "created_at) VALUES (1, :identity, 'IT', :now)",
-                        {"identity": identity},
+                        "created_at) VALUES (1, :identity, 'IT', :now)"
                     ),
-                ):
-                    await conn.execute(sa.text(statement), {"now": NOW, **values})
+                    {"identity": identity, "now": NOW},
+                )
             await migrate.upgrade(database, "0005")
             async with database.read() as conn:
                 stored = (

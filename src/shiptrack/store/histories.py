@@ -47,7 +47,6 @@ EVENT_FIELDS = (
     "longitude",
     "proof_of_delivery_url",
 )
-_OCCURRED_AT = EVENT_FIELDS.index("occurred_at")
 _VERSION = b"\x01"
 
 #: A stored scan: its identity (see :func:`shiptrack.domain.changes.event_identity`) and the scan.

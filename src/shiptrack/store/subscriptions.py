@@ -78,17 +78,24 @@ async def start(conn: AsyncConnection, requests: Sequence[StartRequest], *, now:
     )
 
 
+def _the_package(
+    account_id: int, carrier_code: str, tracking_number: str
+) -> sa.ColumnElement[bool]:
+    """The account's subscription to one package (unique: at most one row)."""
+    return sa.and_(
+        subscriptions.c.account_id == account_id,
+        subscriptions.c.carrier_code == carrier_code,
+        subscriptions.c.tracking_number == tracking_number,
+    )
+
+
 async def find(
     conn: AsyncConnection, *, account_id: int, carrier_code: str, tracking_number: str
 ) -> Subscription | None:
     """The account's subscription to a package, active or not."""
     row = (
         await conn.execute(
-            subscriptions.select().where(
-                subscriptions.c.account_id == account_id,
-                subscriptions.c.carrier_code == carrier_code,
-                subscriptions.c.tracking_number == tracking_number,
-            )
+            subscriptions.select().where(_the_package(account_id, carrier_code, tracking_number))
         )
     ).first()
     return subscription_from_row(row) if row else None
@@ -103,11 +110,6 @@ async def stop(conn: AsyncConnection, subscription_id: int, *, reason: str, now:
             active=False, stop_reason=reason, stopped_at=now, next_check_at=None, updated_at=now
         )
     )
-
-
-async def events(conn: AsyncConnection, subscription_id: int) -> list[TrackEvent]:
-    """A package's stored events, in no particular order."""
-    return (await events_of(conn, [subscription_id]))[subscription_id]
 
 
 async def page(
@@ -134,14 +136,6 @@ async def page(
     return [subscription_from_row(row) for row in rows]
 
 
-async def events_of(
-    conn: AsyncConnection, subscription_ids: list[int]
-) -> dict[int, list[TrackEvent]]:
-    """The stored events of several packages (in no particular order)."""
-    stored = await histories.load(conn, subscription_ids)
-    return {key: [event for _, event in found] for key, found in stored.items()}
-
-
 async def find_with_events(
     conn: AsyncConnection, *, account_id: int, carrier_code: str, tracking_number: str
 ) -> tuple[Subscription, list[TrackEvent]] | None:
@@ -152,11 +146,7 @@ async def find_with_events(
             .outerjoin(
                 tracking_histories, tracking_histories.c.subscription_id == subscriptions.c.id
             )
-            .where(
-                subscriptions.c.account_id == account_id,
-                subscriptions.c.carrier_code == carrier_code,
-                subscriptions.c.tracking_number == tracking_number,
-            )
+            .where(_the_package(account_id, carrier_code, tracking_number))
         )
     ).first()
     if row is None:
