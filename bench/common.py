@@ -60,6 +60,13 @@ def median(values: list[float]) -> float:
     return float(statistics.median(values)) if values else 0.0
 
 
+def percentile(ordered: list[float], pct: float) -> float:
+    """The ``pct``-th percentile of already sorted values (nearest rank; 0 when there are none)."""
+    if not ordered:
+        return 0.0
+    return ordered[min(len(ordered) - 1, int(len(ordered) * pct / 100))]
+
+
 @contextmanager
 def database(kind: str) -> Iterator[str]:
     """A fresh, empty database URL (``sqlite`` or ``postgresql``), dropped afterwards."""

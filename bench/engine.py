@@ -1,6 +1,11 @@
 """Scenario 2: package refreshes per second per worker process, against a fake carrier over real
 HTTP (USPS v3r2 with 35 numbers per call, FedEx with 30), one refresh in ten changing a status.
 
+Every package is checked once before the measured pass (not timed, no webhook yet), so the measured
+refreshes meet what production meets: packages with their stored scans, most answers bringing
+nothing new. The account's ``track`` webhook points at a local receiver, so the worker also sends
+every notification, as it does in production.
+
     python -m bench.engine --database sqlite --carrier usps --packages 20000 --runs 3
 
 Also measures, on the same database, the ceilings the issue names: single-row upserts and
@@ -32,16 +37,19 @@ from bench.common import (
     free_port,
     machine,
     median,
+    percentile,
     run_async,
     wait_healthy,
 )
+from bench.webhooks import receiver
+from shiptrack.domain.accounts import Account
 from shiptrack.services import Services
 from shiptrack.services.accounts import create_account
 from shiptrack.services.connections import ConnectRequest, connect
 from shiptrack.services.webhooks import create as create_webhook
 from shiptrack.settings import Settings
 from shiptrack.store import histories, migrate
-from shiptrack.store.tables import subscriptions, tracking_histories
+from shiptrack.store.tables import status_changes, subscriptions, tracking_histories
 
 
 @contextmanager
@@ -62,21 +70,13 @@ def fake_carriers() -> Iterator[str]:
         popen.wait()
 
 
-async def prepare(settings: Settings, carrier: str, fake_url: str, packages: int) -> None:
-    """A production account with one connection at the fake and ``packages`` due packages."""
+async def prepare(settings: Settings, carrier: str, fake_url: str, packages: int) -> Account:
+    """A production account with one connection at the fake and ``packages`` due packages, never
+    checked yet."""
     services = Services.from_settings(settings)
     try:
         await migrate.upgrade(services.database)
         account, _ = await create_account(services, name="engine-bench", sandbox=False)
-        await create_webhook(
-            services,
-            account,
-            url="https://receiver.invalid/hook",
-            event="track",
-            name=None,
-            store_id=None,
-            headers=[],
-        )
         connection_id = await connect(
             services,
             account,
@@ -101,18 +101,34 @@ async def prepare(settings: Settings, carrier: str, fake_url: str, packages: int
                             "carrier_code": carrier,
                             "tracking_number": f"{prefix}{n:012d}",
                             "active": True,
-                            "status_code": "IT",
-                            "status_detail_code": "IN_TRANSIT",
-                            "sequence": 1,
+                            "status_code": "UN",
+                            "sequence": 0,
+                            "announce": True,
                             "next_check_at": now,
-                            "last_checked_at": now - timedelta(hours=3),
-                            "status_since": now - timedelta(hours=3),
                             "created_at": now - timedelta(days=1),
                             "updated_at": now,
                         }
                         for n in range(offset, min(packages, offset + 5000))
                     ],
                 )
+        return account
+    finally:
+        await services.close()
+
+
+async def subscribe_and_make_due(settings: Settings, account: Account, hook_url: str) -> None:
+    """Add the account's ``track`` webhook and make every active package due now."""
+    services = Services.from_settings(settings)
+    try:
+        await create_webhook(
+            services, account, url=hook_url, event="track", name=None, store_id=None, headers=[]
+        )
+        async with services.database.write() as conn:
+            await conn.execute(
+                subscriptions.update()
+                .where(subscriptions.c.active)
+                .values(next_check_at=datetime.now(UTC))
+            )
     finally:
         await services.close()
 
@@ -128,6 +144,17 @@ async def checked_since(settings: Settings, since: datetime) -> int:
                     )
                 ).scalar_one()
             )
+    finally:
+        await services.close()
+
+
+async def status_changes_since(settings: Settings, since: datetime) -> int:
+    """Status changes the engine recorded since ``since``."""
+    services = Services.from_settings(settings)
+    try:
+        async with services.database.read() as conn:
+            query = sa.select(sa.func.count()).where(status_changes.c.detected_at >= since)
+            return int((await conn.execute(query)).scalar_one())
     finally:
         await services.close()
 
@@ -151,6 +178,46 @@ async def count_duplicates(settings: Settings, queries: dict[str, str]) -> dict[
         await services.close()
 
 
+def check_everything(
+    env: dict[str, str],
+    settings: Settings,
+    packages: int,
+    workers: int,
+    *,
+    receiver_url: str | None = None,
+) -> tuple[datetime, int, float]:
+    """Run ``workers`` worker processes until every package was checked once more: when that pass
+    started, how many were checked and how long it took. With ``receiver_url``, the workers then
+    run on until the receiver holds a webhook for every status change of the pass (at most 60 s)."""
+    started = datetime.now(UTC)
+    processes = [
+        subprocess.Popen([sys.executable, "-m", "shiptrack", "worker"], env=env)
+        for _ in range(workers)
+    ]
+    try:
+        begin = time.monotonic()
+        done = 0
+        while done < packages and time.monotonic() - begin < 600:
+            time.sleep(0.25)
+            if any(process.poll() is not None for process in processes):
+                raise RuntimeError("a worker process ended during the benchmark")
+            done = run_async(checked_since(settings, started))
+        elapsed = time.monotonic() - begin
+        if receiver_url:
+            expected = run_async(status_changes_since(settings, started))
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                if httpx.get(receiver_url + "/stats").json()["count"] >= expected:
+                    break
+                time.sleep(0.25)
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(60)
+    return started, done, elapsed
+
+
 def run_once(
     kind: str,
     carrier: str,
@@ -159,43 +226,51 @@ def run_once(
     *,
     duplicates: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    with database(kind) as url, tempfile.TemporaryDirectory() as home, fake_carriers() as fake:
+    with (
+        database(kind) as url,
+        tempfile.TemporaryDirectory() as home,
+        fake_carriers() as fake,
+        receiver() as hooks,
+    ):
         env = env_for(
             url,
             Path(home),
             SHIPTRACK_POLL_BATCH_SIZE="500",
             SHIPTRACK_POLL_INTERVAL="0.05",
             SHIPTRACK_POLL_LEASE="600",
+            SHIPTRACK_WEBHOOK_ALLOW_PRIVATE="true",
         )
         settings = Settings(
-            _env_file=None, database_url=url, data_dir=Path(home), secret_key="bench-secret"
+            _env_file=None,
+            database_url=url,
+            data_dir=Path(home),
+            secret_key="bench-secret",
+            webhook_allow_private=True,
         )  # type: ignore[call-arg]
-        run_async(prepare(settings, carrier, fake, packages))
-        started = datetime.now(UTC)
-        processes = [
-            subprocess.Popen([sys.executable, "-m", "shiptrack", "worker"], env=env)
-            for _ in range(workers)
-        ]
-        try:
-            begin = time.monotonic()
-            done = 0
-            while done < packages and time.monotonic() - begin < 600:
-                time.sleep(0.5)
-                done = run_async(checked_since(settings, started))
-            elapsed = time.monotonic() - begin
-        finally:
-            for process in processes:
-                process.terminate()
-            for process in processes:
-                process.wait(60)
-        fake_stats = httpx.get(fake + "/stats").json()
+        account = run_async(prepare(settings, carrier, fake, packages))
+        check_everything(env, settings, packages, 1)  # the first check of every package
+        run_async(subscribe_and_make_due(settings, account, hooks + "/hook?latency=1"))
+        polls_before = httpx.get(fake + "/stats").json()
+        started, done, elapsed = check_everything(
+            env, settings, packages, workers, receiver_url=hooks
+        )
+        polls_after = httpx.get(fake + "/stats").json()
+        received = httpx.get(hooks + "/stats").json()
+        changes = run_async(status_changes_since(settings, started))
         result: dict[str, Any] = {
             "refreshes_per_s": done / elapsed,
             "per_worker": done / elapsed / workers,
-            "changed_share": fake_stats["changes"] / max(1, fake_stats["polls"]),
+            "changed_share": (polls_after["changes"] - polls_before["changes"])
+            / max(1, polls_after["polls"] - polls_before["polls"]),
+            "status_changes_per_refresh": changes / max(1, done),
+            "webhooks_received": received["count"] / max(1, changes),
+            "change_to_webhook_p50_ms": percentile(received["latencies"], 50) * 1000,
+            "change_to_webhook_p99_ms": percentile(received["latencies"], 99) * 1000,
         }
         if duplicates:
-            result["duplicates"] = run_async(count_duplicates(settings, duplicates))
+            found = run_async(count_duplicates(settings, duplicates))
+            found["webhooks_received_twice"] = received["count"] - received["unique"]
+            result["duplicates"] = found
         return result
 
 

@@ -34,6 +34,7 @@ from bench.common import (
     free_port,
     machine,
     median,
+    percentile,
     run_async,
     wait_healthy,
 )
@@ -257,8 +258,8 @@ def latency_run(kind: str, rate: int, seconds: float, hanging: bool) -> dict[str
         latencies = stats["latencies"]
         return {
             "achieved_rate": written / seconds,
-            "p50_ms": 1000 * latencies[len(latencies) // 2],
-            "p99_ms": 1000 * latencies[int(len(latencies) * 0.99)],
+            "p50_ms": 1000 * percentile(latencies, 50),
+            "p99_ms": 1000 * percentile(latencies, 99),
             "healthy_deliveries": len(latencies),
         }
 

@@ -97,7 +97,10 @@ class Settings(BaseSettings):
         default=256, ge=1, description="Deliveries in flight per dispatcher process."
     )
     webhook_endpoint_concurrency: int = Field(
-        default=8, ge=1, description="Deliveries in flight to one webhook per dispatcher process."
+        default=64,
+        ge=1,
+        description="Most deliveries in flight to one webhook per dispatcher process (each webhook "
+        "starts with 8 and gains one per accepted delivery; a failure halves them).",
     )
     webhook_lease: float = Field(
         default=60, gt=0, description="Seconds a claimed delivery stays with its dispatcher."

@@ -15,6 +15,7 @@ and loses nothing.
 from __future__ import annotations
 
 import functools
+import itertools
 import os
 import signal
 from collections.abc import Iterator
@@ -37,6 +38,7 @@ from tests.e2e.webhook_support import (
     Reply,
     all_deliveries,
     all_settled,
+    always,
     create_webhook,
     delivery_server,
     jwks,
@@ -277,6 +279,53 @@ def test_a_hanging_endpoint_does_not_delay_another_accounts_deliveries(hub: Serv
     assert len([r for r in stalled if r.arrived < stalled[0].arrived + 2.5]) <= 8
     hanging_account.client.close()
     healthy_account.client.close()
+
+
+# --- how much one endpoint is sent at once -------------------------------------------------------
+
+
+def most_open_at_once(requests: list[Received], answered_after: float) -> int:
+    """The most requests open together at a receiver that answers each after ``answered_after``
+    seconds: every request that arrived within that time before another is still open then."""
+    return max(
+        sum(1 for other in requests if r.arrived - answered_after < other.arrived <= r.arrived)
+        for r in requests
+    )
+
+
+def test_an_endpoint_that_keeps_up_is_sent_more_at_once_than_it_started_with(
+    hub: Server,
+) -> None:
+    tenant = make_tenant(hub)
+    with receiving(always(Reply(delay=0.4))) as receiver:
+        create_webhook(tenant, receiver.url)
+        for n in range(40):
+            start_tracking(tenant, "dhl_express", f"66{n:08d}")
+        requests = receiver.wait_for_requests(40, "a notification for each of the 40 packages")
+    # Every webhook starts with eight requests at once; each accepted one adds a slot, so the
+    # backlog of a receiver that keeps up goes out faster than eight at a time.
+    assert most_open_at_once(requests, 0.4) > 8
+    tenant.client.close()
+
+
+def test_a_hanging_endpoint_is_soon_held_to_one_request_at_a_time(hub: Server) -> None:
+    tenant = make_tenant(hub)
+    with receiving(always(Reply(hang=True))) as hanging:
+        stuck = create_webhook(tenant, hanging.url)
+        for n in range(10):
+            start_tracking(tenant, "dhl_express", f"55{n:08d}")
+        requests = hanging.wait_for_requests(10, "two requests after the first eight timed out")
+        response = tenant.client.delete(f"{WEBHOOKS}/{stuck['webhook_id']}")
+        assert response.status_code == 204, response.text
+    first = requests[0].arrived
+    # The first eight were open together until they timed out (3 s here) ...
+    assert len([r for r in requests if r.arrived < first + 2.5]) == 8
+    # ... and each timeout halved the endpoint's slots: from then on, one request at a time, each
+    # sent once the one before it had timed out.
+    later = [r.arrived for r in requests if r.arrived >= first + 2.5]
+    assert len(later) >= 2
+    assert all(b - a > 2.5 for a, b in itertools.pairwise(later))
+    tenant.client.close()
 
 
 # --- SIGKILL mid-send ---------------------------------------------------------------------------

@@ -60,3 +60,54 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return max(0.0, (moment - now).total_seconds())
+
+
+class EndpointSlots:
+    """How many deliveries each webhook may have in flight, adapting to how it copes.
+
+    Every webhook starts with ``start`` slots. Each accepted delivery adds one, up to ``most``;
+    each failed one (an error answer, a timeout, a refused connection) halves them, down to one.
+    A receiver that keeps up is soon sent as much as it takes; one that hangs or struggles soon
+    holds a single slot, leaving the rest to the others (additive increase, multiplicative
+    decrease, as TCP does).
+    """
+
+    def __init__(self, *, start: int, most: int) -> None:
+        self.most = max(1, most)
+        self.start = max(1, min(start, self.most))
+        self._limits: dict[int, int] = {}
+        self._in_flight: dict[int, int] = {}
+
+    def limit(self, webhook_id: int) -> int:
+        """The slots ``webhook_id`` has now."""
+        return self._limits.get(webhook_id, self.start)
+
+    def in_flight(self, webhook_id: int) -> int:
+        """Deliveries to ``webhook_id`` under way."""
+        return self._in_flight.get(webhook_id, 0)
+
+    def free(self) -> dict[int, int]:
+        """Free slots of every webhook with deliveries under way or slots other than ``start``
+        (any other webhook has ``start`` free)."""
+        return {
+            webhook_id: max(0, self.limit(webhook_id) - self.in_flight(webhook_id))
+            for webhook_id in self._limits.keys() | self._in_flight.keys()
+        }
+
+    def taken(self, webhook_id: int) -> None:
+        """A delivery to ``webhook_id`` started."""
+        self._in_flight[webhook_id] = self.in_flight(webhook_id) + 1
+
+    def done(self, webhook_id: int, *, delivered: bool) -> None:
+        """A delivery to ``webhook_id`` ended, accepted or not."""
+        left = self.in_flight(webhook_id) - 1
+        if left > 0:
+            self._in_flight[webhook_id] = left
+        else:
+            self._in_flight.pop(webhook_id, None)
+        current = self.limit(webhook_id)
+        grown = min(self.most, current + 1) if delivered else max(1, current // 2)
+        if grown == self.start:
+            self._limits.pop(webhook_id, None)  # back to where every webhook starts
+        else:
+            self._limits[webhook_id] = grown

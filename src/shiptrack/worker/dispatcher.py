@@ -1,8 +1,10 @@
 """The dispatcher: sends due webhook deliveries for as long as the process runs.
 
 Each delivery is its own task, so a receiver that hangs holds one slot for at most the request
-timeout and never the loop; at most ``webhook_endpoint_concurrency`` slots go to one webhook and
-``webhook_concurrency`` in all, so one slow endpoint cannot starve the others. Results are recorded
+timeout and never the loop. Each webhook has slots of its own that follow how it copes
+(:class:`~shiptrack.domain.delivery.EndpointSlots`: 8 to start, up to
+``webhook_endpoint_concurrency``), and ``webhook_concurrency`` are in flight in all, so one slow
+endpoint cannot starve the others and a fast one is not held to a trickle. Results are recorded
 in batches (one transaction for everything that finished within a few milliseconds), which is what
 lets one process send thousands of deliveries a second.
 """
@@ -12,11 +14,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import Counter
 from datetime import timedelta
 
 import aiohttp
 
+from shiptrack.domain.delivery import EndpointSlots
 from shiptrack.domain.timefmt import utcnow
 from shiptrack.services import Services
 from shiptrack.services.dispatch import record, send
@@ -29,6 +31,8 @@ log = logging.getLogger("shiptrack.dispatcher")
 
 #: How long finished attempts may wait to be recorded together.
 RECORD_EVERY = 0.01
+#: Deliveries a webhook may have in flight before it has shown how much it takes.
+STARTING_SLOTS = 8
 
 
 class Dispatcher:
@@ -39,7 +43,9 @@ class Dispatcher:
     def __init__(self, services: Services) -> None:
         self.services = services
         self.in_flight: set[asyncio.Task[None]] = set()
-        self.per_webhook: Counter[int] = Counter()
+        self.slots = EndpointSlots(
+            start=STARTING_SLOTS, most=services.settings.webhook_endpoint_concurrency
+        )
         self.finished: list[tuple[ClaimedDelivery, SendResult]] = []
         self.results_ready = asyncio.Event()
 
@@ -81,8 +87,8 @@ class Dispatcher:
         capacity = settings.webhook_concurrency - len(self.in_flight)
         if capacity <= 0:
             return []
-        limit = settings.webhook_endpoint_concurrency
-        full = [w for w, n in self.per_webhook.items() if n >= limit]
+        free = self.slots.free()
+        full = [webhook_id for webhook_id, slots in free.items() if slots <= 0]
         now = utcnow()
         async with self.services.database.write() as conn:
             return await store.claim(
@@ -91,13 +97,13 @@ class Dispatcher:
                 lease_until=now + timedelta(seconds=settings.webhook_lease),
                 limit=min(capacity, settings.poll_batch_size),
                 skip_webhooks=full,
-                per_webhook={w: limit - n for w, n in self.per_webhook.items()},
-                default_per_webhook=limit,
+                per_webhook=free,
+                default_per_webhook=self.slots.start,
             )
 
     def _start(self, session: aiohttp.ClientSession, claimed: list[ClaimedDelivery]) -> int:
         for delivery in claimed:
-            self.per_webhook[delivery.webhook_id] += 1
+            self.slots.taken(delivery.webhook_id)
             task = asyncio.create_task(self._send(session, delivery))
             self.in_flight.add(task)
             task.add_done_callback(self.in_flight.discard)
@@ -111,9 +117,7 @@ class Dispatcher:
             result = SendResult(None, 0, f"internal error: {error!r}"[:500])
         # The endpoint's slot is free once its answer is in; the order of one package's
         # deliveries is kept by the outbox (the next is not due until this one is recorded).
-        self.per_webhook[delivery.webhook_id] -= 1
-        if self.per_webhook[delivery.webhook_id] <= 0:
-            del self.per_webhook[delivery.webhook_id]
+        self.slots.done(delivery.webhook_id, delivered=result.delivered)
         self.finished.append((delivery, result))
         self.results_ready.set()
         self.services.deliveries_due.set()  # a slot is free: claim more now
