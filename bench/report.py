@@ -36,16 +36,18 @@ def _api(rows: list[dict[str, Any]]) -> list[str]:
 
 def _engine(rows: list[dict[str, Any]]) -> list[str]:
     out = [
-        "| database | carrier | refreshes/s per worker | status-changing share | "
-        "driver: single-row upserts/s | driver: SKIP LOCKED claimed rows/s |",
-        "|---|---|---|---|---|---|",
+        "| database | carrier | refreshes/s per worker | status changes per refresh | "
+        "change→webhook p50 / p99 ms | driver: single-row upserts/s | "
+        "driver: SKIP LOCKED claimed rows/s |",
+        "|---|---|---|---|---|---|---|",
     ]
     for d in sorted(rows, key=lambda d: (d["database"], d["carrier"])):
         r, c = d["results"], d["driver_ceilings"]
         out.append(
             f"| {d['database']} | {d['carrier']} | {r['per_worker']:,.0f} | "
-            f"{r['changed_share']:.1%} | {c['upserts_per_s']:,.0f} | "
-            f"{c['claimed_rows_per_s']:,.0f} |"
+            f"{r['status_changes_per_refresh']:.3f} | "
+            f"{r['change_to_webhook_p50_ms']:,.0f} / {r['change_to_webhook_p99_ms']:,.0f} | "
+            f"{c['upserts_per_s']:,.0f} | {c['claimed_rows_per_s']:,.0f} |"
         )
     return out
 
