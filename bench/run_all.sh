@@ -13,7 +13,7 @@ for db in sqlite postgresql; do
       > "$OUT/$stamp-api-$db-$processes.json"
   done
   for carrier in usps fedex; do
-    $PY -m bench.engine --database $db --carrier $carrier --packages 10000 --runs 3 \
+    $PY -m bench.engine --database $db --carrier $carrier --packages 20000 --runs 3 \
       > "$OUT/$stamp-engine-$db-$carrier.json"
   done
   $PY -m bench.webhooks --database $db --deliveries 10000 --runs 3 --seconds 5 \
