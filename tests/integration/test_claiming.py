@@ -325,11 +325,13 @@ async def test_the_claim_reads_the_due_index(database: Database) -> None:
         if "next_check_at" in statement and statement.lstrip().upper().startswith("UPDATE"):
             captured.append((statement, parameters))
 
-    event.listen(database.engine.sync_engine, "before_cursor_execute", capture)
+    for engine in database.engines:
+        event.listen(engine.sync_engine, "before_cursor_execute", capture)
     try:
         assert len(await _claim(database, limit=5)) == 5
     finally:
-        event.remove(database.engine.sync_engine, "before_cursor_execute", capture)
+        for engine in database.engines:
+            event.remove(engine.sync_engine, "before_cursor_execute", capture)
     [(statement, parameters)] = captured
 
     async with database.write() as conn:

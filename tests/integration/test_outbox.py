@@ -5,9 +5,9 @@ each (package, webhook) queue so one package's notifications arrive in ``sequenc
 events belong to no queue and never wait), never for a disabled or deleted webhook, never for a
 webhook the dispatcher skips; the lease that keeps a claimed delivery away from other dispatchers
 until it runs out; a dispatcher that lost its lease being unable to move the delivery on (its
-attempt is still kept); replaying deliveries and releasing claimed ones; concurrent claimers
-never sharing a delivery; and the claim reading the partial index ``ix_deliveries_due`` (its
-SELECT) and leasing the picked rows by primary key (its UPDATE).
+attempt is still kept); replaying deliveries; concurrent claimers never sharing a delivery; and
+the claim reading the partial index ``ix_deliveries_due`` (its SELECT) and leasing the picked rows
+by primary key (its UPDATE).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from shiptrack.store import webhooks as webhook_store
 from shiptrack.store.accounts import create_account
 from shiptrack.store.connections import create_connection
 from shiptrack.store.database import Database, create_database
-from shiptrack.store.deliveries import DELIVERED, FAILED, PENDING, ClaimedDelivery
+from shiptrack.store.deliveries import DELIVERED, FAILED, PENDING, Attempt, ClaimedDelivery
 from shiptrack.store.sealing import Sealer
 from shiptrack.store.tables import deliveries
 from tests.conftest import DatabaseServer
@@ -126,16 +126,18 @@ class Account:
                 )
             ).scalar()
             if change_id is None:
-                change_id = await polling.insert_status_change(
+                [change_id] = await polling.insert_status_changes(
                     conn,
-                    {
-                        "subscription_id": package_id,
-                        "sequence": sequence,
-                        "previous_status": "UN",
-                        "status_code": "IT",
-                        "detected_at": created,
-                        "correction": False,
-                    },
+                    [
+                        {
+                            "subscription_id": package_id,
+                            "sequence": sequence,
+                            "previous_status": "UN",
+                            "status_code": "IT",
+                            "detected_at": created,
+                            "correction": False,
+                        }
+                    ],
                 )
             result = await conn.execute(
                 deliveries.insert()
@@ -212,16 +214,26 @@ async def _record(
     status: int | None = 200,
     error: str | None = None,
 ) -> bool:
+    """Record one attempt as the dispatcher does; whether it moved the delivery on (``False``: the
+    lease was lost meanwhile, the delivery is left to whoever holds it now)."""
+    attempts_before = (await _row(database, delivery.id)).attempts
     async with database.write() as conn:
-        return await outbox.record_attempt(
+        await outbox.record_attempts(
             conn,
-            delivery,
-            attempted_at=at,
-            response_status=status,
-            latency_ms=12,
-            error=error,
-            outcome=outcome,
+            [
+                Attempt(
+                    delivery=delivery,
+                    attempted_at=at,
+                    response_status=status,
+                    latency_ms=12,
+                    error=error,
+                    state=outcome.get("state", PENDING),
+                    next_attempt_at=outcome.get("next_attempt_at"),
+                    delivered_at=outcome.get("delivered_at"),
+                )
+            ],
         )
+    return bool((await _row(database, delivery.id)).attempts == attempts_before + 1)
 
 
 def _delivered(at: datetime = NOW) -> dict[str, Any]:
@@ -465,33 +477,6 @@ async def test_a_failed_attempt_schedules_the_retry(account: Account) -> None:
     assert (again.id, again.attempts) == (delivery_id, 1)
 
 
-async def test_a_released_delivery_is_claimable_at_once(account: Account) -> None:
-    hook = await account.webhook()
-    delivery_id = await account.delivery(hook, await account.package("RELEASED"), 1)
-    claimed = await _claim(account.database)
-
-    later = NOW + timedelta(seconds=3)
-    async with account.database.write() as conn:
-        await outbox.release(conn, claimed, now=later)
-
-    row = await _row(account.database, delivery_id)
-    assert (row.next_attempt_at, row.attempts) == (later, 0)
-    assert _ids(await _claim(account.database, now=later)) == {delivery_id}
-
-
-async def test_releasing_a_lost_claim_leaves_the_new_holder_alone(account: Account) -> None:
-    hook = await account.webhook()
-    delivery_id = await account.delivery(hook, await account.package("RELOST"), 1)
-    stale = await _claim(account.database)
-    [holder] = await _claim(account.database, now=NOW + LEASE)
-
-    async with account.database.write() as conn:
-        await outbox.release(conn, stale, now=NOW + LEASE)
-
-    assert (await _row(account.database, delivery_id)).next_attempt_at == holder.lease_until
-    assert await _claim(account.database, now=NOW + LEASE + timedelta(seconds=1)) == []
-
-
 # Replay
 
 
@@ -683,11 +668,13 @@ async def test_the_claim_reads_the_due_index(account: Account) -> None:
             selects.append((statement, parameters))
 
     database = account.database
-    event.listen(database.engine.sync_engine, "before_cursor_execute", capture)
+    for engine in database.engines:
+        event.listen(engine.sync_engine, "before_cursor_execute", capture)
     try:
         assert len(await _claim(database, limit=5)) == 5
     finally:
-        event.remove(database.engine.sync_engine, "before_cursor_execute", capture)
+        for engine in database.engines:
+            event.remove(engine.sync_engine, "before_cursor_execute", capture)
     [select] = selects
     [update] = updates
 

@@ -1,14 +1,19 @@
 """The connection to SQLite or PostgreSQL, and transactions on it.
 
 Callers open :meth:`Database.read` or :meth:`Database.write` and pass the connection to the query
-functions of ``shiptrack.store``. On SQLite a write transaction starts with ``BEGIN IMMEDIATE`` and
-writers of one process queue on an asyncio lock, so they never fail with "database is locked" and
-never spin in SQLite's busy handler; reads run beside them thanks to WAL.
+functions of ``shiptrack.store``. On SQLite, writes go through one connection of their own: the
+writers of one process queue on an asyncio lock, and each write transaction starts with
+``BEGIN IMMEDIATE``. When another process holds SQLite's write lock, that BEGIN is tried again after
+short asyncio sleeps (0.5 ms, doubling up to 5 ms) instead of in SQLite's busy handler, whose sleeps
+grow to 100 ms in the driver's thread and so often last long after the lock is free. Reads run
+beside the writer thanks to WAL.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -19,19 +24,29 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.util import await_only
 
 from shiptrack.domain.errors import ServiceUnavailable
 
-_WRITE = "shiptrack_write"
+#: How long a write waits for another process to release SQLite's write lock (then: 503).
+SQLITE_LOCK_WAIT = 30.0
+#: The first and the longest pause between two tries at SQLite's write lock.
+_FIRST_PAUSE, _LONGEST_PAUSE = 0.0005, 0.005
 
 
 class Database:
-    """One engine per process; cheap to share."""
+    """One engine per process (two on SQLite: the readers' and the writer's); cheap to share."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, writer: AsyncEngine | None = None) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
+        self._writer = writer or engine
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
+
+    @property
+    def engines(self) -> tuple[AsyncEngine, ...]:
+        """Every engine of this database: the readers', and on SQLite the writer's too."""
+        return (self.engine,) if self._writer is self.engine else (self.engine, self._writer)
 
     @property
     def is_sqlite(self) -> bool:
@@ -59,37 +74,44 @@ class Database:
                 async with self.engine.begin() as conn:
                     yield conn
                 return
-            async with self._write_lock, self.engine.connect() as conn:
-                conn = await conn.execution_options(**{_WRITE: True})
-                async with conn.begin():
-                    yield conn
+            async with self._write_lock, self._writer.connect() as conn, conn.begin():
+                yield conn
 
     async def dispose(self) -> None:
         """Close every pooled connection."""
-        await self.engine.dispose()
+        for engine in self.engines:
+            await engine.dispose()
 
 
-def create_database(url: str, *, pool_size: int = 10, echo: bool = False) -> Database:
-    """A :class:`Database` for an async URL (``sqlite+aiosqlite`` or ``postgresql+asyncpg``)."""
+def create_database(
+    url: str, *, pool_size: int = 10, echo: bool = False, sqlite_lock_wait: float = SQLITE_LOCK_WAIT
+) -> Database:
+    """A :class:`Database` for an async URL (``sqlite+aiosqlite`` or ``postgresql+asyncpg``);
+    ``sqlite_lock_wait``: how long a write waits for another process's SQLite write lock."""
     parsed = make_url(url)
-    kwargs: dict[str, Any] = {"echo": echo}
-    if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        kwargs["connect_args"] = {"timeout": 30}
-        # Readers run beside the writer in WAL mode; each connection is a thread of aiosqlite's.
-        kwargs["pool_size"] = max(pool_size, 10)
-    else:
-        kwargs["pool_size"] = pool_size
-        kwargs["max_overflow"] = pool_size
-        kwargs["pool_pre_ping"] = True
-    engine = create_async_engine(parsed, **kwargs)
-    if parsed.get_backend_name() == "sqlite":
-        _configure_sqlite(engine)
-    return Database(engine)
+    if parsed.get_backend_name() != "sqlite":
+        engine = create_async_engine(
+            parsed, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+        )
+        return Database(engine)
+    if parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    # Readers run beside the writer in WAL mode; each connection is a thread of aiosqlite's.
+    readers = create_async_engine(
+        parsed, echo=echo, pool_size=max(pool_size, 10), connect_args={"timeout": 30}
+    )
+    _configure_sqlite(readers, busy_timeout_ms=30_000)
+    event.listen(readers.sync_engine, "begin", _begin_read)
+    writer = create_async_engine(
+        parsed, echo=echo, pool_size=1, max_overflow=0, connect_args={"timeout": 0}
+    )
+    _configure_sqlite(writer, busy_timeout_ms=0)
+    begin_write = functools.partial(_begin_write, wait=sqlite_lock_wait)
+    event.listen(writer.sync_engine, "begin", begin_write)
+    return Database(readers, writer=writer)
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
+def _configure_sqlite(engine: AsyncEngine, *, busy_timeout_ms: int) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Take transaction control away from the driver so BEGIN is ours to emit (see below).
@@ -99,17 +121,32 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
             "PRAGMA journal_mode=WAL",
             "PRAGMA synchronous=NORMAL",
             "PRAGMA foreign_keys=ON",
-            "PRAGMA busy_timeout=30000",
+            f"PRAGMA busy_timeout={busy_timeout_ms}",
         ):
             cursor.execute(pragma)
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
-    def _on_begin(conn: sa.Connection) -> None:
-        options = conn.get_execution_options()
-        if options.get("isolation_level") == "AUTOCOMMIT":
-            return  # each statement is its own transaction (Database.quick_read)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get(_WRITE, False) else "BEGIN")
+
+def _begin_read(conn: sa.Connection) -> None:
+    if conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+        return  # each statement is its own transaction (Database.quick_read)
+    conn.exec_driver_sql("BEGIN")
+
+
+def _begin_write(conn: sa.Connection, *, wait: float) -> None:
+    """``BEGIN IMMEDIATE``, tried again after short asyncio sleeps while another process holds
+    the write lock (this connection's busy timeout is 0), for at most ``wait`` seconds."""
+    deadline = time.monotonic() + wait
+    pause = _FIRST_PAUSE
+    while True:
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            return
+        except sa.exc.OperationalError as error:
+            if "database is locked" not in str(error.orig) or time.monotonic() >= deadline:
+                raise
+        await_only(asyncio.sleep(pause))
+        pause = min(pause * 2, _LONGEST_PAUSE)
 
 
 @asynccontextmanager

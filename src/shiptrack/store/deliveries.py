@@ -142,57 +142,6 @@ async def claim(
     ]
 
 
-async def release(
-    conn: AsyncConnection, claimed: Collection[ClaimedDelivery], *, now: datetime
-) -> None:
-    """Give claimed deliveries back unsent: due again at once."""
-    for delivery in claimed:
-        await conn.execute(
-            deliveries.update()
-            .where(
-                deliveries.c.id == delivery.id,
-                deliveries.c.next_attempt_at == delivery.lease_until,
-            )
-            .values(next_attempt_at=now, lease_until=None)
-        )
-
-
-async def record_attempt(
-    conn: AsyncConnection,
-    delivery: ClaimedDelivery,
-    *,
-    attempted_at: datetime,
-    response_status: int | None,
-    latency_ms: int,
-    error: str | None,
-    outcome: dict[str, Any],
-) -> bool:
-    """Keep the attempt, and move the delivery on (``outcome``: state, next_attempt_at, …).
-
-    Returns ``False`` when the lease was lost meanwhile: the attempt is kept, the delivery is left
-    to the dispatcher that holds it now.
-    """
-    await conn.execute(
-        delivery_attempts.insert().values(
-            delivery_id=delivery.id,
-            attempted_at=attempted_at,
-            response_status=response_status,
-            latency_ms=latency_ms,
-            error=error,
-        )
-    )
-    result = await conn.execute(
-        deliveries.update()
-        .where(
-            deliveries.c.id == delivery.id,
-            deliveries.c.state == PENDING,
-            deliveries.c.next_attempt_at == delivery.lease_until,
-        )
-        .values(attempts=deliveries.c.attempts + 1, last_error=error, lease_until=None, **outcome)
-    )
-    return result.rowcount == 1
-
-
 @dataclass(frozen=True, slots=True)
 class Attempt:
     """One finished attempt and what follows from it."""
@@ -208,8 +157,9 @@ class Attempt:
 
 
 async def record_attempts(conn: AsyncConnection, attempts: list[Attempt]) -> None:
-    """:func:`record_attempt` for a batch, in two statements (a delivery whose lease was lost keeps
-    its attempt row and is left to the dispatcher holding it now)."""
+    """Keep each attempt and move its delivery on (state, next attempt, delivered at), in two
+    statements for the whole batch. A delivery whose lease was lost meanwhile keeps its attempt
+    row and is left to the dispatcher holding it now."""
     if not attempts:
         return
     await conn.execute(

@@ -233,14 +233,6 @@ async def insert_status_changes(conn: AsyncConnection, rows: list[dict[str, Any]
     return [int(row[0]) for row in result]
 
 
-async def insert_status_change(conn: AsyncConnection, values: dict[str, Any]) -> int:
-    """Record one status change; its ``(subscription, sequence)`` is unique."""
-    result = await conn.execute(
-        status_changes.insert().values(**values).returning(status_changes.c.id)
-    )
-    return int(result.scalar_one())
-
-
 async def insert_deliveries(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
     """Queue webhook deliveries (the outbox), in the transaction that recorded the change."""
     if rows:
