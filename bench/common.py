@@ -22,6 +22,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import sqlalchemy as sa
+
+from shiptrack.services import Services
+from shiptrack.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH_DIR = ROOT / "bench"
@@ -58,6 +62,16 @@ def machine() -> dict[str, Any]:
 def median(values: list[float]) -> float:
     """The median, as every figure in BENCHMARKS.md is reported."""
     return float(statistics.median(values)) if values else 0.0
+
+
+async def read_row(settings: Settings, query: sa.Executable) -> tuple[Any, ...]:
+    """The one row ``query`` reads from the database of ``settings``."""
+    services = Services.from_settings(settings)
+    try:
+        async with services.database.read() as conn:
+            return tuple((await conn.execute(query)).one())
+    finally:
+        await services.close()
 
 
 def percentile(ordered: list[float], pct: float) -> float:

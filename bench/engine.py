@@ -38,6 +38,7 @@ from bench.common import (
     machine,
     median,
     percentile,
+    read_row,
     run_async,
     wait_healthy,
 )
@@ -134,47 +135,28 @@ async def subscribe_and_make_due(settings: Settings, account: Account, hook_url:
 
 
 async def checked_since(settings: Settings, since: datetime) -> int:
-    services = Services.from_settings(settings)
-    try:
-        async with services.database.read() as conn:
-            return int(
-                (
-                    await conn.execute(
-                        sa.select(sa.func.count()).where(subscriptions.c.last_checked_at >= since)
-                    )
-                ).scalar_one()
-            )
-    finally:
-        await services.close()
+    """Packages checked since ``since``."""
+    query = sa.select(sa.func.count()).where(subscriptions.c.last_checked_at >= since)
+    return int((await read_row(settings, query))[0])
 
 
 async def checking_span(settings: Settings, since: datetime) -> float:
     """Seconds from the first to the last check recorded since ``since``."""
-    services = Services.from_settings(settings)
-    try:
-        async with services.database.read() as conn:
-            first, last = (
-                await conn.execute(
-                    sa.select(
-                        sa.func.min(subscriptions.c.last_checked_at),
-                        sa.func.max(subscriptions.c.last_checked_at),
-                    ).where(subscriptions.c.last_checked_at >= since)
-                )
-            ).one()
-            return float((last - first).total_seconds()) if first and last else 0.0
-    finally:
-        await services.close()
+    row = await read_row(
+        settings,
+        sa.select(
+            sa.func.min(subscriptions.c.last_checked_at),
+            sa.func.max(subscriptions.c.last_checked_at),
+        ).where(subscriptions.c.last_checked_at >= since),
+    )
+    first, last = row[0], row[1]
+    return float((last - first).total_seconds()) if first and last else 0.0
 
 
 async def status_changes_since(settings: Settings, since: datetime) -> int:
     """Status changes the engine recorded since ``since``."""
-    services = Services.from_settings(settings)
-    try:
-        async with services.database.read() as conn:
-            query = sa.select(sa.func.count()).where(status_changes.c.detected_at >= since)
-            return int((await conn.execute(query)).scalar_one())
-    finally:
-        await services.close()
+    query = sa.select(sa.func.count()).where(status_changes.c.detected_at >= since)
+    return int((await read_row(settings, query))[0])
 
 
 async def count_duplicates(settings: Settings, queries: dict[str, str]) -> dict[str, int]:
