@@ -198,6 +198,38 @@ def test_the_engine_tracks_usps_packages_to_their_mapped_status(
     assert all(1 <= len(json.loads(r.body)) <= 35 for r in posts)
 
 
+def test_packages_answered_in_several_calls_each_keep_their_own_answer(
+    engine_server: Server, account: Tenant, fake: FakeServer
+) -> None:
+    # Four calls' worth of packages on one connection (the scripted ones spread among numbers
+    # USPS does not know), all due at once: started during an outage, they all wait for the
+    # connection's back-off to end. Calls answered while another is being recorded are then
+    # recorded together.
+    unknown = [f"9400111899223344{n:06d}" for n in range(120)]
+    numbers = [*unknown[:40], *EXPECTED, *unknown[40:]]
+    connected(account, fake, requests_per_minute=6000)
+    fake.state["outage"] = {"status": 503, "retry_after": "2"}
+    start_tracking(account, "usps", numbers[0])
+    wait_for_tracking(
+        account, "usps", numbers[0], lambda b: b["last_error"] is not None, "the outage to show"
+    )
+    for number in numbers[1:]:
+        start_tracking(account, "usps", number)
+    del fake.state["outage"]
+
+    seen = {number: checked(account, "usps", number) for number in numbers}
+
+    for number, (status, detail) in EXPECTED.items():
+        assert (seen[number]["status_code"], seen[number]["status_detail_code"]) == (
+            status,
+            detail,
+        ), number
+    for number in unknown:
+        assert (seen[number]["status_code"], seen[number]["events"]) == ("NY", []), number
+    posts = [r for r in fake.requests if r.path == "/tracking/v3r2/tracking"]
+    assert len(posts) >= 4  # at most 35 numbers a call
+
+
 def test_a_stamps_com_connection_polls_usps_and_reports_the_package_as_usps(
     account: Tenant, fake: FakeServer
 ) -> None:

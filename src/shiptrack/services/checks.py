@@ -1,9 +1,10 @@
 """Checking due packages: claim, ask the carriers, record what changed.
 
 One round: claim a batch of due subscriptions, group them by carrier connection, ask each carrier in
-chunks of its batch size within its request budget, then record each chunk in one transaction: new
-events, the subscription's new state and schedule, every status change, and one outbox row per
-``track`` webhook of the account for each change (the transactional outbox).
+chunks of its batch size within its request budget, then record what each chunk brought in one
+transaction: new events, the subscription's new state and schedule, every status change, and one
+outbox row per ``track`` webhook of the account for each change (the transactional outbox). Chunks
+answered while an earlier one is being recorded are recorded together, in one transaction.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from shiptrack.domain.schedule import stop_reason
 from shiptrack.domain.timefmt import utcnow
 from shiptrack.domain.tracking import Subscription, TrackEvent, tracking_information
 from shiptrack.services import Services
+from shiptrack.services.batching import WriteBatcher
 from shiptrack.services.connections import credential_owner
 from shiptrack.store import histories, polling
 from shiptrack.store.polling import Claimed, ConnectionState
@@ -111,6 +113,15 @@ async def _check_connection(
     unasked: list[Claimed] = []
     later: list[tuple[float, list[Claimed]]] = []
 
+    async def record(answered: Sequence[tuple[list[Claimed], dict[str, Result]]]) -> None:
+        chunk = [item for items, _ in answered for item in items]
+        results = {number: result for _, found in answered for number, result in found.items()}
+        await _record(services, state, chunk, results, speed)
+
+    # Chunks answered while an earlier one is being recorded are recorded together: one
+    # transaction and one statement of each kind for all of them.
+    recorder: WriteBatcher[tuple[list[Claimed], dict[str, Result]]] = WriteBatcher(record)
+
     async def check(chunk: list[Claimed]) -> None:
         async with gate:
             if failures:  # the carrier failed meanwhile: it is not asked again this round
@@ -127,7 +138,7 @@ async def _check_connection(
                 failures.append(error)
                 unasked.extend(chunk)
                 return
-            await _record(services, state, chunk, results, speed)
+        await recorder.submit((chunk, results))
 
     await asyncio.gather(*(check(chunk) for chunk in chunks))
     if failures:
