@@ -100,8 +100,7 @@ class Settings(BaseSettings):
         default=64,
         ge=1,
         description="Most deliveries in flight to one webhook per dispatcher process (each webhook "
-        "starts with 8, gains one per delivery accepted while all were taken, and loses half on "
-        "each failure).",
+        "starts with 8 and gains one per accepted delivery; a failure halves them).",
     )
     webhook_lease: float = Field(
         default=60, gt=0, description="Seconds a claimed delivery stays with its dispatcher."

@@ -65,12 +65,11 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
 class EndpointSlots:
     """How many deliveries each webhook may have in flight, adapting to how it copes.
 
-    Every webhook starts with ``start`` slots. A delivery accepted while all of its webhook's
-    slots were taken adds one, up to ``most``; each failed one (an error answer, a timeout, a
-    refused connection) halves them, down to one. A receiver with a backlog that keeps up is soon
-    sent as much as it takes; one that hangs or struggles soon holds a single slot, leaving the
-    rest to the others (additive increase, multiplicative decrease, as TCP does). A webhook that
-    never needs more than ``start`` is never remembered.
+    Every webhook starts with ``start`` slots. Each accepted delivery adds one, up to ``most``;
+    each failed one (an error answer, a timeout, a refused connection) halves them, down to one.
+    A receiver that keeps up is soon sent as much as it takes; one that hangs or struggles soon
+    holds a single slot, leaving the rest to the others (additive increase, multiplicative
+    decrease, as TCP does).
     """
 
     def __init__(self, *, start: int, most: int) -> None:
@@ -101,17 +100,13 @@ class EndpointSlots:
 
     def done(self, webhook_id: int, *, delivered: bool) -> None:
         """A delivery to ``webhook_id`` ended, accepted or not."""
-        current = self.limit(webhook_id)
-        was_full = self.in_flight(webhook_id) >= current
         left = self.in_flight(webhook_id) - 1
         if left > 0:
             self._in_flight[webhook_id] = left
         else:
             self._in_flight.pop(webhook_id, None)
-        if delivered:
-            grown = min(self.most, current + 1) if was_full else current
-        else:
-            grown = max(1, current // 2)
+        current = self.limit(webhook_id)
+        grown = min(self.most, current + 1) if delivered else max(1, current // 2)
         if grown == self.start:
             self._limits.pop(webhook_id, None)  # back to where every webhook starts
         else:
