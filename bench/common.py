@@ -147,6 +147,26 @@ class Process:
             self.popen.wait()
 
 
+@contextmanager
+def helper_server(module: str) -> Iterator[str]:
+    """A benchmark helper (``bench.fake_carriers``, ``bench.receiver``) on a free port, answering
+    ``/stats``; its URL. Stopped afterwards."""
+    port = free_port()
+    popen = subprocess.Popen(
+        [sys.executable, "-m", module, str(port)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url, popen, path="/stats")
+        yield url
+    finally:
+        popen.terminate()
+        popen.wait()
+
+
 def wait_healthy(url: str, popen: subprocess.Popen[bytes], path: str = "/health") -> None:
     """Block until ``url + path`` answers."""
     deadline = time.monotonic() + 60

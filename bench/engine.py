@@ -21,8 +21,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -31,18 +29,15 @@ import httpx
 import sqlalchemy as sa
 
 from bench.common import (
-    ROOT,
     database,
     env_for,
-    free_port,
+    helper_server,
     machine,
     median,
     percentile,
     read_row,
     run_async,
-    wait_healthy,
 )
-from bench.webhooks import receiver
 from shiptrack.domain.accounts import Account
 from shiptrack.services import Services
 from shiptrack.services.accounts import create_account
@@ -51,24 +46,6 @@ from shiptrack.services.webhooks import create as create_webhook
 from shiptrack.settings import Settings
 from shiptrack.store import histories, migrate
 from shiptrack.store.tables import status_changes, subscriptions, tracking_histories
-
-
-@contextmanager
-def fake_carriers() -> Iterator[str]:
-    port = free_port()
-    popen = subprocess.Popen(
-        [sys.executable, "-m", "bench.fake_carriers", str(port)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(url, popen, path="/stats")
-        yield url
-    finally:
-        popen.terminate()
-        popen.wait()
 
 
 async def prepare(settings: Settings, carrier: str, fake_url: str, packages: int) -> Account:
@@ -230,8 +207,8 @@ def run_once(
     with (
         database(kind) as url,
         tempfile.TemporaryDirectory() as home,
-        fake_carriers() as fake,
-        receiver() as hooks,
+        helper_server("bench.fake_carriers") as fake,
+        helper_server("bench.receiver") as hooks,
     ):
         env = env_for(
             url,

@@ -28,15 +28,13 @@ import aiohttp
 import httpx
 
 from bench.common import (
-    ROOT,
     database,
     env_for,
-    free_port,
+    helper_server,
     machine,
     median,
     percentile,
     run_async,
-    wait_healthy,
 )
 from shiptrack.domain.statuses import StatusCode
 from shiptrack.domain.tracking import Subscription, TrackEvent, tracking_information
@@ -47,24 +45,6 @@ from shiptrack.settings import Settings
 from shiptrack.store import migrate
 from shiptrack.store.tables import deliveries
 from shiptrack.webhooks.payload import track_payload
-
-
-@contextmanager
-def receiver() -> Iterator[str]:
-    port = free_port()
-    popen = subprocess.Popen(
-        [sys.executable, "-m", "bench.receiver", str(port)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(url, popen, path="/stats")
-        yield url
-    finally:
-        popen.terminate()
-        popen.wait()
 
 
 @contextmanager
@@ -228,7 +208,11 @@ def wait_for(url: str, count: int, timeout: float = 600) -> dict[str, Any]:
 
 
 def throughput_run(kind: str, count: int, concurrency: int) -> dict[str, float]:
-    with database(kind) as url, tempfile.TemporaryDirectory() as home, receiver() as hook:
+    with (
+        database(kind) as url,
+        tempfile.TemporaryDirectory() as home,
+        helper_server("bench.receiver") as hook,
+    ):
         env = env_for(url, Path(home), **_dispatcher_env(concurrency))
         settings = Settings(_env_file=None, **_settings_kwargs(env))  # type: ignore[call-arg]
         [webhook_id] = run_async(setup(settings, [hook + "/hook"]))
@@ -246,7 +230,11 @@ def throughput_run(kind: str, count: int, concurrency: int) -> dict[str, float]:
 
 
 def latency_run(kind: str, rate: int, seconds: float, hanging: bool) -> dict[str, float]:
-    with database(kind) as url, tempfile.TemporaryDirectory() as home, receiver() as hook:
+    with (
+        database(kind) as url,
+        tempfile.TemporaryDirectory() as home,
+        helper_server("bench.receiver") as hook,
+    ):
         env = env_for(url, Path(home), **_dispatcher_env(64))
         settings = Settings(_env_file=None, **_settings_kwargs(env))  # type: ignore[call-arg]
         urls = [hook + "/hook?latency=1"] + ([hook + "/hang"] if hanging else [])

@@ -39,6 +39,7 @@ def test_each_failed_delivery_halves_the_slots_down_to_one() -> None:
         slots.taken(3)
         slots.done(3, delivered=False)
         assert slots.limit(3) == expected
+    assert slots.free() == {3: 1}  # idle, but told apart from a webhook with all eight
     slots.taken(3)
     assert slots.free() == {3: 0}
 
@@ -64,7 +65,7 @@ def test_the_start_never_exceeds_the_most() -> None:
     st.integers(1, 10),
     st.integers(1, 20),
 )
-def test_slots_stay_between_one_and_the_most_and_free_ones_are_never_negative(
+def test_slots_stay_between_one_and_the_most_and_a_claim_never_gets_more_than_is_free(
     steps: list[tuple[int, str]], start: int, most: int
 ) -> None:
     slots = EndpointSlots(start=start, most=most)
@@ -79,4 +80,11 @@ def test_slots_stay_between_one_and_the_most_and_free_ones_are_never_negative(
         for known in (1, 2, 3):
             assert 1 <= slots.limit(known) <= max(1, most)
             assert slots.in_flight(known) == open_.get(known, 0)
-        assert all(free >= 0 for free in slots.free().values())
+        free = slots.free()
+        assert all(n >= 0 for n in free.values())
+        for known in (1, 2, 3):
+            # What a claim may take for a webhook (its entry, else ``start``) is never more
+            # than its slots leave free.
+            assert free.get(known, slots.start) <= max(
+                0, slots.limit(known) - slots.in_flight(known)
+            )
