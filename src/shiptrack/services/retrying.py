@@ -45,7 +45,7 @@ async def write_until(write: Callable[[], Awaitable[None]], *, deadline: float, 
         except ServiceUnavailable as error:
             tries += 1
             if tries == 1:
-                log.warning("%s: the database is unavailable (%s); trying again", what, error)
+                log.warning("%s: %s; trying again", what, error.message)
             if time.monotonic() + pause >= deadline:
                 log.warning("%s: gave up after %d tries", what, tries)
                 return False
