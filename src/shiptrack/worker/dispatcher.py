@@ -155,7 +155,7 @@ class Dispatcher:
         except ServiceUnavailable as error:
             # The signing key or the webhook's secret could not be read, so nothing was sent:
             # given back, no attempt counted against the receiver.
-            log.warning("delivery %s not sent: %s", delivery.id, error.message)
+            log.info("delivery %s not sent: %s", delivery.id, error.message)
             self._unsent(delivery)
             return
         except Exception as error:
