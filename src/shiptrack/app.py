@@ -14,7 +14,7 @@ from shiptrack.worker.runner import Workers
 
 def build_workers(services: Services) -> Workers:
     """The background workers of a process."""
-    return Workers([Poller(services), Dispatcher(services)])
+    return Workers([Poller(services), Dispatcher(services)], grace=services.settings.shutdown_grace)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

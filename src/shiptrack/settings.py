@@ -68,6 +68,12 @@ class Settings(BaseSettings):
     poll_lease: float = Field(
         default=300, gt=0, description="Seconds a claimed package stays with its worker."
     )
+    shutdown_grace: float = Field(
+        default=10,
+        ge=0,
+        description="Seconds a stopping process lets the workers finish what they started before "
+        "it gives the rest back.",
+    )
     schedule_not_found_min: float = Field(default=300, gt=0)
     schedule_not_found_max: float = Field(default=6 * 3600, gt=0)
     schedule_expire_after: float = Field(default=30 * 86400, gt=0)

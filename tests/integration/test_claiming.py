@@ -4,6 +4,9 @@ Covers which subscriptions a worker claims (active, due, oldest due first, up to
 the lease that keeps a claimed package away from other workers until it runs out, concurrent
 claimers that never share a package, a worker that lost its lease being unable to write its
 result, and the claim reading the partial index ``ix_subscriptions_due`` rather than the table.
+Also what keeps work from being stranded: a package stopped and restarted during its check (the
+stale check holds nothing, the next one announces), packages given back (released) unchecked, a
+claim whose answer was lost given back by its lease, and a carrier failure written twice.
 """
 
 from __future__ import annotations
@@ -294,6 +297,130 @@ async def test_a_package_stopped_during_its_check_records_nothing_of_that_check(
     assert row.next_check_at is None
     assert row.status_code != "IT"
     assert await _claim(database, now=NOW + timedelta(days=1)) == []
+
+
+async def test_a_package_stopped_and_restarted_during_its_check_is_announced_by_the_next_check(
+    database: Database,
+) -> None:
+    connection = await _connection_id(database)
+    package = await _add(database, connection, "RESTART", next_check_at=NOW)
+    async with database.write() as conn:
+        await conn.execute(
+            subscriptions.update()
+            .where(subscriptions.c.id == package)
+            .values(last_checked_at=NOW - timedelta(hours=1), status_code="IT", sequence=1)
+        )
+    [stale] = await _claim(database)
+    assert stale.settled is True
+    row = await _row(database, package)
+    async with database.write() as conn:
+        await subscription_store.stop(conn, package, reason="stopped_by_user", now=NOW)
+        await subscription_store.start(
+            conn,
+            [
+                subscription_store.StartRequest(
+                    account_id=row.account_id,
+                    connection_id=connection,
+                    carrier_code="ups",
+                    tracking_number="RESTART",
+                )
+            ],
+            now=NOW + timedelta(seconds=1),
+        )
+
+    # The check claimed before the stop holds nothing any more: its result is dropped ...
+    async with database.write() as conn:
+        assert await polling.owned(conn, [stale]) == set()
+    row = await _row(database, package)
+    assert (row.active, row.announce, row.lease_until) == (True, True, None)
+    assert row.next_check_at == NOW + timedelta(seconds=1)
+    # ... and the next check, due at once, announces the current state (it is not "settled").
+    [fresh] = await _claim(database, now=NOW + timedelta(seconds=1))
+    assert fresh.subscription.id == package
+    assert (fresh.announce, fresh.settled) == (True, False)
+    async with database.write() as conn:
+        assert await polling.owned(conn, [fresh]) == {package}
+
+
+async def test_a_stopped_package_holds_no_lease(database: Database) -> None:
+    connection = await _connection_id(database)
+    package = await _add(database, connection, "STOPLEASE", next_check_at=NOW)
+    await _claim(database)
+    async with database.write() as conn:
+        await subscription_store.stop(conn, package, reason="stopped_by_user", now=NOW)
+
+    row = await _row(database, package)
+    assert (row.active, row.lease_until, row.next_check_at) == (False, None, None)
+
+
+async def test_released_packages_are_due_at_once_and_unleased(database: Database) -> None:
+    connection = await _connection_id(database)
+    # Another worker took this one over once our lease ran out.
+    taken = await _add(database, connection, "TAKEN", next_check_at=NOW - LEASE)
+    [stale] = await _claim(database, now=NOW - LEASE)
+    [newer] = await _claim(database)
+    assert newer.subscription.id == taken
+    mine = await _add(database, connection, "MINE", next_check_at=NOW)
+    stopped = await _add(database, connection, "STOPPEDMEANWHILE", next_check_at=NOW)
+    claimed = await _claim(database, now=NOW + timedelta(seconds=1))
+    assert _ids(claimed) == {mine, stopped}
+    await _add(database, connection, "NOTDUE", next_check_at=NOW + timedelta(seconds=30))
+    async with database.write() as conn:
+        await subscription_store.stop(conn, stopped, reason="stopped_by_user", now=NOW)
+    later = NOW + timedelta(seconds=10)
+
+    async with database.write() as conn:
+        await polling.release(conn, [*claimed, stale], now=later)
+
+    row = await _row(database, mine)
+    assert (row.lease_until, row.next_check_at, row.status_code) == (None, later, "UN")
+    row = await _row(database, stopped)
+    assert (row.active, row.lease_until, row.next_check_at) == (False, None, None)
+    row = await _row(database, taken)
+    assert row.lease_until == newer.lease_until
+    assert row.next_check_at == newer.lease_until
+    assert _ids(await _claim(database, now=later)) == {mine}
+
+
+async def test_a_claim_whose_answer_was_lost_is_released_by_its_lease(database: Database) -> None:
+    connection = await _connection_id(database)
+    lost = {await _add(database, connection, f"LOST{i}", next_check_at=NOW) for i in range(3)}
+    claimed = await _claim(database)
+    assert _ids(claimed) == lost
+    other = await _add(database, connection, "OTHERCLAIM", next_check_at=NOW + timedelta(seconds=1))
+    [kept] = await _claim(database, now=NOW + timedelta(seconds=1))
+    later = NOW + timedelta(seconds=5)
+
+    async with database.write() as conn:
+        released = await polling.release_claim(conn, lease_until=NOW + LEASE, now=later)
+
+    assert released == 3
+    for package in lost:
+        row = await _row(database, package)
+        assert (row.lease_until, row.next_check_at) == (None, later)
+    row = await _row(database, other)
+    assert row.lease_until == kept.lease_until
+
+
+async def test_a_carrier_failure_written_twice_is_counted_once(database: Database) -> None:
+    connection = await _connection_id(database)
+    until = NOW + timedelta(minutes=1)
+    for _ in range(2):  # the first commit went through, but its answer was lost
+        async with database.write() as conn:
+            await polling.record_carrier_failure(conn, connection, until=until, error="HTTP 503")
+    async with database.write() as conn:
+        await polling.record_carrier_failure(
+            conn, connection, until=until + timedelta(minutes=1), error="HTTP 503"
+        )
+
+    async with database.read() as conn:
+        row = (
+            await conn.execute(
+                sa.text("SELECT failures, backoff_until FROM carrier_connections WHERE id = :id"),
+                {"id": connection},
+            )
+        ).one()
+    assert row.failures == 2
 
 
 def _plan_nodes(plan: Any) -> Iterator[dict[str, Any]]:

@@ -5,9 +5,10 @@ each (package, webhook) queue so one package's notifications arrive in ``sequenc
 events belong to no queue and never wait), never for a disabled or deleted webhook, never for a
 webhook the dispatcher skips; the lease that keeps a claimed delivery away from other dispatchers
 until it runs out; a dispatcher that lost its lease being unable to move the delivery on (its
-attempt is still kept); replaying deliveries; concurrent claimers never sharing a delivery; and
-the claim reading the partial index ``ix_deliveries_due`` (its SELECT) and leasing the picked rows
-by primary key (its UPDATE).
+attempt is still kept); an attempt recorded again (after a commit the dispatcher never saw) kept
+once; deliveries given back unsent (released), also a whole claim whose answer was lost; replaying
+deliveries; concurrent claimers never sharing a delivery; and the claim reading the partial index
+``ix_deliveries_due`` (its SELECT) and leasing the picked rows by primary key (its UPDATE).
 """
 
 from __future__ import annotations
@@ -475,6 +476,109 @@ async def test_a_failed_attempt_schedules_the_retry(account: Account) -> None:
     assert await _claim(account.database, now=retry_at - timedelta(seconds=1)) == []
     [again] = await _claim(account.database, now=retry_at)
     assert (again.id, again.attempts) == (delivery_id, 1)
+
+
+async def _record_again(
+    database: Database, delivery: ClaimedDelivery, outcome: dict[str, Any], *, at: datetime = NOW
+) -> None:
+    """Record an attempt the way a dispatcher does after a try whose commit it never saw."""
+    async with database.write() as conn:
+        await outbox.record_attempts(
+            conn,
+            [
+                Attempt(
+                    delivery=delivery,
+                    attempted_at=at,
+                    response_status=200,
+                    latency_ms=12,
+                    error=None,
+                    state=outcome.get("state", PENDING),
+                    next_attempt_at=outcome.get("next_attempt_at"),
+                    delivered_at=outcome.get("delivered_at"),
+                )
+            ],
+            again=True,
+        )
+
+
+async def test_an_attempt_recorded_again_after_its_commit_went_through_is_kept_once(
+    account: Account,
+) -> None:
+    hook = await account.webhook()
+    delivery_id = await account.delivery(hook, await account.package("TWICE"), 1)
+    [claimed] = await _claim(account.database)
+
+    assert await _record(account.database, claimed, _delivered()) is True
+    await _record_again(account.database, claimed, _delivered())
+
+    row = await _row(account.database, delivery_id)
+    assert (row.state, row.attempts) == (DELIVERED, 1)
+    assert len(await _attempts(account.database, delivery_id)) == 1
+
+
+async def test_an_attempt_recorded_again_after_its_commit_failed_is_recorded(
+    account: Account,
+) -> None:
+    hook = await account.webhook()
+    delivery_id = await account.delivery(hook, await account.package("RETRIED"), 1)
+    [claimed] = await _claim(account.database)
+
+    await _record_again(account.database, claimed, _delivered())
+
+    row = await _row(account.database, delivery_id)
+    assert (row.state, row.attempts, row.lease_until) == (DELIVERED, 1, None)
+    assert len(await _attempts(account.database, delivery_id)) == 1
+
+
+async def test_released_deliveries_are_due_at_once_with_no_attempt_counted(
+    account: Account,
+) -> None:
+    hook = await account.webhook()
+    package = await account.package("RELEASED")
+    first = await account.delivery(hook, package, 1)
+    taken = await account.delivery(hook, await account.package("TAKENOVER"), 1, due=NOW - LEASE)
+    [stale_taken] = await _claim(account.database, now=NOW - LEASE)
+    assert stale_taken.id == taken
+    claimed = await _claim(account.database)  # ours; and another dispatcher takes `taken` over
+    assert _ids(claimed) == {first, taken}
+    [mine] = [d for d in claimed if d.id == first]
+    later = NOW + timedelta(seconds=3)
+
+    async with account.database.write() as conn:
+        await outbox.release(conn, [mine, stale_taken], now=later)
+
+    row = await _row(account.database, first)
+    assert (row.state, row.attempts, row.lease_until, row.next_attempt_at) == (
+        PENDING,
+        0,
+        None,
+        later,
+    )
+    assert await _attempts(account.database, first) == []
+    row = await _row(account.database, taken)
+    assert row.lease_until == NOW + LEASE
+    [again] = await _claim(account.database, now=later)
+    assert (again.id, again.message_id) == (first, mine.message_id)
+
+
+async def test_a_delivery_claim_whose_answer_was_lost_is_released_by_its_lease(
+    account: Account,
+) -> None:
+    hook = await account.webhook()
+    lost = {await account.delivery(hook, await account.package(f"LOST{i}"), 1) for i in range(3)}
+    assert _ids(await _claim(account.database)) == lost
+    other = await account.delivery(hook, await account.package("OTHER"), 1)
+    [kept] = await _claim(account.database, now=NOW + timedelta(seconds=1))
+    later = NOW + timedelta(seconds=5)
+
+    async with account.database.write() as conn:
+        released = await outbox.release_claim(conn, lease_until=NOW + LEASE, now=later)
+
+    assert released == 3
+    for delivery_id in lost:
+        row = await _row(account.database, delivery_id)
+        assert (row.lease_until, row.next_attempt_at, row.attempts) == (None, later, 0)
+    assert (await _row(account.database, other)).lease_until == kept.lease_until
 
 
 # Replay

@@ -100,14 +100,19 @@ class EndpointSlots:
 
     def done(self, webhook_id: int, *, delivered: bool) -> None:
         """A delivery to ``webhook_id`` ended, accepted or not."""
-        left = self.in_flight(webhook_id) - 1
-        if left > 0:
-            self._in_flight[webhook_id] = left
-        else:
-            self._in_flight.pop(webhook_id, None)
+        self.unsent(webhook_id)
         current = self.limit(webhook_id)
         grown = min(self.most, current + 1) if delivered else max(1, current // 2)
         if grown == self.start:
             self._limits.pop(webhook_id, None)  # back to where every webhook starts
         else:
             self._limits[webhook_id] = grown
+
+    def unsent(self, webhook_id: int) -> None:
+        """A delivery to ``webhook_id`` ended without being sent: its slot is free again, and
+        the webhook's slots stay as they are (the receiver showed nothing)."""
+        left = self.in_flight(webhook_id) - 1
+        if left > 0:
+            self._in_flight[webhook_id] = left
+        else:
+            self._in_flight.pop(webhook_id, None)

@@ -35,6 +35,17 @@ class WriteBatcher(Generic[T]):
             self._runner = asyncio.create_task(self._drain())
         await future
 
+    async def cancel(self) -> None:
+        """Stop writing: a write under way is abandoned (its transaction rolls back) and whoever
+        still waits for an item learns it was cancelled."""
+        runner, self._runner = self._runner, None
+        if runner is not None and not runner.done():
+            runner.cancel()
+            await asyncio.wait([runner])
+        pending, self._pending = self._pending, []
+        for _, future in pending:
+            future.cancel()
+
     async def _drain(self) -> None:
         while self._pending:
             batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]

@@ -4,18 +4,23 @@ One round: claim a batch of due subscriptions, group them by carrier connection,
 chunks of its batch size within its request budget, then record what each chunk brought in one
 transaction: new events, the subscription's new state and schedule, every status change, and one
 outbox row per ``track`` webhook of the account for each change (the transactional outbox). Chunks
-answered while an earlier one is being recorded are recorded together, in one transaction.
+answered while an earlier one is being recorded are recorded together, in one transaction
+(``services.recording``).
+
+Nothing claimed is left waiting for its lease while the process lives: a write that fails because
+the database cannot be reached is tried again (``services.retrying``) with the carrier's answer
+kept in memory, and whatever a round could not write back (its process stopping, or the database
+away until the lease nearly ran out) is released, due again at once for any worker.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import replace
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -28,28 +33,16 @@ from shiptrack.carriers.base import (
     TransportError,
 )
 from shiptrack.domain.carriers import CARRIERS
-from shiptrack.domain.changes import (
-    NOT_FOUND,
-    Change,
-    Known,
-    Observation,
-    event_moment,
-    expiry,
-    newest_first,
-    newest_scan_moment,
-    observe,
-)
-from shiptrack.domain.ids import format_id
-from shiptrack.domain.schedule import stop_reason
+from shiptrack.domain.errors import ServiceUnavailable
 from shiptrack.domain.timefmt import utcnow
-from shiptrack.domain.tracking import Subscription, TrackEvent, tracking_information
 from shiptrack.services import Services
 from shiptrack.services.batching import WriteBatcher
 from shiptrack.services.connections import credential_owner
-from shiptrack.store import histories, polling
+from shiptrack.services.recording import record_results
+from shiptrack.services.retrying import write_until
+from shiptrack.store import polling
 from shiptrack.store.polling import Claimed, ConnectionState
 from shiptrack.store.sealing import SealingError
-from shiptrack.webhooks.payload import track_payload
 
 log = logging.getLogger("shiptrack.engine")
 
@@ -60,49 +53,174 @@ PACING_WAIT = 1.0
 CHUNKS_IN_FLIGHT = 8
 
 
-async def run_checks(services: Services, *, limit: int | None = None) -> int:
-    """Check one batch of due packages; the number checked (0 when nothing was due)."""
+#: Share of the lease a round may spend trying to write its results while the database is away;
+#: the rest is left so that giving the packages back happens before another worker may take them.
+LEASE_USE = 0.9
+#: Longest a cancelled round (the process stopping) spends giving back what it holds.
+RELEASE_WAIT = 5.0
+
+
+async def run_checks(
+    services: Services, *, limit: int | None = None, stopping: asyncio.Event | None = None
+) -> int:
+    """Check one batch of due packages; the number claimed (0 when nothing was due).
+
+    Once ``stopping`` is set, packages not yet asked about are not asked: they are given back.
+    A round cancelled meanwhile (the grace period of a shutdown is over) gives back what it has
+    not recorded before the cancellation goes on.
+    """
     settings = services.settings
     now = utcnow()
-    async with services.database.write() as conn:
-        claimed = await polling.claim_due(
-            conn,
-            now=now,
-            lease_until=now + timedelta(seconds=settings.poll_lease),
-            limit=limit or settings.poll_batch_size,
-        )
+    lease_until = now + timedelta(seconds=settings.poll_lease)
+    deadline = time.monotonic() + settings.poll_lease * LEASE_USE
+    try:
+        async with services.database.write() as conn:
+            claimed = await polling.claim_due(
+                conn, now=now, lease_until=lease_until, limit=limit or settings.poll_batch_size
+            )
+    except ServiceUnavailable:
+        # The claim may have been committed although its answer never came: give back what it
+        # took as soon as the database answers.
+        await _release_lost_claim(services, lease_until, deadline)
+        raise
     if not claimed:
         return 0
+    held = _Held(services, claimed, deadline=deadline, stopping=stopping)
     by_connection: dict[int, list[Claimed]] = defaultdict(list)
     for item in claimed:
         by_connection[item.subscription.connection_id].append(item)
-    async with services.database.read() as conn:
-        states = await polling.connection_states(conn, by_connection)
-    await asyncio.gather(
-        *(
-            _check_connection(services, states[connection_id], items)
-            for connection_id, items in by_connection.items()
+    try:
+        async with services.database.read() as conn:
+            states = await polling.connection_states(conn, by_connection)
+        outcomes = await asyncio.gather(
+            *(
+                _check_connection(services, held, states[connection_id], items)
+                for connection_id, items in by_connection.items()
+            ),
+            return_exceptions=True,
         )
-    )
+    except ServiceUnavailable:
+        await held.release(deadline)
+        raise
+    except BaseException:  # cancelled: the process is stopping and its grace period is over
+        await held.release(time.monotonic() + RELEASE_WAIT)
+        raise
+    errors = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
+    unexpected = [error for error in errors if not isinstance(error, ServiceUnavailable)]
+    if unexpected:
+        # A bug, not an outage: what it could not record keeps its lease, a back-off that spares
+        # the carrier a loop of checks failing the same way.
+        raise unexpected[0]
+    await held.release(deadline)
+    if errors:
+        raise errors[0]
     return len(claimed)
 
 
+async def _release_lost_claim(services: Services, lease_until: datetime, deadline: float) -> None:
+    async def release() -> None:
+        async with services.database.write() as conn:
+            released = await polling.release_claim(conn, lease_until=lease_until, now=utcnow())
+        if released:
+            log.warning("gave back %d packages of a claim whose answer was lost", released)
+            services.packages_due.set()
+
+    await write_until(release, deadline=deadline, what="giving back a claim")
+
+
+class _Held:
+    """What a round claimed and has not written back yet."""
+
+    def __init__(
+        self,
+        services: Services,
+        claimed: Iterable[Claimed],
+        *,
+        deadline: float,
+        stopping: asyncio.Event | None,
+    ) -> None:
+        self.services = services
+        self.items = {item.subscription.id: item for item in claimed}
+        #: Monotonic time after which failing writes are no longer tried again.
+        self.deadline = deadline
+        self._stopping = stopping
+
+    @property
+    def stopping(self) -> bool:
+        """Whether the process is stopping (nothing more is asked of the carriers)."""
+        return self._stopping is not None and self._stopping.is_set()
+
+    async def write(
+        self,
+        items: Sequence[Claimed],
+        write: Callable[[AsyncConnection], Awaitable[None]],
+        *,
+        what: str,
+    ) -> None:
+        """Run ``write`` in a transaction, again while the database is unreachable; ``items`` are
+        no longer held once it went through (not even if it changed none of them: rows no longer
+        under this round's lease are someone else's)."""
+
+        async def attempt() -> None:
+            async with self.services.database.write() as conn:
+                await write(conn)
+
+        if await write_until(attempt, deadline=self.deadline, what=what):
+            for item in items:
+                self.items.pop(item.subscription.id, None)
+
+    async def release(self, deadline: float) -> None:
+        """Give back every package still held: due at once, for any worker."""
+        if not self.items:
+            return
+        items = list(self.items.values())
+
+        async def release() -> None:
+            async with self.services.database.write() as conn:
+                await polling.release(conn, items, now=utcnow())
+
+        try:
+            # Tried at least once, however late; bounded, should a connection attempt hang.
+            async with asyncio.timeout(max(deadline - time.monotonic(), RELEASE_WAIT)):
+                released = await write_until(
+                    release, deadline=deadline, what="giving back packages"
+                )
+        except TimeoutError:
+            released = False
+        except Exception:
+            log.exception("giving back %d packages failed", len(items))
+            released = False
+        if released:
+            self.items.clear()
+            self.services.packages_due.set()
+        else:
+            log.warning("%d packages are due again when their lease runs out", len(items))
+
+
 async def _check_connection(
-    services: Services, state: ConnectionState, items: list[Claimed]
+    services: Services, held: _Held, state: ConnectionState, items: list[Claimed]
 ) -> None:
     adapter = services.carriers.adapter(state.carrier_code, simulated=state.simulated)
     speed = services.carriers.speed(simulated=state.simulated)
     now = utcnow()
     if state.backoff_until is not None and state.backoff_until > now:
-        async with services.database.write() as conn:
+        backoff_until = state.backoff_until
+
+        async def wait_for_backoff(conn: AsyncConnection) -> None:
             await polling.reschedule(
-                conn, items, next_check_at=state.backoff_until, error=state.last_error, now=now
+                conn, items, next_check_at=backoff_until, error=state.last_error, now=now
             )
+
+        await held.write(
+            items, wait_for_backoff, what="rescheduling packages of a backed-off carrier"
+        )
+        return
+    if held.stopping:
         return
     try:
         context = connection_context(services, state)
     except TransportError as error:
-        await _carrier_failed(services, state, items, error, speed)
+        await _carrier_failed(services, held, state, items, error, speed)
         return
     sized = getattr(adapter, "batch_size_for", None)
     size = max(1, sized(context) if sized else adapter.batch_size)
@@ -116,7 +234,11 @@ async def _check_connection(
     async def record(answered: Sequence[tuple[list[Claimed], dict[str, Result]]]) -> None:
         chunk = [item for items, _ in answered for item in items]
         results = {number: result for _, found in answered for number, result in found.items()}
-        await _record(services, state, chunk, results, speed)
+
+        async def write(conn: AsyncConnection) -> None:
+            await record_results(services, conn, state, chunk, results, speed)
+
+        await held.write(chunk, write, what=f"recording checks on connection {state.id}")
 
     # Chunks answered while an earlier one is being recorded are recorded together: one
     # transaction and one statement of each kind for all of them.
@@ -124,6 +246,8 @@ async def _check_connection(
 
     async def check(chunk: list[Claimed]) -> None:
         async with gate:
+            if held.stopping:  # not asked: given back when the round ends
+                return
             if failures:  # the carrier failed meanwhile: it is not asked again this round
                 unasked.extend(chunk)
                 return
@@ -140,11 +264,16 @@ async def _check_connection(
                 return
         await recorder.submit((chunk, results))
 
-    await asyncio.gather(*(check(chunk) for chunk in chunks))
+    try:
+        await asyncio.gather(*(check(chunk) for chunk in chunks))
+    finally:
+        await recorder.cancel()
     if failures:
-        await _carrier_failed(services, state, unasked, failures[0], speed)
+        await _carrier_failed(services, held, state, unasked, failures[0], speed)
     if later:
-        async with services.database.write() as conn:
+        paced = [item for _, chunk in later for item in chunk]
+
+        async def wait_for_budget(conn: AsyncConnection) -> None:
             for wait, chunk in later:
                 await polling.reschedule(
                     conn,
@@ -153,6 +282,8 @@ async def _check_connection(
                     error=None,
                     now=utcnow(),
                 )
+
+        await held.write(paced, wait_for_budget, what="rescheduling packages over budget")
 
 
 async def _ask(
@@ -202,6 +333,7 @@ def connection_budget(adapter: CarrierAdapter, state: ConnectionState) -> Budget
 
 async def _carrier_failed(
     services: Services,
+    held: _Held,
     state: ConnectionState,
     items: Sequence[Claimed],
     error: TransportError,
@@ -214,253 +346,9 @@ async def _carrier_failed(
     log.warning(
         "carrier %s (connection %s) failed: %s", state.carrier_code, state.id, error.message
     )
-    async with services.database.write() as conn:
+
+    async def back_off(conn: AsyncConnection) -> None:
         await polling.record_carrier_failure(conn, state.id, until=until, error=error.message)
         await polling.reschedule(conn, items, next_check_at=until, error=error.message, now=now)
 
-
-async def _record(
-    services: Services,
-    state: ConnectionState,
-    chunk: Sequence[Claimed],
-    results: dict[str, Result],
-    speed: float,
-) -> None:
-    async with services.database.write() as conn:
-        await record_results(services, conn, state, chunk, results, speed)
-
-
-async def record_results(
-    services: Services,
-    conn: AsyncConnection,
-    state: ConnectionState,
-    chunk: Sequence[Claimed],
-    results: dict[str, Result],
-    speed: float,
-) -> None:
-    """Record what the carrier said about ``chunk`` (polled, or pushed) in the open transaction:
-    new events, each package's new state and schedule, its status changes and their outbox rows.
-    A handful of statements per chunk, whatever its size."""
-    policy = services.settings.schedule
-    watch = (
-        timedelta(days=state.exception_watch_days)
-        if state.exception_watch_days is not None
-        else None
-    )
-    held = await polling.owned(conn, chunk)
-    # Taken once the transaction holds its locks: detected_at is when it was recorded.
-    now = utcnow()
-    stored = await histories.load(
-        conn, [item.subscription.id for item in chunk if item.subscription.id in held]
-    )
-    updates: list[dict[str, Any]] = []
-    grown: dict[int, list[histories.StoredEvent]] = {}
-    changed: list[tuple[Subscription, list[Change]]] = []
-    for item in chunk:
-        subscription = item.subscription
-        if subscription.id not in held:
-            continue  # stopped by the account, or taken over after our lease ran out
-        history = stored[subscription.id]
-        before = Known(
-            status_code=subscription.status_code,
-            status_detail_code=subscription.status_detail_code,
-            sequence=subscription.sequence,
-            settled=item.settled,
-            newest_event_at=newest_scan_moment(event for _, event in history),
-            identities=frozenset(identity for identity, _ in history),
-        )
-        observation = observe(before, results.get(subscription.tracking_number, NOT_FOUND))
-        changes = list(observation.changes)
-        age = now - item.created_at
-        stop = None
-        if policy.expired(observation.status_code, age=age, speed=speed):
-            changes.append(expiry(replace(before, sequence=before.sequence + len(changes))))
-            stop = "expired"
-        final = changes[-1] if changes else None
-        status_code = final.status_code if final else observation.status_code
-        detail = final.status_detail_code if final else observation.status_detail_code
-        status_since = now if final else item.status_since
-        stop = stop or stop_reason(
-            status_code, status_since=status_since, now=now, exception_watch=watch
-        )
-        values = _subscription_values(subscription, observation, status_code, detail)
-        values.update(
-            sequence=final.sequence if final else subscription.sequence,
-            status_since=status_since,
-            last_checked_at=now,
-            last_error=None,
-            announce=False,
-            updated_at=now,
-            active=stop is None,
-            stop_reason=stop,
-            stopped_at=now if stop else None,
-            next_check_at=None
-            if stop
-            else policy.next_check(
-                status_code,
-                detail,
-                now=now,
-                age=age,
-                estimated_delivery=_end_of_estimate(values["estimated_delivery_date"]),
-                speed=speed,
-            ),
-        )
-        updates.append({"id": subscription.id, **values})
-        if observation.new_events:
-            grown[subscription.id] = [*history, *observation.new_events]
-        if changes:
-            changed.append((replace(subscription, **_domain_fields(values)), changes))
-    await polling.update_checked(conn, updates)
-    await histories.save(conn, grown)
-    if changed:
-        events = {s.id: [event for _, event in grown.get(s.id, stored[s.id])] for s, _ in changed}
-        await _record_changes(services, conn, state.account_id, changed, events, now)
-    if state.failures:
-        await polling.record_carrier_success(conn, state.id)
-    log.debug("recorded %d packages on connection %s", len(updates), state.id)
-
-
-def _subscription_values(
-    subscription: Subscription, observation: Observation, status_code: str, detail: str | None
-) -> dict[str, Any]:
-    event = observation.defining_event
-    return {
-        "status_code": status_code,
-        "status_detail_code": detail,
-        "carrier_status_code": event.carrier_status_code
-        if event
-        else subscription.carrier_status_code,
-        "carrier_detail_code": event.carrier_detail_code
-        if event
-        else subscription.carrier_detail_code,
-        "carrier_status_description": (
-            event.carrier_status_description if event else subscription.carrier_status_description
-        ),
-        "exception_description": (
-            (event.description if event else subscription.exception_description)
-            if status_code == "EX"
-            else None
-        ),
-        "ship_date": observation.ship_date or subscription.ship_date,
-        "estimated_delivery_date": (
-            observation.estimated_delivery_date or subscription.estimated_delivery_date
-        ),
-        "actual_delivery_date": observation.actual_delivery_date
-        or subscription.actual_delivery_date,
-    }
-
-
-_DOMAIN_FIELDS = frozenset(Subscription.__dataclass_fields__)
-
-
-def _domain_fields(values: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in values.items() if k in _DOMAIN_FIELDS and k != "next_check_at"}
-
-
-async def _record_changes(
-    services: Services,
-    conn: AsyncConnection,
-    account_id: int,
-    changed: list[tuple[Subscription, list[Change]]],
-    events: dict[int, list[TrackEvent]],
-    now: datetime,
-) -> None:
-    """Status changes, and one outbox row per change and ``track`` webhook, each carrying the
-    package as it was at that change (``events``: each changed package's stored scans)."""
-    rows = [
-        {
-            "subscription_id": subscription.id,
-            "sequence": change.sequence,
-            "previous_status": change.previous_status,
-            "status_code": change.status_code,
-            "status_detail_code": change.status_detail_code,
-            "occurred_at": change.occurred_at,
-            "detected_at": now,
-            "correction": change.correction,
-        }
-        for subscription, changes in changed
-        for change in changes
-    ]
-    change_ids = iter(await polling.insert_status_changes(conn, rows))
-    webhook_ids = (await polling.track_webhook_ids(conn, [account_id])).get(account_id, [])
-    if not webhook_ids:
-        return
-    deliveries: list[dict[str, Any]] = []
-    for subscription, changes in changed:
-        kind = CARRIERS[subscription.carrier_code]
-        for index, change in enumerate(changes):
-            change_id = next(change_ids)
-            latest = index == len(changes) - 1
-            snapshot = subscription if latest else _as_of(subscription, change)
-            history = events[subscription.id]
-            visible = history if latest else _events_until(history, change.event)
-            payload = track_payload(
-                base_url=services.settings.public_base_url,
-                tracking_information=tracking_information(
-                    snapshot,
-                    newest_first(visible),
-                    tracking_url=kind.tracking_url(subscription.tracking_number),
-                ),
-                event_id=format_id(change_id),
-                sequence=change.sequence,
-                previous_status=change.previous_status,
-                correction=change.correction,
-                detected_at=now,
-            )
-            deliveries.extend(
-                {
-                    "webhook_id": webhook_id,
-                    "status_change_id": change_id,
-                    "subscription_id": subscription.id,
-                    "sequence": change.sequence,
-                    "message_id": f"msg_{change_id}_{webhook_id}",
-                    "payload": payload,
-                    "state": "pending",
-                    "attempts": 0,
-                    "next_attempt_at": now,
-                    "created_at": now,
-                }
-                for webhook_id in webhook_ids
-            )
-    await polling.insert_deliveries(conn, deliveries)
-    services.deliveries_due.set()
-
-
-def _as_of(subscription: Subscription, change: Change) -> Subscription:
-    """The package as it was at an intermediate change of one check."""
-    event = change.event
-    return replace(
-        subscription,
-        status_code=change.status_code,
-        status_detail_code=change.status_detail_code,
-        carrier_status_code=event.carrier_status_code if event else None,
-        carrier_detail_code=event.carrier_detail_code if event else None,
-        carrier_status_description=event.carrier_status_description if event else None,
-        exception_description=(event.description if event and change.status_code == "EX" else None),
-        actual_delivery_date=None,
-    )
-
-
-def _events_until(events: list[TrackEvent], last: TrackEvent | None) -> list[TrackEvent]:
-    if last is None:
-        return events
-    moment = event_moment(last)
-    if moment is None:
-        return events
-    return [e for e in events if (m := event_moment(e)) is None or m <= moment]
-
-
-def _end_of_estimate(value: str | None) -> datetime | None:
-    """When an estimated delivery counts as missed. A carrier's date without a time or offset
-    (``2026-04-30T00:00:00``) means "that day": it is missed only once the day is over."""
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if parsed.tzinfo is not None:
-        return parsed
-    if parsed.time() == datetime.min.time():
-        parsed += timedelta(days=1)
-    return parsed.replace(tzinfo=UTC)
+    await held.write(items, back_off, what=f"backing off connection {state.id}")

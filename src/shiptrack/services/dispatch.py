@@ -54,9 +54,13 @@ async def send(
     )
 
 
-async def record(services: Services, sent: list[tuple[ClaimedDelivery, SendResult]]) -> None:
+async def record(
+    services: Services, sent: list[tuple[ClaimedDelivery, SendResult]], *, again: bool = False
+) -> None:
     """Record a batch of attempts in one transaction: each attempt, each delivery's next step
-    (delivered, a retry time, or failed for good), and each webhook's health."""
+    (delivered, a retry time, or failed for good), and each webhook's health. ``again``: an
+    earlier try of this batch failed and may have been committed all the same (see
+    ``store.deliveries.record_attempts``)."""
     policy = services.settings.retry_policy
     now = utcnow()
     health: dict[int, dict[str, object]] = {}
@@ -102,12 +106,25 @@ async def record(services: Services, sent: list[tuple[ClaimedDelivery, SendResul
             )
         )
     async with services.database.write() as conn:
-        await store.record_attempts(conn, attempts)
+        await store.record_attempts(conn, attempts, again=again)
         for webhook_id, values in health.items():
             await store.update_webhook_health(conn, webhook_id, values)
     if any(result.delivered for _, result in sent):
         # A package's next notification may go now that the earlier one arrived.
         services.deliveries_due.set()
+
+
+async def release(
+    services: Services, unsent: list[ClaimedDelivery], lost_claims: list[datetime]
+) -> None:
+    """Give back deliveries claimed but not sent, and whatever the claims that set the leases
+    ``lost_claims`` took (claims whose answer never came): due at once, for any dispatcher."""
+    now = utcnow()
+    async with services.database.write() as conn:
+        await store.release(conn, unsent, now=now)
+        for lease_until in lost_claims:
+            await store.release_claim(conn, lease_until=lease_until, now=now)
+    services.deliveries_due.set()
 
 
 async def _make_secret(services: Services, delivery: ClaimedDelivery) -> str:

@@ -16,7 +16,8 @@ from shiptrack.domain.errors import NotFound, ShiptrackError, Unauthorized, Vali
 from shiptrack.domain.ids import parse_id
 from shiptrack.domain.tracking import normalise_tracking_number
 from shiptrack.services import Services
-from shiptrack.services.checks import connection_context, record_results
+from shiptrack.services.checks import connection_context
+from shiptrack.services.recording import record_results
 from shiptrack.store import polling
 from shiptrack.store.polling import ConnectionState
 

@@ -4,8 +4,8 @@ A delivery is claimable when it is pending, due, its webhook is live and enabled
 delivery of the same package to the same webhook is still pending: one package's notifications reach
 a webhook in ``sequence`` order. Claiming moves ``next_attempt_at`` to the end of a lease, so a
 dispatcher killed mid-send leaves the delivery to be claimed (and sent with the same ``webhook-id``)
-again once the lease runs out. ``lease_until`` tells a claimed delivery from one waiting for a
-retry.
+again once the lease runs out; one that stops cleanly gives back what it did not send
+(:func:`release`). ``lease_until`` tells a claimed delivery from one waiting for a retry.
 """
 
 from __future__ import annotations
@@ -156,12 +156,23 @@ class Attempt:
     delivered_at: datetime | None
 
 
-async def record_attempts(conn: AsyncConnection, attempts: list[Attempt]) -> None:
+async def record_attempts(
+    conn: AsyncConnection, attempts: list[Attempt], *, again: bool = False
+) -> None:
     """Keep each attempt and move its delivery on (state, next attempt, delivered at), in two
     statements for the whole batch. A delivery whose lease was lost meanwhile keeps its attempt
-    row and is left to the dispatcher holding it now."""
+    row and is left to the dispatcher holding it now.
+
+    ``again``: these attempts may have been recorded already (an earlier try's commit may have
+    gone through while the database stopped answering); an attempt already kept (same delivery,
+    same start) is not kept twice, and its delivery, no longer under the lease, is not moved on
+    twice."""
     if not attempts:
         return
+    if again:
+        attempts = await _not_yet_kept(conn, attempts)
+        if not attempts:
+            return
     await conn.execute(
         delivery_attempts.insert(),
         [
@@ -202,6 +213,51 @@ async def record_attempts(conn: AsyncConnection, attempts: list[Attempt]) -> Non
             for a in attempts
         ],
     )
+
+
+async def _not_yet_kept(conn: AsyncConnection, attempts: list[Attempt]) -> list[Attempt]:
+    rows = await conn.execute(
+        sa.select(delivery_attempts.c.delivery_id, delivery_attempts.c.attempted_at).where(
+            delivery_attempts.c.delivery_id.in_({a.delivery.id for a in attempts})
+        )
+    )
+    kept = {(row.delivery_id, row.attempted_at) for row in rows}
+    return [a for a in attempts if (a.delivery.id, a.attempted_at) not in kept]
+
+
+async def release(
+    conn: AsyncConnection, claimed: Collection[ClaimedDelivery], *, now: datetime
+) -> None:
+    """Give claimed deliveries back unsent (no attempt counted): due at once, for any dispatcher.
+    Only deliveries still held under this caller's lease change."""
+    if not claimed:
+        return
+    await conn.execute(
+        deliveries.update()
+        .where(
+            deliveries.c.id == sa.bindparam("b_id"),
+            deliveries.c.state == PENDING,
+            deliveries.c.lease_until == sa.bindparam("b_lease"),
+        )
+        .values(lease_until=None, next_attempt_at=now),
+        [{"b_id": d.id, "b_lease": d.lease_until} for d in claimed],
+    )
+
+
+async def release_claim(conn: AsyncConnection, *, lease_until: datetime, now: datetime) -> int:
+    """Give back whatever a claim that set ``lease_until`` took, when the claimer never learnt
+    what (the database went away while answering it); how many. A claim sets
+    ``next_attempt_at`` to the lease, so this reads the due index, not the table."""
+    result = await conn.execute(
+        deliveries.update()
+        .where(
+            deliveries.c.state == PENDING,
+            deliveries.c.next_attempt_at == lease_until,
+            deliveries.c.lease_until == lease_until,
+        )
+        .values(lease_until=None, next_attempt_at=now)
+    )
+    return int(result.rowcount)
 
 
 async def update_webhook_health(

@@ -3,7 +3,10 @@
 Claiming moves ``next_check_at`` forward by the lease: a claimed subscription is not due for anyone
 else until the lease runs out, and a worker that dies mid-check simply lets it become due again. On
 PostgreSQL the claim skips rows another worker is claiming (``FOR UPDATE SKIP LOCKED``); on
-SQLite the write lock serialises claims.
+SQLite the write lock serialises claims. A worker that stops cleanly, or cannot finish what it
+claimed, gives it back at once (:func:`release`, :func:`release_claim`) instead of letting it wait
+for the lease. Every write of a claimed row matches on the lease, so a write repeated after its
+commit went through (the database answered too late) is a no-op.
 """
 
 from __future__ import annotations
@@ -294,13 +297,61 @@ async def reschedule(
         )
 
 
+async def release(conn: AsyncConnection, claimed: Sequence[Claimed], *, now: datetime) -> None:
+    """Give claimed subscriptions back unchecked: due at once, for any worker. Only rows still
+    held under this caller's lease change (one taken over, recorded or stopped meanwhile is left
+    as it is); ``last_error`` and the rest stay."""
+    rows = [
+        {"b_id": item.subscription.id, "b_lease": item.lease_until}
+        for item in claimed
+        if item.lease_until is not None
+    ]
+    if not rows:
+        return
+    await conn.execute(
+        subscriptions.update()
+        .where(
+            subscriptions.c.id == sa.bindparam("b_id"),
+            subscriptions.c.lease_until == sa.bindparam("b_lease"),
+        )
+        .values(
+            lease_until=None,
+            next_check_at=sa.case((subscriptions.c.active, now), else_=sa.null()),
+        ),
+        rows,
+    )
+
+
+async def release_claim(conn: AsyncConnection, *, lease_until: datetime, now: datetime) -> int:
+    """Give back whatever a claim that set ``lease_until`` took, when the claimer never learnt
+    what (the database went away while answering it); how many rows. A claim sets
+    ``next_check_at`` to the lease, so this reads the due index, not the table."""
+    result = await conn.execute(
+        subscriptions.update()
+        .where(
+            _ACTIVE,
+            subscriptions.c.next_check_at == lease_until,
+            subscriptions.c.lease_until == lease_until,
+        )
+        .values(lease_until=None, next_check_at=now)
+    )
+    return int(result.rowcount)
+
+
 async def record_carrier_failure(
     conn: AsyncConnection, connection_id: int, *, until: datetime, error: str
 ) -> None:
-    """Back a connection off: no worker calls the carrier through it before ``until``."""
+    """Back a connection off: no worker calls the carrier through it before ``until``. Written
+    again (its first commit went through unseen), it counts the failure once."""
     await conn.execute(
         carrier_connections.update()
-        .where(carrier_connections.c.id == connection_id)
+        .where(
+            carrier_connections.c.id == connection_id,
+            sa.or_(
+                carrier_connections.c.backoff_until.is_(None),
+                carrier_connections.c.backoff_until != until,
+            ),
+        )
         .values(
             backoff_until=until,
             failures=carrier_connections.c.failures + 1,

@@ -56,6 +56,10 @@ async def start(conn: AsyncConnection, requests: Sequence[StartRequest], *, now:
                 "stopped_at": None,
                 # A restart notifies the current state, even if it has not changed.
                 "announce": True,
+                # A check claimed before the stop must not record over the restart (it would
+                # clear ``announce`` and the promised notification would never be sent): without
+                # its lease it drops its result, and the next claim announces.
+                "lease_until": None,
                 "updated_at": statement.excluded.updated_at,
             },
             where=sa.not_(subscriptions.c.active),
@@ -102,12 +106,20 @@ async def find(
 
 
 async def stop(conn: AsyncConnection, subscription_id: int, *, reason: str, now: datetime) -> None:
-    """Stop watching a package (idempotent: a stopped subscription keeps its first reason)."""
+    """Stop watching a package (idempotent: a stopped subscription keeps its first reason).
+
+    A check under way loses its lease, so nothing of it is recorded (the account was told 204),
+    and a stopped package holds no lease."""
     await conn.execute(
         subscriptions.update()
         .where(subscriptions.c.id == subscription_id, subscriptions.c.active)
         .values(
-            active=False, stop_reason=reason, stopped_at=now, next_check_at=None, updated_at=now
+            active=False,
+            stop_reason=reason,
+            stopped_at=now,
+            next_check_at=None,
+            lease_until=None,
+            updated_at=now,
         )
     )
 

@@ -7,6 +7,12 @@ timeout and never the loop. Each webhook has slots of its own that follow how it
 endpoint cannot starve the others and a fast one is not held to a trickle. Results are recorded
 in batches (one transaction for everything that finished within a few milliseconds), which is what
 lets one process send thousands of deliveries a second.
+
+Nothing claimed waits for its lease while the process lives. Attempts that cannot be recorded
+because the database is away are kept and recorded when it answers again (not sent a second time
+once the lease runs out), and no more is claimed meanwhile, which bounds what is kept. Deliveries
+claimed but not sent (the database was needed to sign them, or the process is stopping) are given
+back, due at once, with no attempt counted.
 """
 
 from __future__ import annotations
@@ -14,14 +20,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from datetime import timedelta
+import time
+from datetime import datetime, timedelta
 
 import aiohttp
 
 from shiptrack.domain.delivery import EndpointSlots
+from shiptrack.domain.errors import ServiceUnavailable
 from shiptrack.domain.timefmt import utcnow
 from shiptrack.services import Services
-from shiptrack.services.dispatch import record, send
+from shiptrack.services.dispatch import record, release, send
+from shiptrack.services.retrying import pauses
 from shiptrack.store import deliveries as store
 from shiptrack.store.deliveries import ClaimedDelivery
 from shiptrack.webhooks.sender import SendResult, open_session
@@ -33,6 +42,8 @@ log = logging.getLogger("shiptrack.dispatcher")
 RECORD_EVERY = 0.01
 #: Deliveries a webhook may have in flight before it has shown how much it takes.
 STARTING_SLOTS = 8
+#: Longest a stopping dispatcher spends recording and giving back what it still holds.
+RELEASE_WAIT = 5.0
 
 
 class Dispatcher:
@@ -46,11 +57,21 @@ class Dispatcher:
         self.slots = EndpointSlots(
             start=STARTING_SLOTS, most=services.settings.webhook_endpoint_concurrency
         )
+        #: Attempts made, waiting to be recorded.
         self.finished: list[tuple[ClaimedDelivery, SendResult]] = []
+        #: Deliveries claimed but not sent, waiting to be given back.
+        self.unsent: list[ClaimedDelivery] = []
+        #: The leases of claims whose answer never came (what they took is to be given back).
+        self.lost_claims: list[datetime] = []
+        #: The last try to record failed: the database is away (and that try may have been
+        #: committed all the same).
+        self.failing = False
         self.results_ready = asyncio.Event()
 
     async def run(self, stopping: asyncio.Event) -> None:
-        """Work until ``stopping`` is set; deliveries under way are finished and recorded first."""
+        """Work until ``stopping`` is set; deliveries under way are finished and recorded first.
+        Cancelled (the grace period of a shutdown is over), it gives back what it has not sent
+        and records what it has."""
         settings = self.services.settings
         session = open_session(
             connect_timeout=settings.webhook_connect_timeout,
@@ -63,6 +84,9 @@ class Dispatcher:
             while not stopping.is_set():
                 try:
                     started = self._start(session, await self._claim())
+                except ServiceUnavailable as error:
+                    log.warning("claiming deliveries: %s", error.message)
+                    started = 0
                 except Exception:
                     log.exception("claiming deliveries failed")
                     started = 0
@@ -77,12 +101,18 @@ class Dispatcher:
                     )
             if self.in_flight:
                 await asyncio.wait(self.in_flight, timeout=settings.webhook_timeout + 1)
+            await self._abandon_in_flight()
+            await recorder  # until everything is recorded, however long the database is away
         finally:
-            await recorder
-            await self._flush()
+            await self._abandon_in_flight()
+            recorder.cancel()
+            await asyncio.wait([recorder])
+            await self._last_flush()
             await session.close()
 
     async def _claim(self) -> list[ClaimedDelivery]:
+        if self.failing:
+            return []  # the database is away: what is waiting is recorded first
         settings = self.services.settings
         capacity = settings.webhook_concurrency - len(self.in_flight)
         if capacity <= 0:
@@ -90,16 +120,23 @@ class Dispatcher:
         free = self.slots.free()
         full = [webhook_id for webhook_id, slots in free.items() if slots <= 0]
         now = utcnow()
-        async with self.services.database.write() as conn:
-            return await store.claim(
-                conn,
-                now=now,
-                lease_until=now + timedelta(seconds=settings.webhook_lease),
-                limit=min(capacity, settings.poll_batch_size),
-                skip_webhooks=full,
-                per_webhook=free,
-                default_per_webhook=self.slots.start,
-            )
+        lease_until = now + timedelta(seconds=settings.webhook_lease)
+        try:
+            async with self.services.database.write() as conn:
+                return await store.claim(
+                    conn,
+                    now=now,
+                    lease_until=lease_until,
+                    limit=min(capacity, settings.poll_batch_size),
+                    skip_webhooks=full,
+                    per_webhook=free,
+                    default_per_webhook=self.slots.start,
+                )
+        except ServiceUnavailable:
+            # The claim may have been committed although its answer never came.
+            self.lost_claims.append(lease_until)
+            self.results_ready.set()
+            raise
 
     def _start(self, session: aiohttp.ClientSession, claimed: list[ClaimedDelivery]) -> int:
         for delivery in claimed:
@@ -112,6 +149,15 @@ class Dispatcher:
     async def _send(self, session: aiohttp.ClientSession, delivery: ClaimedDelivery) -> None:
         try:
             result = await send(self.services, session, delivery)
+        except asyncio.CancelledError:  # the process is stopping: another one will send it
+            self._unsent(delivery)
+            raise
+        except ServiceUnavailable as error:
+            # The signing key or the webhook's secret could not be read, so nothing was sent:
+            # given back, no attempt counted against the receiver.
+            log.info("delivery %s not sent: %s", delivery.id, error.message)
+            self._unsent(delivery)
+            return
         except Exception as error:
             log.exception("delivery %s failed unexpectedly", delivery.id)
             result = SendResult(None, 0, f"internal error: {error!r}"[:500])
@@ -122,22 +168,93 @@ class Dispatcher:
         self.results_ready.set()
         self.services.deliveries_due.set()  # a slot is free: claim more now
 
-    async def _record_loop(self, stopping: asyncio.Event) -> None:
-        while not (stopping.is_set() and not self.in_flight):
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.results_ready.wait(), timeout=0.5)
-            await asyncio.sleep(RECORD_EVERY)
-            await self._flush()
+    def _unsent(self, delivery: ClaimedDelivery) -> None:
+        self.slots.unsent(delivery.webhook_id)
+        self.unsent.append(delivery)
+        self.results_ready.set()
 
-    async def _flush(self) -> None:
+    async def _abandon_in_flight(self) -> None:
+        """Stop the sends still under way (their deliveries are given back)."""
+        tasks = list(self.in_flight)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks)
+
+    def _holding(self) -> int:
+        return len(self.finished) + len(self.unsent) + len(self.lost_claims)
+
+    async def _record_loop(self, stopping: asyncio.Event) -> None:
+        backoff = None
+        while not (stopping.is_set() and not self.in_flight and not self._holding()):
+            if backoff is None:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.results_ready.wait(), timeout=0.5)
+                await asyncio.sleep(RECORD_EVERY)
+            if await self._flush():
+                backoff = None
+            else:
+                backoff = backoff or pauses()
+                await asyncio.sleep(next(backoff))
+
+    async def _flush(self) -> bool:
+        """Record the finished attempts and give back what was not sent; ``False`` when the
+        database could not be reached (everything is kept for the next try)."""
         self.results_ready.clear()
-        batch, self.finished = self.finished, []
-        if not batch:
-            return
+        sent, self.finished = self.finished, []
+        unsent, self.unsent = self.unsent, []
+        lost, self.lost_claims = self.lost_claims, []
+        if not (sent or unsent or lost):
+            return True
         try:
-            await record(self.services, batch)
-        except Exception:
-            # The leases run out and the deliveries are sent again: at least once, never lost.
-            log.exception("recording %d delivery attempts failed", len(batch))
+            if sent:
+                await record(self.services, sent, again=self.failing)
+                sent = []
+            if unsent or lost:
+                await release(self.services, unsent, lost)
+        except Exception as error:
+            if not isinstance(error, ServiceUnavailable):
+                # The leases run out and the deliveries are sent again: at least once.
+                log.exception("recording %d delivery attempts failed", len(sent) + len(unsent))
+                self.failing = False
+                return True
+            if not self.failing:
+                log.warning("recording delivery attempts: %s; trying again", error.message)
+            self._keep(sent, unsent, lost)
+            return False
+        except BaseException:  # cancelled mid-write: kept for the last try
+            self._keep(sent, unsent, lost)
+            raise
         finally:
             self.services.deliveries_due.set()
+        if self.failing:
+            log.info("delivery attempts recorded again")
+        self.failing = False
+        return True
+
+    def _keep(
+        self,
+        sent: list[tuple[ClaimedDelivery, SendResult]],
+        unsent: list[ClaimedDelivery],
+        lost: list[datetime],
+    ) -> None:
+        self.finished[:0] = sent
+        self.unsent[:0] = unsent
+        self.lost_claims[:0] = lost
+        # The write may have been committed although its answer never came.
+        self.failing = True
+
+    async def _last_flush(self) -> None:
+        """Record and give back what is still held, for at most :data:`RELEASE_WAIT` seconds."""
+        deadline = time.monotonic() + RELEASE_WAIT
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(RELEASE_WAIT):
+                for pause in pauses():
+                    if await self._flush() or time.monotonic() + pause >= deadline:
+                        break
+                    await asyncio.sleep(pause)
+        if self._holding():
+            log.warning(
+                "stopped holding %d deliveries; they are sent again when their lease runs out",
+                self._holding(),
+            )

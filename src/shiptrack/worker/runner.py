@@ -10,7 +10,8 @@ from typing import Protocol
 
 log = logging.getLogger("shiptrack.worker")
 
-#: How long a stopping process waits for work under way before cancelling it.
+#: How long a stopping process waits for work under way before cancelling it (the default of
+#: ``SHIPTRACK_SHUTDOWN_GRACE``).
 GRACE_SECONDS = 10.0
 
 
@@ -25,10 +26,17 @@ class Worker(Protocol):
 
 
 class Workers:
-    """Starts workers as tasks and stops them together."""
+    """Starts workers as tasks and stops them together.
 
-    def __init__(self, workers: list[Worker]) -> None:
+    Stopping asks every worker to finish what it started; after ``grace`` seconds what is left
+    is cancelled, and each worker gives back the work it held (due at once for another process)
+    before its cancellation completes. A process killed outright keeps its claims until their
+    leases run out.
+    """
+
+    def __init__(self, workers: list[Worker], *, grace: float = GRACE_SECONDS) -> None:
         self.workers = workers
+        self.grace = grace
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -45,7 +53,7 @@ class Workers:
         self._stopping.set()
         if not self._tasks:
             return
-        done, pending = await asyncio.wait(self._tasks, timeout=GRACE_SECONDS)
+        done, pending = await asyncio.wait(self._tasks, timeout=self.grace)
         for task in pending:
             task.cancel()
         for task in pending:
