@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from shiptrack.domain.check import ClaimedPackage, PackageState
 from shiptrack.store import migrate, polling
 from shiptrack.store import subscriptions as subscription_store
 from shiptrack.store.accounts import create_account
@@ -104,7 +105,7 @@ async def _add(
 
 async def _claim(
     database: Database, *, now: datetime = NOW, limit: int = 100
-) -> list[polling.Claimed]:
+) -> list[ClaimedPackage]:
     async with database.write() as conn:
         return await polling.claim_due(conn, now=now, lease_until=now + LEASE, limit=limit)
 
@@ -116,7 +117,7 @@ async def _row(database: Database, subscription_id: int) -> sa.Row[Any]:
         ).one()
 
 
-def _ids(claimed: list[polling.Claimed]) -> set[int]:
+def _ids(claimed: list[ClaimedPackage]) -> set[int]:
     return {item.subscription.id for item in claimed}
 
 
@@ -240,23 +241,34 @@ async def test_a_claim_does_not_wait_for_another_workers_open_claim(database: Da
     assert taken_second == packages - taken_first
 
 
-async def _write_result(
-    database: Database, subscription_id: int, lease_until: datetime, status_code: str
-) -> bool:
+async def _write_result(database: Database, claimed: ClaimedPackage, status_code: str) -> bool:
+    """Record a check the way the engine does: only while the claim is still held."""
     async with database.write() as conn:
-        return await polling.update_subscription(
+        if claimed.subscription.id not in await polling.owned(conn, [claimed]):
+            return False
+        await polling.update_checked(
             conn,
-            subscription_id,
-            lease_until,
-            {
-                "status_code": status_code,
-                "status_detail_code": None,
-                "sequence": 1,
-                "last_checked_at": NOW,
-                "updated_at": NOW,
-                "next_check_at": NOW + timedelta(hours=3),
-            },
+            [
+                PackageState(
+                    subscription_id=claimed.subscription.id,
+                    status_code=status_code,
+                    status_detail_code=None,
+                    carrier_status_code=None,
+                    carrier_detail_code=None,
+                    carrier_status_description=None,
+                    exception_description=None,
+                    ship_date=None,
+                    estimated_delivery_date=None,
+                    actual_delivery_date=None,
+                    sequence=1,
+                    status_since=NOW,
+                    checked_at=NOW,
+                    next_check_at=NOW + timedelta(hours=3),
+                    stop_reason=None,
+                )
+            ],
         )
+        return True
 
 
 async def test_a_worker_that_lost_its_lease_cannot_write_its_result(database: Database) -> None:
@@ -267,12 +279,12 @@ async def test_a_worker_that_lost_its_lease_cannot_write_its_result(database: Da
     [fast] = await _claim(database, now=NOW + LEASE)
     assert fast.lease_until != slow.lease_until
 
-    assert await _write_result(database, package, slow.lease_until, "IT") is False
+    assert await _write_result(database, slow, "IT") is False
     row = await _row(database, package)
     assert row.status_code == "UN"
     assert row.lease_until == fast.lease_until
 
-    assert await _write_result(database, package, fast.lease_until, "AC") is True
+    assert await _write_result(database, fast, "AC") is True
     row = await _row(database, package)
     assert row.status_code == "AC"
     assert row.lease_until is None
@@ -290,7 +302,7 @@ async def test_a_package_stopped_during_its_check_records_nothing_of_that_check(
         await subscription_store.stop(conn, package, reason="stopped", now=NOW)
 
     # The account was told 204: the check under way must not notify or change anything.
-    assert await _write_result(database, package, claimed.lease_until, "IT") is False
+    assert await _write_result(database, claimed, "IT") is False
     row = await _row(database, package)
     assert row.active is False
     assert row.stop_reason == "stopped"

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from shiptrack.domain.changes import StoredEvent
 from shiptrack.domain.tracking import TrackEvent
 from shiptrack.store import histories, migrate
 from shiptrack.store.database import Database, create_database
@@ -150,7 +151,7 @@ def test_stored_scans_move_into_histories_and_back(
         f"VALUES (:subscription_id, {', '.join(':' + f for f in fields)})"
     )
 
-    async def go() -> tuple[dict[int, list[histories.StoredEvent]], set[tuple[object, ...]]]:
+    async def go() -> tuple[dict[int, list[StoredEvent]], set[tuple[object, ...]]]:
         database = create_database(url)
         try:
             await migrate.upgrade(database, "0005")

@@ -33,6 +33,7 @@ from shiptrack.carriers.base import (
     TransportError,
 )
 from shiptrack.domain.carriers import CARRIERS
+from shiptrack.domain.check import ClaimedPackage, ConnectionState
 from shiptrack.domain.errors import ServiceUnavailable
 from shiptrack.domain.timefmt import utcnow
 from shiptrack.services import Services
@@ -41,7 +42,6 @@ from shiptrack.services.connections import credential_owner
 from shiptrack.services.recording import record_results
 from shiptrack.services.retrying import write_until
 from shiptrack.store import polling
-from shiptrack.store.polling import Claimed, ConnectionState
 from shiptrack.store.sealing import SealingError
 
 log = logging.getLogger("shiptrack.engine")
@@ -86,7 +86,7 @@ async def run_checks(
     if not claimed:
         return 0
     held = _Held(services, claimed, deadline=deadline, stopping=stopping)
-    by_connection: dict[int, list[Claimed]] = defaultdict(list)
+    by_connection: dict[int, list[ClaimedPackage]] = defaultdict(list)
     for item in claimed:
         by_connection[item.subscription.connection_id].append(item)
     try:
@@ -134,7 +134,7 @@ class _Held:
     def __init__(
         self,
         services: Services,
-        claimed: Iterable[Claimed],
+        claimed: Iterable[ClaimedPackage],
         *,
         deadline: float,
         stopping: asyncio.Event | None,
@@ -152,7 +152,7 @@ class _Held:
 
     async def write(
         self,
-        items: Sequence[Claimed],
+        items: Sequence[ClaimedPackage],
         write: Callable[[AsyncConnection], Awaitable[None]],
         *,
         what: str,
@@ -198,7 +198,7 @@ class _Held:
 
 
 async def _check_connection(
-    services: Services, held: _Held, state: ConnectionState, items: list[Claimed]
+    services: Services, held: _Held, state: ConnectionState, items: list[ClaimedPackage]
 ) -> None:
     adapter = services.carriers.adapter(state.carrier_code, simulated=state.simulated)
     speed = services.carriers.speed(simulated=state.simulated)
@@ -228,10 +228,10 @@ async def _check_connection(
     budget = connection_budget(adapter, state)
     gate = asyncio.Semaphore(CHUNKS_IN_FLIGHT)
     failures: list[TransportError] = []
-    unasked: list[Claimed] = []
-    later: list[tuple[float, list[Claimed]]] = []
+    unasked: list[ClaimedPackage] = []
+    later: list[tuple[float, list[ClaimedPackage]]] = []
 
-    async def record(answered: Sequence[tuple[list[Claimed], dict[str, Result]]]) -> None:
+    async def record(answered: Sequence[tuple[list[ClaimedPackage], dict[str, Result]]]) -> None:
         chunk = [item for items, _ in answered for item in items]
         results = {number: result for _, found in answered for number, result in found.items()}
 
@@ -242,9 +242,9 @@ async def _check_connection(
 
     # Chunks answered while an earlier one is being recorded are recorded together: one
     # transaction and one statement of each kind for all of them.
-    recorder: WriteBatcher[tuple[list[Claimed], dict[str, Result]]] = WriteBatcher(record)
+    recorder: WriteBatcher[tuple[list[ClaimedPackage], dict[str, Result]]] = WriteBatcher(record)
 
-    async def check(chunk: list[Claimed]) -> None:
+    async def check(chunk: list[ClaimedPackage]) -> None:
         async with gate:
             if held.stopping:  # not asked: given back when the round ends
                 return
@@ -287,7 +287,7 @@ async def _check_connection(
 
 
 async def _ask(
-    adapter: CarrierAdapter, context: ConnectionContext, chunk: Sequence[Claimed]
+    adapter: CarrierAdapter, context: ConnectionContext, chunk: Sequence[ClaimedPackage]
 ) -> dict[str, Result]:
     requests = [
         TrackRequest(item.subscription.tracking_number, since=item.created_at) for item in chunk
@@ -335,7 +335,7 @@ async def _carrier_failed(
     services: Services,
     held: _Held,
     state: ConnectionState,
-    items: Sequence[Claimed],
+    items: Sequence[ClaimedPackage],
     error: TransportError,
     speed: float,
 ) -> None:

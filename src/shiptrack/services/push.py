@@ -12,6 +12,7 @@ from typing import Any
 
 from shiptrack.carriers.base import PushRefused
 from shiptrack.domain.carriers import CARRIERS, carrier_kind
+from shiptrack.domain.check import ConnectionState
 from shiptrack.domain.errors import NotFound, ShiptrackError, Unauthorized, ValidationFailed
 from shiptrack.domain.ids import parse_id
 from shiptrack.domain.tracking import normalise_tracking_number
@@ -19,7 +20,6 @@ from shiptrack.services import Services
 from shiptrack.services.checks import connection_context
 from shiptrack.services.recording import record_results
 from shiptrack.store import polling
-from shiptrack.store.polling import ConnectionState
 
 
 async def _connection(services: Services, carrier_name: str, carrier_id: str) -> ConnectionState:

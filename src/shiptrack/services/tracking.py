@@ -19,6 +19,7 @@ from shiptrack.domain.changes import (
     newest_first,
     observe,
 )
+from shiptrack.domain.check import ConnectionState
 from shiptrack.domain.cursors import decode_cursor, encode_cursor
 from shiptrack.domain.errors import (
     CarrierNotConnected,
@@ -37,7 +38,6 @@ from shiptrack.services.checks import connection_budget, connection_context
 from shiptrack.store import connections as connection_store
 from shiptrack.store import polling
 from shiptrack.store import subscriptions as store
-from shiptrack.store.polling import ConnectionState
 from shiptrack.store.subscriptions import StartRequest
 from shiptrack.store.webhooks import has_webhook
 

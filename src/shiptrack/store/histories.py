@@ -21,6 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from shiptrack.domain.changes import StoredEvent
 from shiptrack.domain.tracking import TrackEvent
 from shiptrack.store.dialect import insert
 from shiptrack.store.tables import tracking_histories
@@ -48,9 +49,6 @@ EVENT_FIELDS = (
     "proof_of_delivery_url",
 )
 _VERSION = b"\x01"
-
-#: A stored scan: its identity (see :func:`shiptrack.domain.changes.event_identity`) and the scan.
-StoredEvent = tuple[bytes, TrackEvent]
 
 
 class CorruptHistory(ValueError):

@@ -12,14 +12,13 @@ commit went through (the database answered too late) is a no-op.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shiptrack.domain.tracking import Subscription
+from shiptrack.domain.check import ClaimedPackage, ConnectionState, PackageState
 from shiptrack.store.subscriptions import subscription_from_row
 from shiptrack.store.tables import (
     accounts,
@@ -31,21 +30,8 @@ from shiptrack.store.tables import (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Claimed:
-    """A subscription a worker holds until ``lease_until``."""
-
-    subscription: Subscription
-    created_at: datetime
-    status_since: datetime | None
-    announce: bool
-    settled: bool
-    #: The lease this worker set (``None`` for a push, which locks the row instead).
-    lease_until: datetime | None
-
-
-def _claimed(row: Any, lease_until: datetime | None) -> Claimed:
-    return Claimed(
+def _claimed(row: Any, lease_until: datetime | None) -> ClaimedPackage:
+    return ClaimedPackage(
         subscription=subscription_from_row(row),
         created_at=row.created_at,
         status_since=row.status_since,
@@ -53,26 +39,6 @@ def _claimed(row: Any, lease_until: datetime | None) -> Claimed:
         settled=row.last_checked_at is not None and not row.announce,
         lease_until=lease_until,
     )
-
-
-@dataclass(frozen=True, slots=True)
-class ConnectionState:
-    """A connection as the engine needs it."""
-
-    id: int
-    account_id: int
-    carrier_code: str
-    simulated: bool
-    base_url: str | None
-    account_number: str | None
-    sealed_credentials: str | None
-    backoff_until: datetime | None
-    failures: int
-    last_error: str | None
-    exception_watch_days: int | None
-    requests_per_minute: float | None = None
-    options: dict[str, str] | None = None
-    deleted: bool = False
 
 
 #: ``WHERE active`` written exactly as the partial index ``ix_subscriptions_due`` says it: SQLite
@@ -83,7 +49,7 @@ _ACTIVE = sa.text("subscriptions.active")
 
 async def claim_due(
     conn: AsyncConnection, *, now: datetime, lease_until: datetime, limit: int
-) -> list[Claimed]:
+) -> list[ClaimedPackage]:
     """Take up to ``limit`` due subscriptions, oldest due first."""
     due = (
         sa.select(subscriptions.c.id)
@@ -103,7 +69,7 @@ async def claim_due(
 
 async def lock_for_push(
     conn: AsyncConnection, *, account_id: int, carrier_code: str, tracking_numbers: Sequence[str]
-) -> list[Claimed]:
+) -> list[ClaimedPackage]:
     """The account's active subscriptions to these packages, locked for this transaction.
 
     A push takes precedence over a check under way: recording it clears the check's lease, so the
@@ -171,7 +137,7 @@ async def track_webhook_ids(
     return found
 
 
-async def owned(conn: AsyncConnection, claimed: Sequence[Claimed]) -> set[int]:
+async def owned(conn: AsyncConnection, claimed: Sequence[ClaimedPackage]) -> set[int]:
     """The claimed subscriptions still held by this caller (same lease, not stopped), locked for
     the rest of the transaction."""
     if not claimed:
@@ -189,8 +155,27 @@ async def owned(conn: AsyncConnection, claimed: Sequence[Claimed]) -> set[int]:
     }
 
 
-#: Every column a check writes to a subscription (the same for every row of a batch).
-CHECK_COLUMNS = (
+async def update_checked(conn: AsyncConnection, packages: list[PackageState]) -> None:
+    """Write the results of a batch of checks in one statement; the caller established with
+    :func:`owned` that it holds them. The lease is cleared, and so is a restart's ``announce``:
+    the check announced the current state."""
+    if not packages:
+        return
+    await conn.execute(
+        subscriptions.update()
+        .where(subscriptions.c.id == sa.bindparam("b_id"))
+        .values(
+            lease_until=None,
+            last_error=None,
+            announce=False,
+            **{name: sa.bindparam(f"b_{name}") for name in _CHECK_COLUMNS},
+        ),
+        [_checked_row(package) for package in packages],
+    )
+
+
+#: The columns a check sets from its outcome (besides those it clears).
+_CHECK_COLUMNS = (
     "status_code",
     "status_detail_code",
     "carrier_status_code",
@@ -203,8 +188,6 @@ CHECK_COLUMNS = (
     "sequence",
     "status_since",
     "last_checked_at",
-    "last_error",
-    "announce",
     "updated_at",
     "active",
     "stop_reason",
@@ -213,17 +196,28 @@ CHECK_COLUMNS = (
 )
 
 
-async def update_checked(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
-    """Write the results of a batch of checks (rows: ``id`` and every :data:`CHECK_COLUMNS`) in one
-    statement; the caller established with :func:`owned` that it holds them."""
-    if not rows:
-        return
-    await conn.execute(
-        subscriptions.update()
-        .where(subscriptions.c.id == sa.bindparam("b_id"))
-        .values(lease_until=None, **{name: sa.bindparam(f"b_{name}") for name in CHECK_COLUMNS}),
-        [{f"b_{key}": value for key, value in row.items()} for row in rows],
-    )
+def _checked_row(package: PackageState) -> dict[str, Any]:
+    stopped = package.stop_reason is not None
+    return {
+        "b_id": package.subscription_id,
+        "b_status_code": package.status_code,
+        "b_status_detail_code": package.status_detail_code,
+        "b_carrier_status_code": package.carrier_status_code,
+        "b_carrier_detail_code": package.carrier_detail_code,
+        "b_carrier_status_description": package.carrier_status_description,
+        "b_exception_description": package.exception_description,
+        "b_ship_date": package.ship_date,
+        "b_estimated_delivery_date": package.estimated_delivery_date,
+        "b_actual_delivery_date": package.actual_delivery_date,
+        "b_sequence": package.sequence,
+        "b_status_since": package.status_since,
+        "b_last_checked_at": package.checked_at,
+        "b_updated_at": package.checked_at,
+        "b_active": not stopped,
+        "b_stop_reason": package.stop_reason,
+        "b_stopped_at": package.checked_at if stopped else None,
+        "b_next_check_at": package.next_check_at,
+    }
 
 
 async def insert_status_changes(conn: AsyncConnection, rows: list[dict[str, Any]]) -> list[int]:
@@ -242,39 +236,9 @@ async def insert_deliveries(conn: AsyncConnection, rows: list[dict[str, Any]]) -
         await conn.execute(deliveries.insert(), rows)
 
 
-async def update_subscription(
-    conn: AsyncConnection,
-    subscription_id: int,
-    lease_until: datetime | None,
-    values: dict[str, Any],
-) -> bool:
-    """Write a check's result, unless the lease was lost (another worker took over) or the account
-    stopped the package meanwhile (then nothing of this check is recorded: no change is notified
-    after a stop was answered).
-    """
-    values = dict(values)
-    stopping = values.pop("stop_reason", None)
-    if stopping:
-        values.update(
-            active=False, stop_reason=stopping, stopped_at=values["updated_at"], next_check_at=None
-        )
-    result = await conn.execute(
-        subscriptions.update()
-        .where(
-            subscriptions.c.id == subscription_id,
-            subscriptions.c.lease_until.is_(None)
-            if lease_until is None
-            else subscriptions.c.lease_until == lease_until,
-            _ACTIVE,
-        )
-        .values(lease_until=None, **values)
-    )
-    return result.rowcount == 1
-
-
 async def reschedule(
     conn: AsyncConnection,
-    claimed: Sequence[Claimed],
+    claimed: Sequence[ClaimedPackage],
     *,
     next_check_at: datetime,
     error: str | None,
@@ -297,7 +261,9 @@ async def reschedule(
         )
 
 
-async def release(conn: AsyncConnection, claimed: Sequence[Claimed], *, now: datetime) -> None:
+async def release(
+    conn: AsyncConnection, claimed: Sequence[ClaimedPackage], *, now: datetime
+) -> None:
     """Give claimed subscriptions back unchecked: due at once, for any worker. Only rows still
     held under this caller's lease change (one taken over, recorded or stopped meanwhile is left
     as it is); ``last_error`` and the rest stay."""
