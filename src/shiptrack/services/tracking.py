@@ -19,7 +19,7 @@ from shiptrack.domain.changes import (
     newest_first,
     observe,
 )
-from shiptrack.domain.check import ConnectionState
+from shiptrack.domain.check import ConnectionState, observed_package
 from shiptrack.domain.cursors import decode_cursor, encode_cursor
 from shiptrack.domain.errors import (
     CarrierNotConnected,
@@ -184,25 +184,16 @@ async def _ask_live(
     )
     result = results.get(tracking_number, NOT_FOUND)
     observation = observe(unknown, result)
-    event = observation.defining_event
-    snapshot = Subscription(
+    blank = Subscription(
         id=0,
         account_id=state.account_id,
         connection_id=state.id,
         carrier_code=tracking_code,
         tracking_number=tracking_number,
         active=False,
-        status_code=observation.status_code,
-        status_detail_code=observation.status_detail_code,
-        carrier_status_code=event.carrier_status_code if event else None,
-        carrier_detail_code=event.carrier_detail_code if event else None,
-        carrier_status_description=event.carrier_status_description if event else None,
-        ship_date=observation.ship_date,
-        estimated_delivery_date=observation.estimated_delivery_date,
-        actual_delivery_date=observation.actual_delivery_date,
-        exception_description=(
-            event.description if event and observation.status_code == StatusCode.EX else None
-        ),
+    )
+    snapshot = observed_package(
+        blank, observation, observation.status_code, observation.status_detail_code
     )
     events = list(result.events) if isinstance(result, CarrierReport) else []
     unique = list({event_identity(e): e for e in events}.values())
