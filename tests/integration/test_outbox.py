@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from shiptrack.domain.delivery import DELIVERED, FAILED, PENDING, Attempt, ClaimedDelivery
 from shiptrack.store import deliveries as outbox
 from shiptrack.store import migrate, polling
 from shiptrack.store import subscriptions as subscription_store
@@ -33,7 +34,6 @@ from shiptrack.store import webhooks as webhook_store
 from shiptrack.store.accounts import create_account
 from shiptrack.store.connections import create_connection
 from shiptrack.store.database import Database, create_database
-from shiptrack.store.deliveries import DELIVERED, FAILED, PENDING, Attempt, ClaimedDelivery
 from shiptrack.store.sealing import Sealer
 from shiptrack.store.tables import deliveries
 from tests.conftest import DatabaseServer

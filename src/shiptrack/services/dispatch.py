@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from datetime import datetime
 
 import aiohttp
 
-from shiptrack.domain.delivery import parse_retry_after
+from shiptrack.domain.delivery import (
+    Attempt,
+    ClaimedDelivery,
+    DeliveryAnswer,
+    after_attempt,
+    parse_retry_after,
+)
 from shiptrack.domain.timefmt import utcnow
 from shiptrack.services import Services
 from shiptrack.services.webhooks import ensure_secret
 from shiptrack.store import deliveries as store
 from shiptrack.store import webhooks as webhook_store
-from shiptrack.store.deliveries import DELIVERED, FAILED, PENDING, Attempt, ClaimedDelivery
 from shiptrack.webhooks.secrets import signing_secrets
 from shiptrack.webhooks.sender import SendResult, post
 from shiptrack.webhooks.signing import shipengine_headers, standard_headers
@@ -64,35 +70,28 @@ async def record(
     policy = services.settings.retry_policy
     now = utcnow()
     health: dict[int, dict[str, object]] = {}
+    #: Each webhook's failing streak as this batch leaves it.
     failing: dict[int, datetime | None] = {}
     attempts = []
     for delivery, result in sent:
-        failing_since = failing.get(delivery.webhook_id, delivery.failing_since)
-        state, retry_at = PENDING, None
-        if result.delivered:
-            state = DELIVERED
-            if failing_since is not None:
-                health[delivery.webhook_id] = {"failing_since": None}
-            failing[delivery.webhook_id] = None
-        else:
-            retry_at = policy.next_attempt(
-                delivery.attempts + 1,
-                now=now,
-                retry_after=parse_retry_after(result.retry_after, now),
+        webhook_id = delivery.webhook_id
+        streak = failing.get(webhook_id, delivery.failing_since)
+        outcome = after_attempt(
+            replace(delivery, failing_since=streak),
+            DeliveryAnswer(result.delivered, parse_retry_after(result.retry_after, now)),
+            policy,
+            now,
+        )
+        if outcome.failing_since != streak:
+            health[webhook_id] = {"failing_since": outcome.failing_since}
+        failing[webhook_id] = outcome.failing_since
+        if outcome.disable:
+            health.setdefault(webhook_id, {})["disabled_at"] = now
+            log.warning(
+                "webhook %s disabled: every delivery failed since %s",
+                webhook_id,
+                outcome.failing_since,
             )
-            if retry_at is None:
-                state = FAILED
-            if failing_since is None:
-                failing_since = now
-                health[delivery.webhook_id] = {"failing_since": now}
-            failing[delivery.webhook_id] = failing_since
-            if policy.disable(failing_since, now):
-                health.setdefault(delivery.webhook_id, {})["disabled_at"] = now
-                log.warning(
-                    "webhook %s disabled: every delivery failed since %s",
-                    delivery.webhook_id,
-                    failing_since,
-                )
         attempts.append(
             Attempt(
                 delivery=delivery,
@@ -100,9 +99,9 @@ async def record(
                 response_status=result.status,
                 latency_ms=result.latency_ms,
                 error=result.error,
-                state=state,
-                next_attempt_at=retry_at,
-                delivered_at=now if state == DELIVERED else None,
+                state=outcome.state,
+                next_attempt_at=outcome.next_attempt_at,
+                delivered_at=outcome.delivered_at,
             )
         )
     async with services.database.write() as conn:

@@ -11,13 +11,13 @@ again once the lease runs out; one that stops cleanly gives back what it did not
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from shiptrack.domain.delivery import PENDING, Attempt, ClaimedDelivery
 from shiptrack.store.tables import (
     deliveries,
     delivery_attempts,
@@ -25,27 +25,6 @@ from shiptrack.store.tables import (
     subscriptions,
     webhooks,
 )
-
-PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
-
-
-@dataclass(frozen=True, slots=True)
-class ClaimedDelivery:
-    """A delivery a dispatcher holds until ``lease_until``, with what it needs to send it."""
-
-    id: int
-    webhook_id: int
-    account_id: int
-    message_id: str
-    payload: bytes
-    attempts: int
-    lease_until: datetime
-    url: str
-    headers: list[dict[str, str]]
-    sealed_secret: str | None
-    sealed_previous_secret: str | None
-    previous_secret_expires_at: datetime | None
-    failing_since: datetime | None
 
 
 async def claim(
@@ -140,20 +119,6 @@ async def claim(
         )
         for row in rows
     ]
-
-
-@dataclass(frozen=True, slots=True)
-class Attempt:
-    """One finished attempt and what follows from it."""
-
-    delivery: ClaimedDelivery
-    attempted_at: datetime
-    response_status: int | None
-    latency_ms: int
-    error: str | None
-    state: str
-    next_attempt_at: datetime | None
-    delivered_at: datetime | None
 
 
 async def record_attempts(

@@ -25,14 +25,13 @@ from datetime import datetime, timedelta
 
 import aiohttp
 
-from shiptrack.domain.delivery import EndpointSlots
+from shiptrack.domain.delivery import ClaimedDelivery, EndpointSlots
 from shiptrack.domain.errors import ServiceUnavailable
 from shiptrack.domain.timefmt import utcnow
 from shiptrack.services import Services
 from shiptrack.services.dispatch import record, release, send
 from shiptrack.services.retrying import pauses
 from shiptrack.store import deliveries as store
-from shiptrack.store.deliveries import ClaimedDelivery
 from shiptrack.webhooks.sender import SendResult, open_session
 from shiptrack.worker.runner import wait_any
 
