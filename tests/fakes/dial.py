@@ -19,6 +19,8 @@ from typing import Any
 
 from aiohttp.abc import AbstractResolver, ResolveResult
 
+from shiptrack.domain.outbound import OutboundPolicy
+
 
 class Zone(AbstractResolver):
     """aiohttp's resolver interface answering from ``records`` (name -> addresses)."""
@@ -77,3 +79,8 @@ class RecordingSockets:
         if str(sockaddr[0]) in self.connect_to:
             return socket.socket(family, kind, proto)
         raise OSError(errno.ENETUNREACH, "the test's socket layer refuses every other address")
+
+
+#: The outbound policy under which in-process adapters may call the fakes on 127.0.0.1 (what
+#: ``SHIPTRACK_OUTBOUND_ALLOW=127.0.0.0/8`` gives the test servers).
+FAKES_ALLOWED = OutboundPolicy.from_settings(allow_private=False, allow_list="127.0.0.0/8")
