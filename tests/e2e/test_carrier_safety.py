@@ -3,10 +3,12 @@ never repeat what an internal address answered, over real HTTP.
 
 Covers, on a server started WITHOUT ``SHIPTRACK_WEBHOOK_ALLOW_PRIVATE`` or
 ``SHIPTRACK_OUTBOUND_ALLOW``: connecting DHL Express (``api_key``), UPS, USPS and FedEx (OAuth) with
-a ``base_url`` on loopback, private, link-local or metadata addresses, however spelled (literal,
-IPv6, IPv4-mapped, legacy numeric, ``localhost``, ``.internal``, Unicode look-alikes), is a ``400``
-naming ``base_url``, stores nothing, and the carrier fake listening there never hears a thing; a
-connection whose ``base_url`` reached the database anyway is refused at every dial: the live
+a ``base_url`` on loopback, however spelled (literal, IPv6, IPv4-mapped, legacy numeric,
+``localhost``, Unicode look-alikes), is a ``400`` naming ``base_url``, stores nothing, and the
+carrier fake listening there never hears a thing; private and metadata addresses likewise (tried
+on sandbox accounts, which never dial, so that no test could send a packet beyond 127.0.0.0/8
+even with a broken guard; every spelling's rule is unit-tested in ``tests/unit``); a connection
+whose ``base_url`` reached the database anyway is refused at every dial: the live
 lookup's ``503`` and the package's ``last_error`` name the carrier and "refused by the outbound
 policy" only, and the fake is never reached. With ``SHIPTRACK_OUTBOUND_ALLOW=localhost`` (a name)
 that name works while the literal address stays refused; the shared server
@@ -55,8 +57,10 @@ NUMBERS = {
     "usps": usps.DELIVERED,
     "fedex": fedex.DELIVERED,
 }
-#: How a refused base URL can be spelled; ``{port}`` is the listening fake's.
-SPELLINGS = [
+#: Spellings of the loopback address where the carrier fake listens (``{port}``): a production
+#: connect dials its base URL at once, so only these are tried there — were the guard broken, the
+#: fake on 127.0.0.1 would be reached (and say so), and nothing would leave the machine.
+LOOPBACK_SPELLINGS = [
     "http://127.0.0.1:{port}",
     "http://localhost:{port}",
     "http://[::1]:{port}",
@@ -65,14 +69,20 @@ SPELLINGS = [
     "http://0x7f000001:{port}",
     "http://2130706433:{port}",
     "http://0177.0.0.1:{port}",
-    "http://10.0.0.1:{port}",
-    "http://169.254.169.254/latest/meta-data",
-    "http://[fd00:ec2::254]/latest/meta-data",
-    "http://100.100.100.200/latest/meta-data",
-    "http://metadata.google.internal/computeMetadata/v1",
     "http://\U0001fbf1\U0001fbf2\U0001fbf7.\U0001fbf0.\U0001fbf0.\U0001fbf1:{port}",
     "http://\uff11\uff12\uff17\uff0e\uff10\uff0e\uff10\uff0e\uff11:{port}",
     "http://\u24db\u24de\u24d2\u24d0\u24db\u24d7\u24de\u24e2\u24e3:{port}",
+]
+#: Private and metadata destinations: tried on sandbox accounts only, whose connections are
+#: simulated and never dialled, so no test can send anything there whatever the code does.
+ELSEWHERE = [
+    "http://10.0.0.1:8080",
+    "http://169.254.169.254/latest/meta-data",
+    "http://[::ffff:169.254.169.254]/latest/meta-data",
+    "http://[fd00:ec2::254]/latest/meta-data",
+    "http://100.100.100.200/latest/meta-data",
+    "http://\uff11\uff16\uff19\uff0e\uff12\uff15\uff14\uff0e\uff11\uff16\uff19\uff0e"
+    "\uff12\uff15\uff14",
 ]
 
 
@@ -104,7 +114,7 @@ def port_of(fake: FakeServer) -> int:
     return int(fake.url.rsplit(":", 1)[1])
 
 
-@pytest.mark.parametrize("spelling", SPELLINGS)
+@pytest.mark.parametrize("spelling", LOOPBACK_SPELLINGS)
 @pytest.mark.parametrize("carrier", list(CREDENTIALS))
 def test_connecting_with_a_refused_base_url_is_400_and_stores_nothing(
     tenant: Tenant, listening: FakeServer, carrier: str, spelling: str
@@ -120,15 +130,25 @@ def test_connecting_with_a_refused_base_url_is_400_and_stores_nothing(
     assert listening.requests == []
 
 
-def test_a_sandbox_account_cannot_store_a_refused_base_url_either(guarded: Server) -> None:
-    sandbox = make_tenant(guarded, sandbox=True)
-    try:
-        response = sandbox.client.post(
-            f"{CONNECT}/ups", json={"base_url": "http://169.254.169.254/latest"}
-        )
-        assert_error(response, 400, "invalid_field_value", field_name="base_url")
-    finally:
-        sandbox.client.close()
+@pytest.fixture
+def sandbox(guarded: Server) -> Iterator[Tenant]:
+    made = make_tenant(guarded, sandbox=True)
+    yield made
+    made.client.close()
+
+
+@pytest.mark.parametrize("base_url", ELSEWHERE)
+@pytest.mark.parametrize("carrier", list(CREDENTIALS))
+def test_private_and_metadata_base_urls_are_refused_before_anything_is_stored(
+    sandbox: Tenant, carrier: str, base_url: str
+) -> None:
+    before = sandbox.client.get("/v1/carriers").json()["carriers"]
+
+    response = sandbox.client.post(f"{CONNECT}/{carrier}", json={"base_url": base_url})
+
+    error = assert_error(response, 400, "invalid_field_value", field_name="base_url")
+    assert REFUSED in str(error["message"])
+    assert sandbox.client.get("/v1/carriers").json()["carriers"] == before
 
 
 def stored_behind_the_guards_back(server: Server, tenant: Tenant, base_url: str) -> None:
