@@ -62,20 +62,26 @@ def refused_by_policy(error: BaseException) -> bool:
     return False
 
 
-@lru_cache(maxsize=8192)
-def _verdict(policy: OutboundPolicy, raw_host: str) -> Verdict:
-    try:
-        return policy.judge(read_host(raw_host))
-    except HostRefused:
-        return Verdict.REFUSE
+def _judge(policy: OutboundPolicy) -> Callable[[str], Verdict]:
+    """The policy's verdict on a raw host, cached per host (one dictionary look-up per request
+    once a host was seen)."""
+
+    @lru_cache(maxsize=8192)
+    def verdict(raw_host: str) -> Verdict:
+        try:
+            return policy.judge(read_host(raw_host))
+        except HostRefused:
+            return Verdict.REFUSE
+
+    return verdict
 
 
-def _middleware(policy: OutboundPolicy) -> aiohttp.ClientMiddlewareType:
+def _middleware(judge: Callable[[str], Verdict]) -> aiohttp.ClientMiddlewareType:
     async def guard(
         request: aiohttp.ClientRequest, handler: aiohttp.ClientHandlerType
     ) -> aiohttp.ClientResponse:
         raw_host = request.url.raw_host or ""
-        if _verdict(policy, raw_host) is Verdict.REFUSE:
+        if judge(raw_host) is Verdict.REFUSE:
             raise OutboundRefused()
         dialling = _DIALLING.set(raw_host.rstrip(".").lower())
         try:
@@ -89,15 +95,22 @@ def _middleware(policy: OutboundPolicy) -> aiohttp.ClientMiddlewareType:
 class GuardedResolver(AbstractResolver):
     """Resolves through ``inner`` (the system's by default) and keeps only permitted answers."""
 
-    def __init__(self, policy: OutboundPolicy, inner: AbstractResolver | None = None) -> None:
+    def __init__(
+        self,
+        policy: OutboundPolicy,
+        inner: AbstractResolver | None = None,
+        *,
+        judge: Callable[[str], Verdict] | None = None,
+    ) -> None:
         self._policy = policy
         self._inner = inner or DefaultResolver()
+        self._judge = judge or _judge(policy)
 
     async def resolve(
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
     ) -> list[ResolveResult]:
         """The permitted answers; :class:`OutboundRefused` when none is left."""
-        verdict = _verdict(self._policy, host)
+        verdict = self._judge(host)
         if verdict is Verdict.REFUSE:
             raise OutboundRefused()
         if verdict is Verdict.UNRESOLVABLE:
@@ -143,15 +156,16 @@ def guarded_session(
     """An ``aiohttp.ClientSession`` whose every request is judged by ``policy`` (call inside the
     event loop). ``resolver`` and ``socket_factory`` replace the system's lookup and sockets
     underneath the guard (tests intercept the dial with them)."""
+    judge = _judge(policy)
     connector = aiohttp.TCPConnector(
         limit=limit,
         ttl_dns_cache=ttl_dns_cache,
-        resolver=GuardedResolver(policy, resolver),
+        resolver=GuardedResolver(policy, resolver, judge=judge),
         socket_factory=guarded_socket_factory(policy, socket_factory),
     )
     return aiohttp.ClientSession(
         connector=connector,
         timeout=timeout,
-        middlewares=(_middleware(policy),),
+        middlewares=(_middleware(judge),),
         **session_options,
     )
