@@ -101,6 +101,8 @@ def cli_env(database_url: str, data_dir: Path, **extra: str) -> dict[str, str]:
         SHIPTRACK_LOG_LEVEL="warning",
         # Changes made from the CLI (another process) are seen at once; the cache has its own test.
         SHIPTRACK_CACHE_SECONDS="0",
+        # Carrier fakes and receivers listen on 127.0.0.1; the guard's own tests override this.
+        SHIPTRACK_OUTBOUND_ALLOW="127.0.0.0/8",
     )
     env.update(extra)
     return env

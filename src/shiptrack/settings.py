@@ -9,6 +9,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from shiptrack.domain.delivery import RetryPolicy
+from shiptrack.domain.outbound import OutboundPolicy, parse_allow_list
 from shiptrack.domain.schedule import SchedulePolicy
 
 DEFAULT_DATA_DIR = Path("var")
@@ -86,7 +87,13 @@ class Settings(BaseSettings):
     carrier_backoff_max: float = Field(default=3600, gt=0)
     webhook_allow_private: bool = Field(
         default=False,
-        description="Allow webhook URLs on loopback/private addresses (development, tests).",
+        description="Allow webhook URLs and carrier base URLs on loopback/private addresses "
+        "(development, tests; never link-local or metadata addresses).",
+    )
+    outbound_allow: str = Field(
+        default="",
+        description="Comma-separated networks (CIDR) and host names that webhooks and carrier "
+        "base URLs may reach although they are not public, e.g. 10.0.0.0/8,hooks.internal.",
     )
     webhook_retry_schedule: Annotated[tuple[float, ...], NoDecode] = Field(
         default=(5, 300, 1800, 7200, 18000, 36000, 36000),
@@ -132,6 +139,12 @@ class Settings(BaseSettings):
             return tuple(float(part) for part in value.split(",") if part.strip())
         return value
 
+    @field_validator("outbound_allow")
+    @classmethod
+    def _allow_list(cls, value: str) -> str:
+        parse_allow_list(value)  # a bad entry stops the process, named
+        return value
+
     log_level: str = Field(default="info", description="Log level of the server.")
 
     @field_validator("database_url")
@@ -168,6 +181,13 @@ class Settings(BaseSettings):
             jitter=self.schedule_jitter,
             backoff_min=self.carrier_backoff_min,
             backoff_max=self.carrier_backoff_max,
+        )
+
+    @property
+    def outbound_policy(self) -> OutboundPolicy:
+        """Which destinations webhooks and carrier calls may dial."""
+        return OutboundPolicy.from_settings(
+            allow_private=self.webhook_allow_private, allow_list=self.outbound_allow
         )
 
     @property

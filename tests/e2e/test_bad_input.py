@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from tests.conftest import Server, Tenant, assert_error, make_tenant
 
 JSON_TYPE = {"Content-Type": "application/json"}
-VALID_WEBHOOK = {"event": "track", "url": "https://example.com/hooks/bad-input"}
+VALID_WEBHOOK = {"event": "track", "url": "https://example.invalid/hooks/bad-input"}
 ONE_MEGABYTE = 1024 * 1024
 
 #: The endpoints that take a JSON body, by name: method and path (``{webhook_id}`` filled in).
@@ -39,7 +39,7 @@ def send_body(tenant: Tenant, endpoint: str, **kwargs: Any) -> httpx.Response:
     """Send a request with a body to one of ``BODY_ENDPOINTS`` (on a real webhook for PUT)."""
     method, path = BODY_ENDPOINTS[endpoint]
     if "{webhook_id}" in path:
-        webhook = tenant.add_track_webhook(f"https://example.com/hooks/{uuid.uuid4().hex}")
+        webhook = tenant.add_track_webhook(f"https://example.invalid/hooks/{uuid.uuid4().hex}")
         path = path.format(webhook_id=webhook["webhook_id"])
     return tenant.client.request(method, path, **kwargs)
 
@@ -121,7 +121,7 @@ def test_a_missing_body_is_request_body_required(tenant: Tenant, endpoint: str) 
     ("endpoint", "body", "field"),
     [
         ("create_webhook", {**VALID_WEBHOOK, "url": 5}, "url"),
-        ("create_webhook", {**VALID_WEBHOOK, "url": ["https://example.com"]}, "url"),
+        ("create_webhook", {**VALID_WEBHOOK, "url": ["https://example.invalid"]}, "url"),
         ("create_webhook", {**VALID_WEBHOOK, "event": 5}, "event"),
         ("create_webhook", {**VALID_WEBHOOK, "event": ["track"]}, "event"),
         ("create_webhook", {**VALID_WEBHOOK, "store_id": "5"}, "store_id"),
@@ -215,11 +215,11 @@ def test_a_1mb_body_sent_chunked_without_content_length_is_413(tenant: Tenant) -
 def test_a_small_chunked_json_body_is_accepted(tenant: Tenant) -> None:
     def chunks() -> Iterator[bytes]:
         yield b'{"event": "track", '
-        yield b'"url": "https://example.com/hooks/chunked"}'
+        yield b'"url": "https://example.invalid/hooks/chunked"}'
 
     response = tenant.client.post("/v1/environment/webhooks", content=chunks(), headers=JSON_TYPE)
     assert response.status_code == 200, response.text
-    assert response.json()["url"] == "https://example.com/hooks/chunked"
+    assert response.json()["url"] == "https://example.invalid/hooks/chunked"
 
 
 @pytest.mark.parametrize("endpoint", sorted(BODY_ENDPOINTS))
@@ -726,7 +726,7 @@ WEBHOOK_LIKE = st.fixed_dictionaries(
     optional={
         "event": st.sampled_from(["track", "batch", "rate", "TRACK", ""]) | JSON_VALUES,
         "url": st.sampled_from(
-            ["https://example.com/fuzz", "http://127.0.0.1/x", "ftp://example.com", "/relative"]
+            ["https://example.invalid/fuzz", "http://127.0.0.1/x", "ftp://example.invalid", "/relative"]
         )
         | JSON_VALUES,
         "headers": st.lists(
@@ -743,7 +743,7 @@ WEBHOOK_LIKE = st.fixed_dictionaries(
 @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(body=st.one_of(JSON_VALUES, WEBHOOK_LIKE))
 # A valid body, so that the success branch below is always exercised.
-@example(body={"event": "track", "url": "https://example.com/fuzz/valid"})
+@example(body={"event": "track", "url": "https://example.invalid/fuzz/valid"})
 def test_random_json_webhook_bodies_never_get_a_server_error(
     fuzz_tenant: Tenant, body: Any
 ) -> None:

@@ -107,7 +107,7 @@ def test_key_create_prints_another_working_key_for_the_same_account(server: Serv
     webhook = httpx.post(
         f"{server.url}/v1/environment/webhooks",
         headers={"API-Key": first},
-        json={"event": "track", "url": "https://example.com/hooks/two-keys"},
+        json={"event": "track", "url": "https://example.invalid/hooks/two-keys"},
     ).json()
     listed = _get(server, second, "/v1/environment/webhooks")
     assert listed.status_code == 200, listed.text

@@ -225,7 +225,7 @@ def journeys(engine_server: Server) -> Iterator[dict[str, Journey]]:
         for key, plan in PLANS.items():
             tenant = make_tenant(engine_server, sandbox=True, name=key)
             hooks = [
-                tenant.add_track_webhook(f"https://example.com/hooks/{key}/{i}")
+                tenant.add_track_webhook(f"https://example.invalid/hooks/{key}/{i}")
                 for i in range(plan.webhooks)
             ]
             if plan.watch_exceptions:
@@ -672,7 +672,7 @@ def test_a_production_ups_outage_keeps_the_package_unknown_shows_why_and_backs_o
 def test_restarting_a_delivered_package_notifies_its_current_state_once(
     engine_server: Server, account: Tenant
 ) -> None:
-    account.add_track_webhook("https://example.com/hooks/second")
+    account.add_track_webhook("https://example.invalid/hooks/second")
     number = sandbox_number("ups", SCENARIO["delivered"])
     start_tracking(account, "ups", number)
     delivered = wait_until_stopped(account, "ups", number)

@@ -122,7 +122,7 @@ def test_webhook_of_another_account_is_404_on_get_put_and_delete(
         WEBHOOKS,
         json={
             "event": "track",
-            "url": "https://example.com/hooks/mine",
+            "url": "https://example.invalid/hooks/mine",
             "name": "mine",
             "headers": [{"key": "X-Mine", "value": "secret"}],
         },
@@ -151,8 +151,8 @@ def test_webhook_of_another_account_is_404_on_get_put_and_delete(
 
 
 def test_webhook_list_shows_only_the_accounts_own(tenant: Tenant, other_tenant: Tenant) -> None:
-    mine = tenant.add_track_webhook("https://example.com/hooks/a")
-    theirs = other_tenant.add_track_webhook("https://example.com/hooks/b")
+    mine = tenant.add_track_webhook("https://example.invalid/hooks/a")
+    theirs = other_tenant.add_track_webhook("https://example.invalid/hooks/b")
     # The creation answer also has the signing secret, which the list never shows.
     assert mine.pop("secret") != theirs.pop("secret")
 
@@ -163,7 +163,7 @@ def test_webhook_list_shows_only_the_accounts_own(tenant: Tenant, other_tenant: 
 def test_two_accounts_may_register_the_same_event_and_url(
     tenant: Tenant, other_tenant: Tenant
 ) -> None:
-    body = {"event": "track", "url": "https://example.com/hooks/shared"}
+    body = {"event": "track", "url": "https://example.invalid/hooks/shared"}
     first = tenant.client.post(WEBHOOKS, json=body)
     second = other_tenant.client.post(WEBHOOKS, json=body)
 

@@ -149,7 +149,7 @@ def test_a_rate_limited_request_changes_nothing(limited_server: Server) -> None:
     with tenant.client:
         exhaust(tenant.client)
         response = tenant.client.post(
-            "/v1/environment/webhooks", json={"event": "track", "url": "https://example.com/h"}
+            "/v1/environment/webhooks", json={"event": "track", "url": "https://example.invalid/h"}
         )
         assert_rate_limited(response)
     assert stored_webhooks(limited_server, tenant.account_id) == 0
@@ -253,7 +253,7 @@ def test_a_server_that_loses_its_database_answers_503_never_500(pg_server: Serve
             assert_error(tenant.client.get("/v1/carriers"), 503, "unspecified", error_type="system")
             response = tenant.client.post(
                 "/v1/environment/webhooks",
-                json={"event": "track", "url": "https://example.com/hooks/outage"},
+                json={"event": "track", "url": "https://example.invalid/hooks/outage"},
             )
             assert_error(response, 503, "unspecified", error_type="system")
         # The process itself is alive: an orchestrator must not restart it, only wait.

@@ -479,7 +479,7 @@ def test_start_without_a_track_webhook_is_refused(tenant: Tenant) -> None:
 
 def test_a_webhook_for_another_event_does_not_count(tenant: Tenant) -> None:
     created = tenant.client.post(
-        "/v1/environment/webhooks", json={"event": "batch", "url": "https://example.com/batch"}
+        "/v1/environment/webhooks", json={"event": "batch", "url": "https://example.invalid/batch"}
     )
     assert created.status_code == 200, created.text
 

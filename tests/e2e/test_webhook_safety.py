@@ -1,14 +1,19 @@
 """Webhook URLs kept off the server's own network (SSRF), on a server started WITHOUT
-``SHIPTRACK_WEBHOOK_ALLOW_PRIVATE``.
+``SHIPTRACK_WEBHOOK_ALLOW_PRIVATE`` or ``SHIPTRACK_OUTBOUND_ALLOW``, and on one that allow-lists
+127.0.0.1.
 
-Covers: registering (``POST``) or moving (``PUT``) a webhook to a loopback, private, link-local,
-CGNAT, multicast, unspecified or ``localhost`` address — literal IPv4 and IPv6 (also IPv4-mapped),
-or a numeric host name that resolves to one — is a ``400`` naming ``url`` and changes nothing; a
-public address is accepted; and at send time, a URL that reached the database anyway (written
-there directly) is never dialled: a literal private address is refused before connecting, and a
-name resolving to one (``localhost``: what DNS rebinding would make of a public name) is dropped
-by the resolver. The attempt records why, and the receiver listening there never hears a thing.
-The resolver itself is unit-tested with controlled DNS answers in ``tests/unit/test_ssrf.py``.
+Covers: registering (``POST``) or moving (``PUT``) a webhook to a loopback, private, link-local or
+metadata, CGNAT, multicast, unspecified or ``localhost`` destination — literal IPv4 and IPv6
+(IPv4-mapped too), legacy numeric spellings (``127.1``, ``0x7f000001``, ``2130706433``,
+``0177.0.0.1``) and Unicode look-alikes the HTTP client normalises to those addresses (segmented,
+fullwidth and mathematical digits, ideographic stops, circled letters, fullwidth brackets) — is a
+``400`` naming ``url`` and changes nothing; a public
+address is accepted; at send time, a URL that reached the database anyway (written there
+directly) is never dialled, however it is spelled: the attempt says "refused by the outbound
+policy" and nothing more, and the receiver listening there never hears a thing. With
+``SHIPTRACK_OUTBOUND_ALLOW=127.0.0.1/32`` the same receiver is reached (literal and ``localhost``),
+while metadata and other private addresses stay refused. DNS answers under test control (a name
+resolving to loopback, rebinding) are covered in ``tests/integration/test_outbound_client.py``.
 """
 
 from __future__ import annotations
@@ -36,17 +41,21 @@ from tests.support import eventually
 #: A public address (example.com's); nothing is ever sent to it here.
 PUBLIC = "http://93.184.215.14/hooks/track"
 
+#: Registration never dials, so private and metadata addresses are safe to try here. Hosts the
+#: system's resolver might ask DNS about (``api.localhost``, ``metadata.google.internal``,
+#: ``localhost.``, ``127.0.0.1.``) are refused without any lookup, but are tried in
+#: ``tests/unit/test_outbound_policy.py`` only: were the guard broken, a lookup would leave the
+#: machine.
 REFUSED = [
     "http://127.0.0.1:8080/hooks/track",
     "http://127.8.9.10/",
     "http://localhost/hooks",
     "http://LOCALHOST:9000/hooks",
-    "http://api.localhost/",
-    "http://metadata.internal/",
     "http://10.0.0.1/",
     "http://172.16.5.4/",
     "http://192.168.1.10/",
     "http://169.254.169.254/latest/meta-data/",
+    "http://100.100.100.200/latest/meta-data/",
     "http://100.64.0.1/",
     "http://224.0.0.1/",
     "http://0.0.0.0/",
@@ -54,15 +63,30 @@ REFUSED = [
     "http://[::1]/",
     "http://[::1]:8080/hooks",
     "http://[::ffff:127.0.0.1]/",
+    "http://[::ffff:7f00:1]/",
     "http://[::ffff:10.0.0.1]/",
+    "http://[::ffff:169.254.169.254]/",
+    "http://[fd00:ec2::254]/latest/meta-data/",
     "http://[fe80::1]/",
     "http://[fc00::1]/",
     "http://[::]/",
-    # Numeric host names the resolver turns into 127.0.0.1.
+    # Numeric host names resolvers turn into 127.0.0.1.
     "http://127.1/",
     "http://2130706433/",
     "http://0x7f000001/",
+    "http://0177.0.0.1/",
+    # Unicode look-alikes the HTTP client normalises to 127.0.0.1, 10.0.0.1, 169.254.169.254...
+    "http://\U0001fbf1\U0001fbf2\U0001fbf7.\U0001fbf0.\U0001fbf0.\U0001fbf1/",
+    "http://\U0001ccf1\U0001ccf0.\U0001ccf0.\U0001ccf0.\U0001ccf1/",
+    "http://\uff11\uff12\uff17\uff0e\uff10\uff0e\uff10\uff0e\uff11/",
+    "http://127\u30020\u30020\u30021/",
+    "http://\U0001d7cf\U0001d7d4\U0001d7d7.\U0001d7d0\U0001d7d3\U0001d7d2."
+    "\U0001d7cf\U0001d7d4\U0001d7d7.\U0001d7d0\U0001d7d3\U0001d7d2/",
+    "http://\u24db\u24de\u24d2\u24d0\u24db\u24d7\u24de\u24e2\u24e3/",
+    "http://\uff3b::1\uff3d/",
 ]
+#: What an attempt to a refused destination records, and nothing more.
+REFUSED_ERROR = "refused by the outbound policy"
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +95,10 @@ def guarded(
 ) -> Iterator[Server]:
     """A delivering server that refuses non-public webhook destinations."""
     yield from module_server(
-        test_database, tmp_path_factory, SHIPTRACK_WEBHOOK_ALLOW_PRIVATE="false"
+        test_database,
+        tmp_path_factory,
+        SHIPTRACK_WEBHOOK_ALLOW_PRIVATE="false",
+        SHIPTRACK_OUTBOUND_ALLOW="",
     )
 
 
@@ -132,12 +159,18 @@ def set_url_behind_the_apis_back(server: Server, webhook_id: str, url: str) -> N
 
 
 @pytest.mark.parametrize(
-    ("host", "why"),
-    [("127.0.0.1", "not a public address"), ("localhost", "non-public addresses")],
-    ids=["literal-address", "name-resolving-to-loopback"],
+    "host",
+    [
+        "127.0.0.1",
+        "localhost",
+        "[::ffff:127.0.0.1]",
+        "\U0001fbf1\U0001fbf2\U0001fbf7.\U0001fbf0.\U0001fbf0.\U0001fbf1",
+        "\uff11\uff12\uff17\uff0e\uff10\uff0e\uff10\uff0e\uff11",
+    ],
+    ids=["literal", "localhost", "ipv4-mapped", "segmented-digits", "fullwidth-digits"],
 )
 def test_a_stored_non_public_url_is_never_dialled(
-    guarded: Server, account: Tenant, host: str, why: str
+    guarded: Server, account: Tenant, host: str
 ) -> None:
     with receiving() as receiver:
         created = create_webhook(account, PUBLIC)
@@ -156,6 +189,54 @@ def test_a_stored_non_public_url_is_never_dialled(
         assert receiver.requests == []
     for attempt in entry["attempts"]:
         assert attempt["response_status"] is None
-        assert why in attempt["error"], attempt
+        assert attempt["error"] == REFUSED_ERROR, attempt
     assert entry["state"] == "pending"
-    assert why in entry["last_error"]
+    assert entry["last_error"] == REFUSED_ERROR
+
+
+# --- the allow-list -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def allowing(
+    test_database: DatabaseServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    """A delivering server whose allow-list names 127.0.0.1 alone."""
+    yield from module_server(
+        test_database,
+        tmp_path_factory,
+        SHIPTRACK_WEBHOOK_ALLOW_PRIVATE="false",
+        SHIPTRACK_OUTBOUND_ALLOW="127.0.0.1/32",
+    )
+
+
+@pytest.fixture
+def allowed_account(allowing: Server) -> Iterator[Tenant]:
+    made = make_tenant(allowing)
+    yield made
+    made.client.close()
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
+def test_an_allow_listed_address_is_registered_and_delivered_to(
+    allowed_account: Tenant, host: str
+) -> None:
+    with receiving() as receiver:
+        created = create_webhook(allowed_account, f"http://{host}:{receiver.port}/hooks")
+        send_test_event(allowed_account, created["webhook_id"])
+        assert len(receiver.wait_for_requests(1, "the test event")) == 1
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[fd00:ec2::254]/",
+        "http://127.0.0.2/",
+        "http://10.0.0.1/",
+        "http://[::1]/",
+    ],
+)
+def test_the_allow_list_opens_nothing_but_what_it_lists(allowed_account: Tenant, url: str) -> None:
+    response = allowed_account.client.post(WEBHOOKS, json={"event": "track", "url": url})
+    assert_error(response, 400, "invalid_field_value", error_type="validation", field_name="url")

@@ -23,7 +23,7 @@ from tests.conftest import Tenant, assert_error
 WEBHOOKS = "/v1/environment/webhooks"
 #: The official ShipEngine OpenAPI extract kept in the repository (see tests/contract/README.md).
 SPEC = Path(__file__).parents[1] / "contract" / "shipengine-openapi-tracking.yaml"
-URL = "https://example.com/hooks/track"
+URL = "https://example.invalid/hooks/track"
 #: A Standard Webhooks secret: ``whsec_`` and 32 random bytes in base64.
 SECRET = re.compile(r"whsec_[A-Za-z0-9+/]{43}=")
 
@@ -96,7 +96,7 @@ def test_create_returns_the_webhook_with_every_schema_field(tenant: Tenant) -> N
 
 def test_the_secret_is_shown_at_creation_and_by_the_secret_endpoint_only(tenant: Tenant) -> None:
     first = _post(tenant, {"event": "track", "url": URL}).json()
-    second = _post(tenant, {"event": "track", "url": "https://example.com/other"}).json()
+    second = _post(tenant, {"event": "track", "url": "https://example.invalid/other"}).json()
     assert first["secret"] != second["secret"]
 
     for webhook in (first, second):
@@ -122,9 +122,9 @@ def test_created_webhook_is_listed_and_readable_by_id(tenant: Tenant) -> None:
 
 
 def test_list_returns_every_webhook_oldest_first(tenant: Tenant) -> None:
-    first = _create(tenant, url="https://example.com/a")
-    second = _create(tenant, url="https://example.com/b", event="batch")
-    third = _create(tenant, url="https://example.com/c")
+    first = _create(tenant, url="https://example.invalid/a")
+    second = _create(tenant, url="https://example.invalid/b", event="batch")
+    third = _create(tenant, url="https://example.invalid/c")
     assert _listed_ids(tenant) == [
         first["webhook_id"],
         second["webhook_id"],
@@ -181,8 +181,8 @@ def test_same_url_with_another_event_is_allowed(tenant: Tenant) -> None:
 
 
 def test_same_event_with_another_url_is_allowed(tenant: Tenant) -> None:
-    _create(tenant, url="https://example.com/one")
-    _create(tenant, url="https://example.com/two")
+    _create(tenant, url="https://example.invalid/one")
+    _create(tenant, url="https://example.invalid/two")
     assert len(_listed_ids(tenant)) == 2
 
 
@@ -256,7 +256,7 @@ def test_put_changes_only_the_given_fields(tenant: Tenant) -> None:
     assert response.content == b""
     assert _get(tenant, webhook_id) == {**created, "name": "after"}
 
-    new_url = "https://example.com/moved"
+    new_url = "https://example.invalid/moved"
     assert tenant.client.put(f"{WEBHOOKS}/{webhook_id}", json={"url": new_url}).status_code == 204
     assert _get(tenant, webhook_id) == {**created, "name": "after", "url": new_url}
 
@@ -307,9 +307,9 @@ def test_put_keeping_its_own_url_is_not_a_conflict(tenant: Tenant) -> None:
 
 
 def test_put_moving_onto_another_webhooks_event_and_url_is_a_409(tenant: Tenant) -> None:
-    taken = "https://example.com/taken"
+    taken = "https://example.invalid/taken"
     _create(tenant, url=taken)
-    moving = _create(tenant, url="https://example.com/free", name="mover")
+    moving = _create(tenant, url="https://example.invalid/free", name="mover")
     response = tenant.client.put(
         f"{WEBHOOKS}/{moving['webhook_id']}", json={"url": taken, "name": "changed"}
     )
@@ -318,13 +318,13 @@ def test_put_moving_onto_another_webhooks_event_and_url_is_a_409(tenant: Tenant)
 
 
 def test_put_onto_the_url_of_a_webhook_for_another_event_is_allowed(tenant: Tenant) -> None:
-    _create(tenant, event="batch", url="https://example.com/shared")
-    created = _create(tenant, url="https://example.com/mine")
+    _create(tenant, event="batch", url="https://example.invalid/shared")
+    created = _create(tenant, url="https://example.invalid/mine")
     response = tenant.client.put(
-        f"{WEBHOOKS}/{created['webhook_id']}", json={"url": "https://example.com/shared"}
+        f"{WEBHOOKS}/{created['webhook_id']}", json={"url": "https://example.invalid/shared"}
     )
     assert response.status_code == 204
-    assert _get(tenant, created["webhook_id"])["url"] == "https://example.com/shared"
+    assert _get(tenant, created["webhook_id"])["url"] == "https://example.invalid/shared"
 
 
 def test_put_cannot_change_the_event(tenant: Tenant) -> None:
@@ -351,7 +351,7 @@ def test_put_without_a_body_is_400_request_body_required(tenant: Tenant) -> None
 @pytest.mark.parametrize(
     ("body", "error_code", "field_name"),
     [
-        ({"url": "ftp://example.com/hook"}, "invalid_field_value", "url"),
+        ({"url": "ftp://example.invalid/hook"}, "invalid_field_value", "url"),
         ({"url": "/relative/hook"}, "invalid_field_value", "url"),
         ({"url": 123}, "invalid_field_value", "url"),
         ({"store_id": "1"}, "invalid_field_value", "store_id"),
@@ -379,8 +379,8 @@ def test_put_of_an_unknown_webhook_is_404(tenant: Tenant) -> None:
 
 
 def test_delete_removes_the_webhook(tenant: Tenant) -> None:
-    kept = _create(tenant, url="https://example.com/kept")
-    doomed = _create(tenant, url="https://example.com/doomed")
+    kept = _create(tenant, url="https://example.invalid/kept")
+    doomed = _create(tenant, url="https://example.invalid/doomed")
     response = tenant.client.delete(f"{WEBHOOKS}/{doomed['webhook_id']}")
     assert response.status_code == 204
     assert response.content == b""
@@ -440,14 +440,14 @@ def test_create_with_an_unknown_event_is_400(tenant: Tenant, event: str) -> None
 @pytest.mark.parametrize(
     "url",
     [
-        "ftp://example.com/hook",
-        "mailto:hooks@example.com",
+        "ftp://example.invalid/hook",
+        "mailto:hooks@example.invalid",
         "/relative/hook",
-        "example.com/hook",
+        "example.invalid/hook",
         "https://",
-        "https://example.com/with space",
-        " https://example.com/hook",
-        "https://example.com:99999/hook",
+        "https://example.invalid/with space",
+        " https://example.invalid/hook",
+        "https://example.invalid:99999/hook",
     ],
 )
 def test_create_with_a_url_that_is_not_absolute_http_is_400(tenant: Tenant, url: str) -> None:
@@ -457,7 +457,7 @@ def test_create_with_a_url_that_is_not_absolute_http_is_400(tenant: Tenant, url:
 
 
 def test_url_of_2048_characters_is_accepted_and_2049_refused(tenant: Tenant) -> None:
-    prefix = "https://example.com/"
+    prefix = "https://example.invalid/"
     longest = prefix + "a" * (2048 - len(prefix))
     assert _create(tenant, url=longest)["url"] == longest
     response = _post(tenant, {"event": "track", "url": longest + "a"})
@@ -465,7 +465,7 @@ def test_url_of_2048_characters_is_accepted_and_2049_refused(tenant: Tenant) -> 
 
 
 def test_http_urls_with_ports_paths_and_queries_are_accepted(tenant: Tenant) -> None:
-    url = "http://hooks.example.com:8080/path/to/hook?token=abc&x=1"
+    url = "http://hooks.example.invalid:8080/path/to/hook?token=abc&x=1"
     assert _create(tenant, url=url)["url"] == url
 
 

@@ -28,6 +28,7 @@ from shiptrack.carriers.http import CarrierHttp, CredentialsRejected
 from shiptrack.domain.changes import NOT_FOUND, CarrierReport, Known, observe
 from shiptrack.domain.statuses import StatusCode
 from tests.fakes import fedex
+from tests.fakes.dial import FAKES_ALLOWED
 from tests.fakes.server import FakeServer, serve
 
 #: When the subscriptions of these tests were made (after every shipment of the fake).
@@ -45,7 +46,9 @@ def fake() -> Iterator[FakeServer]:
 
 @pytest.fixture
 async def carrier() -> AsyncIterator[FedexCarrier]:
-    adapter = FedexCarrier(CarrierHttp("FedEx", timeout=0.5, connect_timeout=0.5))
+    adapter = FedexCarrier(
+        CarrierHttp("FedEx", policy=FAKES_ALLOWED, timeout=0.5, connect_timeout=0.5)
+    )
     try:
         yield adapter
     finally:
@@ -403,7 +406,8 @@ async def test_second_401_is_a_transport_error_without_a_third_try(
         await carrier.track(connection, [TrackRequest(fedex.DELIVERED)])
     assert not isinstance(caught.value, CredentialsRejected)
     assert "401" in caught.value.message
-    assert "NOT.AUTHORIZED.ERROR" in caught.value.message
+    # FedEx's own error text goes to the log, never to clients: the base URL is the user's.
+    assert "NOT.AUTHORIZED.ERROR" not in caught.value.message
     assert _paths(fake) == [TOKEN, TRACK, TOKEN, TRACK]
 
 
@@ -411,8 +415,9 @@ async def test_403_is_a_transport_error(
     carrier: FedexCarrier, connection: ConnectionContext, fake: FakeServer
 ) -> None:
     fake.state["track_always"] = "403"
-    with pytest.raises(TransportError, match=r"403.*FORBIDDEN\.ERROR"):
+    with pytest.raises(TransportError, match="403") as caught:
         await carrier.track(connection, [TrackRequest(fedex.DELIVERED)])
+    assert "FORBIDDEN.ERROR" not in caught.value.message
 
 
 async def test_verify_accepts_good_credentials(
@@ -482,8 +487,9 @@ async def test_server_errors_are_transport_errors(
     code: str,
 ) -> None:
     fake.state["track_script"] = [directive]
-    with pytest.raises(TransportError, match=rf"HTTP {directive}.*{code}"):
+    with pytest.raises(TransportError, match=f"HTTP {directive}") as caught:
         await carrier.track(connection, [TrackRequest(fedex.DELIVERED)])
+    assert code not in caught.value.message
 
 
 async def test_timeout_is_a_transport_error(
@@ -499,8 +505,9 @@ async def test_unreadable_answer_is_a_transport_error(
     carrier: FedexCarrier, connection: ConnectionContext, fake: FakeServer, directive: str
 ) -> None:
     fake.state["track_script"] = [directive]
-    with pytest.raises(TransportError):
+    with pytest.raises(TransportError) as caught:
         await carrier.track(connection, [TrackRequest(fedex.DELIVERED)])
+    assert "gateway" not in caught.value.message
 
 
 async def test_wrongly_shaped_shipment_is_a_transport_error(

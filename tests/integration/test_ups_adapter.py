@@ -31,6 +31,7 @@ from shiptrack.domain.changes import NOT_FOUND, CarrierReport, Known, event_iden
 from shiptrack.domain.timefmt import format_utc
 from tests.conftest import free_port
 from tests.fakes import ups
+from tests.fakes.dial import FAKES_ALLOWED
 from tests.fakes.server import FakeServer, serve
 
 _ids = itertools.count(1)
@@ -47,7 +48,9 @@ def fake() -> Iterator[FakeServer]:
 
 @pytest.fixture
 async def adapter() -> AsyncIterator[UpsCarrier]:
-    carrier = UpsCarrier(CarrierHttp("UPS", timeout=TIMEOUT, connect_timeout=TIMEOUT))
+    carrier = UpsCarrier(
+        CarrierHttp("UPS", policy=FAKES_ALLOWED, timeout=TIMEOUT, connect_timeout=TIMEOUT)
+    )
     yield carrier
     await carrier.close()
 
@@ -322,7 +325,7 @@ async def test_token_quota_429_is_a_transport_error_not_a_credentials_refusal(
         (ups.SERVER_ERROR, "HTTP 500"),
         (ups.UNAVAILABLE, "HTTP 503"),
         (ups.BLOCKED, "HTTP 403"),
-        (ups.MALFORMED, "not JSON"),
+        (ups.MALFORMED, "not the JSON it documents"),
         (ups.WRONG_SHAPE, "not a TrackApiResponse"),
     ],
 )
@@ -332,6 +335,7 @@ async def test_failures_and_unreadable_answers_are_transport_errors(
     with pytest.raises(TransportError) as raised:
         await adapter.track(connection(fake.url), [TrackRequest(number)])
     assert words in raised.value.message
+    assert "Unavailable" not in raised.value.message  # the body is never repeated
     assert not isinstance(raised.value, CredentialsRejected)
 
 
@@ -345,7 +349,9 @@ async def test_a_transport_error_fails_the_whole_batch(
 
 
 async def test_a_timeout_is_a_transport_error(fake: FakeServer) -> None:
-    impatient = UpsCarrier(CarrierHttp("UPS", timeout=1.0, connect_timeout=1.0))
+    impatient = UpsCarrier(
+        CarrierHttp("UPS", policy=FAKES_ALLOWED, timeout=1.0, connect_timeout=1.0)
+    )
     context = connection(fake.url)
     fake.state["slow_seconds"] = 2.5
     try:

@@ -30,6 +30,7 @@ from shiptrack.carriers.usps import UspsCarrier
 from shiptrack.domain.changes import NOT_FOUND, CarrierReport, Known, observe
 from shiptrack.domain.tracking import TrackEvent
 from tests.fakes import usps
+from tests.fakes.dial import FAKES_ALLOWED
 from tests.fakes.server import FakeServer, serve
 
 VERSIONS = ("v3r2", "v3")
@@ -47,7 +48,9 @@ def fake() -> Iterator[FakeServer]:
 @pytest.fixture
 async def adapter() -> AsyncIterator[UspsCarrier]:
     """The adapter with short timeouts, closed after the test."""
-    carrier = UspsCarrier(http=CarrierHttp("USPS", timeout=0.5, connect_timeout=0.5))
+    carrier = UspsCarrier(
+        http=CarrierHttp("USPS", policy=FAKES_ALLOWED, timeout=0.5, connect_timeout=0.5)
+    )
     try:
         yield carrier
     finally:

@@ -272,6 +272,7 @@ def pick_shipment(shipments: Sequence[Any], tracking_number: str) -> dict[str, A
 class DhlCarrier:
     """DHL Express tracking (Shipment Tracking - Unified, ``DHL-API-Key``)."""
 
+    carrier = CARRIER
     batch_size = 1
     budget = DEFAULT_BUDGET
     accepts_push = False

@@ -43,6 +43,7 @@ import gzip
 import hashlib
 import hmac
 import json
+import logging
 import re
 import uuid
 from collections.abc import Mapping, Sequence
@@ -62,6 +63,8 @@ from shiptrack.domain.changes import NOT_FOUND, CarrierReport
 from shiptrack.domain.mapping import table
 from shiptrack.domain.timefmt import format_utc, utcnow
 from shiptrack.domain.tracking import TrackEvent
+
+log = logging.getLogger("shiptrack.carriers.fedex")
 
 TOKEN_PATH = "/oauth/token"
 TRACK_PATH = "/track/v1/trackingnumbers"
@@ -504,20 +507,24 @@ def _raise_for_status(answer: Answer) -> None:
     """Anything but 200 from the track endpoint is a transport error for the batch."""
     if answer.status == 200:
         return
+    # FedEx's error codes and messages go to the log only: a client sees the kind of failure.
     detail = _error_text(answer)
-    suffix = f": {detail}" if detail else ""
+    if detail:
+        log.warning("FedEx answered HTTP %s: %s", answer.status, detail)
     if answer.status == 429:
         wait = answer.retry_after()
-        if wait is None and "quota" in detail.lower():
+        quota = "quota" in detail.lower()
+        if wait is None and quota:
             wait = _until_midnight_utc()
-        raise TransportError(f"FedEx rate limit reached (HTTP 429){suffix}", retry_after=wait)
+        what = "daily quota" if quota else "rate limit"
+        raise TransportError(f"FedEx {what} reached (HTTP 429)", retry_after=wait)
     if answer.status >= 500:
         raise TransportError(
-            f"FedEx failed with HTTP {answer.status}{suffix}", retry_after=answer.retry_after()
+            f"FedEx failed with HTTP {answer.status}", retry_after=answer.retry_after()
         )
     if answer.status in (401, 403):
-        raise TransportError(f"FedEx refused the credentials (HTTP {answer.status}){suffix}")
-    raise TransportError(f"FedEx answered HTTP {answer.status}{suffix}")
+        raise TransportError(f"FedEx refused the credentials (HTTP {answer.status})")
+    raise TransportError(f"FedEx answered HTTP {answer.status}")
 
 
 def _error_text(answer: Answer) -> str:

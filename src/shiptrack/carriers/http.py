@@ -4,22 +4,34 @@ Every failure to get an answer the adapter can read — a refused connection, a 
 that a fresh token does not cure, 429, 5xx, a body that is not the JSON the carrier documents —
 becomes a :class:`~shiptrack.carriers.base.TransportError`: the connection backs off and no stored
 status changes.
+
+A ``base_url`` is the user's to set, so every call goes through the outbound guard
+(``shiptrack.outbound``; the strict policy unless the registry passes the configured one), and an
+error message names the carrier and the kind of failure only: never what was answered (a body, an
+error text), never aiohttp's text (it names host and port). The details go to the server log.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+import yarl
+from aiohttp.abc import AbstractResolver
 
 from shiptrack.carriers.base import ConnectionContext, TransportError
 from shiptrack.domain.delivery import parse_retry_after
+from shiptrack.domain.outbound import STRICT, OutboundPolicy
 from shiptrack.domain.timefmt import utcnow
+from shiptrack.outbound.client import SocketFactory, guarded_session, refused_by_policy
+
+log = logging.getLogger("shiptrack.carriers")
 
 #: Refresh a token this long before the carrier says it expires.
 TOKEN_MARGIN_SECONDS = 60.0
@@ -27,6 +39,10 @@ TOKEN_MARGIN_SECONDS = 60.0
 
 class CredentialsRejected(TransportError):
     """The carrier refused the connection's credentials (a token request answered 400/401/403)."""
+
+
+class DestinationRefused(TransportError):
+    """The outbound policy refused the connection's API address; nothing was sent."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,9 +58,15 @@ class Answer:
         try:
             return json.loads(self.body)
         except (ValueError, UnicodeDecodeError):
+            log.warning(
+                "%s answered HTTP %s with a body that is not JSON: %r",
+                carrier,
+                self.status,
+                self.body[:120],
+            )
             raise TransportError(
-                f"{carrier} answered HTTP {self.status} with a body that is not JSON: "
-                f"{self.body[:120]!r}"
+                f"{carrier} answered HTTP {self.status} with a body that is not the JSON it "
+                "documents"
             ) from None
 
     def retry_after(self) -> float | None:
@@ -53,13 +75,25 @@ class Answer:
 
 
 class CarrierHttp:
-    """One HTTP client per adapter and process (created lazily inside the event loop)."""
+    """One HTTP client per adapter and process (created lazily inside the event loop), behind the
+    outbound guard: ``policy`` defaults to the strict one, so a forgotten wiring is safe.
+    ``resolver`` and ``socket_factory`` replace the system's underneath the guard (tests)."""
 
     def __init__(
-        self, carrier: str, *, timeout: float = 20.0, connect_timeout: float = 5.0
+        self,
+        carrier: str,
+        *,
+        policy: OutboundPolicy = STRICT,
+        timeout: float = 20.0,
+        connect_timeout: float = 5.0,
+        resolver: AbstractResolver | None = None,
+        socket_factory: SocketFactory | None = None,
     ) -> None:
         self.carrier = carrier
+        self.policy = policy
         self._timeout = aiohttp.ClientTimeout(total=timeout, connect=connect_timeout)
+        self._resolver = resolver
+        self._socket_factory = socket_factory
         self._session: aiohttp.ClientSession | None = None
 
     async def send(
@@ -72,9 +106,15 @@ class CarrierHttp:
         form: Mapping[str, str] | None = None,
         params: Mapping[str, str] | None = None,
     ) -> Answer:
-        """Send one request and read the whole answer (gzip included)."""
+        """Send one request and read the whole answer (gzip included); redirects are answers,
+        never followed."""
         if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(timeout=self._timeout)
+            self._session = guarded_session(
+                self.policy,
+                timeout=self._timeout,
+                resolver=self._resolver,
+                socket_factory=self._socket_factory,
+            )
         try:
             async with self._session.request(
                 method,
@@ -89,12 +129,27 @@ class CarrierHttp:
         except TimeoutError:
             raise TransportError(f"{self.carrier} did not answer in time") from None
         except (aiohttp.ClientError, OSError) as error:
-            raise TransportError(f"{self.carrier} could not be reached: {error}") from None
+            if refused_by_policy(error):
+                log.warning("%s: %s refused by the outbound policy", self.carrier, _origin(url))
+                raise DestinationRefused(
+                    f"{self.carrier} was not called: its API address is refused by the outbound "
+                    "policy"
+                ) from None
+            log.warning("%s could not be reached: %s", self.carrier, error)
+            raise TransportError(f"{self.carrier} could not be reached") from None
 
     async def close(self) -> None:
         """Close the HTTP session."""
         if self._session is not None:
             await self._session.close()
+
+
+def _origin(url: str) -> str:
+    """Scheme, host and port of ``url`` for the log (never user info, path or query)."""
+    try:
+        return str(yarl.URL(url).origin())
+    except ValueError:
+        return "an unreadable URL"
 
 
 def check_transport(answer: Answer, carrier: str) -> None:

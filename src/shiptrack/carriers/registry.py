@@ -14,8 +14,10 @@ from shiptrack.carriers.base import (
     TrackRequest,
     TransportError,
 )
+from shiptrack.carriers.http import CarrierHttp
 from shiptrack.carriers.sandbox import SandboxCarrier
 from shiptrack.domain.changes import CarrierReport
+from shiptrack.domain.outbound import STRICT, OutboundPolicy
 
 #: carrier code -> "module:class" of its adapter; Stamps.com packages are tracked through USPS.
 ADAPTERS: dict[str, str] = {
@@ -53,9 +55,12 @@ class NotYetSupported:
 
 
 class CarrierRegistry:
-    """The adapters of one process, made on first use and shared by every connection."""
+    """The adapters of one process, made on first use and shared by every connection; each real
+    adapter calls its carrier through a client guarded by ``outbound`` (the strict policy unless
+    the settings allow more)."""
 
-    def __init__(self, *, sandbox_speed: float = 1.0) -> None:
+    def __init__(self, *, sandbox_speed: float = 1.0, outbound: OutboundPolicy = STRICT) -> None:
+        self.outbound = outbound
         self.sandbox = SandboxCarrier(speed=sandbox_speed)
         self._real: dict[str, CarrierAdapter] = {}
         self._missing = NotYetSupported()
@@ -73,7 +78,8 @@ class CarrierRegistry:
                 adapter_class = getattr(importlib.import_module(module), name)
             except (ImportError, AttributeError):
                 return self._missing
-            self._real[target] = adapter_class()
+            http = CarrierHttp(adapter_class.carrier, policy=self.outbound)
+            self._real[target] = adapter_class(http)
         return self._real[target]
 
     def speed(self, *, simulated: bool) -> float:

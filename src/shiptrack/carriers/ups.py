@@ -34,6 +34,7 @@ import binascii
 import hashlib
 import hmac
 import json
+import logging
 import re
 import secrets
 import time
@@ -65,6 +66,8 @@ from shiptrack.domain.mapping import Mapped, table
 from shiptrack.domain.statuses import StatusCode
 from shiptrack.domain.timefmt import format_utc
 from shiptrack.domain.tracking import TrackEvent
+
+log = logging.getLogger("shiptrack.carriers.ups")
 
 CARRIER = "UPS"
 TOKEN_PATH = "/security/v1/oauth/token"
@@ -249,7 +252,8 @@ def read_track_answer(answer: Answer, number: str) -> Result:
         codes = _error_codes(answer) or []
         if INVALID_NUMBER_CODES & set(codes):
             return NOT_FOUND
-        raise TransportError(f"UPS refused the request (HTTP 400 {', '.join(codes) or '?'})")
+        log.warning("UPS refused a tracking request (HTTP 400 %s)", ", ".join(codes) or "?")
+        raise TransportError("UPS refused the request (HTTP 400)")
     if answer.status != 200:
         raise TransportError(f"UPS answered HTTP {answer.status}")
     body = answer.json(CARRIER)

@@ -31,6 +31,7 @@ Normalisation:
 from __future__ import annotations
 
 import html
+import logging
 import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -58,6 +59,8 @@ from shiptrack.domain.mapping import table
 from shiptrack.domain.statuses import StatusCode
 from shiptrack.domain.timefmt import format_utc
 from shiptrack.domain.tracking import TrackEvent
+
+log = logging.getLogger("shiptrack.carriers.usps")
 
 #: Numbers per v3r2 request (the spec's ``maxItems``).
 BATCH_SIZE = 35
@@ -213,7 +216,9 @@ class UspsCarrier(OAuthCarrier):
             if status.startswith("2"):
                 pieces[number].append(item)
             elif status == "429" or status.startswith("5"):
-                raise TransportError(f"USPS could not answer for {number} (status {status})")
+                # The status is the answer's: repeated only when it is a plain HTTP status.
+                shown = status if re.fullmatch(r"[0-9]{3}", status) else "5xx"
+                raise TransportError(f"USPS could not answer for {number} (status {shown})")
             # Any other per-number failure (404 not found, 400 not trackable): USPS knows nothing.
         results: dict[str, Result] = {}
         for query in queries:
@@ -363,12 +368,15 @@ def _failure(answer: Answer) -> TransportError:
     body = _error_body(answer)
     if body is not None:
         message = _text(body["error"].get("message")) or "no message"
-        return TransportError(
-            f"USPS refused the tracking request (HTTP {answer.status}): {message}"
-        )
+        log.warning("USPS refused a tracking request (HTTP %s): %s", answer.status, message)
+        return TransportError(f"USPS refused the tracking request (HTTP {answer.status})")
+    log.warning(
+        "USPS answered HTTP %s with a body that is not its own: %r",
+        answer.status,
+        answer.body[:120],
+    )
     return TransportError(
-        f"USPS answered HTTP {answer.status} with a body that is not a USPS answer: "
-        f"{answer.body[:120]!r}"
+        f"USPS answered HTTP {answer.status} with a body that is not a USPS answer"
     )
 
 

@@ -64,7 +64,9 @@ class Services:
             settings=settings,
             database=database,
             sealer=sealer,
-            carriers=CarrierRegistry(sandbox_speed=settings.sandbox_speed),
+            carriers=CarrierRegistry(
+                sandbox_speed=settings.sandbox_speed, outbound=settings.outbound_policy
+            ),
             keyring=KeyRing(database, sealer, refresh=settings.cache_seconds),
             keys=TTLCache(settings.cache_seconds),
             setups=TTLCache(settings.cache_seconds),

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shiptrack.carriers.base import ConnectionContext, TransportError
-from shiptrack.carriers.http import CredentialsRejected
+from shiptrack.carriers.http import CredentialsRejected, DestinationRefused
 from shiptrack.domain.accounts import Account, Connection
 from shiptrack.domain.carriers import CARRIERS, carrier_kind
 from shiptrack.domain.errors import (
@@ -21,6 +21,7 @@ from shiptrack.domain.errors import (
 from shiptrack.domain.ids import parse_id
 from shiptrack.domain.timefmt import utcnow
 from shiptrack.domain.webhooks import check_url
+from shiptrack.outbound.destinations import check_destination
 from shiptrack.services import Services
 from shiptrack.store import connections as store
 
@@ -76,6 +77,9 @@ async def connect(
             raise FieldRequired(details[0].message, details=details)
     if request.base_url not in (None, "production", "test"):
         check_url(request.base_url, field_name="base_url")
+        await check_destination(
+            request.base_url, services.settings.outbound_policy, field_name="base_url"
+        )
     if request.api_version is not None and kind.tracking_code != "usps":
         raise ValidationFailed(
             "api_version applies to USPS and Stamps.com connections only", field_name="api_version"
@@ -141,6 +145,12 @@ async def _verify(
     )
     try:
         await adapter.verify(context)
+    except DestinationRefused as error:
+        # Saved hosts are checked above; this is a name that resolved elsewhere when dialled.
+        raise ValidationFailed(
+            f"base_url is refused by the outbound policy: {kind.friendly_name} was not called",
+            field_name="base_url",
+        ) from error
     except CredentialsRejected as error:
         raise CarrierCredentialsRejected(
             f"{kind.friendly_name} refused these credentials: {error.message}",

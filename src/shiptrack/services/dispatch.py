@@ -55,7 +55,6 @@ async def send(
         delivery.url,
         delivery.payload,
         headers,
-        allow_private=settings.webhook_allow_private,
         max_response_bytes=settings.webhook_max_response_bytes,
     )
 

@@ -12,17 +12,16 @@ from shiptrack.domain.errors import NotFound
 from shiptrack.domain.ids import parse_id
 from shiptrack.domain.timefmt import utcnow
 from shiptrack.domain.webhooks import Webhook, WebhookHeader, check_headers, check_url
+from shiptrack.outbound.destinations import check_destination
 from shiptrack.services import Services
 from shiptrack.store import webhooks as store
 from shiptrack.webhooks.secrets import open_secret, seal_secret
 from shiptrack.webhooks.signing import new_webhook_secret
-from shiptrack.webhooks.ssrf import check_destination
 
 
 async def _check_destination(services: Services, url: str) -> None:
     check_url(url)
-    if not services.settings.webhook_allow_private:
-        await check_destination(url)
+    await check_destination(url, services.settings.outbound_policy, field_name="url")
 
 
 async def create(

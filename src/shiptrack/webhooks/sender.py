@@ -6,12 +6,13 @@ import asyncio
 import time
 from dataclasses import dataclass, replace
 from datetime import datetime
-from urllib.parse import urlsplit
 
 import aiohttp
+from aiohttp.abc import AbstractResolver
 
+from shiptrack.domain.outbound import OutboundPolicy
 from shiptrack.domain.timefmt import utcnow
-from shiptrack.webhooks.ssrf import is_public, literal_address, resolver_kwargs
+from shiptrack.outbound.client import REFUSED, SocketFactory, guarded_session, refused_by_policy
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,15 +33,23 @@ class SendResult:
 
 
 def open_session(
-    *, connect_timeout: float, total_timeout: float, concurrency: int, allow_private: bool
+    *,
+    connect_timeout: float,
+    total_timeout: float,
+    concurrency: int,
+    policy: OutboundPolicy,
+    resolver: AbstractResolver | None = None,
+    socket_factory: SocketFactory | None = None,
 ) -> aiohttp.ClientSession:
     """The dispatcher's HTTP client: bounded, time-limited, never following redirects, never
-    dialling a non-public address unless allowed."""
-    connector = aiohttp.TCPConnector(
-        limit=concurrency, ttl_dns_cache=60, **resolver_kwargs(allow_private)
-    )
-    return aiohttp.ClientSession(
-        connector=connector,
+    dialling a destination the outbound ``policy`` refuses (``resolver`` and ``socket_factory``
+    replace the system's lookup and sockets underneath the guard, for tests)."""
+    return guarded_session(
+        policy,
+        limit=concurrency,
+        ttl_dns_cache=60,
+        resolver=resolver,
+        socket_factory=socket_factory,
         timeout=aiohttp.ClientTimeout(total=total_timeout, connect=connect_timeout),
         auto_decompress=False,
         skip_auto_headers=("User-Agent", "Accept-Encoding"),
@@ -54,13 +63,13 @@ async def post(
     body: bytes,
     headers: dict[str, str],
     *,
-    allow_private: bool,
     max_response_bytes: int,
 ) -> SendResult:
-    """POST ``body`` to ``url``; read at most ``max_response_bytes`` of the answer."""
+    """POST ``body`` to ``url``; read at most ``max_response_bytes`` of the answer. A destination
+    the session's outbound policy refuses is an attempt whose error says only that."""
     began = utcnow()
     return replace(
-        await _post(session, url, body, headers, allow_private, max_response_bytes),
+        await _post(session, url, body, headers, max_response_bytes),
         started_at=began,
     )
 
@@ -70,14 +79,9 @@ async def _post(
     url: str,
     body: bytes,
     headers: dict[str, str],
-    allow_private: bool,
     max_response_bytes: int,
 ) -> SendResult:
     started = time.monotonic()
-    host = urlsplit(url).hostname or ""
-    literal = literal_address(host)
-    if not allow_private and literal is not None and not is_public(literal):
-        return SendResult(None, 0, f"refused: {host} is not a public address")
     try:
         async with session.post(url, data=body, headers=headers, allow_redirects=False) as resp:
             if max_response_bytes:
@@ -90,9 +94,9 @@ async def _post(
             )
     except TimeoutError:
         return SendResult(None, _ms(started), "timed out")
-    except aiohttp.ClientError as error:
-        return SendResult(None, _ms(started), f"{type(error).__name__}: {error}"[:500])
-    except (OSError, asyncio.IncompleteReadError) as error:
+    except (aiohttp.ClientError, OSError, asyncio.IncompleteReadError) as error:
+        if refused_by_policy(error):
+            return SendResult(None, _ms(started), REFUSED)
         return SendResult(None, _ms(started), f"{type(error).__name__}: {error}"[:500])
 
 

@@ -76,7 +76,7 @@ class Dispatcher:
             connect_timeout=settings.webhook_connect_timeout,
             total_timeout=settings.webhook_timeout,
             concurrency=settings.webhook_concurrency,
-            allow_private=settings.webhook_allow_private,
+            policy=settings.outbound_policy,
         )
         recorder = asyncio.create_task(self._record_loop(stopping))
         try:
