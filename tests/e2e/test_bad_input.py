@@ -726,7 +726,12 @@ WEBHOOK_LIKE = st.fixed_dictionaries(
     optional={
         "event": st.sampled_from(["track", "batch", "rate", "TRACK", ""]) | JSON_VALUES,
         "url": st.sampled_from(
-            ["https://example.invalid/fuzz", "http://127.0.0.1/x", "ftp://example.invalid", "/relative"]
+            [
+                "https://example.invalid/fuzz",
+                "http://127.0.0.1/x",
+                "ftp://example.invalid",
+                "/relative",
+            ]
         )
         | JSON_VALUES,
         "headers": st.lists(

@@ -147,7 +147,9 @@ async def services(store: Store, tmp_path: Path) -> AsyncIterator[Services]:
         settings=settings,
         database=database,
         sealer=sealer,
-        carriers=CarrierRegistry(sandbox_speed=settings.sandbox_speed),
+        carriers=CarrierRegistry(
+            sandbox_speed=settings.sandbox_speed, outbound=settings.outbound_policy
+        ),
         keyring=KeyRing(database, sealer, refresh=settings.cache_seconds),
         keys=TTLCache(settings.cache_seconds),
         setups=TTLCache(settings.cache_seconds),
