@@ -24,6 +24,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shiptrack.domain.check import ClaimedPackage, PackageState
+from shiptrack.domain.tracking import StartRequest
 from shiptrack.store import migrate, polling
 from shiptrack.store import subscriptions as subscription_store
 from shiptrack.store.accounts import create_account
@@ -330,7 +331,7 @@ async def test_a_package_stopped_and_restarted_during_its_check_is_announced_by_
         await subscription_store.start(
             conn,
             [
-                subscription_store.StartRequest(
+                StartRequest(
                     account_id=row.account_id,
                     connection_id=connection,
                     carrier_code="ups",

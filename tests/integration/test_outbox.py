@@ -27,6 +27,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shiptrack.domain.delivery import DELIVERED, FAILED, PENDING, Attempt, ClaimedDelivery
+from shiptrack.domain.tracking import StartRequest
 from shiptrack.store import deliveries as outbox
 from shiptrack.store import migrate, polling
 from shiptrack.store import subscriptions as subscription_store
@@ -74,7 +75,7 @@ class Account:
             await subscription_store.start(
                 conn,
                 [
-                    subscription_store.StartRequest(
+                    StartRequest(
                         account_id=self.id,
                         connection_id=self.connection_id,
                         carrier_code="ups",

@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING
 
 from shiptrack.carriers.pacing import RequestPacer
 from shiptrack.carriers.registry import CarrierRegistry
+from shiptrack.domain.tracking import StartRequest
 from shiptrack.services.batching import WriteBatcher
 from shiptrack.services.cache import TTLCache
 from shiptrack.settings import Settings
 from shiptrack.store.database import Database, create_database
 from shiptrack.store.sealing import Sealer, load_secret
-from shiptrack.store.subscriptions import StartRequest
 from shiptrack.webhooks.keyring import KeyRing
 
 if TYPE_CHECKING:

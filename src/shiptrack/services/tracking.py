@@ -32,13 +32,17 @@ from shiptrack.domain.errors import (
 from shiptrack.domain.ids import parse_id
 from shiptrack.domain.statuses import StatusCode
 from shiptrack.domain.timefmt import format_utc, retry_after_header, utcnow
-from shiptrack.domain.tracking import Subscription, normalise_tracking_number, tracking_information
+from shiptrack.domain.tracking import (
+    StartRequest,
+    Subscription,
+    normalise_tracking_number,
+    tracking_information,
+)
 from shiptrack.services import Services
 from shiptrack.services.checks import connection_budget, connection_context
 from shiptrack.store import connections as connection_store
 from shiptrack.store import polling
 from shiptrack.store import subscriptions as store
-from shiptrack.store.subscriptions import StartRequest
 from shiptrack.store.webhooks import has_webhook
 
 

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shiptrack.domain.statuses import StatusCode
-from shiptrack.domain.tracking import Subscription, TrackEvent
+from shiptrack.domain.tracking import StartRequest, Subscription, TrackEvent
 from shiptrack.store import histories
 from shiptrack.store.dialect import insert
 from shiptrack.store.tables import subscriptions, tracking_histories
@@ -21,16 +20,6 @@ _SUBSCRIPTION_FIELDS = frozenset(Subscription.__dataclass_fields__)
 def subscription_from_row(row: sa.Row[tuple[object, ...]]) -> Subscription:
     """A subscription from a ``subscriptions`` row."""
     return Subscription(**{k: v for k, v in row._mapping.items() if k in _SUBSCRIPTION_FIELDS})
-
-
-@dataclass(frozen=True, slots=True)
-class StartRequest:
-    """One package to start watching."""
-
-    account_id: int
-    connection_id: int
-    carrier_code: str
-    tracking_number: str
 
 
 async def start(conn: AsyncConnection, requests: Sequence[StartRequest], *, now: datetime) -> None:
