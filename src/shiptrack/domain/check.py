@@ -129,6 +129,20 @@ class Notice:
 
 
 @dataclass(frozen=True, slots=True)
+class StatusChangeRecord:
+    """A status change to keep (each ``(subscription, sequence)`` is unique)."""
+
+    subscription_id: int
+    sequence: int
+    previous_status: str | None
+    status_code: str
+    status_detail_code: str | None
+    occurred_at: datetime | None
+    detected_at: datetime
+    correction: bool
+
+
+@dataclass(frozen=True, slots=True)
 class CheckOutcome:
     """Everything one check of one package decided."""
 

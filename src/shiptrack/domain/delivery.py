@@ -46,6 +46,19 @@ class Attempt:
 
 
 @dataclass(frozen=True, slots=True)
+class OutboxEntry:
+    """One notification to send to one webhook (a row of the transactional outbox)."""
+
+    webhook_id: int
+    status_change_id: int
+    subscription_id: int
+    sequence: int
+    message_id: str
+    payload: bytes
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class RetryPolicy:
     """Retries after about 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and 10 h (±20 %), then gives up."""
 
