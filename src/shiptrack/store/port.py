@@ -17,7 +17,8 @@ from collections.abc import Collection, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from enum import Enum
+from typing import Any, Literal, Protocol
 
 from shiptrack.domain.accounts import Account, ApiKey, Connection
 from shiptrack.domain.changes import StoredEvent
@@ -40,12 +41,13 @@ class DeliveryView:
 
     id: int
     webhook_id: int
+    #: ``None`` for a test event.
+    status_change_id: int | None
     message_id: str
     state: str
     attempts: int
     sequence: int
     next_attempt_at: datetime | None
-    lease_until: datetime | None
     delivered_at: datetime | None
     last_error: str | None
     created_at: datetime
@@ -114,14 +116,23 @@ class NewWebhook:
     sealed_secret: str
 
 
+class Keep(Enum):
+    """A field an update leaves as it is (``None`` would clear it)."""
+
+    KEEP = "keep"
+
+
+KEEP = Keep.KEEP
+
+
 @dataclass(frozen=True, slots=True)
 class WebhookChanges:
-    """What an update changes of a webhook (``None``: unchanged). Any update re-enables it."""
+    """What an update changes of a webhook (:data:`KEEP`: unchanged). Any update re-enables it."""
 
-    url: str | None = None
-    name: str | None = None
-    store_id: int | None = None
-    headers: tuple[WebhookHeader, ...] | None = None
+    url: str | Literal[Keep.KEEP] = KEEP
+    name: str | Literal[Keep.KEEP] | None = KEEP
+    store_id: int | Literal[Keep.KEEP] | None = KEEP
+    headers: tuple[WebhookHeader, ...] | Literal[Keep.KEEP] = KEEP
 
 
 # --- the interfaces -----------------------------------------------------------------------------
@@ -138,15 +149,12 @@ class Accounts(Protocol):
         """One account."""
         ...
 
-    async def update(
-        self,
-        account_id: int,
-        *,
-        rate_limit_per_minute: int | None = None,
-        exception_watch_days: int | None = None,
-        clear: Collection[str] = (),
-    ) -> None:
-        """Set the given settings; those named in ``clear`` go back to the default (``None``)."""
+    async def set_rate_limit(self, account_id: int, per_minute: int | None) -> None:
+        """Set the account's requests per minute (``None``: the server's default)."""
+        ...
+
+    async def set_exception_watch(self, account_id: int, days: int | None) -> None:
+        """Set how many days the account's exceptions are watched (``None``: stop at once)."""
         ...
 
     async def find_by_name(self, name: str) -> list[Account]:
@@ -462,12 +470,35 @@ class SigningKeys(Protocol):
 class Transaction(Protocol):
     """One transaction: every aggregate's interface, all in it."""
 
-    accounts: Accounts
-    connections: Connections
-    webhooks: Webhooks
-    packages: Packages
-    outbox: Outbox
-    signing_keys: SigningKeys
+    @property
+    def accounts(self) -> Accounts:
+        """The accounts of this transaction."""
+        ...
+
+    @property
+    def connections(self) -> Connections:
+        """The connections of this transaction."""
+        ...
+
+    @property
+    def webhooks(self) -> Webhooks:
+        """The webhooks of this transaction."""
+        ...
+
+    @property
+    def packages(self) -> Packages:
+        """The packages of this transaction."""
+        ...
+
+    @property
+    def outbox(self) -> Outbox:
+        """The outbox of this transaction."""
+        ...
+
+    @property
+    def signing_keys(self) -> SigningKeys:
+        """The signing keys of this transaction."""
+        ...
 
 
 class Store(Protocol):
