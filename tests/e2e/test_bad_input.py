@@ -357,6 +357,39 @@ def test_a_repeated_unknown_parameter_on_a_list_endpoint_is_400(tenant: Tenant, 
     assert_error(response, 400, "invalid_field_value", field_name="page")
 
 
+# --- Tracking numbers that look like another --------------------------------------------------
+
+#: (a look-alike, the number Unicode case mapping or a Unicode-aware isalnum would turn it into)
+LOOK_ALIKES = [
+    ("1Z\u017fandbox0000001", "1ZSANDBOX0000001"),  # long s -> S
+    ("1Zsandbox00000\u01311", "1ZSANDBOX00000I1"),  # dotless i -> I
+    ("1Zsandbox\ufb0000001", "1ZSANDBOXFF00001"),  # the ff ligature -> FF
+    ("1ZSANDBOX\uff10\uff10\uff10\uff10\uff10\uff101", "1ZSANDBOX0000001"),  # fullwidth digits
+]
+
+
+@pytest.mark.parametrize(("look_alike", "real_number"), LOOK_ALIKES)
+def test_a_look_alike_tracking_number_is_400_and_leaves_the_real_package_alone(
+    tenant: Tenant, look_alike: str, real_number: str
+) -> None:
+    tenant.add_track_webhook()
+    real = {"carrier_code": "ups", "tracking_number": real_number}
+    alias = {"carrier_code": "ups", "tracking_number": look_alike}
+    assert tenant.client.post("/v1/tracking/start", params=real).status_code == 204
+
+    for method, path in [
+        ("POST", "/v1/tracking/stop"),
+        ("POST", "/v1/tracking/start"),
+        ("GET", "/v1/tracking"),
+    ]:
+        response = tenant.client.request(method, path, params=alias)
+        assert_error(response, 400, "invalid_field_value", field_name="tracking_number")
+
+    # The stop did not stop the real package, and the start started no second one.
+    listed = tenant.client.get("/v1/tracking/subscriptions").json()["subscriptions"]
+    assert [(s["tracking_number"], s["active"]) for s in listed] == [(real_number, True)]
+
+
 # --- Malformed ids -----------------------------------------------------------------------------
 
 MALFORMED_IDS = [
