@@ -154,8 +154,11 @@ class Server:
             self.process.wait()
 
 
-def start_server(env: dict[str, str], log: Path, *, migrate: bool = True) -> Server:
-    """Migrate the database and start a server process; wait until it answers."""
+def start_server(
+    env: dict[str, str], log: Path, *, migrate: bool = True, serve_args: tuple[str, ...] = ()
+) -> Server:
+    """Migrate the database and start a server process (``shiptrack serve`` with ``serve_args``
+    added); wait until it answers."""
     if migrate:
         run_cli(env, "db", "upgrade")
     port = free_port()
@@ -170,6 +173,7 @@ def start_server(env: dict[str, str], log: Path, *, migrate: bool = True) -> Ser
                 "127.0.0.1",
                 "--port",
                 str(port),
+                *serve_args,
             ],
             env=env,
             stdout=handle,

@@ -79,6 +79,8 @@ def serve(
     """Serve the API (and, in the same process, the workers unless SHIPTRACK_RUN_WORKERS=false)."""
     import uvicorn
 
+    from shiptrack.api.protocol import ShiptrackHttpProtocol
+
     problem = _run(lambda services: migrate.schema_problem(services.database), migrated=False)
     if problem:
         raise _fail(f"cannot serve: {problem}")
@@ -89,7 +91,9 @@ def serve(
         host=host,
         port=port,
         loop="uvloop",
-        http="httptools",
+        # uvicorn's httptools protocol with request-line and header limits and ShipEngine-format
+        # answers for requests that never reach the app (shiptrack.api.protocol).
+        http=ShiptrackHttpProtocol,
         access_log=settings.access_log,
         log_level=settings.log_level,
         server_header=False,

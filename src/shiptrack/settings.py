@@ -41,6 +41,17 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=65536, ge=1024, description="Largest request body accepted (413 above)."
     )
+    max_url_bytes: int = Field(
+        default=8192,
+        ge=1024,
+        description="Longest URL (path and query string) of a request line accepted (414 above).",
+    )
+    max_header_bytes: int = Field(
+        default=16384,
+        ge=1024,
+        description="Largest header section accepted, each field counted as name, value and 4 "
+        "bytes (431 above).",
+    )
     db_pool_size: int = Field(default=10, ge=1, description="Connections per process (PostgreSQL).")
     cache_seconds: float = Field(
         default=2.0,

@@ -228,6 +228,30 @@ class PayloadTooLarge(ShiptrackError):
     error_code = "unspecified"
 
 
+class MalformedRequest(ShiptrackError):
+    """The request is not HTTP/1.1 the server can read (a NUL in a header, bare LF line ends)."""
+
+    status_code = 400
+    error_type = "validation"
+    error_code = "unspecified"
+
+
+class UriTooLong(ShiptrackError):
+    """The request line's URL (path and query string) is over the configured limit."""
+
+    status_code = 414
+    error_type = "validation"
+    error_code = "unspecified"
+
+
+class HeadersTooLarge(ShiptrackError):
+    """The request's header fields are over the configured limit."""
+
+    status_code = 431
+    error_type = "validation"
+    error_code = "unspecified"
+
+
 class UnsupportedMediaType(ShiptrackError):
     """The request body is not JSON."""
 
