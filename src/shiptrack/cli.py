@@ -97,7 +97,10 @@ def serve(
         access_log=settings.access_log,
         log_level=settings.log_level,
         server_header=False,
-        proxy_headers=False,
+        # Behind a reverse proxy every client would share the proxy's address (and the bad-key
+        # throttle would count them as one): trusted proxies name the client in X-Forwarded-For.
+        proxy_headers=bool(settings.forwarded_allow_ips),
+        forwarded_allow_ips=settings.forwarded_allow_ips or None,
         workers=processes if processes > 1 else None,
     )
 

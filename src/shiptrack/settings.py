@@ -38,6 +38,17 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(
         default=200, ge=1, description="Requests per minute per account and API process."
     )
+    auth_failures_per_minute: int = Field(
+        default=20,
+        ge=1,
+        description="Wrong API keys a client address may send per minute and API process before "
+        "it gets 429 (keys that worked before still pass).",
+    )
+    forwarded_allow_ips: str = Field(
+        default="",
+        description="Comma-separated addresses or networks of reverse proxies whose "
+        "X-Forwarded-For names the client (empty: the connecting address is the client).",
+    )
     max_body_bytes: int = Field(
         default=65536, ge=1024, description="Largest request body accepted (413 above)."
     )

@@ -3,7 +3,8 @@ limit.
 
 A plain ASGI middleware, so that these checks cost little and run before FastAPI parses anything:
 a request without a valid key gets ``401`` whatever else is wrong with it, and a body over the limit
-is refused before it is read in full. ``shiptrack serve`` refuses an oversized URL or header section
+is refused before it is read in full. A client address that keeps sending wrong keys is throttled
+(``api.ratelimit.BadKeyGuard``). ``shiptrack serve`` refuses an oversized URL or header section
 before the app sees it (``api.protocol``); the same limits are checked here for a server that
 does not (the app run by another ASGI server).
 """
@@ -13,8 +14,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from shiptrack.api.ratelimit import RateLimiter
+from shiptrack.api.ratelimit import BadKeyGuard, RateLimiter
 from shiptrack.api.responses import REQUEST_ID_HEADER, error_response, new_request_id
+from shiptrack.domain.apikeys import hash_api_key
 from shiptrack.domain.errors import (
     PayloadTooLarge,
     RateLimited,
@@ -51,6 +53,7 @@ class Edge:
         self.max_url = services.settings.max_url_bytes
         self.max_headers = services.settings.max_header_bytes
         self.default_limit = services.settings.rate_limit_per_minute
+        self.bad_keys = BadKeyGuard(services.settings.auth_failures_per_minute)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -141,11 +144,23 @@ class Edge:
                 "The API key is missing. Send it in the API-Key header. "
                 "Please see https://www.shipengine.com/docs/auth"
             )
-        account = await authenticate(self.services, key) if len(key) <= _MAX_KEY_LENGTH else None
+        key_hash = hash_api_key(key)
+        address = scope["client"][0] if scope.get("client") else ""
+        wait = self.bad_keys.throttled(address, key_hash)
+        if wait:
+            raise RateLimited(
+                "Too many requests with a wrong API key came from your address; retry after the "
+                "seconds in Retry-After. Please see https://www.shipengine.com/docs/auth",
+                headers={"Retry-After": retry_after_header(wait)},
+            )
+        looked_up = len(key) <= _MAX_KEY_LENGTH and not self.bad_keys.known_bad(key_hash)
+        account = await authenticate(self.services, key) if looked_up else None
         if account is None:
+            self.bad_keys.failed(address, key_hash if looked_up else None)
             raise Unauthorized(
                 "The API key is invalid. Please see https://www.shipengine.com/docs/auth"
             )
+        self.bad_keys.succeeded(key_hash)
         wait = self.limiter.acquire(account.id, account.rate_limit_per_minute or self.default_limit)
         if wait:
             raise RateLimited(
