@@ -103,6 +103,8 @@ def cli_env(database_url: str, data_dir: Path, **extra: str) -> dict[str, str]:
         SHIPTRACK_CACHE_SECONDS="0",
         # Carrier fakes and receivers listen on 127.0.0.1; the guard's own tests override this.
         SHIPTRACK_OUTBOUND_ALLOW="127.0.0.0/8",
+        # The suite sends many wrong keys from 127.0.0.1; the throttle has tests of its own.
+        SHIPTRACK_AUTH_FAILURES_PER_MINUTE="1000000",
     )
     env.update(extra)
     return env
@@ -156,8 +158,11 @@ class Server:
             self.process.wait()
 
 
-def start_server(env: dict[str, str], log: Path, *, migrate: bool = True) -> Server:
-    """Migrate the database and start a server process; wait until it answers."""
+def start_server(
+    env: dict[str, str], log: Path, *, migrate: bool = True, serve_args: tuple[str, ...] = ()
+) -> Server:
+    """Migrate the database and start a server process (``shiptrack serve`` with ``serve_args``
+    added); wait until it answers."""
     if migrate:
         run_cli(env, "db", "upgrade")
     port = free_port()
@@ -172,6 +177,7 @@ def start_server(env: dict[str, str], log: Path, *, migrate: bool = True) -> Ser
                 "127.0.0.1",
                 "--port",
                 str(port),
+                *serve_args,
             ],
             env=env,
             stdout=handle,

@@ -79,6 +79,8 @@ def serve(
     """Serve the API (and, in the same process, the workers unless SHIPTRACK_RUN_WORKERS=false)."""
     import uvicorn
 
+    from shiptrack.api.protocol import ShiptrackHttpProtocol
+
     problem = _run(lambda services: migrate.schema_problem(services.database), migrated=False)
     if problem:
         raise _fail(f"cannot serve: {problem}")
@@ -89,11 +91,16 @@ def serve(
         host=host,
         port=port,
         loop="uvloop",
-        http="httptools",
+        # uvicorn's httptools protocol with request-line and header limits and ShipEngine-format
+        # answers for requests that never reach the app (shiptrack.api.protocol).
+        http=ShiptrackHttpProtocol,
         access_log=settings.access_log,
         log_level=settings.log_level,
         server_header=False,
-        proxy_headers=False,
+        # Behind a reverse proxy every client would share the proxy's address (and the bad-key
+        # throttle would count them as one): trusted proxies name the client in X-Forwarded-For.
+        proxy_headers=bool(settings.forwarded_allow_ips),
+        forwarded_allow_ips=settings.forwarded_allow_ips or None,
         workers=processes if processes > 1 else None,
     )
 

@@ -39,8 +39,30 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(
         default=200, ge=1, description="Requests per minute per account and API process."
     )
+    auth_failures_per_minute: int = Field(
+        default=20,
+        ge=1,
+        description="Wrong API keys a client address may send per minute and API process before "
+        "it gets 429 (keys that worked before still pass).",
+    )
+    forwarded_allow_ips: str = Field(
+        default="",
+        description="Comma-separated addresses or networks of reverse proxies whose "
+        "X-Forwarded-For names the client (empty: the connecting address is the client).",
+    )
     max_body_bytes: int = Field(
         default=65536, ge=1024, description="Largest request body accepted (413 above)."
+    )
+    max_url_bytes: int = Field(
+        default=8192,
+        ge=1024,
+        description="Longest URL (path and query string) of a request line accepted (414 above).",
+    )
+    max_header_bytes: int = Field(
+        default=16384,
+        ge=1024,
+        description="Largest header section accepted, each field counted as name, value and 4 "
+        "bytes (431 above).",
     )
     db_pool_size: int = Field(default=10, ge=1, description="Connections per process (PostgreSQL).")
     cache_seconds: float = Field(

@@ -357,6 +357,76 @@ def test_a_repeated_unknown_parameter_on_a_list_endpoint_is_400(tenant: Tenant, 
     assert_error(response, 400, "invalid_field_value", field_name="page")
 
 
+# --- Error answers stay small ------------------------------------------------------------------
+
+
+def _assert_short_list_naming_the_first(response: httpx.Response, names: list[str]) -> None:
+    assert_error(response, 400, "invalid_field_value", field_name=names[0])
+    listed = response.json()["errors"]
+    assert len(listed) == 20, len(listed)
+    assert [entry["field_name"] for entry in listed[:19]] == names[:19]
+    assert listed[-1]["message"] == (
+        f"{len(names) - 19:,} more errors were left out; an answer lists at most 19 of them"
+    )
+    assert len(response.content) < 8192, len(response.content)
+
+
+def test_a_thousand_unknown_query_parameters_get_a_short_answer(tenant: Tenant) -> None:
+    names = [f"u{n}" for n in range(1000)]
+    response = tenant.client.get("/v1/carriers", params=[(name, "") for name in names])
+    _assert_short_list_naming_the_first(response, names)
+
+
+def test_four_thousand_unknown_body_fields_get_a_short_answer(tenant: Tenant) -> None:
+    names = [f"f{n}" for n in range(4000)]
+    body = json.dumps({**VALID_WEBHOOK, **dict.fromkeys(names, 1)}).encode()
+    assert len(body) < 65536  # under the body limit: this is about the answer, not the request
+    response = tenant.client.post("/v1/environment/webhooks", content=body, headers=JSON_TYPE)
+    _assert_short_list_naming_the_first(response, names)
+
+
+def test_a_huge_unknown_field_name_is_cut_in_the_answer(tenant: Tenant) -> None:
+    name = "x" * 60000
+    response = tenant.client.post("/v1/environment/webhooks", json={**VALID_WEBHOOK, name: 1})
+    first = assert_error(response, 400, "invalid_field_value")
+    assert first["field_name"] == "x" * 99 + "…"
+    message = str(first["message"])
+    assert len(message) == 500 and message.startswith("xxx") and message.endswith("…")
+
+
+# --- Tracking numbers that look like another --------------------------------------------------
+
+#: (a look-alike, the number Unicode case mapping or a Unicode-aware isalnum would turn it into)
+LOOK_ALIKES = [
+    ("1Z\u017fandbox0000001", "1ZSANDBOX0000001"),  # long s -> S
+    ("1Zsandbox00000\u01311", "1ZSANDBOX00000I1"),  # dotless i -> I
+    ("1Zsandbox\ufb0000001", "1ZSANDBOXFF00001"),  # the ff ligature -> FF
+    ("1ZSANDBOX\uff10\uff10\uff10\uff10\uff10\uff101", "1ZSANDBOX0000001"),  # fullwidth digits
+]
+
+
+@pytest.mark.parametrize(("look_alike", "real_number"), LOOK_ALIKES)
+def test_a_look_alike_tracking_number_is_400_and_leaves_the_real_package_alone(
+    tenant: Tenant, look_alike: str, real_number: str
+) -> None:
+    tenant.add_track_webhook()
+    real = {"carrier_code": "ups", "tracking_number": real_number}
+    alias = {"carrier_code": "ups", "tracking_number": look_alike}
+    assert tenant.client.post("/v1/tracking/start", params=real).status_code == 204
+
+    for method, path in [
+        ("POST", "/v1/tracking/stop"),
+        ("POST", "/v1/tracking/start"),
+        ("GET", "/v1/tracking"),
+    ]:
+        response = tenant.client.request(method, path, params=alias)
+        assert_error(response, 400, "invalid_field_value", field_name="tracking_number")
+
+    # The stop did not stop the real package, and the start started no second one.
+    listed = tenant.client.get("/v1/tracking/subscriptions").json()["subscriptions"]
+    assert [(s["tracking_number"], s["active"]) for s in listed] == [(real_number, True)]
+
+
 # --- Malformed ids -----------------------------------------------------------------------------
 
 MALFORMED_IDS = [

@@ -53,3 +53,36 @@ def test_error_entries_leave_out_unset_optional_keys() -> None:
         }
     ]
     assert "field_name" not in errors.Unauthorized("no").details[0].as_json()
+
+
+def _unknown(name: str) -> errors.ErrorDetail:
+    return errors.ErrorDetail(
+        "validation", "invalid_field_value", f"Unknown query parameter {name!r}", field_name=name
+    )
+
+
+def test_a_short_error_list_is_shown_as_collected() -> None:
+    details = [_unknown(f"p{n}") for n in range(errors.MAX_LISTED_ERRORS)]
+    assert errors.listed_details(details) == details
+
+
+def test_a_long_error_list_shows_the_first_ones_and_how_many_were_left_out() -> None:
+    details = [_unknown(f"p{n}") for n in range(5000)]
+    listed = errors.listed_details(details)
+    assert len(listed) == errors.MAX_LISTED_ERRORS == 20
+    assert listed[:19] == details[:19]
+    summary = listed[-1].as_json()
+    assert summary == {
+        "error_source": "shipengine",
+        "error_type": "validation",
+        "error_code": "invalid_field_value",
+        "message": "4,981 more errors were left out; an answer lists at most 19 of them",
+    }
+
+
+def test_long_messages_and_field_names_are_cut() -> None:
+    name = "x" * 100_000
+    (listed,) = errors.listed_details([_unknown(name)])
+    assert len(listed.message) == errors.MAX_ERROR_MESSAGE
+    assert listed.message.startswith("Unknown query parameter 'xxx") and listed.message[-1] == "…"
+    assert listed.field_name == "x" * (errors.MAX_ERROR_FIELD_NAME - 1) + "…"

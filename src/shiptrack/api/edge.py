@@ -1,8 +1,12 @@
-"""The outer edge of every request: request id, body limits, content type, API key, rate limit.
+"""The outer edge of every request: request id, head and body limits, content type, API key, rate
+limit.
 
 A plain ASGI middleware, so that these checks cost little and run before FastAPI parses anything:
 a request without a valid key gets ``401`` whatever else is wrong with it, and a body over the limit
-is refused before it is read in full.
+is refused before it is read in full. A client address that keeps sending wrong keys is throttled
+(``api.ratelimit.BadKeyGuard``). ``shiptrack serve`` refuses an oversized URL or header section
+before the app sees it (``api.protocol``); the same limits are checked here for a server that
+does not (the app run by another ASGI server).
 """
 
 from __future__ import annotations
@@ -10,8 +14,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from shiptrack.api.ratelimit import RateLimiter
+from shiptrack.api.ratelimit import BadKeyGuard, RateLimiter
 from shiptrack.api.responses import REQUEST_ID_HEADER, error_response, new_request_id
+from shiptrack.domain.apikeys import hash_api_key
 from shiptrack.domain.errors import (
     PayloadTooLarge,
     RateLimited,
@@ -19,6 +24,7 @@ from shiptrack.domain.errors import (
     Unauthorized,
     UnsupportedMediaType,
 )
+from shiptrack.domain.limits import field_bytes, headers_too_large, url_too_long
 from shiptrack.domain.timefmt import retry_after_header
 from shiptrack.services import Services
 from shiptrack.services.accounts import authenticate
@@ -44,7 +50,10 @@ class Edge:
         self.services = services
         self.limiter = limiter
         self.max_body = services.settings.max_body_bytes
+        self.max_url = services.settings.max_url_bytes
+        self.max_headers = services.settings.max_header_bytes
         self.default_limit = services.settings.rate_limit_per_minute
+        self.bad_keys = BadKeyGuard(services.settings.auth_failures_per_minute)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -57,6 +66,7 @@ class Edge:
             # ShipEngine's own docs call /v1/tracking/stop/ with a trailing slash.
             scope["path"] = path.rstrip("/") or "/"
         try:
+            self._check_head(scope)
             # The key first: a request without a valid key is 401 whatever else is wrong with it.
             path = scope["path"]
             if path.startswith(_AUTHENTICATED_PREFIX) and not path.startswith(_CARRIER_PUSH_PREFIX):
@@ -77,6 +87,14 @@ class Edge:
             await send(message)
 
         await self.app(scope, receive, send_with_request_id)
+
+    def _check_head(self, scope: Scope) -> None:
+        """Refuse a URL or header section over the limits ``api.protocol`` applies."""
+        path = scope.get("raw_path") or scope["path"].encode()
+        if len(path) + len(scope.get("query_string", b"")) > self.max_url:
+            raise url_too_long(self.max_url)
+        if sum(field_bytes(name, value) for name, value in scope["headers"]) > self.max_headers:
+            raise headers_too_large(self.max_headers)
 
     async def _checked_body(self, scope: Scope, receive: Receive) -> Receive:
         """Refuse oversized and non-JSON bodies; hand the app a body that was read in full."""
@@ -126,11 +144,23 @@ class Edge:
                 "The API key is missing. Send it in the API-Key header. "
                 "Please see https://www.shipengine.com/docs/auth"
             )
-        account = await authenticate(self.services, key) if len(key) <= _MAX_KEY_LENGTH else None
+        key_hash = hash_api_key(key)
+        address = scope["client"][0] if scope.get("client") else ""
+        wait = self.bad_keys.throttled(address, key_hash)
+        if wait:
+            raise RateLimited(
+                "Too many requests with a wrong API key came from your address; retry after the "
+                "seconds in Retry-After. Please see https://www.shipengine.com/docs/auth",
+                headers={"Retry-After": retry_after_header(wait)},
+            )
+        looked_up = len(key) <= _MAX_KEY_LENGTH and not self.bad_keys.known_bad(key_hash)
+        account = await authenticate(self.services, key) if looked_up else None
         if account is None:
+            self.bad_keys.failed(address, key_hash if looked_up else None)
             raise Unauthorized(
                 "The API key is invalid. Please see https://www.shipengine.com/docs/auth"
             )
+        self.bad_keys.succeeded(key_hash)
         wait = self.limiter.acquire(account.id, account.rate_limit_per_minute or self.default_limit)
         if wait:
             raise RateLimited(

@@ -7,7 +7,7 @@ from typing import Any
 
 from starlette.responses import Response
 
-from shiptrack.domain.errors import ShiptrackError
+from shiptrack.domain.errors import ShiptrackError, listed_details
 from shiptrack.serialization import dump_json
 
 REQUEST_ID_HEADER = "x-request-id"
@@ -28,10 +28,13 @@ def new_request_id() -> str:
 
 
 def error_payload(error: ShiptrackError, request_id: str) -> bytes:
-    """The ShipEngine ``error_response_body`` for an error."""
-    return dump_json(
-        {"request_id": request_id, "errors": [detail.as_json() for detail in error.details]}
-    )
+    """The ShipEngine ``error_response_body`` for an error.
+
+    Every error answer is rendered here, so every route lists a bounded number of errors, each of
+    a bounded length (``domain.errors.listed_details``).
+    """
+    listed = listed_details(error.details)
+    return dump_json({"request_id": request_id, "errors": [detail.as_json() for detail in listed]})
 
 
 def error_response(error: ShiptrackError, request_id: str) -> Response:

@@ -10,8 +10,15 @@ SDK's ``ErrorCode`` enum are used: the SDK refuses to build its exception for an
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import ClassVar
+
+#: The most entries one error answer lists, and the longest message and field name it echoes: a
+#: request naming 5,000 unknown query parameters, or one 100 KB parameter name, gets a small answer.
+MAX_LISTED_ERRORS = 20
+MAX_ERROR_MESSAGE = 500
+MAX_ERROR_FIELD_NAME = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +48,40 @@ class ErrorDetail:
         if self.carrier_code is not None:
             body["carrier_code"] = self.carrier_code
         return body
+
+
+def listed_details(details: Sequence[ErrorDetail]) -> list[ErrorDetail]:
+    """The entries an error answer shows, whatever was collected.
+
+    At most :data:`MAX_LISTED_ERRORS`, each with its message and field name cut to
+    :data:`MAX_ERROR_MESSAGE` and :data:`MAX_ERROR_FIELD_NAME` characters. When more were
+    collected, the first ones are listed and the last entry (of the first one's type and code, so
+    it stays a valid ShipEngine entry) says how many were left out.
+    """
+    shown = [_shortened(detail) for detail in details[:MAX_LISTED_ERRORS]]
+    if len(details) > MAX_LISTED_ERRORS:
+        left_out = len(details) - (MAX_LISTED_ERRORS - 1)
+        shown[-1] = replace(
+            shown[0],
+            message=f"{left_out:,} more errors were left out; an answer lists at most "
+            f"{MAX_LISTED_ERRORS - 1} of them",
+            field_name=None,
+            carrier_id=None,
+            carrier_code=None,
+        )
+    return shown
+
+
+def _shortened(detail: ErrorDetail) -> ErrorDetail:
+    message = _cut(detail.message, MAX_ERROR_MESSAGE)
+    field_name = _cut(detail.field_name, MAX_ERROR_FIELD_NAME) if detail.field_name else None
+    if message is detail.message and field_name is detail.field_name:
+        return detail
+    return replace(detail, message=message, field_name=field_name)
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class ShiptrackError(Exception):
@@ -183,6 +224,30 @@ class PayloadTooLarge(ShiptrackError):
     """The request body is over the configured limit."""
 
     status_code = 413
+    error_type = "validation"
+    error_code = "unspecified"
+
+
+class MalformedRequest(ShiptrackError):
+    """The request is not HTTP/1.1 the server can read (a NUL in a header, bare LF line ends)."""
+
+    status_code = 400
+    error_type = "validation"
+    error_code = "unspecified"
+
+
+class UriTooLong(ShiptrackError):
+    """The request line's URL (path and query string) is over the configured limit."""
+
+    status_code = 414
+    error_type = "validation"
+    error_code = "unspecified"
+
+
+class HeadersTooLarge(ShiptrackError):
+    """The request's header fields are over the configured limit."""
+
+    status_code = 431
     error_type = "validation"
     error_code = "unspecified"
 

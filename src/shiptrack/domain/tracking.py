@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import string
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -121,16 +122,25 @@ def tracking_information(
 
 
 _MAX_TRACKING_NUMBER = 64
+#: Checked before upper-casing, and ASCII only: Unicode case mapping turns U+017F (long s) into
+#: ``S``, U+0131 (dotless i) into ``I`` and U+FB00 (the ff ligature) into ``FF``, and
+#: ``str.isalnum`` takes fullwidth and Arabic-Indic digits, so a looser check would let
+#: ``1Z\u017fandbox0000001`` name another package, ``1ZSANDBOX0000001``.
+_ALLOWED = frozenset(string.ascii_letters + string.digits + "-")
+#: Only ASCII spaces, tabs and line breaks are trimmed (``str.strip()`` would also drop Unicode
+#: spaces and the ASCII separator controls, which are refused instead).
+_TRIMMED = " \t\r\n"
 
 
 def normalise_tracking_number(raw: str) -> str:
     """The canonical form of a tracking number: trimmed and upper-cased.
 
     Every supported carrier treats tracking numbers case-insensitively, so ``1z…`` and ``1Z…``
-    must be one package. Anything but letters, digits and ``-`` is refused, which also keeps the
-    number safe to put in URLs and logs.
+    must be one package. Anything but ASCII letters, digits and ``-`` is refused before the
+    number is upper-cased, which keeps one package from having two names and the number safe to
+    put in URLs and logs.
     """
-    number = raw.strip().upper()
+    number = raw.strip(_TRIMMED)
     if not number:
         raise FieldRequired("tracking_number must not be empty", field_name="tracking_number")
     if len(number) > _MAX_TRACKING_NUMBER:
@@ -139,12 +149,12 @@ def normalise_tracking_number(raw: str) -> str:
             f"{_MAX_TRACKING_NUMBER} are allowed",
             field_name="tracking_number",
         )
-    if not all(ch.isascii() and (ch.isalnum() or ch == "-") for ch in number):
+    if not _ALLOWED.issuperset(number):
         raise ValidationFailed(
-            "tracking_number may contain only letters, digits and '-'",
+            "tracking_number may contain only the ASCII letters A-Z, the digits 0-9 and '-'",
             field_name="tracking_number",
         )
-    return number
+    return number.upper()
 
 
 @dataclass(frozen=True, slots=True)
