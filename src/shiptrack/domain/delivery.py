@@ -59,6 +59,38 @@ class OutboxEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class DeliveryView:
+    """A delivery as its webhook's list shows it, with the package and status it carries."""
+
+    id: int
+    webhook_id: int
+    #: ``None`` for a test event.
+    status_change_id: int | None
+    message_id: str
+    state: str
+    attempts: int
+    sequence: int
+    next_attempt_at: datetime | None
+    delivered_at: datetime | None
+    last_error: str | None
+    created_at: datetime
+    #: ``None`` for a test event.
+    carrier_code: str | None
+    tracking_number: str | None
+    status_code: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptView:
+    """One attempt of a delivery as its webhook's list shows it."""
+
+    attempted_at: datetime
+    response_status: int | None
+    latency_ms: int
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class RetryPolicy:
     """Retries after about 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and 10 h (±20 %), then gives up."""
 

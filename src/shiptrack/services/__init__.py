@@ -16,8 +16,10 @@ from shiptrack.domain.tracking import StartRequest
 from shiptrack.services.batching import WriteBatcher
 from shiptrack.services.cache import TTLCache
 from shiptrack.settings import Settings
-from shiptrack.store.database import Database, create_database
+from shiptrack.store.database import create_database
+from shiptrack.store.port import Store
 from shiptrack.store.sealing import Sealer, load_secret
+from shiptrack.store.sql import SqlStore
 from shiptrack.webhooks.keyring import KeyRing
 
 if TYPE_CHECKING:
@@ -30,7 +32,7 @@ class Services:
     """What every use case needs, built once per process from the settings."""
 
     settings: Settings
-    database: Database
+    store: Store
     sealer: Sealer
     carriers: CarrierRegistry
     keyring: KeyRing
@@ -58,16 +60,18 @@ class Services:
     def from_settings(cls, settings: Settings) -> Services:
         """Open (lazily) the database and load the secret key."""
         secret = settings.secret_key.get_secret_value() if settings.secret_key else None
-        database = create_database(settings.resolved_database_url, pool_size=settings.db_pool_size)
+        store = SqlStore(
+            create_database(settings.resolved_database_url, pool_size=settings.db_pool_size)
+        )
         sealer = Sealer(load_secret(secret, settings.data_dir))
         return cls(
             settings=settings,
-            database=database,
+            store=store,
             sealer=sealer,
             carriers=CarrierRegistry(
                 sandbox_speed=settings.sandbox_speed, outbound=settings.outbound_policy
             ),
-            keyring=KeyRing(database, sealer, refresh=settings.cache_seconds),
+            keyring=KeyRing(store, sealer, refresh=settings.cache_seconds),
             keys=TTLCache(settings.cache_seconds),
             setups=TTLCache(settings.cache_seconds),
         )
@@ -75,4 +79,4 @@ class Services:
     async def close(self) -> None:
         """Release the carriers' and the database's connections."""
         await self.carriers.close()
-        await self.database.dispose()
+        await self.store.close()

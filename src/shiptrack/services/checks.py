@@ -22,8 +22,6 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from shiptrack.carriers.base import (
     Budget,
     CarrierAdapter,
@@ -41,7 +39,7 @@ from shiptrack.services.batching import WriteBatcher
 from shiptrack.services.connections import credential_owner
 from shiptrack.services.recording import record_results
 from shiptrack.services.retrying import write_until
-from shiptrack.store import polling
+from shiptrack.store.port import Transaction
 from shiptrack.store.sealing import SealingError
 
 log = logging.getLogger("shiptrack.engine")
@@ -74,9 +72,9 @@ async def run_checks(
     lease_until = now + timedelta(seconds=settings.poll_lease)
     deadline = time.monotonic() + settings.poll_lease * LEASE_USE
     try:
-        async with services.database.write() as conn:
-            claimed = await polling.claim_due(
-                conn, now=now, lease_until=lease_until, limit=limit or settings.poll_batch_size
+        async with services.store.write() as tx:
+            claimed = await tx.packages.claim_due(
+                now=now, lease_until=lease_until, limit=limit or settings.poll_batch_size
             )
     except ServiceUnavailable:
         # The claim may have been committed although its answer never came: give back what it
@@ -90,8 +88,8 @@ async def run_checks(
     for item in claimed:
         by_connection[item.subscription.connection_id].append(item)
     try:
-        async with services.database.read() as conn:
-            states = await polling.connection_states(conn, by_connection)
+        async with services.store.read() as tx:
+            states = await tx.connections.states(list(by_connection))
         outcomes = await asyncio.gather(
             *(
                 _check_connection(services, held, states[connection_id], items)
@@ -119,8 +117,8 @@ async def run_checks(
 
 async def _release_lost_claim(services: Services, lease_until: datetime, deadline: float) -> None:
     async def release() -> None:
-        async with services.database.write() as conn:
-            released = await polling.release_claim(conn, lease_until=lease_until, now=utcnow())
+        async with services.store.write() as tx:
+            released = await tx.packages.release_claim(lease_until=lease_until, now=utcnow())
         if released:
             log.warning("gave back %d packages of a claim whose answer was lost", released)
             services.packages_due.set()
@@ -153,7 +151,7 @@ class _Held:
     async def write(
         self,
         items: Sequence[ClaimedPackage],
-        write: Callable[[AsyncConnection], Awaitable[None]],
+        write: Callable[[Transaction], Awaitable[None]],
         *,
         what: str,
     ) -> None:
@@ -162,8 +160,8 @@ class _Held:
         under this round's lease are someone else's)."""
 
         async def attempt() -> None:
-            async with self.services.database.write() as conn:
-                await write(conn)
+            async with self.services.store.write() as tx:
+                await write(tx)
 
         if await write_until(attempt, deadline=self.deadline, what=what):
             for item in items:
@@ -176,8 +174,8 @@ class _Held:
         items = list(self.items.values())
 
         async def release() -> None:
-            async with self.services.database.write() as conn:
-                await polling.release(conn, items, now=utcnow())
+            async with self.services.store.write() as tx:
+                await tx.packages.release(items, now=utcnow())
 
         try:
             # Tried at least once, however late; bounded, should a connection attempt hang.
@@ -206,9 +204,9 @@ async def _check_connection(
     if state.backoff_until is not None and state.backoff_until > now:
         backoff_until = state.backoff_until
 
-        async def wait_for_backoff(conn: AsyncConnection) -> None:
-            await polling.reschedule(
-                conn, items, next_check_at=backoff_until, error=state.last_error, now=now
+        async def wait_for_backoff(tx: Transaction) -> None:
+            await tx.packages.reschedule(
+                items, next_check_at=backoff_until, error=state.last_error, now=now
             )
 
         await held.write(
@@ -235,8 +233,8 @@ async def _check_connection(
         chunk = [item for items, _ in answered for item in items]
         results = {number: result for _, found in answered for number, result in found.items()}
 
-        async def write(conn: AsyncConnection) -> None:
-            await record_results(services, conn, state, chunk, results, speed)
+        async def write(tx: Transaction) -> None:
+            await record_results(services, tx, state, chunk, results, speed)
 
         await held.write(chunk, write, what=f"recording checks on connection {state.id}")
 
@@ -273,10 +271,9 @@ async def _check_connection(
     if later:
         paced = [item for _, chunk in later for item in chunk]
 
-        async def wait_for_budget(conn: AsyncConnection) -> None:
+        async def wait_for_budget(tx: Transaction) -> None:
             for wait, chunk in later:
-                await polling.reschedule(
-                    conn,
+                await tx.packages.reschedule(
                     chunk,
                     next_check_at=utcnow() + timedelta(seconds=wait),
                     error=None,
@@ -347,8 +344,8 @@ async def _carrier_failed(
         "carrier %s (connection %s) failed: %s", state.carrier_code, state.id, error.message
     )
 
-    async def back_off(conn: AsyncConnection) -> None:
-        await polling.record_carrier_failure(conn, state.id, until=until, error=error.message)
-        await polling.reschedule(conn, items, next_check_at=until, error=error.message, now=now)
+    async def back_off(tx: Transaction) -> None:
+        await tx.connections.record_failure(state.id, until=until, error=error.message)
+        await tx.packages.reschedule(items, next_check_at=until, error=error.message, now=now)
 
     await held.write(items, back_off, what=f"backing off connection {state.id}")

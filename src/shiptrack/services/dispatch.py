@@ -19,8 +19,6 @@ from shiptrack.domain.delivery import (
 from shiptrack.domain.timefmt import utcnow
 from shiptrack.services import Services
 from shiptrack.services.webhooks import ensure_secret
-from shiptrack.store import deliveries as store
-from shiptrack.store import webhooks as webhook_store
 from shiptrack.webhooks.secrets import signing_secrets
 from shiptrack.webhooks.sender import SendResult, post
 from shiptrack.webhooks.signing import shipengine_headers, standard_headers
@@ -65,12 +63,14 @@ async def record(
     """Record a batch of attempts in one transaction: each attempt, each delivery's next step
     (delivered, a retry time, or failed for good), and each webhook's health. ``again``: an
     earlier try of this batch failed and may have been committed all the same (see
-    ``store.deliveries.record_attempts``)."""
+    ``Outbox.record_attempts``)."""
     policy = services.settings.retry_policy
     now = utcnow()
-    health: dict[int, dict[str, object]] = {}
-    #: Each webhook's failing streak as this batch leaves it.
+    #: Each webhook's failing streak as this batch leaves it, those whose streak changed, and those
+    #: to disable (a later success in the batch takes a webhook off that list).
     failing: dict[int, datetime | None] = {}
+    changed: set[int] = set()
+    disabled: dict[int, datetime] = {}
     attempts = []
     for delivery, result in sent:
         webhook_id = delivery.webhook_id
@@ -82,10 +82,12 @@ async def record(
             now,
         )
         if outcome.failing_since != streak:
-            health[webhook_id] = {"failing_since": outcome.failing_since}
+            changed.add(webhook_id)
         failing[webhook_id] = outcome.failing_since
+        if outcome.failing_since is None:
+            disabled.pop(webhook_id, None)
         if outcome.disable:
-            health.setdefault(webhook_id, {})["disabled_at"] = now
+            disabled[webhook_id] = now
             log.warning(
                 "webhook %s disabled: every delivery failed since %s",
                 webhook_id,
@@ -103,10 +105,12 @@ async def record(
                 delivered_at=outcome.delivered_at,
             )
         )
-    async with services.database.write() as conn:
-        await store.record_attempts(conn, attempts, again=again)
-        for webhook_id, values in health.items():
-            await store.update_webhook_health(conn, webhook_id, values)
+    async with services.store.write() as tx:
+        await tx.outbox.record_attempts(attempts, again=again)
+        for webhook_id in sorted(changed | disabled.keys()):
+            await tx.webhooks.record_health(
+                webhook_id, failing_since=failing[webhook_id], disabled_at=disabled.get(webhook_id)
+            )
     if any(result.delivered for _, result in sent):
         # A package's next notification may go now that the earlier one arrived.
         services.deliveries_due.set()
@@ -118,15 +122,15 @@ async def release(
     """Give back deliveries claimed but not sent, and whatever the claims that set the leases
     ``lost_claims`` took (claims whose answer never came): due at once, for any dispatcher."""
     now = utcnow()
-    async with services.database.write() as conn:
-        await store.release(conn, unsent, now=now)
+    async with services.store.write() as tx:
+        await tx.outbox.release(unsent, now=now)
         for lease_until in lost_claims:
-            await store.release_claim(conn, lease_until=lease_until, now=now)
+            await tx.outbox.release_claim(lease_until=lease_until, now=now)
     services.deliveries_due.set()
 
 
 async def _make_secret(services: Services, delivery: ClaimedDelivery) -> str:
-    async with services.database.write() as conn:
-        webhook = await webhook_store.get_webhook(conn, delivery.account_id, delivery.webhook_id)
+    async with services.store.write() as tx:
+        webhook = await tx.webhooks.get(delivery.account_id, delivery.webhook_id)
         assert webhook is not None
-        return await ensure_secret(services, conn, webhook)
+        return await ensure_secret(services, tx, webhook)

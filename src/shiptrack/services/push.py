@@ -19,14 +19,13 @@ from shiptrack.domain.tracking import normalise_tracking_number
 from shiptrack.services import Services
 from shiptrack.services.checks import connection_context
 from shiptrack.services.recording import record_results
-from shiptrack.store import polling
 
 
 async def _connection(services: Services, carrier_name: str, carrier_id: str) -> ConnectionState:
     carrier_kind(carrier_name, field_name="carrier_name")
     row_id = parse_id(carrier_id, field_name="carrier_id")
-    async with services.database.read() as conn:
-        states = await polling.connection_states(conn, [row_id] if row_id is not None else [])
+    async with services.store.read() as tx:
+        states = await tx.connections.states([row_id] if row_id is not None else [])
     state = states.get(row_id) if row_id is not None else None
     if state is None or state.deleted or state.simulated or state.carrier_code != carrier_name:
         raise NotFound(
@@ -59,9 +58,8 @@ async def receive(
         raise _refused(error) from error
     numbers = {normalise_tracking_number(number): report for number, report in reports.items()}
     tracking_code = CARRIERS[state.carrier_code].tracking_code
-    async with services.database.write() as conn:
-        items = await polling.lock_for_push(
-            conn,
+    async with services.store.write() as tx:
+        items = await tx.packages.lock_for_push(
             account_id=state.account_id,
             carrier_code=tracking_code,
             tracking_numbers=list(numbers),
@@ -71,7 +69,7 @@ async def receive(
                 "Push refused: this account tracks none of its tracking numbers",
                 field_name="trackingNumber",
             )
-        await record_results(services, conn, state, items, dict(numbers), speed=1.0)
+        await record_results(services, tx, state, items, dict(numbers), speed=1.0)
     return len(items)
 
 

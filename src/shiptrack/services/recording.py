@@ -3,7 +3,7 @@ check, its status changes, and one outbox row per ``track`` webhook of the accou
 (the transactional outbox), in the caller's transaction.
 
 Used by the poller's rounds (``services.checks``) and by carrier pushes (``services.push``). Only
-packages still held under the caller's lease are written (``store.polling.owned``), so a result
+packages still held under the caller's lease are written (``Packages.owned``), so a result
 recorded a second time, or after the account stopped the package, changes nothing.
 """
 
@@ -12,19 +12,24 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
-
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shiptrack.carriers.base import Result
 from shiptrack.domain.carriers import CARRIERS
 from shiptrack.domain.changes import NOT_FOUND
-from shiptrack.domain.check import CheckPolicy, ClaimedPackage, ConnectionState, Notice, decide
+from shiptrack.domain.check import (
+    CheckPolicy,
+    ClaimedPackage,
+    ConnectionState,
+    Notice,
+    StatusChangeRecord,
+    decide,
+)
+from shiptrack.domain.delivery import OutboxEntry
 from shiptrack.domain.ids import format_id
 from shiptrack.domain.timefmt import utcnow
 from shiptrack.domain.tracking import tracking_information
 from shiptrack.services import Services
-from shiptrack.store import histories, polling
+from shiptrack.store.port import Transaction
 from shiptrack.webhooks.payload import track_payload
 
 log = logging.getLogger("shiptrack.engine")
@@ -32,7 +37,7 @@ log = logging.getLogger("shiptrack.engine")
 
 async def record_results(
     services: Services,
-    conn: AsyncConnection,
+    tx: Transaction,
     state: ConnectionState,
     chunk: Sequence[ClaimedPackage],
     results: dict[str, Result],
@@ -41,12 +46,12 @@ async def record_results(
     """Record what the carrier said about ``chunk`` (polled, or pushed) in the open transaction:
     new events, each package's new state and schedule, its status changes and their outbox rows.
     A handful of statements per chunk, whatever its size."""
-    held = await polling.owned(conn, chunk)
+    held = await tx.packages.owned(chunk)
     # Stopped by the account, or taken over after our lease ran out: not ours to record.
     mine = [item for item in chunk if item.subscription.id in held]
     # Taken once the transaction holds its locks: detected_at is when it was recorded.
     now = utcnow()
-    stored = await histories.load(conn, [item.subscription.id for item in mine])
+    stored = await tx.packages.histories([item.subscription.id for item in mine])
     policy = CheckPolicy.of(services.settings.schedule, state, speed)
     outcomes = [
         decide(
@@ -58,9 +63,8 @@ async def record_results(
         )
         for item in mine
     ]
-    await polling.update_checked(conn, [outcome.package for outcome in outcomes])
-    await histories.save(
-        conn,
+    await tx.packages.record_checks(
+        [outcome.package for outcome in outcomes],
         {
             outcome.package.subscription_id: outcome.history
             for outcome in outcomes
@@ -69,39 +73,40 @@ async def record_results(
     )
     notices = [notice for outcome in outcomes for notice in outcome.notices]
     if notices:
-        await _record_changes(services, conn, state.account_id, notices, now)
+        await _record_changes(services, tx, state.account_id, notices, now)
     if state.failures:
-        await polling.record_carrier_success(conn, state.id)
+        await tx.connections.record_success(state.id)
     log.debug("recorded %d packages on connection %s", len(outcomes), state.id)
 
 
 async def _record_changes(
     services: Services,
-    conn: AsyncConnection,
+    tx: Transaction,
     account_id: int,
     notices: list[Notice],
     now: datetime,
 ) -> None:
     """Status changes, and one outbox row per change and ``track`` webhook, each carrying the
     package as it was at that change."""
-    rows = [
-        {
-            "subscription_id": notice.package.id,
-            "sequence": notice.change.sequence,
-            "previous_status": notice.change.previous_status,
-            "status_code": notice.change.status_code,
-            "status_detail_code": notice.change.status_detail_code,
-            "occurred_at": notice.change.occurred_at,
-            "detected_at": now,
-            "correction": notice.change.correction,
-        }
-        for notice in notices
-    ]
-    change_ids = await polling.insert_status_changes(conn, rows)
-    webhook_ids = (await polling.track_webhook_ids(conn, [account_id])).get(account_id, [])
+    change_ids = await tx.outbox.add_changes(
+        [
+            StatusChangeRecord(
+                subscription_id=notice.package.id,
+                sequence=notice.change.sequence,
+                previous_status=notice.change.previous_status,
+                status_code=notice.change.status_code,
+                status_detail_code=notice.change.status_detail_code,
+                occurred_at=notice.change.occurred_at,
+                detected_at=now,
+                correction=notice.change.correction,
+            )
+            for notice in notices
+        ]
+    )
+    webhook_ids = (await tx.webhooks.track_webhook_ids([account_id])).get(account_id, [])
     if not webhook_ids:
         return
-    deliveries: list[dict[str, Any]] = []
+    entries: list[OutboxEntry] = []
     for notice, change_id in zip(notices, change_ids, strict=True):
         package, change = notice.package, notice.change
         payload = track_payload(
@@ -117,20 +122,17 @@ async def _record_changes(
             correction=change.correction,
             detected_at=now,
         )
-        deliveries.extend(
-            {
-                "webhook_id": webhook_id,
-                "status_change_id": change_id,
-                "subscription_id": package.id,
-                "sequence": change.sequence,
-                "message_id": f"msg_{change_id}_{webhook_id}",
-                "payload": payload,
-                "state": "pending",
-                "attempts": 0,
-                "next_attempt_at": now,
-                "created_at": now,
-            }
+        entries.extend(
+            OutboxEntry(
+                webhook_id=webhook_id,
+                status_change_id=change_id,
+                subscription_id=package.id,
+                sequence=change.sequence,
+                message_id=f"msg_{change_id}_{webhook_id}",
+                payload=payload,
+                created_at=now,
+            )
             for webhook_id in webhook_ids
         )
-    await polling.insert_deliveries(conn, deliveries)
+    await tx.outbox.add_deliveries(entries)
     services.deliveries_due.set()

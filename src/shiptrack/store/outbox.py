@@ -17,8 +17,14 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shiptrack.domain.check import StatusChangeRecord
-from shiptrack.domain.delivery import PENDING, Attempt, ClaimedDelivery, OutboxEntry
-from shiptrack.store.port import AttemptView, DeliveryView
+from shiptrack.domain.delivery import (
+    PENDING,
+    Attempt,
+    AttemptView,
+    ClaimedDelivery,
+    DeliveryView,
+    OutboxEntry,
+)
 from shiptrack.store.tables import (
     deliveries,
     delivery_attempts,

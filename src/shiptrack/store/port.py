@@ -17,8 +17,7 @@ from collections.abc import Collection, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from enum import Enum
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 from shiptrack.domain.accounts import Account, ApiKey, Connection
 from shiptrack.domain.changes import StoredEvent
@@ -28,43 +27,17 @@ from shiptrack.domain.check import (
     PackageState,
     StatusChangeRecord,
 )
-from shiptrack.domain.delivery import Attempt, ClaimedDelivery, OutboxEntry
+from shiptrack.domain.delivery import (
+    Attempt,
+    AttemptView,
+    ClaimedDelivery,
+    DeliveryView,
+    OutboxEntry,
+)
 from shiptrack.domain.tracking import StartRequest, Subscription, TrackEvent
-from shiptrack.domain.webhooks import Webhook, WebhookHeader
+from shiptrack.domain.webhooks import Webhook, WebhookChanges, WebhookHeader
 
 # --- values only the store hands out or takes in ------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class DeliveryView:
-    """A delivery as its webhook's list shows it, with the package and status it carries."""
-
-    id: int
-    webhook_id: int
-    #: ``None`` for a test event.
-    status_change_id: int | None
-    message_id: str
-    state: str
-    attempts: int
-    sequence: int
-    next_attempt_at: datetime | None
-    delivered_at: datetime | None
-    last_error: str | None
-    created_at: datetime
-    #: ``None`` for a test event.
-    carrier_code: str | None
-    tracking_number: str | None
-    status_code: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class AttemptView:
-    """One attempt of a delivery as its webhook's list shows it."""
-
-    attempted_at: datetime
-    response_status: int | None
-    latency_ms: int
-    error: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,25 +87,6 @@ class NewWebhook:
     store_id: int | None
     headers: tuple[WebhookHeader, ...]
     sealed_secret: str
-
-
-class Keep(Enum):
-    """A field an update leaves as it is (``None`` would clear it)."""
-
-    KEEP = "keep"
-
-
-KEEP = Keep.KEEP
-
-
-@dataclass(frozen=True, slots=True)
-class WebhookChanges:
-    """What an update changes of a webhook (:data:`KEEP`: unchanged). Any update re-enables it."""
-
-    url: str | Literal[Keep.KEEP] = KEEP
-    name: str | Literal[Keep.KEEP] | None = KEEP
-    store_id: int | Literal[Keep.KEEP] | None = KEEP
-    headers: tuple[WebhookHeader, ...] | Literal[Keep.KEEP] = KEEP
 
 
 # --- the interfaces -----------------------------------------------------------------------------
@@ -503,6 +457,11 @@ class Transaction(Protocol):
 
 class Store(Protocol):
     """Where shiptrack keeps everything."""
+
+    @property
+    def kind(self) -> str:
+        """Which store this is: ``sqlite``, ``postgresql`` or ``memory``."""
+        ...
 
     def read(self) -> AbstractAsyncContextManager[Transaction]:
         """A read-only transaction (one consistent snapshot)."""

@@ -36,6 +36,11 @@ class SqlStore:
     def __init__(self, database: Database) -> None:
         self.database = database
 
+    @property
+    def kind(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self.database.dialect
+
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Transaction]:
         """A read-only transaction (one consistent snapshot)."""

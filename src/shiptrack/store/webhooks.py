@@ -11,8 +11,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shiptrack.domain.errors import WebhookConflict
-from shiptrack.domain.webhooks import Webhook, WebhookHeader
-from shiptrack.store.port import KEEP, NewWebhook, StoredSecrets, WebhookChanges
+from shiptrack.domain.webhooks import KEEP, Webhook, WebhookChanges, WebhookHeader
+from shiptrack.store.port import NewWebhook, StoredSecrets
 from shiptrack.store.tables import webhooks
 
 _live = webhooks.c.deleted_at.is_(None)

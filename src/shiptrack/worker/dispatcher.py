@@ -31,7 +31,6 @@ from shiptrack.domain.timefmt import utcnow
 from shiptrack.services import Services
 from shiptrack.services.dispatch import record, release, send
 from shiptrack.services.retrying import pauses
-from shiptrack.store import deliveries as store
 from shiptrack.webhooks.sender import SendResult, open_session
 from shiptrack.worker.runner import wait_any
 
@@ -121,9 +120,8 @@ class Dispatcher:
         now = utcnow()
         lease_until = now + timedelta(seconds=settings.webhook_lease)
         try:
-            async with self.services.database.write() as conn:
-                return await store.claim(
-                    conn,
+            async with self.services.store.write() as tx:
+                return await tx.outbox.claim(
                     now=now,
                     lease_until=lease_until,
                     limit=min(capacity, settings.poll_batch_size),

@@ -11,6 +11,7 @@ from fastapi import Request as HTTPRequest
 from shiptrack.api.deps import AccountDep, ServicesDep, strict_query
 from shiptrack.api.responses import JSON
 from shiptrack.api.routes import ERRORS
+from shiptrack.domain.delivery import AttemptView
 from shiptrack.domain.errors import ValidationFailed
 from shiptrack.domain.ids import format_id
 from shiptrack.domain.timefmt import format_utc
@@ -49,12 +50,12 @@ async def rotate_secret(services: ServicesDep, account: AccountDep, webhook_id: 
     )
 
 
-def _attempt_json(row: Any) -> dict[str, Any]:
+def _attempt_json(attempt: AttemptView) -> dict[str, Any]:
     return {
-        "attempted_at": format_utc(row.attempted_at),
-        "response_status": row.response_status,
-        "latency_ms": row.latency_ms,
-        "error": row.error,
+        "attempted_at": format_utc(attempt.attempted_at),
+        "response_status": attempt.response_status,
+        "latency_ms": attempt.latency_ms,
+        "error": attempt.error,
     }
 
 
@@ -104,7 +105,7 @@ async def list_deliveries(
                     "last_error": row.last_error,
                     "attempts": [_attempt_json(a) for a in found.attempts[row.id]],
                 }
-                for row in found.rows
+                for row in found.deliveries
             ],
             "next_cursor": found.next_cursor,
         }

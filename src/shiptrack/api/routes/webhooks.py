@@ -19,7 +19,7 @@ from shiptrack.api.responses import JSON
 from shiptrack.api.routes import CONFLICT, EMPTY_204, ERRORS
 from shiptrack.domain.errors import ValidationFailed
 from shiptrack.domain.ids import format_id
-from shiptrack.domain.webhooks import Webhook, WebhookHeader
+from shiptrack.domain.webhooks import KEEP, Webhook, WebhookChanges, WebhookHeader
 from shiptrack.services import webhooks
 
 router = APIRouter(prefix="/v1/environment/webhooks", tags=["webhooks"], responses=ERRORS)
@@ -106,12 +106,16 @@ async def update_webhook(
     services: ServicesDep, account: AccountDep, webhook_id: str, body: UpdateWebhookBody
 ) -> Response:
     """Change the url, headers, name or store id; fields left out keep their value."""
-    changes = body.model_dump(exclude_unset=True)
+    given = body.model_dump(exclude_unset=True)
     for required in ("url", "headers"):
-        if required in changes and changes[required] is None:
+        if required in given and given[required] is None:
             raise ValidationFailed(f"{required} cannot be null", field_name=required)
-    if body.headers is not None:
-        changes["headers"] = _headers(body.headers)
+    changes = WebhookChanges(
+        url=given.get("url", KEEP),
+        name=given.get("name", KEEP),
+        store_id=given.get("store_id", KEEP),
+        headers=tuple(_headers(body.headers)) if body.headers is not None else KEEP,
+    )
     await webhooks.update(services, account, webhook_id, changes)
     return Response(status_code=204)
 
