@@ -83,9 +83,10 @@ class CarrierAdapter(ABC):
 
     An abstract base class, not a protocol: every adapter derives from it explicitly, inherits the
     defaults of the capabilities it does not have (one number per call, no push, no push tokens,
-    nothing to close), and cannot be made without :meth:`track` and :meth:`verify`. What has no
-    safe default is declared by every adapter without one here: its ``carrier`` name and its
+    nothing to close), and cannot be made without :meth:`track` and :meth:`verify`. Two
+    declarations have no default, so every adapter makes them: its ``carrier`` name and its
     ``budget`` (a carrier's published limits are its own; borrowing another's would overrun it).
+    The unit tests check both, and every other declaration, for every registered adapter.
     """
 
     #: The carrier's name in messages ("UPS could not be reached").

@@ -316,8 +316,8 @@ class DhlCarrier(HttpCarrier):
     async def read_push(
         self, connection: ConnectionContext, headers: Mapping[str, str], body: bytes
     ) -> dict[str, CarrierReport]:
-        """DHL Express packages are polled; shiptrack receives no DHL pushes (the default refusal,
-        in the words DHL users have always been answered with)."""
+        """DHL Express packages are polled; shiptrack receives no DHL pushes. (The inherited
+        refusal, kept in the words DHL connections have always been answered with.)"""
         raise PushRefused(
             f"{CARRIER} does not push tracking updates to shiptrack; its packages are polled",
             status_code=404,
