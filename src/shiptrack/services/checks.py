@@ -220,8 +220,7 @@ async def _check_connection(
     except TransportError as error:
         await _carrier_failed(services, held, state, items, error, speed)
         return
-    sized = getattr(adapter, "batch_size_for", None)
-    size = max(1, sized(context) if sized else adapter.batch_size)
+    size = max(1, adapter.batch_size_for(context))
     chunks = [items[i : i + size] for i in range(0, len(items), size)]
     budget = connection_budget(adapter, state)
     gate = asyncio.Semaphore(CHUNKS_IN_FLIGHT)

@@ -79,11 +79,10 @@ async def issue_token(
     """An access token for a carrier that fetches one before pushing (UPS Track Alert)."""
     state = await _connection(services, carrier_name, carrier_id)
     adapter = services.carriers.adapter(state.carrier_code, simulated=False)
-    issue = getattr(adapter, "issue_push_token", None)
-    if issue is None:
+    if not adapter.issues_push_tokens:
         raise NotFound(f"{carrier_name} pushes need no token", field_name="carrier_name")
     try:
-        token: dict[str, Any] = issue(connection_context(services, state), headers, body)
+        token = adapter.issue_push_token(connection_context(services, state), headers, body)
     except PushRefused as error:
         raise _refused(error) from error
     return token
