@@ -24,7 +24,7 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
-from shiptrack.services.connections import credential_owner
+from shiptrack.engine.connections import credential_owner
 from shiptrack.store.database import create_database
 from shiptrack.store.sealing import Sealer, SealingError
 from shiptrack.store.tables import carrier_connections

@@ -35,14 +35,14 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from shiptrack.app import build_checks, build_sending
 from shiptrack.carriers.base import TrackRequest
 from shiptrack.carriers.registry import CarrierRegistry
 from shiptrack.domain.accounts import Account
 from shiptrack.domain.timefmt import utcnow
+from shiptrack.engine.dispatcher import Dispatcher
 from shiptrack.services import Services, accounts, connections, tracking, webhooks
 from shiptrack.services.cache import TTLCache
-from shiptrack.services.checks import connection_context, run_checks
-from shiptrack.services.recording import record_results
 from shiptrack.services.tracking import PackageRef
 from shiptrack.settings import Settings
 from shiptrack.store import migrate
@@ -51,7 +51,6 @@ from shiptrack.store.sealing import Sealer, load_secret
 from shiptrack.store.sql import SqlStore
 from shiptrack.store.tables import deliveries, delivery_attempts, status_changes, subscriptions
 from shiptrack.webhooks.keyring import KeyRing
-from shiptrack.worker.dispatcher import Dispatcher
 from tests.conftest import DatabaseServer
 from tests.e2e.webhook_support import Receiver, Reply, always
 from tests.fakes import ups
@@ -263,7 +262,7 @@ async def test_a_check_answered_while_the_database_is_away_is_recorded_once_it_i
 ) -> None:
     package = await _ups_package(services, fake_ups)
     gate.close()
-    round_ = asyncio.create_task(run_checks(services))
+    round_ = asyncio.create_task(build_checks(services).run_round())
     await _until(lambda: gate.held, "the check to reach UPS")
 
     with database.outage():
@@ -296,14 +295,12 @@ async def test_a_check_recorded_twice_is_recorded_once(services: Services) -> No
         states = await tx.connections.states({c.subscription.connection_id for c in claimed})
     [state] = states.values()
     adapter = services.carriers.adapter("ups", simulated=True)
-    answers = await adapter.track(
-        connection_context(services, state), [TrackRequest(SANDBOX_NUMBER)]
-    )
+    answers = await adapter.track(services.opener.context(state), [TrackRequest(SANDBOX_NUMBER)])
 
     # The first commit went through, but its answer never reached the worker: it writes again.
     for _ in range(2):
         async with services.store.write() as tx:
-            await record_results(services, tx, state, claimed, answers, speed=1.0)
+            await services.recorder.record(tx, state, claimed, answers, speed=1.0)
 
     assert len(await _rows(services, status_changes, subscription_id=package)) == 1
     assert len(await _rows(services, deliveries, subscription_id=package)) == 1
@@ -315,7 +312,7 @@ async def test_a_cancelled_round_gives_its_packages_back_due_at_once(
 ) -> None:
     package = await _ups_package(services, fake_ups)
     gate.close()
-    round_ = asyncio.create_task(run_checks(services))
+    round_ = asyncio.create_task(build_checks(services).run_round())
     await _until(lambda: gate.held, "the check to reach UPS")
     claimed = await _subscription(services, package)
     assert claimed.lease_until is not None
@@ -337,7 +334,7 @@ async def test_a_stopping_round_asks_no_carrier_and_gives_its_packages_back(
     stopping = asyncio.Event()
     stopping.set()
 
-    assert await run_checks(services, stopping=stopping) == 1
+    assert await build_checks(services).run_round(stopping=stopping) == 1
 
     assert ups.track_requests(fake_ups) == []
     row = await _subscription(services, package)
@@ -353,7 +350,7 @@ async def _one_delivery(services: Services, receiver: Receiver) -> int:
     the delivery's id."""
     account = await _account(services, sandbox=True, webhook_url=receiver.url)
     package = await _start(services, account, SANDBOX_NUMBER)
-    assert await run_checks(services) == 1
+    assert await build_checks(services).run_round() == 1
     [delivery] = await _rows(services, deliveries, subscription_id=package)
     return int(delivery.id)
 
@@ -363,7 +360,9 @@ async def test_an_attempt_made_while_the_database_is_away_is_recorded_once_it_is
 ) -> None:
     delivery_id = await _one_delivery(services, receiver)
     stopping = asyncio.Event()
-    dispatcher = asyncio.create_task(Dispatcher(services).run(stopping))
+    dispatcher = asyncio.create_task(
+        Dispatcher(build_sending(services), services.settings).run(stopping)
+    )
     try:
         await _until(lambda: receiver.requests, "the delivery to reach the receiver")
         with database.outage():
@@ -396,7 +395,9 @@ async def test_a_cancelled_dispatcher_gives_back_what_it_was_sending(
     receiver.behaviour = always(Reply(hang=True))
     delivery_id = await _one_delivery(services, receiver)
     stopping = asyncio.Event()
-    dispatcher = asyncio.create_task(Dispatcher(services).run(stopping))
+    dispatcher = asyncio.create_task(
+        Dispatcher(build_sending(services), services.settings).run(stopping)
+    )
     await _until(lambda: receiver.requests, "the delivery to reach the receiver")
 
     stopping.set()

@@ -13,7 +13,10 @@ from typing import TYPE_CHECKING
 from shiptrack.carriers.pacing import RequestPacer
 from shiptrack.carriers.registry import CarrierRegistry
 from shiptrack.domain.tracking import StartRequest
-from shiptrack.services.batching import WriteBatcher
+from shiptrack.engine.batching import WriteBatcher
+from shiptrack.engine.connections import ConnectionOpener
+from shiptrack.engine.push import Pushes
+from shiptrack.engine.recording import Recorder
 from shiptrack.services.cache import TTLCache
 from shiptrack.settings import Settings
 from shiptrack.store.database import create_database
@@ -41,12 +44,18 @@ class Services:
     setups: TTLCache[int, TrackingSetup]
     #: Keeps every carrier connection of this process within its request budget.
     pacer: RequestPacer = field(default_factory=RequestPacer)
-    #: Starts waiting to be written together (``services.batching``).
+    #: Starts waiting to be written together (``engine.batching``).
     starts: WriteBatcher[StartRequest] = field(init=False)
     #: Set when a package becomes due now, so an in-process worker need not wait for its next poll.
     packages_due: asyncio.Event = field(default_factory=asyncio.Event)
     #: Set when webhook deliveries were queued.
     deliveries_due: asyncio.Event = field(default_factory=asyncio.Event)
+    #: Opens stored carrier connections for their adapters.
+    opener: ConnectionOpener = field(init=False)
+    #: Records what carriers said (polled or pushed).
+    recorder: Recorder = field(init=False)
+    #: Receives carrier pushes.
+    pushes: Pushes = field(init=False)
 
     def __post_init__(self) -> None:
         from shiptrack.services.tracking import write_starts
@@ -54,7 +63,17 @@ class Services:
         async def write(requests: Sequence[StartRequest]) -> None:
             await write_starts(self, requests)
 
+        settings = self.settings
+        opener = ConnectionOpener(self.sealer)
+        recorder = Recorder(
+            settings.schedule,
+            public_base_url=settings.public_base_url,
+            deliveries_due=self.deliveries_due,
+        )
         object.__setattr__(self, "starts", WriteBatcher(write))
+        object.__setattr__(self, "opener", opener)
+        object.__setattr__(self, "recorder", recorder)
+        object.__setattr__(self, "pushes", Pushes(self.store, self.carriers, opener, recorder))
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:

@@ -94,11 +94,7 @@ async def connect(
     options = {"api_version": request.api_version} if request.api_version else None
     if not account.sandbox:
         await _verify(services, kind.code, credentials, request, options)
-    sealed = (
-        services.sealer.seal(credentials, owner=credential_owner(account.id, kind.code))
-        if credentials
-        else None
-    )
+    sealed = services.opener.seal(account.id, kind.code, credentials) if credentials else None
     services.setups.forget(account.id)
     connection = NewConnection(
         account_id=account.id,
@@ -158,11 +154,6 @@ async def _verify(
             f"{kind.friendly_name} could not be reached to check the credentials: "
             f"{error.message}; try again later"
         ) from error
-
-
-def credential_owner(account_id: int, carrier_code: str) -> str:
-    """What sealed credentials are bound to: they open only for this account and carrier."""
-    return f"account:{account_id}:carrier:{carrier_code}"
 
 
 async def list_carriers(services: Services, account: Account) -> list[Connection]:

@@ -36,8 +36,8 @@ from shiptrack.domain.tracking import (
     normalise_tracking_number,
     tracking_information,
 )
+from shiptrack.engine.connections import connection_budget
 from shiptrack.services import Services
-from shiptrack.services.checks import connection_budget, connection_context
 from shiptrack.store.port import Transaction
 
 
@@ -94,7 +94,7 @@ async def start(services: Services, account: Account, ref: PackageRef) -> None:
 
 
 async def write_starts(services: Services, requests: Sequence[StartRequest]) -> None:
-    """Store a batch of starts in one transaction (see ``services.batching``)."""
+    """Store a batch of starts in one transaction (see ``engine.batching``)."""
     async with services.store.write() as tx:
         await tx.packages.start(requests, now=utcnow())
 
@@ -152,7 +152,7 @@ async def _ask_live(
 ) -> dict[str, Any]:
     adapter = services.carriers.adapter(state.carrier_code, simulated=state.simulated)
     try:
-        context = connection_context(services, state)
+        context = services.opener.context(state)
         slot = await services.pacer.wait(
             state.id, connection_budget(adapter, state), max_wait=LIVE_BUDGET_WAIT
         )

@@ -19,7 +19,7 @@ from shiptrack.domain.webhooks import (
 from shiptrack.outbound.destinations import check_destination
 from shiptrack.services import Services
 from shiptrack.store.port import NewWebhook, Transaction
-from shiptrack.webhooks.secrets import open_secret, seal_secret
+from shiptrack.webhooks.secrets import ensure_secret, seal_secret
 from shiptrack.webhooks.signing import new_webhook_secret
 
 
@@ -95,22 +95,7 @@ async def delete(services: Services, account: Account, webhook_id: str) -> None:
 async def secret(services: Services, account: Account, webhook_id: str) -> str:
     """The webhook's current signing secret."""
     async with services.store.write() as tx:
-        return await ensure_secret(services, tx, await find(tx, account, webhook_id))
-
-
-async def ensure_secret(services: Services, tx: Transaction, webhook: Webhook) -> str:
-    """A webhook's current secret; one is made for a webhook registered before secrets existed."""
-    stored = await tx.webhooks.secrets(webhook)
-    if stored.sealed_secret:
-        return open_secret(services.sealer, webhook.account_id, stored.sealed_secret)
-    value = new_webhook_secret()
-    await tx.webhooks.set_secrets(
-        webhook.id,
-        sealed_secret=seal_secret(services.sealer, webhook.account_id, value),
-        sealed_previous_secret=None,
-        previous_secret_expires_at=None,
-    )
-    return value
+        return await ensure_secret(tx, services.sealer, await find(tx, account, webhook_id))
 
 
 async def rotate_secret(services: Services, account: Account, webhook_id: str) -> str:

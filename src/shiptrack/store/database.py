@@ -11,7 +11,7 @@ beside the writer thanks to WAL.
 SQLite runs with ``synchronous=FULL``: every commit syncs the WAL to disk before it returns, so what
 a ``204`` acknowledged survives a power loss or an operating-system crash, not only the death of
 the process (``NORMAL`` would lose the last commits before a checkpoint). The cost is one fsync per
-commit, which group commit (``services.batching``) shares among everything written together.
+commit, which group commit (``engine.batching``) shares among everything written together.
 """
 
 from __future__ import annotations

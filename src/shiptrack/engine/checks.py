@@ -5,10 +5,10 @@ chunks of its batch size within its request budget, then record what each chunk 
 transaction: new events, the subscription's new state and schedule, every status change, and one
 outbox row per ``track`` webhook of the account for each change (the transactional outbox). Chunks
 answered while an earlier one is being recorded are recorded together, in one transaction
-(``services.recording``).
+(``engine.recording``).
 
 Nothing claimed is left waiting for its lease while the process lives: a write that fails because
-the database cannot be reached is tried again (``services.retrying``) with the carrier's answer
+the database cannot be reached is tried again (``engine.retrying``) with the carrier's answer
 kept in memory, and whatever a round could not write back (its process stopping, or the database
 away until the lease nearly ran out) is released, due again at once for any worker.
 """
@@ -20,27 +20,27 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from shiptrack.carriers.base import (
-    Budget,
     CarrierAdapter,
     ConnectionContext,
     Result,
     TrackRequest,
     TransportError,
 )
-from shiptrack.domain.carriers import CARRIERS
+from shiptrack.carriers.pacing import RequestPacer
+from shiptrack.carriers.registry import CarrierRegistry
 from shiptrack.domain.check import ClaimedPackage, ConnectionState
 from shiptrack.domain.errors import ServiceUnavailable
+from shiptrack.domain.schedule import SchedulePolicy
 from shiptrack.domain.timefmt import utcnow
-from shiptrack.services import Services
-from shiptrack.services.batching import WriteBatcher
-from shiptrack.services.connections import credential_owner
-from shiptrack.services.recording import record_results
-from shiptrack.services.retrying import write_until
-from shiptrack.store.port import Transaction
-from shiptrack.store.sealing import SealingError
+from shiptrack.engine.batching import WriteBatcher
+from shiptrack.engine.connections import ConnectionOpener, connection_budget
+from shiptrack.engine.recording import Recorder
+from shiptrack.engine.retrying import write_until
+from shiptrack.store.port import Store, Transaction
 
 log = logging.getLogger("shiptrack.engine")
 
@@ -58,8 +58,33 @@ LEASE_USE = 0.9
 RELEASE_WAIT = 5.0
 
 
+@dataclass(frozen=True)
+class Checks:
+    """What checking packages needs: the store, the carriers and their budgets, how to open a
+    connection and record what came back, the schedule, and the poll settings."""
+
+    store: Store
+    carriers: CarrierRegistry
+    pacer: RequestPacer
+    opener: ConnectionOpener
+    recorder: Recorder
+    schedule: SchedulePolicy
+    #: Seconds a claimed package stays with its worker (``SHIPTRACK_POLL_LEASE``).
+    lease: float
+    #: Packages claimed at once (``SHIPTRACK_POLL_BATCH_SIZE``).
+    batch_size: int
+    #: Set when a package becomes due now (a given-back claim).
+    packages_due: asyncio.Event
+
+    async def run_round(
+        self, *, limit: int | None = None, stopping: asyncio.Event | None = None
+    ) -> int:
+        """Check one batch of due packages (see :func:`run_checks`)."""
+        return await run_checks(self, limit=limit, stopping=stopping)
+
+
 async def run_checks(
-    services: Services, *, limit: int | None = None, stopping: asyncio.Event | None = None
+    checks: Checks, *, limit: int | None = None, stopping: asyncio.Event | None = None
 ) -> int:
     """Check one batch of due packages; the number claimed (0 when nothing was due).
 
@@ -67,32 +92,31 @@ async def run_checks(
     A round cancelled meanwhile (the grace period of a shutdown is over) gives back what it has
     not recorded before the cancellation goes on.
     """
-    settings = services.settings
     now = utcnow()
-    lease_until = now + timedelta(seconds=settings.poll_lease)
-    deadline = time.monotonic() + settings.poll_lease * LEASE_USE
+    lease_until = now + timedelta(seconds=checks.lease)
+    deadline = time.monotonic() + checks.lease * LEASE_USE
     try:
-        async with services.store.write() as tx:
+        async with checks.store.write() as tx:
             claimed = await tx.packages.claim_due(
-                now=now, lease_until=lease_until, limit=limit or settings.poll_batch_size
+                now=now, lease_until=lease_until, limit=limit or checks.batch_size
             )
     except ServiceUnavailable:
         # The claim may have been committed although its answer never came: give back what it
         # took as soon as the database answers.
-        await _release_lost_claim(services, lease_until, deadline)
+        await _release_lost_claim(checks, lease_until, deadline)
         raise
     if not claimed:
         return 0
-    held = _Held(services, claimed, deadline=deadline, stopping=stopping)
+    held = _Held(checks, claimed, deadline=deadline, stopping=stopping)
     by_connection: dict[int, list[ClaimedPackage]] = defaultdict(list)
     for item in claimed:
         by_connection[item.subscription.connection_id].append(item)
     try:
-        async with services.store.read() as tx:
+        async with checks.store.read() as tx:
             states = await tx.connections.states(list(by_connection))
         outcomes = await asyncio.gather(
             *(
-                _check_connection(services, held, states[connection_id], items)
+                _check_connection(checks, held, states[connection_id], items)
                 for connection_id, items in by_connection.items()
             ),
             return_exceptions=True,
@@ -115,13 +139,13 @@ async def run_checks(
     return len(claimed)
 
 
-async def _release_lost_claim(services: Services, lease_until: datetime, deadline: float) -> None:
+async def _release_lost_claim(checks: Checks, lease_until: datetime, deadline: float) -> None:
     async def release() -> None:
-        async with services.store.write() as tx:
+        async with checks.store.write() as tx:
             released = await tx.packages.release_claim(lease_until=lease_until, now=utcnow())
         if released:
             log.warning("gave back %d packages of a claim whose answer was lost", released)
-            services.packages_due.set()
+            checks.packages_due.set()
 
     await write_until(release, deadline=deadline, what="giving back a claim")
 
@@ -131,13 +155,13 @@ class _Held:
 
     def __init__(
         self,
-        services: Services,
+        checks: Checks,
         claimed: Iterable[ClaimedPackage],
         *,
         deadline: float,
         stopping: asyncio.Event | None,
     ) -> None:
-        self.services = services
+        self.checks = checks
         self.items = {item.subscription.id: item for item in claimed}
         #: Monotonic time after which failing writes are no longer tried again.
         self.deadline = deadline
@@ -160,7 +184,7 @@ class _Held:
         under this round's lease are someone else's)."""
 
         async def attempt() -> None:
-            async with self.services.store.write() as tx:
+            async with self.checks.store.write() as tx:
                 await write(tx)
 
         if await write_until(attempt, deadline=self.deadline, what=what):
@@ -174,7 +198,7 @@ class _Held:
         items = list(self.items.values())
 
         async def release() -> None:
-            async with self.services.store.write() as tx:
+            async with self.checks.store.write() as tx:
                 await tx.packages.release(items, now=utcnow())
 
         try:
@@ -190,16 +214,16 @@ class _Held:
             released = False
         if released:
             self.items.clear()
-            self.services.packages_due.set()
+            self.checks.packages_due.set()
         else:
             log.warning("%d packages are due again when their lease runs out", len(items))
 
 
 async def _check_connection(
-    services: Services, held: _Held, state: ConnectionState, items: list[ClaimedPackage]
+    checks: Checks, held: _Held, state: ConnectionState, items: list[ClaimedPackage]
 ) -> None:
-    adapter = services.carriers.adapter(state.carrier_code, simulated=state.simulated)
-    speed = services.carriers.speed(simulated=state.simulated)
+    adapter = checks.carriers.adapter(state.carrier_code, simulated=state.simulated)
+    speed = checks.carriers.speed(simulated=state.simulated)
     now = utcnow()
     if state.backoff_until is not None and state.backoff_until > now:
         backoff_until = state.backoff_until
@@ -216,9 +240,9 @@ async def _check_connection(
     if held.stopping:
         return
     try:
-        context = connection_context(services, state)
+        context = checks.opener.context(state)
     except TransportError as error:
-        await _carrier_failed(services, held, state, items, error, speed)
+        await _carrier_failed(checks, held, state, items, error, speed)
         return
     size = max(1, adapter.batch_size_for(context))
     chunks = [items[i : i + size] for i in range(0, len(items), size)]
@@ -233,7 +257,7 @@ async def _check_connection(
         results = {number: result for _, found in answered for number, result in found.items()}
 
         async def write(tx: Transaction) -> None:
-            await record_results(services, tx, state, chunk, results, speed)
+            await checks.recorder.record(tx, state, chunk, results, speed)
 
         await held.write(chunk, write, what=f"recording checks on connection {state.id}")
 
@@ -248,7 +272,7 @@ async def _check_connection(
             if failures:  # the carrier failed meanwhile: it is not asked again this round
                 unasked.extend(chunk)
                 return
-            slot = await services.pacer.wait(state.id, budget, max_wait=PACING_WAIT)
+            slot = await checks.pacer.wait(state.id, budget, max_wait=PACING_WAIT)
             if not slot.reserved:
                 # Over the connection's budget for now: asked again when it has room.
                 later.append((slot.wait, chunk))
@@ -266,7 +290,7 @@ async def _check_connection(
     finally:
         await recorder.cancel()
     if failures:
-        await _carrier_failed(services, held, state, unasked, failures[0], speed)
+        await _carrier_failed(checks, held, state, unasked, failures[0], speed)
     if later:
         paced = [item for _, chunk in later for item in chunk]
 
@@ -294,41 +318,11 @@ async def _ask(
         raise
     except Exception as error:  # an adapter bug must not stop the engine
         log.exception("carrier adapter %s failed", context.carrier_code)
-        raise TransportError(f"unexpected error while asking the carrier: {error!r}") from error
-
-
-def connection_context(services: Services, state: ConnectionState) -> ConnectionContext:
-    """What the adapter needs of a connection, its credentials opened."""
-    credentials: dict[str, str] = {}
-    if state.sealed_credentials:
-        try:
-            credentials = services.sealer.open(
-                state.sealed_credentials,
-                owner=credential_owner(state.account_id, state.carrier_code),
-            )
-        except SealingError as error:
-            raise TransportError(f"the stored credentials cannot be decrypted: {error}") from error
-    return ConnectionContext(
-        connection_id=state.id,
-        carrier_code=state.carrier_code,
-        simulated=state.simulated,
-        base_url=CARRIERS[state.carrier_code].api_url(state.base_url),
-        account_number=state.account_number,
-        credentials=credentials,
-        options=state.options or {},
-    )
-
-
-def connection_budget(adapter: CarrierAdapter, state: ConnectionState) -> Budget:
-    """The connection's own request budget when it has one, else the carrier's published one."""
-    if state.requests_per_minute:
-        per_second = state.requests_per_minute / 60
-        return Budget(requests_per_second=per_second, burst=max(1, int(per_second)))
-    return adapter.budget
+        raise TransportError("failed unexpectedly (the server log says why)") from error
 
 
 async def _carrier_failed(
-    services: Services,
+    checks: Checks,
     held: _Held,
     state: ConnectionState,
     items: Sequence[ClaimedPackage],
@@ -336,7 +330,7 @@ async def _carrier_failed(
     speed: float,
 ) -> None:
     now = utcnow()
-    until = services.settings.schedule.backoff(
+    until = checks.schedule.backoff(
         state.failures + 1, now=now, retry_after=error.retry_after, speed=speed
     )
     log.warning(

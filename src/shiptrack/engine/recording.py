@@ -2,13 +2,14 @@
 check, its status changes, and one outbox row per ``track`` webhook of the account for each change
 (the transactional outbox), in the caller's transaction.
 
-Used by the poller's rounds (``services.checks``) and by carrier pushes (``services.push``). Only
+Used by the poller's rounds (``engine.checks``) and by carrier pushes (``engine.push``). Only
 packages still held under the caller's lease are written (``Packages.owned``), so a result
 recorded a second time, or after the account stopped the package, changes nothing.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from datetime import datetime
@@ -26,33 +27,64 @@ from shiptrack.domain.check import (
 )
 from shiptrack.domain.delivery import OutboxEntry
 from shiptrack.domain.ids import format_id
+from shiptrack.domain.schedule import SchedulePolicy
 from shiptrack.domain.timefmt import utcnow
 from shiptrack.domain.tracking import tracking_information
-from shiptrack.services import Services
 from shiptrack.store.port import Transaction
 from shiptrack.webhooks.payload import track_payload
 
 log = logging.getLogger("shiptrack.engine")
 
 
+class Recorder:
+    """Records carrier answers; sets ``deliveries_due`` when it queued notifications."""
+
+    def __init__(
+        self, schedule: SchedulePolicy, *, public_base_url: str, deliveries_due: asyncio.Event
+    ) -> None:
+        self.schedule = schedule
+        self.public_base_url = public_base_url
+        self.deliveries_due = deliveries_due
+
+    async def record(
+        self,
+        tx: Transaction,
+        state: ConnectionState,
+        chunk: Sequence[ClaimedPackage],
+        results: dict[str, Result],
+        speed: float,
+    ) -> None:
+        """Record what the carrier said about ``chunk`` (polled, or pushed) in the open
+        transaction: new events, each package's new state and schedule, its status changes and
+        their outbox rows. A handful of statements per chunk, whatever its size."""
+        queued = await record_results(
+            tx,
+            state,
+            chunk,
+            results,
+            policy=CheckPolicy.of(self.schedule, state, speed),
+            public_base_url=self.public_base_url,
+        )
+        if queued:
+            self.deliveries_due.set()
+
+
 async def record_results(
-    services: Services,
     tx: Transaction,
     state: ConnectionState,
     chunk: Sequence[ClaimedPackage],
     results: dict[str, Result],
-    speed: float,
-) -> None:
-    """Record what the carrier said about ``chunk`` (polled, or pushed) in the open transaction:
-    new events, each package's new state and schedule, its status changes and their outbox rows.
-    A handful of statements per chunk, whatever its size."""
+    *,
+    policy: CheckPolicy,
+    public_base_url: str,
+) -> bool:
+    """See :meth:`Recorder.record`; whether webhook deliveries were queued."""
     held = await tx.packages.owned(chunk)
     # Stopped by the account, or taken over after our lease ran out: not ours to record.
     mine = [item for item in chunk if item.subscription.id in held]
     # Taken once the transaction holds its locks: detected_at is when it was recorded.
     now = utcnow()
     stored = await tx.packages.histories([item.subscription.id for item in mine])
-    policy = CheckPolicy.of(services.settings.schedule, state, speed)
     outcomes = [
         decide(
             item,
@@ -72,20 +104,22 @@ async def record_results(
         },
     )
     notices = [notice for outcome in outcomes for notice in outcome.notices]
-    if notices:
-        await _record_changes(services, tx, state.account_id, notices, now)
+    queued = bool(notices) and await _record_changes(
+        tx, state.account_id, notices, now, public_base_url
+    )
     if state.failures:
         await tx.connections.record_success(state.id)
     log.debug("recorded %d packages on connection %s", len(outcomes), state.id)
+    return queued
 
 
 async def _record_changes(
-    services: Services,
     tx: Transaction,
     account_id: int,
     notices: list[Notice],
     now: datetime,
-) -> None:
+    public_base_url: str,
+) -> bool:
     """Status changes, and one outbox row per change and ``track`` webhook, each carrying the
     package as it was at that change."""
     change_ids = await tx.outbox.add_changes(
@@ -105,12 +139,12 @@ async def _record_changes(
     )
     webhook_ids = (await tx.webhooks.track_webhook_ids([account_id])).get(account_id, [])
     if not webhook_ids:
-        return
+        return False
     entries: list[OutboxEntry] = []
     for notice, change_id in zip(notices, change_ids, strict=True):
         package, change = notice.package, notice.change
         payload = track_payload(
-            base_url=services.settings.public_base_url,
+            base_url=public_base_url,
             tracking_information=tracking_information(
                 package,
                 list(notice.events),
@@ -135,4 +169,4 @@ async def _record_changes(
             for webhook_id in webhook_ids
         )
     await tx.outbox.add_deliveries(entries)
-    services.deliveries_due.set()
+    return True

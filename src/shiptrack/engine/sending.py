@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import aiohttp
@@ -13,29 +13,46 @@ from shiptrack.domain.delivery import (
     Attempt,
     ClaimedDelivery,
     DeliveryAnswer,
+    RetryPolicy,
     after_attempt,
     parse_retry_after,
 )
 from shiptrack.domain.timefmt import utcnow
-from shiptrack.services import Services
-from shiptrack.services.webhooks import ensure_secret
-from shiptrack.webhooks.secrets import signing_secrets
+from shiptrack.store.port import Store
+from shiptrack.store.sealing import Sealer
+from shiptrack.webhooks.keyring import KeyRing
+from shiptrack.webhooks.secrets import ensure_secret, signing_secrets
 from shiptrack.webhooks.sender import SendResult, post
 from shiptrack.webhooks.signing import shipengine_headers, standard_headers
 
 log = logging.getLogger("shiptrack.dispatcher")
 
 
+@dataclass(frozen=True)
+class Sending:
+    """What sending and recording deliveries needs."""
+
+    store: Store
+    keyring: KeyRing
+    sealer: Sealer
+    retry_policy: RetryPolicy
+    #: ``User-Agent`` of deliveries (``SHIPTRACK_WEBHOOK_USER_AGENT``).
+    user_agent: str
+    #: Most of an answer that is read (``SHIPTRACK_WEBHOOK_MAX_RESPONSE_BYTES``).
+    max_response_bytes: int
+    #: Set when deliveries may have become due (an earlier one of a package arrived).
+    deliveries_due: asyncio.Event
+
+
 async def send(
-    services: Services, session: aiohttp.ClientSession, delivery: ClaimedDelivery
+    sending: Sending, session: aiohttp.ClientSession, delivery: ClaimedDelivery
 ) -> SendResult:
     """POST the stored bytes, signed both ways (the attempt is recorded by :func:`record`)."""
-    settings = services.settings
     now = utcnow()
-    key = await services.keyring.signing_key()
-    secrets = signing_secrets(services.sealer, delivery, now)
+    key = await sending.keyring.signing_key()
+    secrets = signing_secrets(sending.sealer, delivery, now)
     if not secrets:
-        secrets = [await _make_secret(services, delivery)]
+        secrets = [await _make_secret(sending, delivery)]
     headers = {h["key"]: h["value"] for h in delivery.headers}
     # RSA signing is the costliest step of a delivery; the library releases the GIL while it
     # signs, so a thread lets the event loop go on sending.
@@ -43,7 +60,7 @@ async def send(
     headers.update(
         {
             "Content-Type": "application/json",
-            "User-Agent": settings.webhook_user_agent,
+            "User-Agent": sending.user_agent,
             **signed,
             **standard_headers(delivery.message_id, delivery.payload, now, secrets),
         }
@@ -53,18 +70,18 @@ async def send(
         delivery.url,
         delivery.payload,
         headers,
-        max_response_bytes=settings.webhook_max_response_bytes,
+        max_response_bytes=sending.max_response_bytes,
     )
 
 
 async def record(
-    services: Services, sent: list[tuple[ClaimedDelivery, SendResult]], *, again: bool = False
+    sending: Sending, sent: list[tuple[ClaimedDelivery, SendResult]], *, again: bool = False
 ) -> None:
     """Record a batch of attempts in one transaction: each attempt, each delivery's next step
     (delivered, a retry time, or failed for good), and each webhook's health. ``again``: an
     earlier try of this batch failed and may have been committed all the same (see
     ``Outbox.record_attempts``)."""
-    policy = services.settings.retry_policy
+    policy = sending.retry_policy
     now = utcnow()
     #: Each webhook's failing streak as this batch leaves it, those whose streak changed, and those
     #: to disable (a later success in the batch takes a webhook off that list).
@@ -105,7 +122,7 @@ async def record(
                 delivered_at=outcome.delivered_at,
             )
         )
-    async with services.store.write() as tx:
+    async with sending.store.write() as tx:
         await tx.outbox.record_attempts(attempts, again=again)
         for webhook_id in sorted(changed | disabled.keys()):
             await tx.webhooks.record_health(
@@ -113,24 +130,24 @@ async def record(
             )
     if any(result.delivered for _, result in sent):
         # A package's next notification may go now that the earlier one arrived.
-        services.deliveries_due.set()
+        sending.deliveries_due.set()
 
 
 async def release(
-    services: Services, unsent: list[ClaimedDelivery], lost_claims: list[datetime]
+    sending: Sending, unsent: list[ClaimedDelivery], lost_claims: list[datetime]
 ) -> None:
     """Give back deliveries claimed but not sent, and whatever the claims that set the leases
     ``lost_claims`` took (claims whose answer never came): due at once, for any dispatcher."""
     now = utcnow()
-    async with services.store.write() as tx:
+    async with sending.store.write() as tx:
         await tx.outbox.release(unsent, now=now)
         for lease_until in lost_claims:
             await tx.outbox.release_claim(lease_until=lease_until, now=now)
-    services.deliveries_due.set()
+    sending.deliveries_due.set()
 
 
-async def _make_secret(services: Services, delivery: ClaimedDelivery) -> str:
-    async with services.store.write() as tx:
+async def _make_secret(sending: Sending, delivery: ClaimedDelivery) -> str:
+    async with sending.store.write() as tx:
         webhook = await tx.webhooks.get(delivery.account_id, delivery.webhook_id)
         assert webhook is not None
-        return await ensure_secret(services, tx, webhook)
+        return await ensure_secret(tx, sending.sealer, webhook)
