@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from shiptrack.api.app import build_api
+from shiptrack.api.application import build_api
 from shiptrack.engine.checks import Checks
 from shiptrack.engine.dispatcher import Dispatcher
 from shiptrack.engine.poller import Poller

@@ -25,8 +25,8 @@ import sqlalchemy as sa
 import yaml
 
 from shiptrack.engine.connections import credential_owner
+from shiptrack.sealing import Sealer, SealingError
 from shiptrack.store.database import create_database
-from shiptrack.store.sealing import Sealer, SealingError
 from shiptrack.store.tables import carrier_connections
 from tests.conftest import (
     DatabaseServer,

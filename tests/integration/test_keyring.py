@@ -24,9 +24,9 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from shiptrack.domain.timefmt import utcnow
+from shiptrack.sealing import Sealer, SealingError
 from shiptrack.store import migrate
 from shiptrack.store.database import Database, create_database
-from shiptrack.store.sealing import Sealer, SealingError
 from shiptrack.store.tables import signing_keys
 from shiptrack.webhooks import keyring as keyring_module
 from shiptrack.webhooks.keyring import KeyRing

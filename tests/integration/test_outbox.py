@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shiptrack.domain.delivery import DELIVERED, FAILED, PENDING, Attempt, ClaimedDelivery
 from shiptrack.domain.tracking import StartRequest
+from shiptrack.sealing import Sealer
 from shiptrack.store import deliveries as outbox
 from shiptrack.store import migrate, polling
 from shiptrack.store import subscriptions as subscription_store
@@ -35,7 +36,6 @@ from shiptrack.store import webhooks as webhook_store
 from shiptrack.store.accounts import create_account
 from shiptrack.store.connections import create_connection
 from shiptrack.store.database import Database, create_database
-from shiptrack.store.sealing import Sealer
 from shiptrack.store.tables import deliveries
 from tests.conftest import DatabaseServer
 

@@ -41,13 +41,13 @@ from shiptrack.carriers.registry import CarrierRegistry
 from shiptrack.domain.accounts import Account
 from shiptrack.domain.timefmt import utcnow
 from shiptrack.engine.dispatcher import Dispatcher
+from shiptrack.sealing import Sealer, load_secret
 from shiptrack.services import Services, accounts, connections, tracking, webhooks
 from shiptrack.services.cache import TTLCache
 from shiptrack.services.tracking import PackageRef
 from shiptrack.settings import Settings
 from shiptrack.store import migrate
 from shiptrack.store.database import Database, create_database
-from shiptrack.store.sealing import Sealer, load_secret
 from shiptrack.store.sql import SqlStore
 from shiptrack.store.tables import deliveries, delivery_attempts, status_changes, subscriptions
 from shiptrack.webhooks.keyring import KeyRing

@@ -5,7 +5,7 @@ from __future__ import annotations
 from shiptrack.carriers.base import Budget, CarrierAdapter, ConnectionContext, TransportError
 from shiptrack.domain.carriers import CARRIERS
 from shiptrack.domain.check import ConnectionState
-from shiptrack.store.sealing import Sealer, SealingError
+from shiptrack.sealing import Sealer, SealingError
 
 
 def credential_owner(account_id: int, carrier_code: str) -> str:

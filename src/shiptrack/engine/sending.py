@@ -18,8 +18,8 @@ from shiptrack.domain.delivery import (
     parse_retry_after,
 )
 from shiptrack.domain.timefmt import utcnow
+from shiptrack.sealing import Sealer
 from shiptrack.store.port import Store
-from shiptrack.store.sealing import Sealer
 from shiptrack.webhooks.keyring import KeyRing
 from shiptrack.webhooks.secrets import ensure_secret, signing_secrets
 from shiptrack.webhooks.sender import SendResult, post

@@ -17,11 +17,11 @@ from shiptrack.engine.batching import WriteBatcher
 from shiptrack.engine.connections import ConnectionOpener
 from shiptrack.engine.push import Pushes
 from shiptrack.engine.recording import Recorder
+from shiptrack.sealing import Sealer, load_secret
 from shiptrack.services.cache import TTLCache
 from shiptrack.settings import Settings
 from shiptrack.store.database import create_database
 from shiptrack.store.port import Store
-from shiptrack.store.sealing import Sealer, load_secret
 from shiptrack.store.sql import SqlStore
 from shiptrack.webhooks.keyring import KeyRing
 

@@ -13,8 +13,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from shiptrack.domain.timefmt import utcnow
+from shiptrack.sealing import Sealer
 from shiptrack.store.port import SigningKeys, Store, StoredKey
-from shiptrack.store.sealing import Sealer
 from shiptrack.webhooks.signing import SigningKey, generate_signing_key, load_signing_key
 
 #: How long a process trusts its copy of the key list unless told otherwise (the services give it

@@ -7,8 +7,8 @@ from datetime import datetime
 from typing import Protocol
 
 from shiptrack.domain.webhooks import Webhook
+from shiptrack.sealing import Sealer
 from shiptrack.store.port import Transaction
-from shiptrack.store.sealing import Sealer
 from shiptrack.webhooks.signing import new_webhook_secret
 
 

@@ -23,6 +23,8 @@ from shiptrack.domain.webhooks import KEEP, Webhook, WebhookChanges, WebhookHead
 from shiptrack.services import webhooks
 
 router = APIRouter(prefix="/v1/environment/webhooks", tags=["webhooks"], responses=ERRORS)
+#: What needs no API key: the public keys that verify signatures.
+public = APIRouter(tags=["webhooks"])
 _NO_QUERY = [Depends(strict_query())]
 
 
@@ -133,3 +135,38 @@ async def delete_webhook(services: ServicesDep, account: AccountDep, webhook_id:
     """Remove a webhook."""
     await webhooks.delete(services, account, webhook_id)
     return Response(status_code=204)
+
+
+@router.get(
+    "/{webhook_id}/secret",
+    operation_id="get_webhook_secret",
+    summary="Get a webhook's signing secret",
+    response_class=JSON,
+    dependencies=_NO_QUERY,
+)
+async def get_secret(services: ServicesDep, account: AccountDep, webhook_id: str) -> JSON:
+    """The Standard Webhooks secret (`whsec_…`) that signs `webhook-signature`."""
+    return JSON({"secret": await webhooks.secret(services, account, webhook_id)})
+
+
+@router.post(
+    "/{webhook_id}/secret/rotate",
+    operation_id="rotate_webhook_secret",
+    summary="Rotate a webhook's signing secret",
+    response_class=JSON,
+    dependencies=_NO_QUERY,
+)
+async def rotate_secret(services: ServicesDep, account: AccountDep, webhook_id: str) -> JSON:
+    """A new secret; deliveries are signed with the new and the previous secret for
+    `SHIPTRACK_WEBHOOK_SECRET_OVERLAP` seconds (a day by default), then with the new one only."""
+    secret = await webhooks.rotate_secret(services, account, webhook_id)
+    return JSON(
+        {"secret": secret, "previous_secret_valid_for": services.settings.webhook_secret_overlap}
+    )
+
+
+@public.get("/jwks", operation_id="get_jwks", summary="Webhook signing keys", response_class=JSON)
+async def jwks(services: ServicesDep) -> JSON:
+    """The public keys that verify `x-shipengine-rsa-sha256-signature` (no API key needed). A new
+    key appears here before it signs anything; a replaced one stays for a grace period."""
+    return JSON(await services.keyring.jwks(), headers={"Cache-Control": "max-age=300"})

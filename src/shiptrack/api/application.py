@@ -58,7 +58,7 @@ def build_api(services: Services, workers: Workers | None = None) -> FastAPI:
         labels.router,
         webhooks.router,
         deliveries.router,
-        deliveries.public,
+        webhooks.public,
         carriers.router,
         sandbox.router,
         push.router,
