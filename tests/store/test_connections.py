@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from shiptrack.store.port import NewConnection, Store
-from tests.store.seeds import NOW, Tenant, new_account, new_connection
+from tests.store.seeds import LEASE, NOW, Tenant, new_account, new_connection
 
 
 async def test_connections_are_listed_oldest_first_with_the_oldest_of_a_carrier_primary(
@@ -164,3 +164,28 @@ async def test_deleting_the_last_connection_of_a_carrier_stops_its_packages(
     )
     async with store.write() as tx:
         assert await tx.packages.claim_due(now=later, lease_until=later, limit=10) == []
+
+
+async def test_a_check_under_way_when_its_carrier_is_disconnected_records_nothing(
+    store: Store,
+) -> None:
+    tenant = await Tenant.create(store)
+    package_id = await tenant.package("1ZUNDERWAY")
+    async with store.write() as tx:
+        [claimed] = await tx.packages.claim_due(now=NOW, lease_until=NOW + LEASE, limit=10)
+    async with store.write() as tx:
+        await tx.connections.delete(
+            account_id=tenant.account_id,
+            connection_id=tenant.connection_id,
+            successor_id=None,
+            now=NOW,
+        )
+
+    async with store.write() as tx:
+        assert await tx.packages.owned([claimed]) == set()
+    stopped = await tenant.find("1ZUNDERWAY")
+    assert (stopped.id, stopped.active, stopped.stop_reason) == (
+        package_id,
+        False,
+        "carrier_disconnected",
+    )

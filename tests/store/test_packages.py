@@ -311,6 +311,7 @@ async def test_reschedule_leaves_packages_no_longer_under_the_lease_alone(store:
     assert (taken_now.next_check_at, taken_now.last_error) == (newer.lease_until, None)
     stopped_now = await tenant.find("1ZSTOPPEDMEANWHILE")
     assert (stopped_now.active, stopped_now.next_check_at) == (False, None)
+    assert stopped_now.last_error is None  # a stop took the lease: the old claim holds nothing
     async with store.write() as tx:
         assert await tx.packages.owned([newer]) == {taken}
 
