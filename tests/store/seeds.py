@@ -10,6 +10,7 @@ from shiptrack.domain.check import ClaimedPackage, PackageState, StatusChangeRec
 from shiptrack.domain.delivery import DELIVERED, PENDING, Attempt, ClaimedDelivery, OutboxEntry
 from shiptrack.domain.tracking import StartRequest, Subscription
 from shiptrack.store.port import DeliveryView, NewConnection, NewWebhook, Store
+from shiptrack.store.sql import SqlStore
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 #: A package's lease, and a delivery's.
@@ -287,6 +288,14 @@ async def delivery_view(store: Store, webhook_id: int, delivery_id: int) -> Deli
         [view] = await tx.outbox.page(webhook_id=webhook_id, before_id=delivery_id + 1, limit=1)
     assert view.id == delivery_id
     return view
+
+
+def hold_open(store: Store) -> float:
+    """How long a concurrency test keeps a claim's transaction open so that the other claimers
+    run meanwhile: long enough for PostgreSQL's row locks to matter; no time at all where
+    writers take turns anyway (the in-memory store, SQLite)."""
+    on_postgresql = isinstance(store, SqlStore) and not store.database.is_sqlite
+    return 0.05 if on_postgresql else 0.0
 
 
 def ids(claimed: list[ClaimedPackage] | list[ClaimedDelivery]) -> set[int]:

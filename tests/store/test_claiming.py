@@ -15,7 +15,7 @@ from datetime import timedelta
 
 from shiptrack.domain.check import ClaimedPackage
 from shiptrack.store.port import Store
-from tests.store.seeds import LEASE, NOW, Tenant, checked, claim_packages, ids
+from tests.store.seeds import LEASE, NOW, Tenant, checked, claim_packages, hold_open, ids
 
 
 async def _write_result(store: Store, claimed: ClaimedPackage, status_code: str) -> bool:
@@ -87,7 +87,7 @@ async def test_concurrent_claimers_never_share_a_package_and_together_take_them_
             claimed = await tx.packages.claim_due(now=NOW, lease_until=NOW + LEASE, limit=limit)
             # Hold the claim open while the other claimers run: on PostgreSQL they skip the
             # locked rows instead of waiting for them (or taking them too).
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(hold_open(store))
             return ids(claimed)
 
     seen: list[int] = []

@@ -25,6 +25,7 @@ from tests.store.seeds import (
     Tenant,
     claim_deliveries,
     delivery_view,
+    hold_open,
     ids,
     record_attempt,
 )
@@ -427,7 +428,7 @@ async def test_concurrent_claimers_never_share_a_delivery(store: Store) -> None:
             claimed = await tx.outbox.claim(now=NOW, lease_until=NOW + LEASE, limit=limit)
             # Hold the claim open while the other claimers run: on PostgreSQL they skip the
             # locked rows (and must not take a queue's next change meanwhile).
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(hold_open(store))
             return ids(claimed)
 
     seen: list[int] = []
