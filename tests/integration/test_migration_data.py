@@ -12,6 +12,7 @@ from shiptrack.domain.changes import StoredEvent
 from shiptrack.domain.tracking import TrackEvent
 from shiptrack.store import histories, migrate
 from shiptrack.store.database import Database, create_database
+from shiptrack.store.sql import SqlStore
 from tests.conftest import DatabaseServer
 
 NOW = datetime(2026, 11, 27, tzinfo=UTC)
@@ -168,8 +169,8 @@ def test_stored_scans_move_into_histories_and_back(
                             },
                         )
             await migrate.upgrade(database)
-            async with database.read() as conn:
-                moved = await histories.load(conn, [1, 2, 3])
+            async with SqlStore(database).read() as tx:
+                moved = await tx.packages.histories([1, 2, 3])
             await migrate.downgrade(database, "0005")
             return moved, await rows_at_0005(database)
         finally:

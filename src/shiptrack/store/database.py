@@ -61,8 +61,14 @@ class Database:
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
         """A read-only transaction (a consistent snapshot on both databases)."""
-        async with _unavailable_as_503(), self.engine.connect() as conn, conn.begin():
-            yield conn
+        async with _unavailable_as_503(), self.engine.connect() as conn:
+            if not self.is_sqlite:
+                # PostgreSQL's default, READ COMMITTED, gives each statement a snapshot of its
+                # own; REPEATABLE READ gives the transaction one (asyncpg says so in its BEGIN, no
+                # extra round trip). SQLite's read transactions are snapshots already (WAL).
+                await conn.execution_options(isolation_level="REPEATABLE READ")
+            async with conn.begin():
+                yield conn
 
     @asynccontextmanager
     async def quick_read(self) -> AsyncIterator[AsyncConnection]:
