@@ -58,7 +58,11 @@ class Services:
     def from_settings(cls, settings: Settings) -> Services:
         """Open (lazily) the database and load the secret key."""
         secret = settings.secret_key.get_secret_value() if settings.secret_key else None
-        database = create_database(settings.resolved_database_url, pool_size=settings.db_pool_size)
+        database = create_database(
+            settings.resolved_database_url,
+            pool_size=settings.db_pool_size,
+            sqlite_synchronous=settings.sqlite_synchronous,
+        )
         sealer = Sealer(load_secret(secret, settings.data_dir))
         return cls(
             settings=settings,
