@@ -1,6 +1,7 @@
 """Scenario 1: the API under load, from wrk in its own process, against its ceilings.
 
 python -m bench.api --database sqlite --processes 1 --seconds 15 --runs 3
+python -m bench.api --database sqlite --sqlite-synchronous normal   (the durability cost: compare)
 """
 
 from __future__ import annotations
@@ -86,7 +87,14 @@ def prepare_account(env: dict[str, str]) -> str:
     return cli(env, "account", "create", "--name", "bench", "--sandbox").strip().splitlines()[-1]
 
 
-def measure(kind: str, processes: int, seconds: int, runs: int, connections: int) -> dict[str, Any]:
+def measure(
+    kind: str,
+    processes: int,
+    seconds: int,
+    runs: int,
+    connections: int,
+    sqlite_synchronous: str = "full",
+) -> dict[str, Any]:
     """Medians of ``runs`` runs of every figure of scenario 1 on one database kind."""
     results: dict[str, list[dict[str, float]]] = {
         "start": [],
@@ -96,7 +104,12 @@ def measure(kind: str, processes: int, seconds: int, runs: int, connections: int
     }
     for _ in range(runs):
         with database(kind) as url, tempfile.TemporaryDirectory() as home:
-            env = env_for(url, Path(home), SHIPTRACK_RUN_WORKERS="false")
+            env = env_for(
+                url,
+                Path(home),
+                SHIPTRACK_RUN_WORKERS="false",
+                SHIPTRACK_SQLITE_SYNCHRONOUS=sqlite_synchronous,
+            )
             cli(env, "db", "upgrade")
             key = prepare_account(env)
             with shiptrack_server(env, processes=processes) as server:
@@ -160,6 +173,7 @@ def measure(kind: str, processes: int, seconds: int, runs: int, connections: int
         "scenario": "api",
         "database": kind,
         "processes": processes,
+        "sqlite_synchronous": sqlite_synchronous,
         "connections": connections,
         "seconds": seconds,
         "runs": runs,
@@ -175,8 +189,21 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument(
+        "--sqlite-synchronous",
+        choices=["full", "normal"],
+        default="full",
+        help="SHIPTRACK_SQLITE_SYNCHRONOUS of the shiptrack server (the ceilings keep full)",
+    )
     args = parser.parse_args()
-    report = measure(args.database, args.processes, args.seconds, args.runs, args.connections)
+    report = measure(
+        args.database,
+        args.processes,
+        args.seconds,
+        args.runs,
+        args.connections,
+        args.sqlite_synchronous,
+    )
     print(json.dumps(report, indent=2))
 
 

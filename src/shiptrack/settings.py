@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -65,6 +65,11 @@ class Settings(BaseSettings):
         "bytes (431 above).",
     )
     db_pool_size: int = Field(default=10, ge=1, description="Connections per process (PostgreSQL).")
+    sqlite_synchronous: Literal["full", "normal"] = Field(
+        default="full",
+        description="SQLite's synchronous setting: full (a 204 survives a power loss) or normal "
+        "(fewer fsyncs; a power loss can undo the last commits, a killed process cannot).",
+    )
     cache_seconds: float = Field(
         default=2.0,
         ge=0,

@@ -80,7 +80,11 @@ class Services:
         """Open (lazily) the database and load the secret key."""
         secret = settings.secret_key.get_secret_value() if settings.secret_key else None
         store = SqlStore(
-            create_database(settings.resolved_database_url, pool_size=settings.db_pool_size)
+            create_database(
+                settings.resolved_database_url,
+                pool_size=settings.db_pool_size,
+                sqlite_synchronous=settings.sqlite_synchronous,
+            )
         )
         sealer = Sealer(load_secret(secret, settings.data_dir))
         return cls(

@@ -95,34 +95,44 @@ class Database:
 
 
 def create_database(
-    url: str, *, pool_size: int = 10, echo: bool = False, sqlite_lock_wait: float = SQLITE_LOCK_WAIT
+    url: str,
+    *,
+    pool_size: int = 10,
+    echo: bool = False,
+    sqlite_lock_wait: float = SQLITE_LOCK_WAIT,
+    sqlite_synchronous: str = "full",
 ) -> Database:
     """A :class:`Database` for an async URL (``sqlite+aiosqlite`` or ``postgresql+asyncpg``);
-    ``sqlite_lock_wait``: how long a write waits for another process's SQLite write lock."""
+    ``sqlite_lock_wait``: how long a write waits for another process's SQLite write lock;
+    ``sqlite_synchronous``: SQLite's ``synchronous`` (``full``, or ``normal``: faster, but a power
+    loss can undo the last commits)."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         engine = create_async_engine(
             parsed, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
         )
         return Database(engine)
+    if sqlite_synchronous.upper() not in ("FULL", "NORMAL"):
+        raise ValueError(f"SQLite synchronous must be full or normal, not {sqlite_synchronous!r}")
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     # Readers run beside the writer in WAL mode; each connection is a thread of aiosqlite's.
     readers = create_async_engine(
         parsed, echo=echo, pool_size=max(pool_size, 10), connect_args={"timeout": 30}
     )
-    _configure_sqlite(readers, busy_timeout_ms=30_000)
+    _configure_sqlite(readers, busy_timeout_ms=30_000, synchronous=sqlite_synchronous)
     event.listen(readers.sync_engine, "begin", _begin_read)
     writer = create_async_engine(
         parsed, echo=echo, pool_size=1, max_overflow=0, connect_args={"timeout": 0}
     )
-    _configure_sqlite(writer, busy_timeout_ms=0)
+    _configure_sqlite(writer, busy_timeout_ms=0, synchronous=sqlite_synchronous)
     begin_write = functools.partial(_begin_write, wait=sqlite_lock_wait)
     event.listen(writer.sync_engine, "begin", begin_write)
     return Database(readers, writer=writer)
 
 
-def _configure_sqlite(engine: AsyncEngine, *, busy_timeout_ms: int) -> None:
+def _configure_sqlite(engine: AsyncEngine, *, busy_timeout_ms: int, synchronous: str) -> None:
+
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Take transaction control away from the driver so BEGIN is ours to emit (see below).
@@ -130,7 +140,7 @@ def _configure_sqlite(engine: AsyncEngine, *, busy_timeout_ms: int) -> None:
         cursor = dbapi_connection.cursor()
         for pragma in (
             "PRAGMA journal_mode=WAL",
-            "PRAGMA synchronous=FULL",
+            f"PRAGMA synchronous={synchronous.upper()}",
             "PRAGMA foreign_keys=ON",
             f"PRAGMA busy_timeout={busy_timeout_ms}",
         ):
