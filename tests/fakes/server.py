@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 
 @dataclass
@@ -48,7 +49,7 @@ def serve(app: web.Application) -> Iterator[FakeServer]:
     holder: dict[str, Any] = {}
 
     @web.middleware
-    async def record(request: web.Request, handler: Any) -> web.StreamResponse:
+    async def record(request: web.Request, handler: Handler) -> web.StreamResponse:
         body = await request.read()
         request.app["fake"].requests.append(
             Recorded(request.method, request.path, dict(request.query), dict(request.headers), body)
