@@ -15,11 +15,11 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import sqlalchemy as sa
@@ -249,10 +249,14 @@ def wrk(
     summary = re.search(r"^JSON (.*)$", result.stdout, re.M)
     if summary is None:
         raise RuntimeError(f"wrk gave no summary:\n{result.stdout}\n{result.stderr}")
-    return json.loads(summary.group(1))
+    figures: dict[str, float] = json.loads(summary.group(1))
+    return figures
 
 
-def run_async(coro: Any) -> Any:
+T = TypeVar("T")
+
+
+def run_async(coro: Coroutine[Any, Any, T]) -> T:
     """``asyncio.run`` with uvloop when available."""
     try:
         import uvloop

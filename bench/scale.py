@@ -201,7 +201,7 @@ def measure(kind: str, size: int, worker_seconds: float) -> dict[str, Any]:
         env = env_for(url, Path(home), SHIPTRACK_POLL_BATCH_SIZE="500", SHIPTRACK_SANDBOX_SPEED="1")
         settings = Settings(
             _env_file=None, database_url=url, data_dir=Path(home), secret_key="bench-secret"
-        )  # type: ignore[call-arg]
+        )
         account_id, connection_id = run_async(prepare(settings))
         empty = run_async(database_bytes(settings))
         run_async(fill(settings, account_id, connection_id, size))

@@ -215,7 +215,7 @@ def throughput_run(kind: str, count: int, concurrency: int) -> dict[str, float]:
         helper_server("bench.receiver") as hook,
     ):
         env = env_for(url, Path(home), **_dispatcher_env(concurrency))
-        settings = Settings(_env_file=None, **_settings_kwargs(env))  # type: ignore[call-arg]
+        settings = Settings(_env_file=None, **_settings_kwargs(env))
         [webhook_id] = run_async(setup(settings, [hook + "/hook"]))
         run_async(fill(settings, webhook_id, count))
         with worker(env):
@@ -237,7 +237,7 @@ def latency_run(kind: str, rate: int, seconds: float, hanging: bool) -> dict[str
         helper_server("bench.receiver") as hook,
     ):
         env = env_for(url, Path(home), **_dispatcher_env(64))
-        settings = Settings(_env_file=None, **_settings_kwargs(env))  # type: ignore[call-arg]
+        settings = Settings(_env_file=None, **_settings_kwargs(env))
         urls = [hook + "/hook?latency=1"] + ([hook + "/hang"] if hanging else [])
         webhook_ids = run_async(setup(settings, urls))
         with worker(env):
@@ -264,7 +264,8 @@ def _dispatcher_env(concurrency: int) -> dict[str, str]:
     }
 
 
-def _settings_kwargs(env: dict[str, str]) -> dict[str, str]:
+def _settings_kwargs(env: dict[str, str]) -> dict[str, Any]:
+    # Any: the values are the environment's strings, which Settings parses as it would there.
     return {
         key.removeprefix("SHIPTRACK_").lower(): value
         for key, value in env.items()
