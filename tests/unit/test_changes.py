@@ -15,6 +15,7 @@ import dataclasses
 import itertools
 import random
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -599,7 +600,7 @@ def test_a_scan_keeps_its_identity_when_the_mapping_table_changes() -> None:
         ("country_code", "CA"),
     ],
 )
-def test_each_identifying_field_tells_scans_apart(field: str, value: object) -> None:
+def test_each_identifying_field_tells_scans_apart(field: str, value: Any) -> None:
     base = scan(20, IN_TRANSIT)
     other = dataclasses.replace(base, **{field: value})
     assert event_identity(other) != event_identity(base)
@@ -660,6 +661,7 @@ def checks(draw: st.DrawFn) -> tuple[list[TrackEvent], list[list[TrackEvent]]]:
 
 def _replay(reports: list[list[TrackEvent]]) -> tuple[Known, list[Change], list[TrackEvent]]:
     """Successive checks of one package through the engine's decider."""
+    history: tuple[StoredEvent, ...]
     claimed, history = STARTED, ()
     changes: list[Change] = []
     for events in reports:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from shiptrack.domain.changes import NOT_FOUND, CarrierReport, StoredEvent, event_identity
 from shiptrack.domain.check import CheckPolicy, ClaimedPackage, decide
@@ -58,7 +59,7 @@ def claimed(
     sequence: int = 0,
     settled: bool = False,
     status_since: datetime | None = None,
-    **fields: object,
+    **fields: Any,
 ) -> ClaimedPackage:
     return ClaimedPackage(
         subscription=Subscription(
@@ -71,7 +72,7 @@ def claimed(
             status_code=status,
             status_detail_code=detail,
             sequence=sequence,
-            **fields,  # type: ignore[arg-type]
+            **fields,
         ),
         created_at=T0,
         status_since=status_since,
