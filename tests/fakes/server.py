@@ -70,6 +70,7 @@ def serve(app: web.Application) -> Iterator[FakeServer]:
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
+        # ``_server`` is None only before start(): the port the OS picked is on its socket.
         port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         fake.url = f"http://127.0.0.1:{port}"
         holder.update(runner=runner, fake=fake)
