@@ -31,15 +31,16 @@ run: install
 	$(VENV)/bin/shiptrack demo
 	$(VENV)/bin/shiptrack serve --host $(HOST) --port $(PORT)
 
-test: install-dev
-	$(VENV)/bin/ruff check src tests
-	$(VENV)/bin/mypy
+test: lint
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
+# Style, types, the layers (import-linter contracts in pyproject.toml) and dead code.
 lint: install-dev
-	$(VENV)/bin/ruff check src tests
-	$(VENV)/bin/ruff format --check src tests
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff format --check src tests bench
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/vulture src --min-confidence 80
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

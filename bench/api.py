@@ -163,7 +163,8 @@ def measure(
                     seconds=seconds,
                 )
             )
-    summary = {
+    # Per setup, the median of each figure; then the ratios between setups.
+    summary: dict[str, Any] = {
         name: {field: median([r[field] for r in values]) for field in values[0]}
         for name, values in results.items()
     }

@@ -15,17 +15,19 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import sqlalchemy as sa
 
 from shiptrack.services import Services
 from shiptrack.settings import Settings
+from shiptrack.store.database import Database
+from shiptrack.store.sql import SqlStore
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH_DIR = ROOT / "bench"
@@ -64,11 +66,17 @@ def median(values: list[float]) -> float:
     return float(statistics.median(values)) if values else 0.0
 
 
+def sql_database(services: Services) -> Database:
+    """The SQL database under the services (the benchmarks set up and read tables directly)."""
+    assert isinstance(services.store, SqlStore)
+    return services.store.database
+
+
 async def read_row(settings: Settings, query: sa.Executable) -> tuple[Any, ...]:
     """The one row ``query`` reads from the database of ``settings``."""
     services = Services.from_settings(settings)
     try:
-        async with services.database.read() as conn:
+        async with sql_database(services).read() as conn:
             return tuple((await conn.execute(query)).one())
     finally:
         await services.close()
@@ -241,10 +249,14 @@ def wrk(
     summary = re.search(r"^JSON (.*)$", result.stdout, re.M)
     if summary is None:
         raise RuntimeError(f"wrk gave no summary:\n{result.stdout}\n{result.stderr}")
-    return json.loads(summary.group(1))
+    figures: dict[str, float] = json.loads(summary.group(1))
+    return figures
 
 
-def run_async(coro: Any) -> Any:
+T = TypeVar("T")
+
+
+def run_async(coro: Coroutine[Any, Any, T]) -> T:
     """``asyncio.run`` with uvloop when available."""
     try:
         import uvloop

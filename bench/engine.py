@@ -37,6 +37,7 @@ from bench.common import (
     percentile,
     read_row,
     run_async,
+    sql_database,
 )
 from shiptrack.domain.accounts import Account
 from shiptrack.services import Services
@@ -53,7 +54,7 @@ async def prepare(settings: Settings, carrier: str, fake_url: str, packages: int
     checked yet."""
     services = Services.from_settings(settings)
     try:
-        await migrate.upgrade(services.database)
+        await migrate.upgrade(sql_database(services))
         account, _ = await create_account(services, name="engine-bench", sandbox=False)
         connection_id = await connect(
             services,
@@ -69,7 +70,7 @@ async def prepare(settings: Settings, carrier: str, fake_url: str, packages: int
         now = datetime.now(UTC)
         prefix = {"usps": "9400100000", "fedex": "77"}[carrier]
         for offset in range(0, packages, 5000):
-            async with services.database.write() as conn:
+            async with sql_database(services).write() as conn:
                 await conn.execute(
                     subscriptions.insert(),
                     [
@@ -101,7 +102,7 @@ async def subscribe_and_make_due(settings: Settings, account: Account, hook_url:
         await create_webhook(
             services, account, url=hook_url, event="track", name=None, store_id=None, headers=[]
         )
-        async with services.database.write() as conn:
+        async with sql_database(services).write() as conn:
             await conn.execute(
                 subscriptions.update()
                 .where(subscriptions.c.active)
@@ -140,7 +141,7 @@ async def count_duplicates(settings: Settings, queries: dict[str, str]) -> dict[
     """Rows each query counts as duplicates, and scans stored twice in one package's history."""
     services = Services.from_settings(settings)
     try:
-        async with services.database.read() as conn:
+        async with sql_database(services).read() as conn:
             found = {
                 name: int((await conn.execute(sa.text(query))).scalar_one())
                 for name, query in queries.items()

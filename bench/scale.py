@@ -21,14 +21,14 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from bench.common import database, env_for, machine, median, run_async
+from bench.common import database, env_for, machine, median, run_async, sql_database
 from shiptrack.domain.changes import event_identity
 from shiptrack.domain.statuses import StatusCode
 from shiptrack.domain.tracking import TrackEvent
 from shiptrack.services import Services
 from shiptrack.services.accounts import create_account
 from shiptrack.settings import Settings
-from shiptrack.store import migrate, polling
+from shiptrack.store import migrate
 from shiptrack.store.histories import encode
 from shiptrack.store.tables import subscriptions, tracking_histories
 
@@ -60,9 +60,9 @@ async def prepare(settings: Settings) -> tuple[int, int]:
     """A migrated database with one sandbox account; its id and its UPS connection's id."""
     services = Services.from_settings(settings)
     try:
-        await migrate.upgrade(services.database)
+        await migrate.upgrade(sql_database(services))
         account, _ = await create_account(services, name="scale", sandbox=True)
-        async with services.database.read() as conn:
+        async with sql_database(services).read() as conn:
             found = await conn.execute(
                 sa.text(
                     "SELECT id FROM carrier_connections "
@@ -84,7 +84,7 @@ async def fill(settings: Settings, account_id: int, connection_id: int, size: in
         chunk = 5000
         for offset in range(0, size, chunk):
             count = min(chunk, size - offset)
-            async with services.database.write() as conn:
+            async with sql_database(services).write() as conn:
                 result = await conn.execute(
                     subscriptions.insert().returning(subscriptions.c.id),
                     [
@@ -129,8 +129,8 @@ async def fill(settings: Settings, account_id: int, connection_id: int, size: in
 async def database_bytes(settings: Settings) -> int:
     services = Services.from_settings(settings)
     try:
-        async with services.database.read() as conn:
-            if services.database.is_sqlite:
+        async with sql_database(services).read() as conn:
+            if sql_database(services).is_sqlite:
                 pages = (await conn.execute(sa.text("PRAGMA page_count"))).scalar_one()
                 size = (await conn.execute(sa.text("PRAGMA page_size"))).scalar_one()
                 return int(pages * size)
@@ -150,7 +150,7 @@ async def claim_times(settings: Settings, repeats: int = 20) -> float:
     try:
         for _ in range(repeats):
             now = datetime.now(UTC)
-            async with services.database.write() as conn:
+            async with sql_database(services).write() as conn:
                 await conn.execute(
                     sa.text(
                         "UPDATE subscriptions SET next_check_at = :due WHERE id IN "
@@ -159,9 +159,9 @@ async def claim_times(settings: Settings, repeats: int = 20) -> float:
                     {"due": now - timedelta(seconds=1)},
                 )
             started = time.perf_counter()
-            async with services.database.write() as conn:
-                claimed = await polling.claim_due(
-                    conn, now=now, lease_until=now + timedelta(hours=3), limit=200
+            async with services.store.write() as tx:
+                claimed = await tx.packages.claim_due(
+                    now=now, lease_until=now + timedelta(hours=3), limit=200
                 )
             timings.append(time.perf_counter() - started)
             assert len(claimed) >= 150, len(claimed)
@@ -176,7 +176,7 @@ def worker_rss(env: dict[str, str], settings: Settings, seconds: float) -> int:
     async def make_due() -> None:
         services = Services.from_settings(settings)
         try:
-            async with services.database.write() as conn:
+            async with sql_database(services).write() as conn:
                 await conn.execute(
                     sa.text("UPDATE subscriptions SET next_check_at = :due"),
                     {"due": datetime.now(UTC) - timedelta(seconds=1)},
@@ -201,7 +201,7 @@ def measure(kind: str, size: int, worker_seconds: float) -> dict[str, Any]:
         env = env_for(url, Path(home), SHIPTRACK_POLL_BATCH_SIZE="500", SHIPTRACK_SANDBOX_SPEED="1")
         settings = Settings(
             _env_file=None, database_url=url, data_dir=Path(home), secret_key="bench-secret"
-        )  # type: ignore[call-arg]
+        )
         account_id, connection_id = run_async(prepare(settings))
         empty = run_async(database_bytes(settings))
         run_async(fill(settings, account_id, connection_id, size))

@@ -35,6 +35,7 @@ from bench.common import (
     median,
     percentile,
     run_async,
+    sql_database,
 )
 from shiptrack.domain.statuses import StatusCode
 from shiptrack.domain.tracking import Subscription, TrackEvent, tracking_information
@@ -129,7 +130,7 @@ async def setup(settings: Settings, urls: list[str]) -> list[int]:
     """Migrate, and make an account with one webhook per URL; the webhook ids."""
     services = Services.from_settings(settings)
     try:
-        await migrate.upgrade(services.database)
+        await migrate.upgrade(sql_database(services))
         account, _ = await create_account(services, name="bench", sandbox=True)
         ids = []
         for url in urls:
@@ -147,7 +148,7 @@ async def fill(settings: Settings, webhook_id: int, count: int) -> None:
     services = Services.from_settings(settings)
     try:
         for start in range(0, count, 1000):
-            async with services.database.write() as conn:
+            async with sql_database(services).write() as conn:
                 await conn.execute(
                     deliveries.insert(), delivery_rows(webhook_id, min(1000, count - start), start)
                 )
@@ -168,7 +169,7 @@ async def inject(settings: Settings, webhook_ids: list[int], rate: int, seconds:
             for _ in range(per_tick):
                 rows += delivery_rows(webhook_ids[number % len(webhook_ids)], 1, number)
                 number += 1
-            async with services.database.write() as conn:
+            async with sql_database(services).write() as conn:
                 await conn.execute(deliveries.insert(), rows)
             next_tick = started + (number / per_tick) * tick
             await asyncio.sleep(max(0.0, next_tick - time.monotonic()))
@@ -214,7 +215,7 @@ def throughput_run(kind: str, count: int, concurrency: int) -> dict[str, float]:
         helper_server("bench.receiver") as hook,
     ):
         env = env_for(url, Path(home), **_dispatcher_env(concurrency))
-        settings = Settings(_env_file=None, **_settings_kwargs(env))  # type: ignore[call-arg]
+        settings = Settings(_env_file=None, **_settings_kwargs(env))
         [webhook_id] = run_async(setup(settings, [hook + "/hook"]))
         run_async(fill(settings, webhook_id, count))
         with worker(env):
@@ -236,7 +237,7 @@ def latency_run(kind: str, rate: int, seconds: float, hanging: bool) -> dict[str
         helper_server("bench.receiver") as hook,
     ):
         env = env_for(url, Path(home), **_dispatcher_env(64))
-        settings = Settings(_env_file=None, **_settings_kwargs(env))  # type: ignore[call-arg]
+        settings = Settings(_env_file=None, **_settings_kwargs(env))
         urls = [hook + "/hook?latency=1"] + ([hook + "/hang"] if hanging else [])
         webhook_ids = run_async(setup(settings, urls))
         with worker(env):
@@ -263,7 +264,8 @@ def _dispatcher_env(concurrency: int) -> dict[str, str]:
     }
 
 
-def _settings_kwargs(env: dict[str, str]) -> dict[str, str]:
+def _settings_kwargs(env: dict[str, str]) -> dict[str, Any]:
+    # Any: the values are the environment's strings, which Settings parses as it would there.
     return {
         key.removeprefix("SHIPTRACK_").lower(): value
         for key, value in env.items()

@@ -22,8 +22,6 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
-from shiptrack.services import Services
-from shiptrack.services.accounts import create_account
 from shiptrack.settings import Settings
 from tests.fakes import accept_all
 from tests.fakes.server import serve
@@ -296,6 +294,9 @@ class Tenant:
 
 def make_tenant(server: Server, *, sandbox: bool = True, name: str = "test") -> Tenant:
     """A new account, created in-process through the same code the CLI uses."""
+    # Imported here: store-level tests (tests/store) need none of the services.
+    from shiptrack.services import Services
+    from shiptrack.services.accounts import create_account
 
     async def create() -> tuple[int, str]:
         services = Services.from_settings(server.settings())

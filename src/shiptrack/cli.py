@@ -17,9 +17,8 @@ from shiptrack.domain.timefmt import utcnow
 from shiptrack.services import Services
 from shiptrack.services import accounts as account_service
 from shiptrack.settings import Settings
-from shiptrack.store import accounts as account_store
 from shiptrack.store import migrate
-from shiptrack.store import signing_keys as signing_key_store
+from shiptrack.store.database import Database, create_database
 
 T = TypeVar("T")
 
@@ -54,12 +53,29 @@ def _run(work: Callable[[Services], Awaitable[T]], *, migrated: bool = True) -> 
         services = Services.from_settings(Settings())
         try:
             if migrated:
-                problem = await migrate.schema_problem(services.database)
+                problem = await services.store.schema_problem()
                 if problem:
                     raise _fail(problem)
             return await work(services)
         finally:
             await services.close()
+
+    try:
+        return asyncio.run(go())
+    except ShiptrackError as error:
+        raise _fail(error.message) from None
+
+
+def _on_database(work: Callable[[Database], Awaitable[T]]) -> T:
+    """Run one async piece of work on the configured SQL database itself (migrations)."""
+
+    async def go() -> T:
+        settings = Settings()
+        database = create_database(settings.resolved_database_url, pool_size=1)
+        try:
+            return await work(database)
+        finally:
+            await database.dispose()
 
     try:
         return asyncio.run(go())
@@ -81,7 +97,7 @@ def serve(
 
     from shiptrack.api.protocol import ShiptrackHttpProtocol
 
-    problem = _run(lambda services: migrate.schema_problem(services.database), migrated=False)
+    problem = _run(lambda services: services.store.schema_problem(), migrated=False)
     if problem:
         raise _fail(f"cannot serve: {problem}")
     settings = Settings()
@@ -124,11 +140,11 @@ def worker() -> None:
 def db_upgrade() -> None:
     """Apply every pending migration."""
 
-    async def work(services: Services) -> str | None:
-        await migrate.upgrade(services.database)
-        return await migrate.current_revision(services.database)
+    async def work(database: Database) -> str | None:
+        await migrate.upgrade(database)
+        return await migrate.current_revision(database)
 
-    revision = _run(work, migrated=False)
+    revision = _on_database(work)
     typer.echo(f"database at migration {revision}")
 
 
@@ -136,13 +152,10 @@ def db_upgrade() -> None:
 def db_current() -> None:
     """Print the migration the database is at (exit 1 if it is not the newest)."""
 
-    async def work(services: Services) -> tuple[str | None, str | None]:
-        return (
-            await migrate.current_revision(services.database),
-            await migrate.schema_problem(services.database),
-        )
+    async def work(database: Database) -> tuple[str | None, str | None]:
+        return await migrate.current_revision(database), await migrate.schema_problem(database)
 
-    revision, problem = _run(work, migrated=False)
+    revision, problem = _on_database(work)
     typer.echo(f"database at migration {revision or 'none'}; newest is {migrate.head_revision()}")
     if problem:
         raise typer.Exit(1)
@@ -185,19 +198,17 @@ def account_update(
 ) -> None:
     """Change an account's rate limit or how long its exceptions are watched."""
     account_id = _account_id(account)
-    values: dict[str, int | None] = {}
-    if rate_limit is not None:
-        values["rate_limit_per_minute"] = rate_limit
-    if exception_watch_days is not None:
-        values["exception_watch_days"] = exception_watch_days or None
-    if not values:
+    if rate_limit is None and exception_watch_days is None:
         raise _fail("nothing to change: give --rate-limit and/or --exception-watch-days")
 
     async def work(services: Services) -> None:
-        async with services.database.write() as conn:
-            if await account_store.get_account(conn, account_id) is None:
+        async with services.store.write() as tx:
+            if await tx.accounts.get(account_id) is None:
                 raise NotFound(f"account {account} does not exist", field_name="account")
-            await account_store.update_account(conn, account_id, **values)
+            if rate_limit is not None:
+                await tx.accounts.set_rate_limit(account_id, rate_limit)
+            if exception_watch_days is not None:
+                await tx.accounts.set_exception_watch(account_id, exception_watch_days or None)
 
     _run(work)
     typer.echo(f"updated {account}")
@@ -208,8 +219,8 @@ def account_list() -> None:
     """List every account."""
 
     async def work(services: Services) -> list[str]:
-        async with services.database.read() as conn:
-            found = await account_store.list_accounts(conn)
+        async with services.store.read() as tx:
+            found = await tx.accounts.all()
         return [
             f"{format_id(a.id)}\t{'sandbox' if a.sandbox else 'production'}\t{a.name}"
             for a in found
@@ -262,10 +273,10 @@ def key_list(
     account_id = _account_id(account)
 
     async def work(services: Services) -> list[str]:
-        async with services.database.read() as conn:
-            if await account_store.get_account(conn, account_id) is None:
+        async with services.store.read() as tx:
+            if await tx.accounts.get(account_id) is None:
                 raise NotFound(f"account {account} does not exist", field_name="account")
-            keys = await account_store.list_api_keys(conn, account_id)
+            keys = await tx.accounts.keys(account_id)
         return [
             f"{format_id(k.id)}\t{k.prefix}…\t"
             f"{'revoked ' + k.revoked_at.isoformat() if k.revoked_at else 'live'}"
@@ -304,8 +315,8 @@ def signing_key_list() -> None:
     """List the published signing keys: kid, signing from, retiring at."""
 
     async def work(services: Services) -> list[str]:
-        async with services.database.read() as conn:
-            keys = await signing_key_store.published(conn, utcnow())
+        async with services.store.read() as tx:
+            keys = await tx.signing_keys.published(utcnow())
         return [
             f"{k.kid}\tsigns from {k.activates_at.isoformat()}\t"
             f"{'retires ' + k.retires_at.isoformat() if k.retires_at else 'current'}"
@@ -331,8 +342,8 @@ def demo() -> None:
             saved = key_file.read_text(encoding="utf-8").strip()
             if saved and await account_service.authenticate(services, saved) is not None:
                 return saved
-        async with services.database.read() as conn:
-            existing = await account_store.find_accounts_by_name(conn, DEMO_ACCOUNT)
+        async with services.store.read() as tx:
+            existing = await tx.accounts.find_by_name(DEMO_ACCOUNT)
         sandboxes = [a for a in existing if a.sandbox]
         if sandboxes:
             key = (await account_service.create_key(services, sandboxes[0].id)).key

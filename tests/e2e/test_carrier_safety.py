@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, TypedDict
 
 import pytest
 
@@ -42,9 +42,18 @@ from tests.fakes import accept_all, dhl, fedex, leaky, ups, usps
 from tests.fakes.server import FakeServer, serve
 from tests.support import own_engine_server, start_tracking, wait_for_tracking
 
+
+class Credentials(TypedDict, total=False):
+    """A carrier's credential fields, as sent to the connect endpoint and to ConnectRequest."""
+
+    api_key: str
+    client_id: str
+    client_secret: str
+
+
 CONNECT = "/v1/connections/carriers"
 REFUSED = "refused by the outbound policy"
-CREDENTIALS: dict[str, dict[str, str]] = {
+CREDENTIALS: dict[str, Credentials] = {
     "dhl_express": {"api_key": "key-1"},
     "ups": {"client_id": "id-1", "client_secret": "secret-1"},
     "usps": {"client_id": "id-1", "client_secret": "secret-1"},

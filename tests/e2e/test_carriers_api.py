@@ -24,9 +24,9 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
-from shiptrack.services.connections import credential_owner
+from shiptrack.engine.connections import credential_owner
+from shiptrack.sealing import Sealer, SealingError
 from shiptrack.store.database import create_database
-from shiptrack.store.sealing import Sealer, SealingError
 from shiptrack.store.tables import carrier_connections
 from tests.conftest import (
     DatabaseServer,

@@ -12,7 +12,8 @@ changes no status, and clears when FedEx is back; a live lookup of a never-start
 FedEx and stores nothing; FedEx webhook pushes: a signed push updates the package at once and feeds
 the same change detection and outbox, a bad or missing signature is ``401`` and stores nothing, a
 push for a number the account does not track is ``404``, a connection without ``webhook_secret``
-refuses every push, and a signed body that is not tracking output is ``400``.
+refuses every push, a signed body that is not tracking output is ``400``, and the push token
+route (UPS only) is ``404``.
 
 The server runs with short schedule intervals and backoffs so that re-polls happen within a test;
 tests wait for the engine with a deadline.
@@ -21,6 +22,7 @@ tests wait for the engine with a deadline.
 from __future__ import annotations
 
 import asyncio
+import base64
 from collections.abc import Iterator
 from typing import Any
 
@@ -382,3 +384,22 @@ def test_signed_push_that_is_not_tracking_output_is_400(
     body = b'{"events": []}'
     response = push(pusher, carrier_id, body, fedex.sign(WEBHOOK_SECRET, body))
     assert_error(response, 400, "invalid_field_value", error_type="validation")
+
+
+def test_the_push_token_route_is_404_for_fedex_which_fetches_no_token(
+    account: Tenant, fake: FakeServer, pusher: httpx.Client
+) -> None:
+    # Only UPS Track Alert fetches a token before pushing; FedEx signs each push instead, so even
+    # well-formed client credentials get no token.
+    carrier_id = connect(account, fake, webhook_secret=WEBHOOK_SECRET)
+    credentials = base64.b64encode(f"{fedex.CLIENT_ID}:{WEBHOOK_SECRET}".encode()).decode()
+    response = pusher.post(
+        f"{PUSH}/{carrier_id}/token",
+        headers={
+            "Authorization": f"Basic {credentials}",
+            "Content-Type": "application/x-www-form-urlencoded",
+        },
+        content=b"grant_type=client_credentials",
+    )
+    error = assert_error(response, 404, "invalid_identifier", field_name="carrier_name")
+    assert error["message"] == "fedex pushes need no token"

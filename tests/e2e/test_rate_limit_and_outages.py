@@ -20,7 +20,6 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from shiptrack.services import Services
-from shiptrack.store.webhooks import list_webhooks
 from tests.conftest import (
     DatabaseServer,
     Server,
@@ -136,8 +135,8 @@ def stored_webhooks(server: Server, account_id: str) -> int:
     async def count() -> int:
         services = Services.from_settings(server.settings())
         try:
-            async with services.database.read() as conn:
-                return len(await list_webhooks(conn, int(account_id.removeprefix("se-"))))
+            async with services.store.read() as tx:
+                return len(await tx.webhooks.of_account(int(account_id.removeprefix("se-"))))
         finally:
             await services.close()
 

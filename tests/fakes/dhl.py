@@ -244,7 +244,7 @@ PROOF = {
 }
 JOURNEY = [PROCESSED, PICKED_UP, LABEL_INFO]
 TRANSIT_EVENTS = [DEPARTED, *JOURNEY]
-WINDOW = {
+WINDOW: dict[str, Any] = {
     "estimatedDeliveryTimeFrame": {
         "estimatedFrom": "2026-04-30T09:00:00",
         "estimatedThrough": "2026-04-30T18:00:00",

@@ -12,9 +12,9 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 
 class Gate:
@@ -31,7 +31,7 @@ class Gate:
         """``app`` with the gate in front of its handlers."""
 
         @web.middleware
-        async def gate(request: web.Request, handler: Any) -> web.StreamResponse:
+        async def gate(request: web.Request, handler: Handler) -> web.StreamResponse:
             if request.path.startswith(self.prefix) and not self._open.is_set():
                 with self._lock:
                     self.held += 1

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 
 @dataclass
@@ -48,7 +49,7 @@ def serve(app: web.Application) -> Iterator[FakeServer]:
     holder: dict[str, Any] = {}
 
     @web.middleware
-    async def record(request: web.Request, handler: Any) -> web.StreamResponse:
+    async def record(request: web.Request, handler: Handler) -> web.StreamResponse:
         body = await request.read()
         request.app["fake"].requests.append(
             Recorded(request.method, request.path, dict(request.query), dict(request.headers), body)
@@ -69,6 +70,7 @@ def serve(app: web.Application) -> Iterator[FakeServer]:
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
+        # ``_server`` is None only before start(): the port the OS picked is on its socket.
         port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         fake.url = f"http://127.0.0.1:{port}"
         holder.update(runner=runner, fake=fake)

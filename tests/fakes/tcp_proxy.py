@@ -37,7 +37,7 @@ class TcpProxy:
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._server: asyncio.AbstractServer | None = None
         self._links: set[asyncio.Task[None]] = set()
-        self._transports: set[asyncio.BaseTransport] = set()
+        self._transports: set[asyncio.WriteTransport] = set()
 
     # lifecycle
 
@@ -100,7 +100,7 @@ class TcpProxy:
             server.close()
         for transport in list(self._transports):
             # abort(): no FIN, no flush: the peers learn of it the way they would of a crash.
-            transport.abort()  # type: ignore[attr-defined]
+            transport.abort()
         self._transports.clear()
         for link in list(self._links):
             link.cancel()
@@ -132,7 +132,7 @@ class TcpProxy:
             pass
         finally:
             for transport in ends:
-                transport.abort()  # type: ignore[attr-defined]
+                transport.abort()
                 self._transports.discard(transport)
             self._links.discard(link)
 
@@ -141,7 +141,7 @@ class TcpProxy:
         while data := await source.read(CHUNK):
             sink.write(data)
             await sink.drain()
-        sink.transport.abort()  # type: ignore[attr-defined]
+        sink.transport.abort()
 
 
 @contextlib.contextmanager

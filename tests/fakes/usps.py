@@ -55,7 +55,7 @@ import copy
 import json
 import re
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 from aiohttp import web
 
@@ -168,8 +168,17 @@ def detail(
     return body
 
 
-_CHICAGO = {"city": "CHICAGO", "state": "IL", "zip_code": "60607"}
-_NEW_YORK = {"city": "NEW YORK", "state": "NY", "zip_code": "10001", "offset": "-4:00"}
+class _Place(TypedDict, total=False):
+    """Where a scan happened, passed to :func:`scan` as keyword arguments."""
+
+    city: str
+    state: str
+    zip_code: str
+    offset: str
+
+
+_CHICAGO: _Place = {"city": "CHICAGO", "state": "IL", "zip_code": "60607"}
+_NEW_YORK: _Place = {"city": "NEW YORK", "state": "NY", "zip_code": "10001", "offset": "-4:00"}
 
 
 def _origin() -> list[dict[str, Any]]:

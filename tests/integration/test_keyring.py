@@ -1,4 +1,4 @@
-"""The signing keys (``shiptrack.webhooks.keyring``) against the real database.
+"""The signing keys (``shiptrack.webhooks.keyring``) on the SQL store, against the real database.
 
 Covers the README's promise on rotation ("published in ``/jwks`` at once, signs after ``--lead``,
 the replaced key stays published ``--grace`` more"): the first use creates one key that signs at
@@ -24,9 +24,10 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from shiptrack.domain.timefmt import utcnow
+from shiptrack.sealing import Sealer, SealingError
 from shiptrack.store import migrate
 from shiptrack.store.database import Database, create_database
-from shiptrack.store.sealing import Sealer, SealingError
+from shiptrack.store.sql import SqlStore
 from shiptrack.store.tables import signing_keys
 from shiptrack.webhooks import keyring as keyring_module
 from shiptrack.webhooks.keyring import KeyRing
@@ -97,7 +98,7 @@ async def _until(condition: Any, what: str) -> None:
 
 async def test_the_first_use_creates_one_key_that_signs_at_once(database: Database) -> None:
     assert await _rows(database) == []
-    ring = KeyRing(database, SEALER)
+    ring = KeyRing(SqlStore(database), SEALER)
 
     key = await ring.signing_key()
     jwks = await ring.jwks()
@@ -114,17 +115,17 @@ async def test_the_first_use_creates_one_key_that_signs_at_once(database: Databa
 
 
 async def test_publishing_first_also_creates_the_key(database: Database) -> None:
-    ring = KeyRing(database, SEALER)
+    ring = KeyRing(SqlStore(database), SEALER)
     [published] = (await ring.jwks())["keys"]
     assert (await ring.signing_key()).kid == published["kid"]
     assert len(await _rows(database)) == 1
 
 
 async def test_every_process_signs_with_the_same_stored_key(database: Database) -> None:
-    first = await KeyRing(database, SEALER).signing_key()
+    first = await KeyRing(SqlStore(database), SEALER).signing_key()
 
     # Another process (another key ring on the same database) finds the key and does not add one.
-    other = KeyRing(database, SEALER)
+    other = KeyRing(SqlStore(database), SEALER)
     assert (await other.signing_key()).kid == first.kid
     assert _kids(await other.jwks()) == [first.kid]
     assert len(await _rows(database)) == 1
@@ -133,7 +134,7 @@ async def test_every_process_signs_with_the_same_stored_key(database: Database) 
 async def test_a_rotated_key_is_published_at_once_but_signs_only_after_the_lead(
     database: Database,
 ) -> None:
-    ring = KeyRing(database, SEALER)
+    ring = KeyRing(SqlStore(database), SEALER)
     old = await ring.signing_key()
 
     new_kid = await ring.rotate(lead=3.0, grace=GRACE)
@@ -157,7 +158,7 @@ async def test_a_rotated_key_is_published_at_once_but_signs_only_after_the_lead(
 async def test_the_replaced_key_leaves_the_jwks_after_the_grace(
     database: Database, no_cache: None
 ) -> None:
-    ring = KeyRing(database, SEALER)
+    ring = KeyRing(SqlStore(database), SEALER)
     old = await ring.signing_key()
     new_kid = await ring.rotate(lead=LEAD, grace=GRACE)
     rows = {row.kid: row for row in await _rows(database)}
@@ -179,7 +180,7 @@ async def test_the_replaced_key_leaves_the_jwks_after_the_grace(
 async def test_another_process_learns_of_a_rotation_from_the_database(
     database: Database, no_cache: None
 ) -> None:
-    rotating, other = KeyRing(database, SEALER), KeyRing(database, SEALER)
+    rotating, other = KeyRing(SqlStore(database), SEALER), KeyRing(SqlStore(database), SEALER)
     old = await other.signing_key()
 
     new_kid = await rotating.rotate(lead=LEAD, grace=60)
@@ -195,7 +196,7 @@ async def test_another_process_learns_of_a_rotation_from_the_database(
 
 
 async def test_a_cached_key_list_is_reread_after_refresh_seconds(database: Database) -> None:
-    ring, other = KeyRing(database, SEALER), KeyRing(database, SEALER)
+    ring, other = KeyRing(SqlStore(database), SEALER), KeyRing(SqlStore(database), SEALER)
     old = await ring.signing_key()
     assert _kids(await other.jwks()) == [old.kid]  # ``other`` caches the list now
 
@@ -208,7 +209,7 @@ async def test_a_cached_key_list_is_reread_after_refresh_seconds(database: Datab
 
 
 async def test_private_keys_are_stored_sealed(database: Database) -> None:
-    ring = KeyRing(database, SEALER)
+    ring = KeyRing(SqlStore(database), SEALER)
     first = await ring.signing_key()
     second_kid = await ring.rotate(lead=0, grace=60)
 
@@ -229,7 +230,7 @@ async def test_private_keys_are_stored_sealed(database: Database) -> None:
 
 
 async def test_the_jwks_publishes_public_halves_only(database: Database) -> None:
-    ring = KeyRing(database, SEALER)
+    ring = KeyRing(SqlStore(database), SEALER)
     await ring.signing_key()
     await ring.rotate(lead=60, grace=60)
 

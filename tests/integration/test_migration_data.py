@@ -8,9 +8,11 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from shiptrack.domain.changes import StoredEvent
 from shiptrack.domain.tracking import TrackEvent
 from shiptrack.store import histories, migrate
 from shiptrack.store.database import Database, create_database
+from shiptrack.store.sql import SqlStore
 from tests.conftest import DatabaseServer
 
 NOW = datetime(2026, 11, 27, tzinfo=UTC)
@@ -150,7 +152,7 @@ def test_stored_scans_move_into_histories_and_back(
         f"VALUES (:subscription_id, {', '.join(':' + f for f in fields)})"
     )
 
-    async def go() -> tuple[dict[int, list[histories.StoredEvent]], set[tuple[object, ...]]]:
+    async def go() -> tuple[dict[int, list[StoredEvent]], set[tuple[object, ...]]]:
         database = create_database(url)
         try:
             await migrate.upgrade(database, "0005")
@@ -167,8 +169,8 @@ def test_stored_scans_move_into_histories_and_back(
                             },
                         )
             await migrate.upgrade(database)
-            async with database.read() as conn:
-                moved = await histories.load(conn, [1, 2, 3])
+            async with SqlStore(database).read() as tx:
+                moved = await tx.packages.histories([1, 2, 3])
             await migrate.downgrade(database, "0005")
             return moved, await rows_at_0005(database)
         finally:

@@ -5,6 +5,7 @@ other value is refused instead of silently running with SQLite's default."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TypedDict, Unpack
 
 import pytest
 import sqlalchemy as sa
@@ -17,7 +18,13 @@ from shiptrack.store.database import create_database
 NORMAL, FULL = 1, 2
 
 
-async def _synchronous(url: str, **options: str) -> tuple[int, int]:
+class _Options(TypedDict, total=False):
+    """The options of ``create_database`` these tests vary."""
+
+    sqlite_synchronous: str
+
+
+async def _synchronous(url: str, **options: Unpack[_Options]) -> tuple[int, int]:
     database = create_database(url, **options)
     try:
         async with database.write() as conn:
@@ -40,6 +47,6 @@ async def test_the_operator_can_trade_power_loss_safety_for_fewer_fsyncs(tmp_pat
 
 def test_an_unknown_setting_is_refused_at_start() -> None:
     with pytest.raises(ValidationError, match="sqlite_synchronous"):
-        Settings(sqlite_synchronous="off")  # type: ignore[arg-type]
+        Settings(sqlite_synchronous="off")
     with pytest.raises(ValueError, match="full or normal"):
         create_database("sqlite+aiosqlite:///:memory:", sqlite_synchronous="off")

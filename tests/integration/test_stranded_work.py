@@ -35,22 +35,22 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from shiptrack.app import build_checks, build_sending
 from shiptrack.carriers.base import TrackRequest
 from shiptrack.carriers.registry import CarrierRegistry
 from shiptrack.domain.accounts import Account
 from shiptrack.domain.timefmt import utcnow
+from shiptrack.engine.dispatcher import Dispatcher
+from shiptrack.sealing import Sealer, load_secret
 from shiptrack.services import Services, accounts, connections, tracking, webhooks
 from shiptrack.services.cache import TTLCache
-from shiptrack.services.checks import connection_context, run_checks
-from shiptrack.services.recording import record_results
 from shiptrack.services.tracking import PackageRef
 from shiptrack.settings import Settings
-from shiptrack.store import migrate, polling
-from shiptrack.store.database import create_database
-from shiptrack.store.sealing import Sealer, load_secret
+from shiptrack.store import migrate
+from shiptrack.store.database import Database, create_database
+from shiptrack.store.sql import SqlStore
 from shiptrack.store.tables import deliveries, delivery_attempts, status_changes, subscriptions
 from shiptrack.webhooks.keyring import KeyRing
-from shiptrack.worker.dispatcher import Dispatcher
 from tests.conftest import DatabaseServer
 from tests.e2e.webhook_support import Receiver, Reply, always
 from tests.fakes import ups
@@ -98,7 +98,7 @@ def _sqlite_lock_held(path: str) -> Iterator[None]:
 
 
 @dataclass
-class Store:
+class FailingDatabase:
     """The session's kind of database, and a way to make it unavailable for a while."""
 
     #: What the workers connect to (through the proxy on PostgreSQL).
@@ -108,16 +108,16 @@ class Store:
 
 
 @pytest.fixture
-def store(test_database: DatabaseServer, tmp_path: Path) -> Iterator[Store]:
+def database(test_database: DatabaseServer, tmp_path: Path) -> Iterator[FailingDatabase]:
     url = test_database.fresh(tmp_path)
     asyncio.run(_migrate(url))
     if test_database.dialect == "sqlite":
         path = sa.engine.make_url(url).database
         assert path
-        yield Store(url=url, outage=lambda: _sqlite_lock_held(path))
+        yield FailingDatabase(url=url, outage=lambda: _sqlite_lock_held(path))
         return
     with proxying(url) as proxy:
-        yield Store(url=proxy.url(url), outage=proxy.down)
+        yield FailingDatabase(url=proxy.url(url), outage=proxy.down)
 
 
 async def _migrate(url: str) -> None:
@@ -129,11 +129,11 @@ async def _migrate(url: str) -> None:
 
 
 @pytest.fixture
-async def services(store: Store, tmp_path: Path) -> AsyncIterator[Services]:
+async def services(database: FailingDatabase, tmp_path: Path) -> AsyncIterator[Services]:
     """The process's parts, built as ``Services.from_settings`` does, with a short SQLite lock
     wait so that an outage shows within the test."""
     settings = Settings(
-        database_url=store.url,
+        database_url=database.url,
         data_dir=tmp_path / "data",
         secret_key="stranded-work-tests",
         webhook_allow_private=True,
@@ -141,16 +141,16 @@ async def services(store: Store, tmp_path: Path) -> AsyncIterator[Services]:
         webhook_lease=LEASE,
         webhook_timeout=30,
     )
-    database = create_database(settings.resolved_database_url, sqlite_lock_wait=LOCK_WAIT)
+    store = SqlStore(create_database(settings.resolved_database_url, sqlite_lock_wait=LOCK_WAIT))
     sealer = Sealer(load_secret("stranded-work-tests", settings.data_dir))
     built = Services(
         settings=settings,
-        database=database,
+        store=store,
         sealer=sealer,
         carriers=CarrierRegistry(
             sandbox_speed=settings.sandbox_speed, outbound=settings.outbound_policy
         ),
-        keyring=KeyRing(database, sealer, refresh=settings.cache_seconds),
+        keyring=KeyRing(store, sealer, refresh=settings.cache_seconds),
         keys=TTLCache(settings.cache_seconds),
         setups=TTLCache(settings.cache_seconds),
     )
@@ -213,7 +213,7 @@ async def _ups_package(services: Services, fake: FakeServer) -> int:
 async def _start(services: Services, account: Account, number: str) -> int:
     ref = PackageRef.parse(carrier_code="ups", tracking_number=number, carrier_id=None)
     await tracking.start(services, account, ref)
-    async with services.database.read() as conn:
+    async with _database(services).read() as conn:
         return int(
             (
                 await conn.execute(
@@ -226,6 +226,12 @@ async def _start(services: Services, account: Account, number: str) -> int:
         )
 
 
+def _database(services: Services) -> Database:
+    """The SQL database under the services (the tests read its tables as an operator would)."""
+    assert isinstance(services.store, SqlStore)
+    return services.store.database
+
+
 async def _until(probe: Callable[[], Any], what: str) -> None:
     """Wait (without blocking the loop) until ``probe()`` is true."""
     give_up = time.monotonic() + DEADLINE
@@ -236,14 +242,14 @@ async def _until(probe: Callable[[], Any], what: str) -> None:
 
 
 async def _subscription(services: Services, subscription_id: int) -> sa.Row[Any]:
-    async with services.database.read() as conn:
+    async with _database(services).read() as conn:
         return (
             await conn.execute(subscriptions.select().where(subscriptions.c.id == subscription_id))
         ).one()
 
 
 async def _rows(services: Services, table: sa.Table, **where: int) -> list[sa.Row[Any]]:
-    async with services.database.read() as conn:
+    async with _database(services).read() as conn:
         query = table.select().where(*(table.c[name] == value for name, value in where.items()))
         return list(await conn.execute(query.order_by(table.c.id)))
 
@@ -252,14 +258,14 @@ async def _rows(services: Services, table: sa.Table, **where: int) -> list[sa.Ro
 
 
 async def test_a_check_answered_while_the_database_is_away_is_recorded_once_it_is_back(
-    services: Services, store: Store, fake_ups: FakeServer, gate: Gate
+    services: Services, database: FailingDatabase, fake_ups: FakeServer, gate: Gate
 ) -> None:
     package = await _ups_package(services, fake_ups)
     gate.close()
-    round_ = asyncio.create_task(run_checks(services))
+    round_ = asyncio.create_task(build_checks(services).run_round())
     await _until(lambda: gate.held, "the check to reach UPS")
 
-    with store.outage():
+    with database.outage():
         gate.open()
         await _until(lambda: ups.track_requests(fake_ups), "UPS to answer")
         await asyncio.sleep(1.5)  # several tries to record fail meanwhile
@@ -281,24 +287,20 @@ async def test_a_check_recorded_twice_is_recorded_once(services: Services) -> No
     account = await _account(services, sandbox=True, webhook_url="https://hooks.example/track")
     package = await _start(services, account, SANDBOX_NUMBER)
     now = utcnow()
-    async with services.database.write() as conn:
-        claimed = await polling.claim_due(
-            conn, now=now, lease_until=now + timedelta(seconds=LEASE), limit=10
+    async with services.store.write() as tx:
+        claimed = await tx.packages.claim_due(
+            now=now, lease_until=now + timedelta(seconds=LEASE), limit=10
         )
-    async with services.database.read() as conn:
-        states = await polling.connection_states(
-            conn, {c.subscription.connection_id for c in claimed}
-        )
+    async with services.store.read() as tx:
+        states = await tx.connections.states({c.subscription.connection_id for c in claimed})
     [state] = states.values()
     adapter = services.carriers.adapter("ups", simulated=True)
-    answers = await adapter.track(
-        connection_context(services, state), [TrackRequest(SANDBOX_NUMBER)]
-    )
+    answers = await adapter.track(services.opener.context(state), [TrackRequest(SANDBOX_NUMBER)])
 
     # The first commit went through, but its answer never reached the worker: it writes again.
     for _ in range(2):
-        async with services.database.write() as conn:
-            await record_results(services, conn, state, claimed, answers, speed=1.0)
+        async with services.store.write() as tx:
+            await services.recorder.record(tx, state, claimed, answers, speed=1.0)
 
     assert len(await _rows(services, status_changes, subscription_id=package)) == 1
     assert len(await _rows(services, deliveries, subscription_id=package)) == 1
@@ -310,7 +312,7 @@ async def test_a_cancelled_round_gives_its_packages_back_due_at_once(
 ) -> None:
     package = await _ups_package(services, fake_ups)
     gate.close()
-    round_ = asyncio.create_task(run_checks(services))
+    round_ = asyncio.create_task(build_checks(services).run_round())
     await _until(lambda: gate.held, "the check to reach UPS")
     claimed = await _subscription(services, package)
     assert claimed.lease_until is not None
@@ -332,7 +334,7 @@ async def test_a_stopping_round_asks_no_carrier_and_gives_its_packages_back(
     stopping = asyncio.Event()
     stopping.set()
 
-    assert await run_checks(services, stopping=stopping) == 1
+    assert await build_checks(services).run_round(stopping=stopping) == 1
 
     assert ups.track_requests(fake_ups) == []
     row = await _subscription(services, package)
@@ -348,20 +350,22 @@ async def _one_delivery(services: Services, receiver: Receiver) -> int:
     the delivery's id."""
     account = await _account(services, sandbox=True, webhook_url=receiver.url)
     package = await _start(services, account, SANDBOX_NUMBER)
-    assert await run_checks(services) == 1
+    assert await build_checks(services).run_round() == 1
     [delivery] = await _rows(services, deliveries, subscription_id=package)
     return int(delivery.id)
 
 
 async def test_an_attempt_made_while_the_database_is_away_is_recorded_once_it_is_back(
-    services: Services, store: Store, receiver: Receiver
+    services: Services, database: FailingDatabase, receiver: Receiver
 ) -> None:
     delivery_id = await _one_delivery(services, receiver)
     stopping = asyncio.Event()
-    dispatcher = asyncio.create_task(Dispatcher(services).run(stopping))
+    dispatcher = asyncio.create_task(
+        Dispatcher(build_sending(services), services.settings).run(stopping)
+    )
     try:
         await _until(lambda: receiver.requests, "the delivery to reach the receiver")
-        with store.outage():
+        with database.outage():
             # The receiver answers after a second; recording its answer fails meanwhile.
             await asyncio.sleep(2.0)
         delivered: list[sa.Row[Any]] = []
@@ -391,7 +395,9 @@ async def test_a_cancelled_dispatcher_gives_back_what_it_was_sending(
     receiver.behaviour = always(Reply(hang=True))
     delivery_id = await _one_delivery(services, receiver)
     stopping = asyncio.Event()
-    dispatcher = asyncio.create_task(Dispatcher(services).run(stopping))
+    dispatcher = asyncio.create_task(
+        Dispatcher(build_sending(services), services.settings).run(stopping)
+    )
     await _until(lambda: receiver.requests, "the delivery to reach the receiver")
 
     stopping.set()

@@ -15,6 +15,7 @@ import dataclasses
 import itertools
 import random
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -26,14 +27,16 @@ from shiptrack.domain.changes import (
     Change,
     Known,
     NotFoundYet,
-    Observation,
+    StoredEvent,
     event_identity,
     event_moment,
     expiry,
     newest_first,
     observe,
 )
-from shiptrack.domain.tracking import TrackEvent
+from shiptrack.domain.check import CheckPolicy, ClaimedPackage, decide, known
+from shiptrack.domain.schedule import SchedulePolicy
+from shiptrack.domain.tracking import Subscription, TrackEvent
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 NEW_YORK = timezone(timedelta(hours=-5))
@@ -89,27 +92,45 @@ FIRST = Known(
 )
 
 
-def known_after(
-    previous: Known, observation: Observation, stored: list[TrackEvent] | None = None
-) -> Known:
-    """What the engine knows after recording ``observation`` (as services/checks.py does)."""
-    final = observation.changes[-1] if observation.changes else None
-    identities = previous.identities | {key for key, _ in observation.new_events}
-    newest = previous.newest_event_at
-    for _, event in observation.new_events:
-        moment = event_moment(event)
-        if event.status_code != "UN" and moment is not None:
-            newest = moment if newest is None else max(newest, moment)
-    if stored is not None:
-        stored.extend(event for _, event in observation.new_events)
-    return Known(
-        status_code=final.status_code if final else observation.status_code,
-        status_detail_code=final.status_detail_code if final else observation.status_detail_code,
-        sequence=final.sequence if final else previous.sequence,
-        settled=True,
-        newest_event_at=newest,
-        identities=identities,
+#: The package as it is when tracking starts, not yet checked.
+STARTED = ClaimedPackage(
+    subscription=Subscription(
+        id=1, account_id=1, connection_id=1, carrier_code="ups", tracking_number="1Z", active=True
+    ),
+    created_at=T0,
+    status_since=None,
+    announce=False,
+    settled=False,
+    lease_until=None,
+)
+POLICY = CheckPolicy(schedule=SchedulePolicy())
+
+
+def check(
+    claimed: ClaimedPackage,
+    history: tuple[StoredEvent, ...],
+    answer: CarrierReport | NotFoundYet,
+) -> tuple[ClaimedPackage, tuple[StoredEvent, ...], list[Change]]:
+    """One check through the engine's decider, and the package as the next check claims it."""
+    outcome = decide(claimed, history, answer, POLICY, T0 + timedelta(days=1))
+    state = outcome.package
+    subscription = dataclasses.replace(
+        claimed.subscription,
+        status_code=state.status_code,
+        status_detail_code=state.status_detail_code,
+        sequence=state.sequence,
     )
+    after = dataclasses.replace(
+        claimed, subscription=subscription, status_since=state.status_since, settled=True
+    )
+    grown = outcome.history if outcome.history is not None else history
+    return after, grown, [notice.change for notice in outcome.notices]
+
+
+def known_after(answer: CarrierReport | NotFoundYet) -> Known:
+    """What change detection knows of a package once its first check recorded ``answer``."""
+    claimed, history, _ = check(STARTED, (), answer)
+    return known(claimed, history)
 
 
 def states(changes: list[Change]) -> list[tuple[str | None, str, str | None]]:
@@ -210,7 +231,7 @@ def test_an_announce_that_finds_a_delivered_package_moved_on_is_a_correction() -
 
 def _in_transit_since(hours: float = 20) -> tuple[Known, list[TrackEvent]]:
     history = [scan(0, LABEL), scan(3, PICKED_UP), scan(hours, IN_TRANSIT)]
-    known = known_after(FIRST, observe(FIRST, report(*history)))
+    known = known_after(report(*history))
     assert known.status_code == "IT"
     assert known.sequence == 1
     return known, history
@@ -330,7 +351,7 @@ def test_a_scan_older_than_the_newest_known_is_stored_but_changes_nothing() -> N
 
 def test_a_late_scan_does_not_take_a_delivered_package_back() -> None:
     delivered = [scan(3, PICKED_UP), scan(46, DELIVERED)]
-    known = known_after(FIRST, observe(FIRST, report(*delivered)))
+    known = known_after(report(*delivered))
     late = scan(30, IN_TRANSIT, city="MEMPHIS")
     observation = observe(known, report(late, *delivered))
     assert observation.changes == []
@@ -398,7 +419,7 @@ def test_unmapped_scans_between_mapped_ones_do_not_break_the_transitions() -> No
 
 def test_leaving_delivered_through_a_newer_scan_is_a_correction() -> None:
     delivered = [scan(3, PICKED_UP), scan(46, DELIVERED)]
-    known = known_after(FIRST, observe(FIRST, report(*delivered)))
+    known = known_after(report(*delivered))
     assert known.status_code == "DE"
 
     observation = observe(known, report(scan(50, IN_TRANSIT, city="NEWARK"), *delivered))
@@ -412,7 +433,7 @@ def test_leaving_delivered_through_a_newer_scan_is_a_correction() -> None:
 
 def test_only_the_change_that_leaves_delivered_is_a_correction() -> None:
     delivered = [scan(3, PICKED_UP), scan(46, DELIVERED)]
-    known = known_after(FIRST, observe(FIRST, report(*delivered)))
+    known = known_after(report(*delivered))
     new = [scan(50, IN_TRANSIT), scan(55, OUT_FOR_DELIVERY), scan(60, DELIVERED)]
     observation = observe(known, report(*new, *delivered))
     assert [(c.status_code, c.correction) for c in observation.changes] == [
@@ -448,7 +469,7 @@ def test_a_number_not_found_on_the_first_check_is_not_yet_in_system() -> None:
 
 
 def test_a_number_still_not_found_changes_nothing() -> None:
-    known = known_after(FIRST, observe(FIRST, NOT_FOUND))
+    known = known_after(NOT_FOUND)
     observation = observe(known, NOT_FOUND)
     assert observation.changes == []
     assert observation.status_code == "NY"
@@ -469,7 +490,7 @@ def test_not_found_is_one_value() -> None:
 
 
 def test_a_number_found_after_a_while_moves_on_from_not_yet_in_system() -> None:
-    known = known_after(FIRST, observe(FIRST, NOT_FOUND))
+    known = known_after(NOT_FOUND)
     observation = observe(known, report(scan(8, LABEL), scan(12, PICKED_UP)))
     assert states(observation.changes) == [
         ("NY", "NY", "SHIPMENT_CREATED"),
@@ -479,7 +500,7 @@ def test_a_number_found_after_a_while_moves_on_from_not_yet_in_system() -> None:
 
 
 def test_expiry_is_one_more_change_to_tracking_expired() -> None:
-    known = known_after(FIRST, observe(FIRST, NOT_FOUND))
+    known = known_after(NOT_FOUND)
     change = expiry(known)
     assert change == Change(
         sequence=2,
@@ -579,7 +600,7 @@ def test_a_scan_keeps_its_identity_when_the_mapping_table_changes() -> None:
         ("country_code", "CA"),
     ],
 )
-def test_each_identifying_field_tells_scans_apart(field: str, value: object) -> None:
+def test_each_identifying_field_tells_scans_apart(field: str, value: Any) -> None:
     base = scan(20, IN_TRANSIT)
     other = dataclasses.replace(base, **{field: value})
     assert event_identity(other) != event_identity(base)
@@ -639,14 +660,14 @@ def checks(draw: st.DrawFn) -> tuple[list[TrackEvent], list[list[TrackEvent]]]:
 
 
 def _replay(reports: list[list[TrackEvent]]) -> tuple[Known, list[Change], list[TrackEvent]]:
-    known = FIRST
+    """Successive checks of one package through the engine's decider."""
+    history: tuple[StoredEvent, ...]
+    claimed, history = STARTED, ()
     changes: list[Change] = []
-    stored: list[TrackEvent] = []
     for events in reports:
-        observation = observe(known, report(*events))
-        changes.extend(observation.changes)
-        known = known_after(known, observation, stored)
-    return known, changes, stored
+        claimed, history, made = check(claimed, history, report(*events))
+        changes.extend(made)
+    return known(claimed, history), changes, [event for _, event in history]
 
 
 @settings(deadline=None)  # no timing: CI machines are slow and busy

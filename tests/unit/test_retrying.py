@@ -1,4 +1,4 @@
-"""Writing through a database restart (``shiptrack.services.retrying``): the pauses between tries,
+"""Writing through a database restart (``shiptrack.engine.retrying``): the pauses between tries,
 trying again only while the database is unavailable, and giving up at the caller's deadline."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import time
 import pytest
 
 from shiptrack.domain.errors import ServiceUnavailable
-from shiptrack.services.retrying import pauses, write_until
+from shiptrack.engine.retrying import pauses, write_until
 
 
 def test_pauses_start_short_and_double_up_to_two_seconds() -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from shiptrack.store.sealing import Sealer, SealingError, load_secret
+from shiptrack.sealing import Sealer, SealingError, load_secret
 
 
 def test_sealed_credentials_open_only_for_their_owner() -> None:

@@ -140,6 +140,7 @@ class ShiptrackHttpProtocol(HttpToolsProtocol):
 
     def send_400_response(self, msg: str) -> None:
         """uvicorn's answer to a request llhttp refused (or a callback here stopped)."""
+        del msg  # uvicorn's plain-text reason: the answer is ShipEngine's JSON instead
         refusal, self._refusal = self._refusal, None
         self._answer(
             refusal

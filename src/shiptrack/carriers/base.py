@@ -3,16 +3,18 @@
 An adapter turns "these tracking numbers, on this carrier connection" into one
 :class:`~shiptrack.domain.changes.CarrierReport` or :data:`~shiptrack.domain.changes.NOT_FOUND` per
 number, or raises :class:`TransportError` for the whole batch. It normalises with its carrier's
-mapping table (``shiptrack.domain.mapping``) and declares how it may be called: batch size,
-request budget, and whether the carrier can push.
+mapping table (``shiptrack.domain.mapping``) and declares, as class attributes and methods of
+:class:`CarrierAdapter`, how it may be called: batch size, request budget, whether the carrier
+pushes and whether it fetches a push token first. Capabilities are declared, never probed for.
 """
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, ClassVar
 
 from shiptrack.domain.changes import CarrierReport, NotFoundYet
 
@@ -76,13 +78,35 @@ class ConnectionContext:
     options: Mapping[str, str] = field(default_factory=dict)
 
 
-class CarrierAdapter(Protocol):
-    """One carrier's tracking API."""
+class CarrierAdapter(ABC):
+    """One carrier's tracking API, and what it declares about itself.
 
-    batch_size: int
-    budget: Budget
-    accepts_push: bool
+    An abstract base class, not a protocol: every adapter derives from it explicitly, inherits the
+    defaults of the capabilities it does not have (one number per call, no push, no push tokens,
+    nothing to close), and cannot be made without :meth:`track` and :meth:`verify`. Two
+    declarations have no default, so every adapter makes them: its ``carrier`` name and its
+    ``budget`` (a carrier's published limits are its own; borrowing another's would overrun it).
+    The unit tests check both, and every other declaration, for every registered adapter.
+    """
 
+    #: The carrier's name in messages ("UPS could not be reached").
+    carrier: ClassVar[str]
+    #: The carrier's published request budget, per connection (a connection may set its own).
+    budget: ClassVar[Budget]
+    #: Tracking numbers one :meth:`track` call is given at most (see :meth:`batch_size_for`).
+    batch_size: ClassVar[int] = 1
+    #: Whether the carrier pushes tracking updates (:meth:`read_push` reads them).
+    accepts_push: ClassVar[bool] = False
+    #: Whether the carrier fetches a token from shiptrack before pushing
+    #: (:meth:`issue_push_token` issues it); only UPS Track Alert does.
+    issues_push_tokens: ClassVar[bool] = False
+
+    def batch_size_for(self, connection: ConnectionContext) -> int:
+        """Numbers one :meth:`track` call may carry on this connection (the same for every
+        connection unless an adapter says otherwise, e.g. by API version)."""
+        return self.batch_size
+
+    @abstractmethod
     async def track(
         self, connection: ConnectionContext, requests: Sequence[TrackRequest]
     ) -> dict[str, Result]:
@@ -90,20 +114,28 @@ class CarrierAdapter(Protocol):
 
         Raises :class:`TransportError` when the carrier cannot answer for the batch.
         """
-        ...
 
+    @abstractmethod
     async def verify(self, connection: ConnectionContext) -> None:
         """Check the connection's credentials with the carrier (a token fetch); raises
         :class:`~shiptrack.carriers.http.CredentialsRejected` or :class:`TransportError`."""
-        ...
 
     async def read_push(
         self, connection: ConnectionContext, headers: Mapping[str, str], body: bytes
     ) -> dict[str, CarrierReport]:
         """Authenticate and read a push the carrier sent; :class:`PushRefused` if it must not be
-        stored. Carriers that cannot push refuse every push."""
-        ...
+        stored. By default the carrier does not push, and every push is refused (404)."""
+        raise PushRefused(
+            f"{self.carrier} does not push tracking updates to shiptrack", status_code=404
+        )
 
-    async def close(self) -> Any:
-        """Release what the adapter holds (HTTP sessions, tokens)."""
-        ...
+    def issue_push_token(
+        self, connection: ConnectionContext, headers: Mapping[str, str], body: bytes
+    ) -> dict[str, Any]:
+        """The OAuth token response a carrier that :attr:`issues_push_tokens` fetches before it
+        pushes; :class:`PushRefused` when the request must not get one. By default the carrier
+        needs no token, and every request is refused (404)."""
+        raise PushRefused(f"{self.carrier} pushes need no token", status_code=404)
+
+    async def close(self) -> None:  # noqa: B027 (a default, deliberately empty: not abstract)
+        """Release what the adapter holds (HTTP sessions, tokens); by default nothing."""

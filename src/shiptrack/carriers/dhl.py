@@ -50,7 +50,13 @@ from shiptrack.carriers.base import (
     TrackRequest,
     TransportError,
 )
-from shiptrack.carriers.http import Answer, CarrierHttp, CredentialsRejected, check_transport
+from shiptrack.carriers.http import (
+    Answer,
+    CarrierHttp,
+    CredentialsRejected,
+    HttpCarrier,
+    check_transport,
+)
 from shiptrack.domain.changes import NOT_FOUND, CarrierReport
 from shiptrack.domain.mapping import Mapped, MappingTable, table
 from shiptrack.domain.statuses import StatusCode
@@ -269,16 +275,15 @@ def pick_shipment(shipments: Sequence[Any], tracking_number: str) -> dict[str, A
     return best
 
 
-class DhlCarrier:
+class DhlCarrier(HttpCarrier):
     """DHL Express tracking (Shipment Tracking - Unified, ``DHL-API-Key``)."""
 
     carrier = CARRIER
     batch_size = 1
     budget = DEFAULT_BUDGET
-    accepts_push = False
 
     def __init__(self, http: CarrierHttp | None = None) -> None:
-        self.http = http or CarrierHttp(CARRIER)
+        super().__init__(http)
         self.mapping = table("dhl")
 
     async def track(
@@ -311,15 +316,12 @@ class DhlCarrier:
     async def read_push(
         self, connection: ConnectionContext, headers: Mapping[str, str], body: bytes
     ) -> dict[str, CarrierReport]:
-        """DHL Express packages are polled; shiptrack receives no DHL pushes."""
+        """DHL Express packages are polled; shiptrack receives no DHL pushes. (The inherited
+        refusal, kept in the words DHL connections have always been answered with.)"""
         raise PushRefused(
             f"{CARRIER} does not push tracking updates to shiptrack; its packages are polled",
             status_code=404,
         )
-
-    async def close(self) -> None:
-        """Close the HTTP session."""
-        await self.http.close()
 
     async def _ask(self, connection: ConnectionContext, key: str, number: str) -> Answer:
         return await self.http.send(

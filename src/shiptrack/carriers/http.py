@@ -17,6 +17,7 @@ import asyncio
 import json
 import logging
 import time
+from abc import abstractmethod
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -25,7 +26,7 @@ import aiohttp
 import yarl
 from aiohttp.abc import AbstractResolver
 
-from shiptrack.carriers.base import ConnectionContext, TransportError
+from shiptrack.carriers.base import CarrierAdapter, ConnectionContext, TransportError
 from shiptrack.domain.delivery import parse_retry_after
 from shiptrack.domain.outbound import STRICT, OutboundPolicy
 from shiptrack.domain.timefmt import utcnow
@@ -207,18 +208,28 @@ class TokenCache:
         self._tokens.pop(connection_id, None)
 
 
-class OAuthCarrier:
-    """Base of the OAuth2 client-credentials carriers (USPS, UPS, FedEx)."""
-
-    carrier = "carrier"
+class HttpCarrier(CarrierAdapter):
+    """Base of the real carriers: one :class:`CarrierHttp` per adapter and process, named after the
+    carrier (the registry passes one guarded by the configured outbound policy)."""
 
     def __init__(self, http: CarrierHttp | None = None) -> None:
         self.http = http or CarrierHttp(self.carrier)
+
+    async def close(self) -> None:
+        """Close the HTTP session."""
+        await self.http.close()
+
+
+class OAuthCarrier(HttpCarrier):
+    """Base of the OAuth2 client-credentials carriers (USPS, UPS, FedEx)."""
+
+    def __init__(self, http: CarrierHttp | None = None) -> None:
+        super().__init__(http)
         self.tokens = TokenCache()
 
+    @abstractmethod
     async def fetch_token(self, connection: ConnectionContext) -> Token:
         """Ask the carrier for a token (each carrier's own request)."""
-        raise NotImplementedError
 
     def client_credentials(self, connection: ConnectionContext) -> tuple[str, str]:
         """The connection's ``client_id`` and ``client_secret`` (refused when either is missing)."""
@@ -259,7 +270,3 @@ class OAuthCarrier:
         if answer.status != 200:
             raise TransportError(f"{self.carrier} token request failed with HTTP {answer.status}")
         return Token.from_response(answer.json(self.carrier), self.carrier)
-
-    async def close(self) -> None:
-        """Close the HTTP session."""
-        await self.http.close()

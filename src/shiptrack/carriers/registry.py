@@ -1,92 +1,65 @@
-"""Which adapter serves a connection: one module per carrier, found by carrier code."""
+"""Which adapter serves a connection: one class per carrier code, imported directly.
+
+Every carrier code a client can connect (``domain.carriers.CARRIERS``) has an adapter here, and
+importing this module checks it: an adapter that is missing, or that cannot be imported, stops the
+process at start-up with an ImportError naming it, instead of a carrier that fails every call.
+"""
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Mapping, Sequence
-
-from shiptrack.carriers.base import (
-    Budget,
-    CarrierAdapter,
-    ConnectionContext,
-    PushRefused,
-    Result,
-    TrackRequest,
-    TransportError,
-)
-from shiptrack.carriers.http import CarrierHttp
+from shiptrack.carriers.base import CarrierAdapter
+from shiptrack.carriers.dhl import DhlCarrier
+from shiptrack.carriers.fedex import FedexCarrier
+from shiptrack.carriers.http import CarrierHttp, HttpCarrier
 from shiptrack.carriers.sandbox import SandboxCarrier
-from shiptrack.domain.changes import CarrierReport
+from shiptrack.carriers.ups import UpsCarrier
+from shiptrack.carriers.usps import UspsCarrier
+from shiptrack.domain.carriers import CARRIERS
 from shiptrack.domain.outbound import STRICT, OutboundPolicy
 
-#: carrier code -> "module:class" of its adapter; Stamps.com packages are tracked through USPS.
-ADAPTERS: dict[str, str] = {
-    "usps": "shiptrack.carriers.usps:UspsCarrier",
-    "stamps_com": "shiptrack.carriers.usps:UspsCarrier",
-    "ups": "shiptrack.carriers.ups:UpsCarrier",
-    "fedex": "shiptrack.carriers.fedex:FedexCarrier",
-    "dhl_express": "shiptrack.carriers.dhl:DhlCarrier",
+#: carrier code -> its adapter; Stamps.com packages are tracked through USPS.
+ADAPTERS: dict[str, type[HttpCarrier]] = {
+    "usps": UspsCarrier,
+    "stamps_com": UspsCarrier,
+    "ups": UpsCarrier,
+    "fedex": FedexCarrier,
+    "dhl_express": DhlCarrier,
 }
 
-
-class NotYetSupported:
-    """Stands in for a carrier whose adapter is missing: every call is a transport error, so
-    subscriptions keep their status and show why in ``last_error``."""
-
-    batch_size = 1
-    budget = Budget(requests_per_second=1)
-    accepts_push = False
-
-    async def track(
-        self, connection: ConnectionContext, requests: Sequence[TrackRequest]
-    ) -> dict[str, Result]:
-        raise TransportError(f"shiptrack has no adapter for {connection.carrier_code}")
-
-    async def verify(self, connection: ConnectionContext) -> None:
-        raise TransportError(f"shiptrack has no adapter for {connection.carrier_code}")
-
-    async def read_push(
-        self, connection: ConnectionContext, headers: Mapping[str, str], body: bytes
-    ) -> dict[str, CarrierReport]:
-        raise PushRefused(f"{connection.carrier_code} pushes are not accepted", status_code=404)
-
-    async def close(self) -> None:
-        """Nothing to release."""
+_without_adapter = sorted(set(CARRIERS) - set(ADAPTERS))
+if _without_adapter:
+    raise ImportError(f"no carrier adapter for {', '.join(_without_adapter)}")
 
 
 class CarrierRegistry:
-    """The adapters of one process, made on first use and shared by every connection; each real
-    adapter calls its carrier through a client guarded by ``outbound`` (the strict policy unless
-    the settings allow more)."""
+    """The adapters of one process, made with the registry and shared by every connection; each
+    real adapter calls its carrier through a client guarded by ``outbound`` (the strict policy
+    unless the settings allow more). Carrier codes that share an adapter class share one adapter
+    (``usps`` and ``stamps_com``: one USPS client, one token cache)."""
 
     def __init__(self, *, sandbox_speed: float = 1.0, outbound: OutboundPolicy = STRICT) -> None:
         self.outbound = outbound
         self.sandbox = SandboxCarrier(speed=sandbox_speed)
-        self._real: dict[str, CarrierAdapter] = {}
-        self._missing = NotYetSupported()
+        # Making an adapter opens nothing (HTTP sessions start on the first call), so all are made
+        # now: a broken one fails the process at start-up, not the first poll of its carrier.
+        made: dict[type[HttpCarrier], HttpCarrier] = {}
+        for adapter_class in ADAPTERS.values():
+            if adapter_class not in made:
+                http = CarrierHttp(adapter_class.carrier, policy=outbound)
+                made[adapter_class] = adapter_class(http)
+        self._real = {code: made[adapter_class] for code, adapter_class in ADAPTERS.items()}
 
     def adapter(self, carrier_code: str, *, simulated: bool) -> CarrierAdapter:
-        """The adapter for a connection's carrier."""
+        """The adapter for a connection's carrier (every connectable code has one)."""
         if simulated:
             return self.sandbox
-        target = ADAPTERS.get(carrier_code)
-        if target is None:
-            return self._missing
-        if target not in self._real:
-            module, _, name = target.partition(":")
-            try:
-                adapter_class = getattr(importlib.import_module(module), name)
-            except (ImportError, AttributeError):
-                return self._missing
-            http = CarrierHttp(adapter_class.carrier, policy=self.outbound)
-            self._real[target] = adapter_class(http)
-        return self._real[target]
+        return self._real[carrier_code]
 
     def speed(self, *, simulated: bool) -> float:
         """How fast the connection's clock runs (sandbox journeys can be sped up)."""
         return self.sandbox.speed if simulated else 1.0
 
     async def close(self) -> None:
-        """Close every adapter."""
-        for adapter in (self.sandbox, *self._real.values()):
+        """Close every adapter (each once)."""
+        for adapter in dict.fromkeys((self.sandbox, *self._real.values())):
             await adapter.close()

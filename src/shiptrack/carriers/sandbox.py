@@ -7,13 +7,13 @@ mapping and change detection as a real carrier's.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from shiptrack.carriers.base import (
     Budget,
+    CarrierAdapter,
     ConnectionContext,
-    PushRefused,
     Result,
     TrackRequest,
     TransportError,
@@ -25,12 +25,13 @@ from shiptrack.domain.timefmt import format_utc, utcnow
 from shiptrack.domain.tracking import TrackEvent
 
 
-class SandboxCarrier:
-    """A simulated carrier; one instance serves every sandbox connection of a process."""
+class SandboxCarrier(CarrierAdapter):
+    """A simulated carrier; one instance serves every sandbox connection of a process. It never
+    pushes (and the push routes refuse simulated connections before asking it)."""
 
+    carrier = "the sandbox carrier"
     batch_size = 50
     budget = Budget(requests_per_second=1000, burst=1000)
-    accepts_push = False
 
     def __init__(self, *, speed: float = 1.0, clock: Callable[[], datetime] = utcnow) -> None:
         self.speed = speed
@@ -59,15 +60,6 @@ class SandboxCarrier:
 
     async def verify(self, connection: ConnectionContext) -> None:
         """Simulated carriers take any credentials."""
-
-    async def read_push(
-        self, connection: ConnectionContext, headers: Mapping[str, str], body: bytes
-    ) -> dict[str, CarrierReport]:
-        """The sandbox carrier never pushes."""
-        raise PushRefused("the sandbox carrier does not push", status_code=404)
-
-    async def close(self) -> None:
-        """Nothing to release."""
 
     def _report(self, scenario: Scenario, anchor: datetime, hours: float) -> Result:
         visible = [step for step in scenario.steps if step.visible_from <= hours]

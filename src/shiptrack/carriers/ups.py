@@ -117,6 +117,8 @@ class UpsCarrier(OAuthCarrier):
     #: throttle. A connection's ``requests_per_minute`` overrides it; 429 + Retry-After is honoured.
     budget = Budget(requests_per_second=1.0, burst=1)
     accepts_push = True
+    #: Track Alert fetches a token from shiptrack before it pushes.
+    issues_push_tokens = True
 
     def __init__(
         self,

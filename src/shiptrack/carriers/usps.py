@@ -34,7 +34,7 @@ import html
 import logging
 import re
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
@@ -42,7 +42,6 @@ from urllib.parse import quote
 from shiptrack.carriers.base import (
     Budget,
     ConnectionContext,
-    PushRefused,
     Result,
     TrackRequest,
     TransportError,
@@ -101,7 +100,7 @@ class UspsCarrier(OAuthCarrier):
     carrier = "USPS"
     batch_size = BATCH_SIZE
     budget = BUDGET
-    accepts_push = False
+    # No push: USPS tracking is polled, and the inherited read_push refuses every push (404).
 
     def __init__(self, http: CarrierHttp | None = None) -> None:
         super().__init__(http)
@@ -152,12 +151,6 @@ class UspsCarrier(OAuthCarrier):
             for number in numbers:
                 results[number] = found.get(query, NOT_FOUND)
         return results
-
-    async def read_push(
-        self, connection: ConnectionContext, headers: Mapping[str, str], body: bytes
-    ) -> dict[str, CarrierReport]:
-        """USPS has no push shiptrack can receive: polling only."""
-        raise PushRefused("USPS does not push tracking updates to shiptrack", status_code=404)
 
     # --- the two API versions ---------------------------------------------------------------
 

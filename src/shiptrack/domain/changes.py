@@ -30,6 +30,9 @@ from shiptrack.domain.statuses import StatusCode
 from shiptrack.domain.timefmt import format_utc
 from shiptrack.domain.tracking import TrackEvent
 
+#: A stored scan: its identity (see :func:`event_identity`) and the scan.
+StoredEvent = tuple[bytes, TrackEvent]
+
 
 @dataclass(frozen=True, slots=True)
 class CarrierReport:
@@ -90,7 +93,7 @@ class Change:
 class Observation:
     """The result of one check."""
 
-    new_events: list[tuple[bytes, TrackEvent]]
+    new_events: list[StoredEvent]
     changes: list[Change]
     status_code: str
     status_detail_code: str | None

@@ -8,6 +8,87 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
+#: A delivery's states: waiting to be sent (or retried), accepted, given up on.
+PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedDelivery:
+    """A delivery a dispatcher holds until ``lease_until``, with what it needs to send it."""
+
+    id: int
+    webhook_id: int
+    account_id: int
+    message_id: str
+    payload: bytes
+    attempts: int
+    lease_until: datetime
+    url: str
+    headers: list[dict[str, str]]
+    sealed_secret: str | None
+    sealed_previous_secret: str | None
+    previous_secret_expires_at: datetime | None
+    failing_since: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One finished attempt and what follows from it."""
+
+    delivery: ClaimedDelivery
+    attempted_at: datetime
+    response_status: int | None
+    latency_ms: int
+    error: str | None
+    state: str
+    next_attempt_at: datetime | None
+    delivered_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxEntry:
+    """One notification to send to one webhook (a row of the transactional outbox)."""
+
+    webhook_id: int
+    status_change_id: int
+    subscription_id: int
+    sequence: int
+    message_id: str
+    payload: bytes
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryView:
+    """A delivery as its webhook's list shows it, with the package and status it carries."""
+
+    id: int
+    webhook_id: int
+    #: ``None`` for a test event.
+    status_change_id: int | None
+    message_id: str
+    state: str
+    attempts: int
+    sequence: int
+    next_attempt_at: datetime | None
+    delivered_at: datetime | None
+    last_error: str | None
+    created_at: datetime
+    #: ``None`` for a test event.
+    carrier_code: str | None
+    tracking_number: str | None
+    status_code: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptView:
+    """One attempt of a delivery as its webhook's list shows it."""
+
+    attempted_at: datetime
+    response_status: int | None
+    latency_ms: int
+    error: str | None
+
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
@@ -116,3 +197,53 @@ class EndpointSlots:
             self._in_flight[webhook_id] = left
         else:
             self._in_flight.pop(webhook_id, None)
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryAnswer:
+    """What came of one attempt, as the rules need it."""
+
+    #: Whether the receiver accepted it (any 2xx).
+    delivered: bool
+    #: Seconds the receiver asked to wait (``Retry-After``), when it said.
+    retry_after: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryOutcome:
+    """What follows from one attempt, for the delivery and for its webhook."""
+
+    state: str
+    #: When to try again (``None`` once delivered or given up on).
+    next_attempt_at: datetime | None
+    delivered_at: datetime | None
+    #: Since when every delivery to the webhook failed, after this attempt (``None``: it works).
+    failing_since: datetime | None
+    #: Whether the webhook has failed long enough to be disabled.
+    disable: bool
+
+
+def after_attempt(
+    delivery: ClaimedDelivery, answer: DeliveryAnswer, policy: RetryPolicy, now: datetime
+) -> DeliveryOutcome:
+    """Decide what follows an attempt: delivered, a retry (not sooner than the receiver asked),
+    or failed for good after the last retry; and the webhook's health (a success clears its
+    failing streak, a failure starts one, a streak as long as ``policy.disable_after`` disables
+    it). ``delivery.failing_since`` is the webhook's streak as it stands now."""
+    if answer.delivered:
+        return DeliveryOutcome(
+            state=DELIVERED,
+            next_attempt_at=None,
+            delivered_at=now,
+            failing_since=None,
+            disable=False,
+        )
+    retry_at = policy.next_attempt(delivery.attempts + 1, now=now, retry_after=answer.retry_after)
+    failing_since = delivery.failing_since or now
+    return DeliveryOutcome(
+        state=PENDING if retry_at is not None else FAILED,
+        next_attempt_at=retry_at,
+        delivered_at=None,
+        failing_since=failing_since,
+        disable=policy.disable(failing_since, now),
+    )

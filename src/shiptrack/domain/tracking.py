@@ -155,3 +155,13 @@ def normalise_tracking_number(raw: str) -> str:
             field_name="tracking_number",
         )
     return number.upper()
+
+
+@dataclass(frozen=True, slots=True)
+class StartRequest:
+    """One package to start watching."""
+
+    account_id: int
+    connection_id: int
+    carrier_code: str
+    tracking_number: str

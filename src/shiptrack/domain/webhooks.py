@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import Enum
+from typing import Literal
 from urllib.parse import urlsplit
 
 from shiptrack.domain.errors import ErrorDetail, FieldTooLong, ValidationFailed
@@ -54,6 +56,25 @@ class Webhook:
     failing_since: datetime | None = None
     #: When shiptrack stopped sending after long failure; an update re-enables.
     disabled_at: datetime | None = None
+
+
+class Keep(Enum):
+    """A field an update leaves as it is (``None`` would clear it)."""
+
+    KEEP = "keep"
+
+
+KEEP = Keep.KEEP
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookChanges:
+    """What an update changes of a webhook (:data:`KEEP`: unchanged). Any update re-enables it."""
+
+    url: str | Literal[Keep.KEEP] = KEEP
+    name: str | Literal[Keep.KEEP] | None = KEEP
+    store_id: int | Literal[Keep.KEEP] | None = KEEP
+    headers: tuple[WebhookHeader, ...] | Literal[Keep.KEEP] = KEEP
 
 
 def check_url(url: str, *, field_name: str = "url") -> str:

@@ -10,8 +10,7 @@ from shiptrack.domain.carriers import CARRIERS
 from shiptrack.domain.errors import NotFound
 from shiptrack.domain.timefmt import utcnow
 from shiptrack.services import Services
-from shiptrack.store import accounts as store
-from shiptrack.store.connections import create_connection
+from shiptrack.store.port import NewConnection
 
 
 @dataclass(frozen=True)
@@ -26,14 +25,13 @@ async def create_account(services: Services, *, name: str, sandbox: bool) -> tup
     """A new account with its first key; a sandbox account also gets a simulated connection for
     every supported carrier, as ShipEngine sandbox accounts come with test carriers."""
     now = utcnow()
-    async with services.database.write() as conn:
-        account = await store.create_account(conn, name=name, sandbox=sandbox, now=now)
+    async with services.store.write() as tx:
+        account = await tx.accounts.create(name=name, sandbox=sandbox, now=now)
         key = generate_api_key(sandbox=sandbox)
-        record = await store.add_api_key(conn, account_id=account.id, key=key, now=now)
+        record = await tx.accounts.add_key(account_id=account.id, key=key, now=now)
         if sandbox:
             for kind in CARRIERS.values():
-                await create_connection(
-                    conn,
+                simulated = NewConnection(
                     account_id=account.id,
                     carrier_code=kind.code,
                     nickname=f"shiptrack Sandbox - {kind.friendly_name}",
@@ -41,30 +39,30 @@ async def create_account(services: Services, *, name: str, sandbox: bool) -> tup
                     base_url=None,
                     sealed_credentials=None,
                     simulated=True,
-                    now=now,
                 )
+                await tx.connections.create(simulated, now=now)
     return account, NewKey(key, record)
 
 
 async def create_key(services: Services, account_id: int) -> NewKey:
     """Another key for an existing account."""
-    async with services.database.write() as conn:
-        account = await store.get_account(conn, account_id)
+    async with services.store.write() as tx:
+        account = await tx.accounts.get(account_id)
         if account is None:
             raise NotFound(f"account se-{account_id} does not exist", field_name="account")
         key = generate_api_key(sandbox=account.sandbox)
-        record = await store.add_api_key(conn, account_id=account.id, key=key, now=utcnow())
+        record = await tx.accounts.add_key(account_id=account.id, key=key, now=utcnow())
     return NewKey(key, record)
 
 
 async def revoke_key(services: Services, *, key_id: int | None, key: str | None) -> ApiKey:
     """Revoke a key named by its id or its full text; revoking twice is harmless."""
-    async with services.database.write() as conn:
-        found = await store.find_api_key(conn, key_id=key_id, key=key)
+    async with services.store.write() as tx:
+        found = await tx.accounts.find_key(key_id=key_id, key=key)
         if found is None:
             raise NotFound("no such API key", field_name="key")
-        await store.revoke_api_key(conn, found.id, now=utcnow())
-        revoked = await store.find_api_key(conn, key_id=found.id, key=None)
+        await tx.accounts.revoke_key(found.id, now=utcnow())
+        revoked = await tx.accounts.find_key(key_id=found.id, key=None)
     assert revoked is not None
     services.keys.clear()
     return revoked
@@ -74,7 +72,7 @@ async def authenticate(services: Services, key: str) -> Account | None:
     """The account of a live key (remembered for ``SHIPTRACK_CACHE_SECONDS``)."""
 
     async def load() -> Account | None:
-        async with services.database.quick_read() as conn:
-            return await store.account_for_key(conn, key)
+        async with services.store.quick_read() as tx:
+            return await tx.accounts.account_for_key(key)
 
     return await services.keys.get_or_load(hash_api_key(key), load)

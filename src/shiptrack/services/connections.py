@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from shiptrack.carriers.base import ConnectionContext, TransportError
 from shiptrack.carriers.http import CredentialsRejected, DestinationRefused
 from shiptrack.domain.accounts import Account, Connection
@@ -23,7 +21,7 @@ from shiptrack.domain.timefmt import utcnow
 from shiptrack.domain.webhooks import check_url
 from shiptrack.outbound.destinations import check_destination
 from shiptrack.services import Services
-from shiptrack.store import connections as store
+from shiptrack.store.port import NewConnection, Transaction
 
 CREDENTIAL_FIELDS = ("client_id", "client_secret", "api_key")
 
@@ -96,26 +94,21 @@ async def connect(
     options = {"api_version": request.api_version} if request.api_version else None
     if not account.sandbox:
         await _verify(services, kind.code, credentials, request, options)
-    sealed = (
-        services.sealer.seal(credentials, owner=credential_owner(account.id, kind.code))
-        if credentials
-        else None
-    )
+    sealed = services.opener.seal(account.id, kind.code, credentials) if credentials else None
     services.setups.forget(account.id)
-    async with services.database.write() as conn:
-        connection_id = await store.create_connection(
-            conn,
-            account_id=account.id,
-            carrier_code=kind.code,
-            nickname=request.nickname or kind.friendly_name,
-            account_number=request.account_number,
-            base_url=request.base_url,
-            sealed_credentials=sealed,
-            simulated=account.sandbox,
-            requests_per_minute=request.requests_per_minute,
-            options=options,
-            now=utcnow(),
-        )
+    connection = NewConnection(
+        account_id=account.id,
+        carrier_code=kind.code,
+        nickname=request.nickname or kind.friendly_name,
+        account_number=request.account_number,
+        base_url=request.base_url,
+        sealed_credentials=sealed,
+        simulated=account.sandbox,
+        requests_per_minute=request.requests_per_minute,
+        options=options,
+    )
+    async with services.store.write() as tx:
+        connection_id = await tx.connections.create(connection, now=utcnow())
     services.setups.forget(account.id)
     return connection_id
 
@@ -163,21 +156,16 @@ async def _verify(
         ) from error
 
 
-def credential_owner(account_id: int, carrier_code: str) -> str:
-    """What sealed credentials are bound to: they open only for this account and carrier."""
-    return f"account:{account_id}:carrier:{carrier_code}"
-
-
 async def list_carriers(services: Services, account: Account) -> list[Connection]:
     """The account's connected carriers."""
-    async with services.database.read() as conn:
-        return await store.list_connections(conn, account.id)
+    async with services.store.read() as tx:
+        return await tx.connections.of_account(account.id)
 
 
 async def get_carrier(services: Services, account: Account, carrier_id: str) -> Connection:
     """One connected carrier by its ``se-`` id, ``404`` when it is not the account's."""
-    async with services.database.read() as conn:
-        return await _find(conn, account, carrier_id)
+    async with services.store.read() as tx:
+        return await _find(tx, account, carrier_id)
 
 
 async def disconnect(
@@ -187,22 +175,21 @@ async def disconnect(
     same carrier when the account has one, and stop (reason ``carrier_disconnected``) otherwise."""
     if carrier_name is not None:
         carrier_kind(carrier_name, field_name="carrier_name")
-    async with services.database.write() as conn:
-        connection = await _find(conn, account, carrier_id)
+    async with services.store.write() as tx:
+        connection = await _find(tx, account, carrier_id)
         if carrier_name is not None and connection.carrier_code != carrier_name:
             raise _not_found(carrier_id)
         tracking_code = CARRIERS[connection.carrier_code].tracking_code
         successor = next(
             (
                 other.id
-                for other in await store.list_connections(conn, account.id)
+                for other in await tx.connections.of_account(account.id)
                 if other.id != connection.id
                 and CARRIERS[other.carrier_code].tracking_code == tracking_code
             ),
             None,
         )
-        await store.delete_connection(
-            conn,
+        await tx.connections.delete(
             account_id=account.id,
             connection_id=connection.id,
             successor_id=successor,
@@ -211,9 +198,9 @@ async def disconnect(
     services.setups.forget(account.id)
 
 
-async def _find(conn: AsyncConnection, account: Account, carrier_id: str) -> Connection:
+async def _find(tx: Transaction, account: Account, carrier_id: str) -> Connection:
     row_id = parse_id(carrier_id, field_name="carrier_id")
-    found = await store.get_connection(conn, account.id, row_id) if row_id is not None else None
+    found = await tx.connections.get(account.id, row_id) if row_id is not None else None
     if found is None:
         raise _not_found(carrier_id)
     return found

@@ -5,11 +5,11 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from shiptrack.domain.accounts import Account
 from shiptrack.domain.carriers import CARRIERS
 from shiptrack.domain.cursors import decode_cursor, encode_cursor
+from shiptrack.domain.delivery import AttemptView, DeliveryView
 from shiptrack.domain.errors import NotFound, ValidationFailed
 from shiptrack.domain.ids import parse_id
 from shiptrack.domain.statuses import StatusCode
@@ -18,7 +18,6 @@ from shiptrack.domain.tracking import Subscription, TrackEvent, tracking_informa
 from shiptrack.domain.webhooks import Webhook
 from shiptrack.services import Services
 from shiptrack.services.webhooks import find
-from shiptrack.store import deliveries as store
 from shiptrack.webhooks.payload import track_payload
 
 
@@ -27,8 +26,8 @@ class DeliveryPage:
     """A page of a webhook's deliveries with their attempts."""
 
     webhook: Webhook
-    rows: list[Any]
-    attempts: dict[int, list[Any]]
+    deliveries: list[DeliveryView]
+    attempts: dict[int, list[AttemptView]]
     next_cursor: str | None
 
 
@@ -43,16 +42,16 @@ async def list_deliveries(
 ) -> DeliveryPage:
     """A webhook's deliveries, newest first, each with every attempt."""
     before = decode_cursor("before", cursor) if cursor else None
-    async with services.database.read() as conn:
-        webhook = await find(conn, account, webhook_id)
-        rows = await store.page(
-            conn, webhook_id=webhook.id, before_id=before, limit=limit + 1, state=state
+    async with services.store.read() as tx:
+        webhook = await find(tx, account, webhook_id)
+        found = await tx.outbox.page(
+            webhook_id=webhook.id, before_id=before, limit=limit + 1, state=state
         )
-        more = len(rows) > limit
-        rows = rows[:limit]
-        attempts = await store.attempts_of(conn, [row.id for row in rows])
+        more = len(found) > limit
+        found = found[:limit]
+        attempts = await tx.outbox.attempts_of([delivery.id for delivery in found])
     return DeliveryPage(
-        webhook, rows, attempts, encode_cursor("before", rows[-1].id) if more else None
+        webhook, found, attempts, encode_cursor("before", found[-1].id) if more else None
     )
 
 
@@ -60,13 +59,11 @@ async def redeliver(services: Services, account: Account, webhook_id: str, deliv
     """Queue one delivery again, with the same ``webhook-id``."""
     row_id = parse_id(delivery_id, field_name="delivery_id")
     now = utcnow()
-    async with services.database.write() as conn:
-        webhook = await find(conn, account, webhook_id)
-        if row_id is None or not await store.delivery_exists(
-            conn, webhook_id=webhook.id, delivery_id=row_id
-        ):
+    async with services.store.write() as tx:
+        webhook = await find(tx, account, webhook_id)
+        if row_id is None or not await tx.outbox.exists(webhook_id=webhook.id, delivery_id=row_id):
             raise NotFound(f"Delivery {delivery_id} was not found", field_name="delivery_id")
-        count = await store.replay(conn, webhook_id=webhook.id, delivery_id=row_id, now=now)
+        count = await tx.outbox.replay(webhook_id=webhook.id, delivery_id=row_id, now=now)
     services.deliveries_due.set()
     return count
 
@@ -83,9 +80,9 @@ async def redeliver_range(
     if until is not None and until <= since:
         raise ValidationFailed("until must be later than since", field_name="until")
     now = utcnow()
-    async with services.database.write() as conn:
-        webhook = await find(conn, account, webhook_id)
-        count = await store.replay(conn, webhook_id=webhook.id, since=since, until=until, now=now)
+    async with services.store.write() as tx:
+        webhook = await find(tx, account, webhook_id)
+        count = await tx.outbox.replay(webhook_id=webhook.id, since=since, until=until, now=now)
     services.deliveries_due.set()
     return count
 
@@ -127,10 +124,10 @@ async def send_test(services: Services, account: Account, webhook_id: str) -> in
         detected_at=now,
         test=True,
     )
-    async with services.database.write() as conn:
-        webhook = await find(conn, account, webhook_id)
-        delivery_id = await store.add_test_delivery(
-            conn, webhook_id=webhook.id, message_id=message_id, payload=payload, now=now
+    async with services.store.write() as tx:
+        webhook = await find(tx, account, webhook_id)
+        delivery_id = await tx.outbox.add_test_delivery(
+            webhook_id=webhook.id, message_id=message_id, payload=payload, now=now
         )
     services.deliveries_due.set()
     return delivery_id

@@ -6,8 +6,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from shiptrack.carriers.base import TrackRequest, TransportError
 from shiptrack.domain.accounts import Account, Connection
 from shiptrack.domain.carriers import CARRIERS, carrier_kind, tracking_code_for
@@ -19,6 +17,7 @@ from shiptrack.domain.changes import (
     newest_first,
     observe,
 )
+from shiptrack.domain.check import ConnectionState, observed_package
 from shiptrack.domain.cursors import decode_cursor, encode_cursor
 from shiptrack.domain.errors import (
     CarrierNotConnected,
@@ -31,15 +30,15 @@ from shiptrack.domain.errors import (
 from shiptrack.domain.ids import parse_id
 from shiptrack.domain.statuses import StatusCode
 from shiptrack.domain.timefmt import format_utc, retry_after_header, utcnow
-from shiptrack.domain.tracking import Subscription, normalise_tracking_number, tracking_information
+from shiptrack.domain.tracking import (
+    StartRequest,
+    Subscription,
+    normalise_tracking_number,
+    tracking_information,
+)
+from shiptrack.engine.connections import connection_budget
 from shiptrack.services import Services
-from shiptrack.services.checks import connection_budget, connection_context
-from shiptrack.store import connections as connection_store
-from shiptrack.store import polling
-from shiptrack.store import subscriptions as store
-from shiptrack.store.polling import ConnectionState
-from shiptrack.store.subscriptions import StartRequest
-from shiptrack.store.webhooks import has_webhook
+from shiptrack.store.port import Transaction
 
 
 @dataclass(frozen=True)
@@ -95,17 +94,17 @@ async def start(services: Services, account: Account, ref: PackageRef) -> None:
 
 
 async def write_starts(services: Services, requests: Sequence[StartRequest]) -> None:
-    """Store a batch of starts in one transaction (see ``services.batching``)."""
-    async with services.database.write() as conn:
-        await store.start(conn, requests, now=utcnow())
+    """Store a batch of starts in one transaction (see ``engine.batching``)."""
+    async with services.store.write() as tx:
+        await tx.packages.start(requests, now=utcnow())
 
 
 async def stop(services: Services, account: Account, ref: PackageRef) -> None:
     """Unsubscribe; a package that was tracked but has stopped already answers as success."""
     setup = await tracking_setup(services, account)
-    async with services.database.write() as conn:
-        subscription = await _subscription(conn, setup, account, ref)
-        await store.stop(conn, subscription.id, reason="stopped_by_user", now=utcnow())
+    async with services.store.write() as tx:
+        subscription = await _subscription(tx, setup, account, ref)
+        await tx.packages.stop(subscription.id, reason="stopped_by_user", now=utcnow())
 
 
 async def get(services: Services, account: Account, ref: PackageRef) -> dict[str, Any]:
@@ -116,16 +115,15 @@ async def get(services: Services, account: Account, ref: PackageRef) -> dict[str
     """
     setup = await tracking_setup(services, account)
     tracking_code = _tracking_code(setup, ref)
-    async with services.database.quick_read() as conn:
-        found = await store.find_with_events(
-            conn,
+    async with services.store.quick_read() as tx:
+        found = await tx.packages.find_with_events(
             account_id=account.id,
             carrier_code=tracking_code,
             tracking_number=ref.tracking_number,
         )
         if found is None:
             connection, tracking_code = _connection_for(setup, ref)
-            state = (await polling.connection_states(conn, [connection.id]))[connection.id]
+            state = (await tx.connections.states([connection.id]))[connection.id]
     if found is None:
         return await _ask_live(services, state, tracking_code, ref.tracking_number)
     subscription, events = found
@@ -154,7 +152,7 @@ async def _ask_live(
 ) -> dict[str, Any]:
     adapter = services.carriers.adapter(state.carrier_code, simulated=state.simulated)
     try:
-        context = connection_context(services, state)
+        context = services.opener.context(state)
         slot = await services.pacer.wait(
             state.id, connection_budget(adapter, state), max_wait=LIVE_BUDGET_WAIT
         )
@@ -184,25 +182,16 @@ async def _ask_live(
     )
     result = results.get(tracking_number, NOT_FOUND)
     observation = observe(unknown, result)
-    event = observation.defining_event
-    snapshot = Subscription(
+    blank = Subscription(
         id=0,
         account_id=state.account_id,
         connection_id=state.id,
         carrier_code=tracking_code,
         tracking_number=tracking_number,
         active=False,
-        status_code=observation.status_code,
-        status_detail_code=observation.status_detail_code,
-        carrier_status_code=event.carrier_status_code if event else None,
-        carrier_detail_code=event.carrier_detail_code if event else None,
-        carrier_status_description=event.carrier_status_description if event else None,
-        ship_date=observation.ship_date,
-        estimated_delivery_date=observation.estimated_delivery_date,
-        actual_delivery_date=observation.actual_delivery_date,
-        exception_description=(
-            event.description if event and observation.status_code == StatusCode.EX else None
-        ),
+    )
+    snapshot = observed_package(
+        blank, observation, observation.status_code, observation.status_detail_code
     )
     events = list(result.events) if isinstance(result, CarrierReport) else []
     unique = list({event_identity(e): e for e in events}.values())
@@ -234,10 +223,10 @@ async def tracking_setup(services: Services, account: Account) -> TrackingSetup:
     """The account's setup, from the cache when it is fresh."""
 
     async def load() -> TrackingSetup:
-        async with services.database.quick_read() as conn:
+        async with services.store.quick_read() as tx:
             return TrackingSetup(
-                connections=tuple(await connection_store.list_connections(conn, account.id)),
-                has_track_webhook=await has_webhook(conn, account.id, "track"),
+                connections=tuple(await tx.connections.of_account(account.id)),
+                has_track_webhook=await tx.webhooks.has(account.id, "track"),
             )
 
     setup = await services.setups.get_or_load(account.id, load)
@@ -254,11 +243,10 @@ def _tracking_code(setup: TrackingSetup, ref: PackageRef) -> str:
 
 
 async def _find(
-    conn: AsyncConnection, setup: TrackingSetup, account: Account, ref: PackageRef
+    tx: Transaction, setup: TrackingSetup, account: Account, ref: PackageRef
 ) -> Subscription | None:
     """The account's subscription to the package, if it ever had one."""
-    return await store.find(
-        conn,
+    return await tx.packages.find(
         account_id=account.id,
         carrier_code=_tracking_code(setup, ref),
         tracking_number=ref.tracking_number,
@@ -266,9 +254,9 @@ async def _find(
 
 
 async def _subscription(
-    conn: AsyncConnection, setup: TrackingSetup, account: Account, ref: PackageRef
+    tx: Transaction, setup: TrackingSetup, account: Account, ref: PackageRef
 ) -> Subscription:
-    found = await _find(conn, setup, account, ref)
+    found = await _find(tx, setup, account, ref)
     if found is None:
         # Say "connect the carrier" before "not tracked" when that is what is missing.
         _, tracking_code = _connection_for(setup, ref)
@@ -331,9 +319,8 @@ async def list_subscriptions(
     """A page of the account's subscriptions and the next page's cursor (``None`` at the end)."""
     after = decode_cursor("after", cursor) if cursor else 0
     tracking_code = tracking_code_for(filters.carrier_code) if filters.carrier_code else None
-    async with services.database.read() as conn:
-        found = await store.page(
-            conn,
+    async with services.store.read() as tx:
+        found = await tx.packages.page(
             account_id=account.id,
             after_id=after,
             limit=limit + 1,

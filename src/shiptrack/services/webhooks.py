@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
-
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shiptrack.domain.accounts import Account
 from shiptrack.domain.errors import NotFound
 from shiptrack.domain.ids import parse_id
 from shiptrack.domain.timefmt import utcnow
-from shiptrack.domain.webhooks import Webhook, WebhookHeader, check_headers, check_url
+from shiptrack.domain.webhooks import (
+    KEEP,
+    Webhook,
+    WebhookChanges,
+    WebhookHeader,
+    check_headers,
+    check_url,
+)
 from shiptrack.outbound.destinations import check_destination
 from shiptrack.services import Services
-from shiptrack.store import webhooks as store
-from shiptrack.webhooks.secrets import open_secret, seal_secret
+from shiptrack.store.port import NewWebhook, Transaction
+from shiptrack.webhooks.secrets import ensure_secret, seal_secret
 from shiptrack.webhooks.signing import new_webhook_secret
 
 
@@ -39,76 +43,59 @@ async def create(
     await _check_destination(services, url)
     check_headers(headers)
     secret = new_webhook_secret()
-    async with services.database.write() as conn:
-        webhook = await store.create_webhook(
-            conn,
-            account_id=account.id,
-            url=url,
-            event=event,
-            name=name,
-            store_id=store_id,
-            headers=headers,
-            sealed_secret=seal_secret(services.sealer, account.id, secret),
-            now=utcnow(),
-        )
+    new = NewWebhook(
+        account_id=account.id,
+        url=url,
+        event=event,
+        name=name,
+        store_id=store_id,
+        headers=tuple(headers),
+        sealed_secret=seal_secret(services.sealer, account.id, secret),
+    )
+    async with services.store.write() as tx:
+        webhook = await tx.webhooks.create(new, now=utcnow())
     services.setups.forget(account.id)
     return webhook, secret
 
 
 async def list_all(services: Services, account: Account) -> list[Webhook]:
     """The account's webhooks."""
-    async with services.database.read() as conn:
-        return await store.list_webhooks(conn, account.id)
+    async with services.store.read() as tx:
+        return await tx.webhooks.of_account(account.id)
 
 
 async def get(services: Services, account: Account, webhook_id: str) -> Webhook:
     """One webhook, ``404`` when it is not the account's."""
-    async with services.database.read() as conn:
-        return await find(conn, account, webhook_id)
+    async with services.store.read() as tx:
+        return await find(tx, account, webhook_id)
 
 
 async def update(
-    services: Services, account: Account, webhook_id: str, changes: dict[str, Any]
+    services: Services, account: Account, webhook_id: str, changes: WebhookChanges
 ) -> None:
     """Change a webhook's url, headers, name or store id (its event never changes). Any update
     re-enables a webhook that was disabled after failing for too long."""
-    if "url" in changes:
-        await _check_destination(services, changes["url"])
-    if "headers" in changes:
-        check_headers(changes["headers"])
-    async with services.database.write() as conn:
-        webhook = await find(conn, account, webhook_id)
-        await store.update_webhook(conn, webhook, changes, now=utcnow())
+    if changes.url is not KEEP:
+        await _check_destination(services, changes.url)
+    if changes.headers is not KEEP:
+        check_headers(list(changes.headers))
+    async with services.store.write() as tx:
+        webhook = await find(tx, account, webhook_id)
+        await tx.webhooks.update(webhook, changes, now=utcnow())
 
 
 async def delete(services: Services, account: Account, webhook_id: str) -> None:
     """Remove a webhook; its pending deliveries are not sent."""
-    async with services.database.write() as conn:
-        webhook = await find(conn, account, webhook_id)
-        await store.delete_webhook(conn, webhook.id, now=utcnow())
+    async with services.store.write() as tx:
+        webhook = await find(tx, account, webhook_id)
+        await tx.webhooks.delete(webhook.id, now=utcnow())
     services.setups.forget(account.id)
 
 
 async def secret(services: Services, account: Account, webhook_id: str) -> str:
     """The webhook's current signing secret."""
-    async with services.database.write() as conn:
-        return await ensure_secret(services, conn, await find(conn, account, webhook_id))
-
-
-async def ensure_secret(services: Services, conn: AsyncConnection, webhook: Webhook) -> str:
-    """A webhook's current secret; one is made for a webhook registered before secrets existed."""
-    stored = await store.stored_secrets(conn, webhook)
-    if stored.sealed_secret:
-        return open_secret(services.sealer, webhook.account_id, stored.sealed_secret)
-    value = new_webhook_secret()
-    await store.set_secrets(
-        conn,
-        webhook.id,
-        sealed_secret=seal_secret(services.sealer, webhook.account_id, value),
-        sealed_previous_secret=None,
-        previous_secret_expires_at=None,
-    )
-    return value
+    async with services.store.write() as tx:
+        return await ensure_secret(tx, services.sealer, await find(tx, account, webhook_id))
 
 
 async def rotate_secret(services: Services, account: Account, webhook_id: str) -> str:
@@ -116,11 +103,10 @@ async def rotate_secret(services: Services, account: Account, webhook_id: str) -
     (``SHIPTRACK_WEBHOOK_SECRET_OVERLAP``) so receivers can switch without losing any."""
     value = new_webhook_secret()
     now = utcnow()
-    async with services.database.write() as conn:
-        webhook = await find(conn, account, webhook_id)
-        stored = await store.stored_secrets(conn, webhook)
-        await store.set_secrets(
-            conn,
+    async with services.store.write() as tx:
+        webhook = await find(tx, account, webhook_id)
+        stored = await tx.webhooks.secrets(webhook)
+        await tx.webhooks.set_secrets(
             webhook.id,
             sealed_secret=seal_secret(services.sealer, account.id, value),
             sealed_previous_secret=stored.sealed_secret,
@@ -130,10 +116,10 @@ async def rotate_secret(services: Services, account: Account, webhook_id: str) -
     return value
 
 
-async def find(conn: AsyncConnection, account: Account, webhook_id: str) -> Webhook:
+async def find(tx: Transaction, account: Account, webhook_id: str) -> Webhook:
     """The account's webhook with this public id, or ``404``."""
     row_id = parse_id(webhook_id, field_name="webhook_id")
-    found = await store.get_webhook(conn, account.id, row_id) if row_id is not None else None
+    found = await tx.webhooks.get(account.id, row_id) if row_id is not None else None
     if found is None:
         raise NotFound(f"Webhook {webhook_id} was not found", field_name="webhook_id")
     return found

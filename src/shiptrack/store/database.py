@@ -11,7 +11,7 @@ beside the writer thanks to WAL.
 SQLite runs with ``synchronous=FULL``: every commit syncs the WAL to disk before it returns, so what
 a ``204`` acknowledged survives a power loss or an operating-system crash, not only the death of
 the process (``NORMAL`` would lose the last commits before a checkpoint). The cost is one fsync per
-commit, which group commit (``services.batching``) shares among everything written together.
+commit, which group commit (``engine.batching``) shares among everything written together.
 """
 
 from __future__ import annotations
@@ -61,8 +61,14 @@ class Database:
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
         """A read-only transaction (a consistent snapshot on both databases)."""
-        async with _unavailable_as_503(), self.engine.connect() as conn, conn.begin():
-            yield conn
+        async with _unavailable_as_503(), self.engine.connect() as conn:
+            if not self.is_sqlite:
+                # PostgreSQL's default, READ COMMITTED, gives each statement a snapshot of its
+                # own; REPEATABLE READ gives the transaction one (asyncpg says so in its BEGIN, no
+                # extra round trip). SQLite's read transactions are snapshots already (WAL).
+                await conn.execution_options(isolation_level="REPEATABLE READ")
+            async with conn.begin():
+                yield conn
 
     @asynccontextmanager
     async def quick_read(self) -> AsyncIterator[AsyncConnection]:

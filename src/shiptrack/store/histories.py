@@ -3,8 +3,8 @@
 A row per scan cost about 200 bytes of table and 70 of indexes on PostgreSQL (tuple header, key,
 two index entries, the carrier's texts repeated scan after scan). One compact, compressed document
 per package is a quarter of that, is read with one primary-key lookup, and is rewritten only when a
-check brings new scans. Every writer holds the subscription's row lock first (the engine's
-:func:`shiptrack.store.polling.owned`), so two writers never merge into the same history at once.
+check brings new scans. Every writer holds the subscription's row lock first
+(:meth:`shiptrack.store.port.Packages.owned`), so two writers never merge into one history at once.
 
 Format: one version byte, then zlib-compressed JSON: a list of scans, each a list of the
 identity (hex) followed by :data:`EVENT_FIELDS` in that order, trailing nulls left out.
@@ -21,6 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from shiptrack.domain.changes import StoredEvent
 from shiptrack.domain.tracking import TrackEvent
 from shiptrack.store.dialect import insert
 from shiptrack.store.tables import tracking_histories
@@ -48,9 +49,6 @@ EVENT_FIELDS = (
     "proof_of_delivery_url",
 )
 _VERSION = b"\x01"
-
-#: A stored scan: its identity (see :func:`shiptrack.domain.changes.event_identity`) and the scan.
-StoredEvent = tuple[bytes, TrackEvent]
 
 
 class CorruptHistory(ValueError):

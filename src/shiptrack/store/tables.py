@@ -96,7 +96,7 @@ carrier_connections = sa.Table(
     sa.Column("nickname", sa.String(200), nullable=False),
     sa.Column("account_number", sa.String(100), nullable=True),
     sa.Column("base_url", sa.String(2048), nullable=True),
-    # Credentials sealed with the secret key (shiptrack.store.sealing); never returned.
+    # Credentials sealed with the secret key (shiptrack.sealing); never returned.
     sa.Column("credentials", sa.Text(), nullable=True),
     sa.Column("simulated", sa.Boolean(), nullable=False),
     # The connection's own request budget (NULL: the carrier's published limit).

@@ -13,9 +13,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from shiptrack.domain.timefmt import utcnow
-from shiptrack.store import signing_keys as store
-from shiptrack.store.database import Database
-from shiptrack.store.sealing import Sealer
+from shiptrack.sealing import Sealer
+from shiptrack.store.port import SigningKeys, Store, StoredKey
 from shiptrack.webhooks.signing import SigningKey, generate_signing_key, load_signing_key
 
 #: How long a process trusts its copy of the key list unless told otherwise (the services give it
@@ -31,11 +30,11 @@ def _owner(kid: str) -> str:
 class KeyRing:
     """Cached view of the stored signing keys."""
 
-    def __init__(self, database: Database, sealer: Sealer, *, refresh: float | None = None) -> None:
-        self.database = database
+    def __init__(self, store: Store, sealer: Sealer, *, refresh: float | None = None) -> None:
+        self.store = store
         self.sealer = sealer
         self.refresh = REFRESH_SECONDS if refresh is None else refresh
-        self._keys: list[store.StoredKey] = []
+        self._keys: list[StoredKey] = []
         self._loaded_at = float("-inf")
         self._private: dict[str, SigningKey] = {}
         self._lock = asyncio.Lock()
@@ -65,30 +64,30 @@ class KeyRing:
         seconds after that. Returns the new kid."""
         now = utcnow()
         activates_at = now + timedelta(seconds=lead)
-        async with self.database.write() as conn:
-            await store.retire_all(conn, retires_at=activates_at + timedelta(seconds=grace))
-            kid = await self._add(conn, activates_at=activates_at, now=now)
+        async with self.store.write() as tx:
+            keys = tx.signing_keys
+            await keys.retire_all(retires_at=activates_at + timedelta(seconds=grace))
+            kid = await self._add(keys, activates_at=activates_at, now=now)
         self._loaded_at = float("-inf")
         return kid
 
-    async def _current(self, *, create: bool = False) -> list[store.StoredKey]:
+    async def _current(self, *, create: bool = False) -> list[StoredKey]:
         async with self._lock:
             fresh = time.monotonic() - self._loaded_at < self.refresh
             if fresh and (self._keys or not create):
                 return self._keys
             now = utcnow()
-            async with self.database.write() if create else self.database.read() as conn:
-                keys = await store.published(conn, now)
+            async with self.store.write() if create else self.store.read() as tx:
+                keys = await tx.signing_keys.published(now)
                 if create and not any(key.activates_at <= now for key in keys):
-                    await self._add(conn, activates_at=now, now=now)
-                    keys = await store.published(conn, now)
+                    await self._add(tx.signing_keys, activates_at=now, now=now)
+                    keys = await tx.signing_keys.published(now)
             self._keys, self._loaded_at = keys, time.monotonic()
             return keys
 
-    async def _add(self, conn: Any, *, activates_at: datetime, now: datetime) -> str:
+    async def _add(self, keys: SigningKeys, *, activates_at: datetime, now: datetime) -> str:
         kid, pem, jwk = generate_signing_key()
-        await store.add_key(
-            conn,
+        await keys.add(
             kid=kid,
             sealed_private_key=self.sealer.seal({"pem": pem}, owner=_owner(kid)),
             public_jwk=jwk,

@@ -6,7 +6,10 @@ import functools
 from datetime import datetime
 from typing import Protocol
 
-from shiptrack.store.sealing import Sealer
+from shiptrack.domain.webhooks import Webhook
+from shiptrack.sealing import Sealer
+from shiptrack.store.port import Transaction
+from shiptrack.webhooks.signing import new_webhook_secret
 
 
 class HasSecrets(Protocol):
@@ -55,3 +58,18 @@ def signing_secrets(sealer: Sealer, webhook: HasSecrets, now: datetime) -> list[
     ):
         found.append(open_secret(sealer, webhook.account_id, webhook.sealed_previous_secret))
     return found
+
+
+async def ensure_secret(tx: Transaction, sealer: Sealer, webhook: Webhook) -> str:
+    """A webhook's current secret; one is made for a webhook registered before secrets existed."""
+    stored = await tx.webhooks.secrets(webhook)
+    if stored.sealed_secret:
+        return open_secret(sealer, webhook.account_id, stored.sealed_secret)
+    value = new_webhook_secret()
+    await tx.webhooks.set_secrets(
+        webhook.id,
+        sealed_secret=seal_secret(sealer, webhook.account_id, value),
+        sealed_previous_secret=None,
+        previous_secret_expires_at=None,
+    )
+    return value

@@ -6,55 +6,26 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
-from fastapi import Request as HTTPRequest
 
 from shiptrack.api.deps import AccountDep, ServicesDep, strict_query
 from shiptrack.api.responses import JSON
 from shiptrack.api.routes import ERRORS
+from shiptrack.domain.delivery import AttemptView
 from shiptrack.domain.errors import ValidationFailed
 from shiptrack.domain.ids import format_id
 from shiptrack.domain.timefmt import format_utc
-from shiptrack.services import deliveries, webhooks
+from shiptrack.services import deliveries
 
 router = APIRouter(prefix="/v1/environment/webhooks", tags=["webhook deliveries"], responses=ERRORS)
-public = APIRouter(tags=["webhook deliveries"])
 _NO_QUERY = [Depends(strict_query())]
 
 
-@router.get(
-    "/{webhook_id}/secret",
-    operation_id="get_webhook_secret",
-    summary="Get a webhook's signing secret",
-    response_class=JSON,
-    dependencies=_NO_QUERY,
-)
-async def get_secret(services: ServicesDep, account: AccountDep, webhook_id: str) -> JSON:
-    """The Standard Webhooks secret (`whsec_…`) that signs `webhook-signature`."""
-    return JSON({"secret": await webhooks.secret(services, account, webhook_id)})
-
-
-@router.post(
-    "/{webhook_id}/secret/rotate",
-    operation_id="rotate_webhook_secret",
-    summary="Rotate a webhook's signing secret",
-    response_class=JSON,
-    dependencies=_NO_QUERY,
-)
-async def rotate_secret(services: ServicesDep, account: AccountDep, webhook_id: str) -> JSON:
-    """A new secret; deliveries are signed with the new and the previous secret for
-    `SHIPTRACK_WEBHOOK_SECRET_OVERLAP` seconds (a day by default), then with the new one only."""
-    secret = await webhooks.rotate_secret(services, account, webhook_id)
-    return JSON(
-        {"secret": secret, "previous_secret_valid_for": services.settings.webhook_secret_overlap}
-    )
-
-
-def _attempt_json(row: Any) -> dict[str, Any]:
+def _attempt_json(attempt: AttemptView) -> dict[str, Any]:
     return {
-        "attempted_at": format_utc(row.attempted_at),
-        "response_status": row.response_status,
-        "latency_ms": row.latency_ms,
-        "error": row.error,
+        "attempted_at": format_utc(attempt.attempted_at),
+        "response_status": attempt.response_status,
+        "latency_ms": attempt.latency_ms,
+        "error": attempt.error,
     }
 
 
@@ -104,7 +75,7 @@ async def list_deliveries(
                     "last_error": row.last_error,
                     "attempts": [_attempt_json(a) for a in found.attempts[row.id]],
                 }
-                for row in found.rows
+                for row in found.deliveries
             ],
             "next_cursor": found.next_cursor,
         }
@@ -166,10 +137,3 @@ async def send_test(services: ServicesDep, account: AccountDep, webhook_id: str)
     """Queue a `track` event marked `"test": true` to this webhook, signed like any other."""
     delivery_id = await deliveries.send_test(services, account, webhook_id)
     return JSON({"delivery_id": format_id(delivery_id)}, status_code=202)
-
-
-@public.get("/jwks", operation_id="get_jwks", summary="Webhook signing keys", response_class=JSON)
-async def jwks(services: ServicesDep, request: HTTPRequest) -> JSON:
-    """The public keys that verify `x-shipengine-rsa-sha256-signature` (no API key needed). A new
-    key appears here before it signs anything; a replaced one stays for a grace period."""
-    return JSON(await services.keyring.jwks(), headers={"Cache-Control": "max-age=300"})

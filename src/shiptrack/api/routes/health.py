@@ -7,7 +7,6 @@ from fastapi import APIRouter
 from shiptrack.api.deps import ServicesDep
 from shiptrack.api.responses import JSON
 from shiptrack.domain.errors import ServiceUnavailable
-from shiptrack.store.migrate import schema_problem
 
 router = APIRouter(tags=["operations"])
 
@@ -21,7 +20,7 @@ async def health() -> JSON:
 @router.get("/ready", summary="Ready to serve", response_class=JSON)
 async def ready(services: ServicesDep) -> JSON:
     """The database answers and is migrated to the version this code needs (`503` otherwise)."""
-    problem = await schema_problem(services.database)
+    problem = await services.store.schema_problem()
     if problem:
         raise ServiceUnavailable(f"Not ready: {problem}")
-    return JSON({"status": "ready", "database": services.database.dialect})
+    return JSON({"status": "ready", "database": services.store.kind})

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Request
 from shiptrack.api.deps import ServicesDep, strict_query
 from shiptrack.api.responses import JSON
 from shiptrack.api.routes import ERRORS
-from shiptrack.services import push
+from shiptrack.engine import push
 
 router = APIRouter(prefix="/v1/carriers/push", tags=["carrier push"], responses=ERRORS)
 _NO_QUERY = [Depends(strict_query())]
@@ -30,7 +30,7 @@ async def receive_push(
     """Authenticated as the carrier specifies; recorded like a poll. `401` for a bad signature or
     token, `404` when the account tracks none of the numbers (nothing is stored then)."""
     body = await request.body()
-    updated = await push.receive(services, carrier_name, carrier_id, request.headers, body)
+    updated = await push.receive(services.pushes, carrier_name, carrier_id, request.headers, body)
     return JSON({"updated": updated})
 
 
@@ -46,4 +46,6 @@ async def issue_token(
 ) -> JSON:
     """UPS fetches a token here (client credentials, HTTP Basic) before it pushes."""
     body = await request.body()
-    return JSON(await push.issue_token(services, carrier_name, carrier_id, request.headers, body))
+    return JSON(
+        await push.issue_token(services.pushes, carrier_name, carrier_id, request.headers, body)
+    )

@@ -19,10 +19,12 @@ from shiptrack.api.responses import JSON
 from shiptrack.api.routes import CONFLICT, EMPTY_204, ERRORS
 from shiptrack.domain.errors import ValidationFailed
 from shiptrack.domain.ids import format_id
-from shiptrack.domain.webhooks import Webhook, WebhookHeader
+from shiptrack.domain.webhooks import KEEP, Webhook, WebhookChanges, WebhookHeader
 from shiptrack.services import webhooks
 
 router = APIRouter(prefix="/v1/environment/webhooks", tags=["webhooks"], responses=ERRORS)
+#: What needs no API key: the public keys that verify signatures.
+public = APIRouter(tags=["webhooks"])
 _NO_QUERY = [Depends(strict_query())]
 
 
@@ -106,12 +108,16 @@ async def update_webhook(
     services: ServicesDep, account: AccountDep, webhook_id: str, body: UpdateWebhookBody
 ) -> Response:
     """Change the url, headers, name or store id; fields left out keep their value."""
-    changes = body.model_dump(exclude_unset=True)
+    given = body.model_dump(exclude_unset=True)
     for required in ("url", "headers"):
-        if required in changes and changes[required] is None:
+        if required in given and given[required] is None:
             raise ValidationFailed(f"{required} cannot be null", field_name=required)
-    if body.headers is not None:
-        changes["headers"] = _headers(body.headers)
+    changes = WebhookChanges(
+        url=given.get("url", KEEP),
+        name=given.get("name", KEEP),
+        store_id=given.get("store_id", KEEP),
+        headers=tuple(_headers(body.headers)) if body.headers is not None else KEEP,
+    )
     await webhooks.update(services, account, webhook_id, changes)
     return Response(status_code=204)
 
@@ -129,3 +135,38 @@ async def delete_webhook(services: ServicesDep, account: AccountDep, webhook_id:
     """Remove a webhook."""
     await webhooks.delete(services, account, webhook_id)
     return Response(status_code=204)
+
+
+@router.get(
+    "/{webhook_id}/secret",
+    operation_id="get_webhook_secret",
+    summary="Get a webhook's signing secret",
+    response_class=JSON,
+    dependencies=_NO_QUERY,
+)
+async def get_secret(services: ServicesDep, account: AccountDep, webhook_id: str) -> JSON:
+    """The Standard Webhooks secret (`whsec_…`) that signs `webhook-signature`."""
+    return JSON({"secret": await webhooks.secret(services, account, webhook_id)})
+
+
+@router.post(
+    "/{webhook_id}/secret/rotate",
+    operation_id="rotate_webhook_secret",
+    summary="Rotate a webhook's signing secret",
+    response_class=JSON,
+    dependencies=_NO_QUERY,
+)
+async def rotate_secret(services: ServicesDep, account: AccountDep, webhook_id: str) -> JSON:
+    """A new secret; deliveries are signed with the new and the previous secret for
+    `SHIPTRACK_WEBHOOK_SECRET_OVERLAP` seconds (a day by default), then with the new one only."""
+    secret = await webhooks.rotate_secret(services, account, webhook_id)
+    return JSON(
+        {"secret": secret, "previous_secret_valid_for": services.settings.webhook_secret_overlap}
+    )
+
+
+@public.get("/jwks", operation_id="get_jwks", summary="Webhook signing keys", response_class=JSON)
+async def jwks(services: ServicesDep) -> JSON:
+    """The public keys that verify `x-shipengine-rsa-sha256-signature` (no API key needed). A new
+    key appears here before it signs anything; a replaced one stays for a grace period."""
+    return JSON(await services.keyring.jwks(), headers={"Cache-Control": "max-age=300"})

@@ -7,9 +7,8 @@ import contextlib
 import logging
 
 from shiptrack.domain.errors import ServiceUnavailable
-from shiptrack.services import Services
-from shiptrack.services.checks import run_checks
-from shiptrack.worker.runner import wait_any
+from shiptrack.engine.checks import Checks
+from shiptrack.engine.runner import wait_any
 
 log = logging.getLogger("shiptrack.poller")
 
@@ -19,16 +18,18 @@ class Poller:
 
     name = "poller"
 
-    def __init__(self, services: Services) -> None:
-        self.services = services
+    def __init__(self, checks: Checks, *, idle: float) -> None:
+        self.checks = checks
+        #: Seconds to wait when nothing is due (``SHIPTRACK_POLL_INTERVAL``).
+        self.idle = idle
 
     async def run(self, stopping: asyncio.Event) -> None:
         """Work until ``stopping`` is set. The round under way asks no carrier after that; what
-        it checked is recorded and what it did not is given back (``run_checks``)."""
-        idle = self.services.settings.poll_interval
+        it checked is recorded and what it did not is given back (``Checks.run_round``)."""
+        idle = self.idle
         while not stopping.is_set():
             try:
-                checked = await run_checks(self.services, stopping=stopping)
+                checked = await self.checks.run_round(stopping=stopping)
             except ServiceUnavailable as error:
                 log.warning("checking packages: %s; retrying in %.1fs", error.message, idle)
                 checked = 0
@@ -37,6 +38,6 @@ class Poller:
                 checked = 0
             if checked:
                 continue
-            self.services.packages_due.clear()
+            self.checks.packages_due.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wait_any(stopping, self.services.packages_due), timeout=idle)
+                await asyncio.wait_for(wait_any(stopping, self.checks.packages_due), timeout=idle)

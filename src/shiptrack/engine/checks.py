@@ -5,10 +5,10 @@ chunks of its batch size within its request budget, then record what each chunk 
 transaction: new events, the subscription's new state and schedule, every status change, and one
 outbox row per ``track`` webhook of the account for each change (the transactional outbox). Chunks
 answered while an earlier one is being recorded are recorded together, in one transaction
-(``services.recording``).
+(``engine.recording``).
 
 Nothing claimed is left waiting for its lease while the process lives: a write that fails because
-the database cannot be reached is tried again (``services.retrying``) with the carrier's answer
+the database cannot be reached is tried again (``engine.retrying``) with the carrier's answer
 kept in memory, and whatever a round could not write back (its process stopping, or the database
 away until the lease nearly ran out) is released, due again at once for any worker.
 """
@@ -20,29 +20,27 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from shiptrack.carriers.base import (
-    Budget,
     CarrierAdapter,
     ConnectionContext,
     Result,
     TrackRequest,
     TransportError,
 )
-from shiptrack.domain.carriers import CARRIERS
+from shiptrack.carriers.pacing import RequestPacer
+from shiptrack.carriers.registry import CarrierRegistry
+from shiptrack.domain.check import ClaimedPackage, ConnectionState
 from shiptrack.domain.errors import ServiceUnavailable
+from shiptrack.domain.schedule import SchedulePolicy
 from shiptrack.domain.timefmt import utcnow
-from shiptrack.services import Services
-from shiptrack.services.batching import WriteBatcher
-from shiptrack.services.connections import credential_owner
-from shiptrack.services.recording import record_results
-from shiptrack.services.retrying import write_until
-from shiptrack.store import polling
-from shiptrack.store.polling import Claimed, ConnectionState
-from shiptrack.store.sealing import SealingError
+from shiptrack.engine.batching import WriteBatcher
+from shiptrack.engine.connections import ConnectionOpener, connection_budget
+from shiptrack.engine.recording import Recorder
+from shiptrack.engine.retrying import write_until
+from shiptrack.store.port import Store, Transaction
 
 log = logging.getLogger("shiptrack.engine")
 
@@ -60,8 +58,33 @@ LEASE_USE = 0.9
 RELEASE_WAIT = 5.0
 
 
+@dataclass(frozen=True)
+class Checks:
+    """What checking packages needs: the store, the carriers and their budgets, how to open a
+    connection and record what came back, the schedule, and the poll settings."""
+
+    store: Store
+    carriers: CarrierRegistry
+    pacer: RequestPacer
+    opener: ConnectionOpener
+    recorder: Recorder
+    schedule: SchedulePolicy
+    #: Seconds a claimed package stays with its worker (``SHIPTRACK_POLL_LEASE``).
+    lease: float
+    #: Packages claimed at once (``SHIPTRACK_POLL_BATCH_SIZE``).
+    batch_size: int
+    #: Set when a package becomes due now (a given-back claim).
+    packages_due: asyncio.Event
+
+    async def run_round(
+        self, *, limit: int | None = None, stopping: asyncio.Event | None = None
+    ) -> int:
+        """Check one batch of due packages (see :func:`run_checks`)."""
+        return await run_checks(self, limit=limit, stopping=stopping)
+
+
 async def run_checks(
-    services: Services, *, limit: int | None = None, stopping: asyncio.Event | None = None
+    checks: Checks, *, limit: int | None = None, stopping: asyncio.Event | None = None
 ) -> int:
     """Check one batch of due packages; the number claimed (0 when nothing was due).
 
@@ -69,32 +92,31 @@ async def run_checks(
     A round cancelled meanwhile (the grace period of a shutdown is over) gives back what it has
     not recorded before the cancellation goes on.
     """
-    settings = services.settings
     now = utcnow()
-    lease_until = now + timedelta(seconds=settings.poll_lease)
-    deadline = time.monotonic() + settings.poll_lease * LEASE_USE
+    lease_until = now + timedelta(seconds=checks.lease)
+    deadline = time.monotonic() + checks.lease * LEASE_USE
     try:
-        async with services.database.write() as conn:
-            claimed = await polling.claim_due(
-                conn, now=now, lease_until=lease_until, limit=limit or settings.poll_batch_size
+        async with checks.store.write() as tx:
+            claimed = await tx.packages.claim_due(
+                now=now, lease_until=lease_until, limit=limit or checks.batch_size
             )
     except ServiceUnavailable:
         # The claim may have been committed although its answer never came: give back what it
         # took as soon as the database answers.
-        await _release_lost_claim(services, lease_until, deadline)
+        await _release_lost_claim(checks, lease_until, deadline)
         raise
     if not claimed:
         return 0
-    held = _Held(services, claimed, deadline=deadline, stopping=stopping)
-    by_connection: dict[int, list[Claimed]] = defaultdict(list)
+    held = _Held(checks, claimed, deadline=deadline, stopping=stopping)
+    by_connection: dict[int, list[ClaimedPackage]] = defaultdict(list)
     for item in claimed:
         by_connection[item.subscription.connection_id].append(item)
     try:
-        async with services.database.read() as conn:
-            states = await polling.connection_states(conn, by_connection)
+        async with checks.store.read() as tx:
+            states = await tx.connections.states(list(by_connection))
         outcomes = await asyncio.gather(
             *(
-                _check_connection(services, held, states[connection_id], items)
+                _check_connection(checks, held, states[connection_id], items)
                 for connection_id, items in by_connection.items()
             ),
             return_exceptions=True,
@@ -117,13 +139,13 @@ async def run_checks(
     return len(claimed)
 
 
-async def _release_lost_claim(services: Services, lease_until: datetime, deadline: float) -> None:
+async def _release_lost_claim(checks: Checks, lease_until: datetime, deadline: float) -> None:
     async def release() -> None:
-        async with services.database.write() as conn:
-            released = await polling.release_claim(conn, lease_until=lease_until, now=utcnow())
+        async with checks.store.write() as tx:
+            released = await tx.packages.release_claim(lease_until=lease_until, now=utcnow())
         if released:
             log.warning("gave back %d packages of a claim whose answer was lost", released)
-            services.packages_due.set()
+            checks.packages_due.set()
 
     await write_until(release, deadline=deadline, what="giving back a claim")
 
@@ -133,13 +155,13 @@ class _Held:
 
     def __init__(
         self,
-        services: Services,
-        claimed: Iterable[Claimed],
+        checks: Checks,
+        claimed: Iterable[ClaimedPackage],
         *,
         deadline: float,
         stopping: asyncio.Event | None,
     ) -> None:
-        self.services = services
+        self.checks = checks
         self.items = {item.subscription.id: item for item in claimed}
         #: Monotonic time after which failing writes are no longer tried again.
         self.deadline = deadline
@@ -152,8 +174,8 @@ class _Held:
 
     async def write(
         self,
-        items: Sequence[Claimed],
-        write: Callable[[AsyncConnection], Awaitable[None]],
+        items: Sequence[ClaimedPackage],
+        write: Callable[[Transaction], Awaitable[None]],
         *,
         what: str,
     ) -> None:
@@ -162,8 +184,8 @@ class _Held:
         under this round's lease are someone else's)."""
 
         async def attempt() -> None:
-            async with self.services.database.write() as conn:
-                await write(conn)
+            async with self.checks.store.write() as tx:
+                await write(tx)
 
         if await write_until(attempt, deadline=self.deadline, what=what):
             for item in items:
@@ -176,8 +198,8 @@ class _Held:
         items = list(self.items.values())
 
         async def release() -> None:
-            async with self.services.database.write() as conn:
-                await polling.release(conn, items, now=utcnow())
+            async with self.checks.store.write() as tx:
+                await tx.packages.release(items, now=utcnow())
 
         try:
             # Tried at least once, however late; bounded, should a connection attempt hang.
@@ -192,23 +214,23 @@ class _Held:
             released = False
         if released:
             self.items.clear()
-            self.services.packages_due.set()
+            self.checks.packages_due.set()
         else:
             log.warning("%d packages are due again when their lease runs out", len(items))
 
 
 async def _check_connection(
-    services: Services, held: _Held, state: ConnectionState, items: list[Claimed]
+    checks: Checks, held: _Held, state: ConnectionState, items: list[ClaimedPackage]
 ) -> None:
-    adapter = services.carriers.adapter(state.carrier_code, simulated=state.simulated)
-    speed = services.carriers.speed(simulated=state.simulated)
+    adapter = checks.carriers.adapter(state.carrier_code, simulated=state.simulated)
+    speed = checks.carriers.speed(simulated=state.simulated)
     now = utcnow()
     if state.backoff_until is not None and state.backoff_until > now:
         backoff_until = state.backoff_until
 
-        async def wait_for_backoff(conn: AsyncConnection) -> None:
-            await polling.reschedule(
-                conn, items, next_check_at=backoff_until, error=state.last_error, now=now
+        async def wait_for_backoff(tx: Transaction) -> None:
+            await tx.packages.reschedule(
+                items, next_check_at=backoff_until, error=state.last_error, now=now
             )
 
         await held.write(
@@ -218,40 +240,39 @@ async def _check_connection(
     if held.stopping:
         return
     try:
-        context = connection_context(services, state)
+        context = checks.opener.context(state)
     except TransportError as error:
-        await _carrier_failed(services, held, state, items, error, speed)
+        await _carrier_failed(checks, held, state, items, error, speed)
         return
-    sized = getattr(adapter, "batch_size_for", None)
-    size = max(1, sized(context) if sized else adapter.batch_size)
+    size = max(1, adapter.batch_size_for(context))
     chunks = [items[i : i + size] for i in range(0, len(items), size)]
     budget = connection_budget(adapter, state)
     gate = asyncio.Semaphore(CHUNKS_IN_FLIGHT)
     failures: list[TransportError] = []
-    unasked: list[Claimed] = []
-    later: list[tuple[float, list[Claimed]]] = []
+    unasked: list[ClaimedPackage] = []
+    later: list[tuple[float, list[ClaimedPackage]]] = []
 
-    async def record(answered: Sequence[tuple[list[Claimed], dict[str, Result]]]) -> None:
+    async def record(answered: Sequence[tuple[list[ClaimedPackage], dict[str, Result]]]) -> None:
         chunk = [item for items, _ in answered for item in items]
         results = {number: result for _, found in answered for number, result in found.items()}
 
-        async def write(conn: AsyncConnection) -> None:
-            await record_results(services, conn, state, chunk, results, speed)
+        async def write(tx: Transaction) -> None:
+            await checks.recorder.record(tx, state, chunk, results, speed)
 
         await held.write(chunk, write, what=f"recording checks on connection {state.id}")
 
     # Chunks answered while an earlier one is being recorded are recorded together: one
     # transaction and one statement of each kind for all of them.
-    recorder: WriteBatcher[tuple[list[Claimed], dict[str, Result]]] = WriteBatcher(record)
+    recorder: WriteBatcher[tuple[list[ClaimedPackage], dict[str, Result]]] = WriteBatcher(record)
 
-    async def check(chunk: list[Claimed]) -> None:
+    async def check(chunk: list[ClaimedPackage]) -> None:
         async with gate:
             if held.stopping:  # not asked: given back when the round ends
                 return
             if failures:  # the carrier failed meanwhile: it is not asked again this round
                 unasked.extend(chunk)
                 return
-            slot = await services.pacer.wait(state.id, budget, max_wait=PACING_WAIT)
+            slot = await checks.pacer.wait(state.id, budget, max_wait=PACING_WAIT)
             if not slot.reserved:
                 # Over the connection's budget for now: asked again when it has room.
                 later.append((slot.wait, chunk))
@@ -269,14 +290,13 @@ async def _check_connection(
     finally:
         await recorder.cancel()
     if failures:
-        await _carrier_failed(services, held, state, unasked, failures[0], speed)
+        await _carrier_failed(checks, held, state, unasked, failures[0], speed)
     if later:
         paced = [item for _, chunk in later for item in chunk]
 
-        async def wait_for_budget(conn: AsyncConnection) -> None:
+        async def wait_for_budget(tx: Transaction) -> None:
             for wait, chunk in later:
-                await polling.reschedule(
-                    conn,
+                await tx.packages.reschedule(
                     chunk,
                     next_check_at=utcnow() + timedelta(seconds=wait),
                     error=None,
@@ -287,7 +307,7 @@ async def _check_connection(
 
 
 async def _ask(
-    adapter: CarrierAdapter, context: ConnectionContext, chunk: Sequence[Claimed]
+    adapter: CarrierAdapter, context: ConnectionContext, chunk: Sequence[ClaimedPackage]
 ) -> dict[str, Result]:
     requests = [
         TrackRequest(item.subscription.tracking_number, since=item.created_at) for item in chunk
@@ -298,57 +318,27 @@ async def _ask(
         raise
     except Exception as error:  # an adapter bug must not stop the engine
         log.exception("carrier adapter %s failed", context.carrier_code)
-        raise TransportError(f"unexpected error while asking the carrier: {error!r}") from error
-
-
-def connection_context(services: Services, state: ConnectionState) -> ConnectionContext:
-    """What the adapter needs of a connection, its credentials opened."""
-    credentials: dict[str, str] = {}
-    if state.sealed_credentials:
-        try:
-            credentials = services.sealer.open(
-                state.sealed_credentials,
-                owner=credential_owner(state.account_id, state.carrier_code),
-            )
-        except SealingError as error:
-            raise TransportError(f"the stored credentials cannot be decrypted: {error}") from error
-    return ConnectionContext(
-        connection_id=state.id,
-        carrier_code=state.carrier_code,
-        simulated=state.simulated,
-        base_url=CARRIERS[state.carrier_code].api_url(state.base_url),
-        account_number=state.account_number,
-        credentials=credentials,
-        options=state.options or {},
-    )
-
-
-def connection_budget(adapter: CarrierAdapter, state: ConnectionState) -> Budget:
-    """The connection's own request budget when it has one, else the carrier's published one."""
-    if state.requests_per_minute:
-        per_second = state.requests_per_minute / 60
-        return Budget(requests_per_second=per_second, burst=max(1, int(per_second)))
-    return adapter.budget
+        raise TransportError("failed unexpectedly (the server log says why)") from error
 
 
 async def _carrier_failed(
-    services: Services,
+    checks: Checks,
     held: _Held,
     state: ConnectionState,
-    items: Sequence[Claimed],
+    items: Sequence[ClaimedPackage],
     error: TransportError,
     speed: float,
 ) -> None:
     now = utcnow()
-    until = services.settings.schedule.backoff(
+    until = checks.schedule.backoff(
         state.failures + 1, now=now, retry_after=error.retry_after, speed=speed
     )
     log.warning(
         "carrier %s (connection %s) failed: %s", state.carrier_code, state.id, error.message
     )
 
-    async def back_off(conn: AsyncConnection) -> None:
-        await polling.record_carrier_failure(conn, state.id, until=until, error=error.message)
-        await polling.reschedule(conn, items, next_check_at=until, error=error.message, now=now)
+    async def back_off(tx: Transaction) -> None:
+        await tx.connections.record_failure(state.id, until=until, error=error.message)
+        await tx.packages.reschedule(items, next_check_at=until, error=error.message, now=now)
 
     await held.write(items, back_off, what=f"backing off connection {state.id}")

@@ -8,25 +8,37 @@ signature, or about numbers the connection's account does not track, is refused 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from shiptrack.carriers.base import PushRefused
+from shiptrack.carriers.registry import CarrierRegistry
 from shiptrack.domain.carriers import CARRIERS, carrier_kind
+from shiptrack.domain.check import ConnectionState
 from shiptrack.domain.errors import NotFound, ShiptrackError, Unauthorized, ValidationFailed
 from shiptrack.domain.ids import parse_id
 from shiptrack.domain.tracking import normalise_tracking_number
-from shiptrack.services import Services
-from shiptrack.services.checks import connection_context
-from shiptrack.services.recording import record_results
-from shiptrack.store import polling
-from shiptrack.store.polling import ConnectionState
+from shiptrack.engine.connections import ConnectionOpener
+from shiptrack.engine.recording import Recorder
+from shiptrack.store.port import Store
 
 
-async def _connection(services: Services, carrier_name: str, carrier_id: str) -> ConnectionState:
+@dataclass(frozen=True)
+class Pushes:
+    """What receiving carrier pushes needs: the store, the carriers, how to open a connection and
+    record what it brought."""
+
+    store: Store
+    carriers: CarrierRegistry
+    opener: ConnectionOpener
+    recorder: Recorder
+
+
+async def _connection(pushes: Pushes, carrier_name: str, carrier_id: str) -> ConnectionState:
     carrier_kind(carrier_name, field_name="carrier_name")
     row_id = parse_id(carrier_id, field_name="carrier_id")
-    async with services.database.read() as conn:
-        states = await polling.connection_states(conn, [row_id] if row_id is not None else [])
+    async with pushes.store.read() as tx:
+        states = await tx.connections.states([row_id] if row_id is not None else [])
     state = states.get(row_id) if row_id is not None else None
     if state is None or state.deleted or state.simulated or state.carrier_code != carrier_name:
         raise NotFound(
@@ -44,24 +56,23 @@ def _refused(error: PushRefused) -> ShiptrackError:
 
 
 async def receive(
-    services: Services,
+    pushes: Pushes,
     carrier_name: str,
     carrier_id: str,
     headers: Mapping[str, str],
     body: bytes,
 ) -> int:
     """Record a push; the number of packages it updated."""
-    state = await _connection(services, carrier_name, carrier_id)
-    adapter = services.carriers.adapter(state.carrier_code, simulated=False)
+    state = await _connection(pushes, carrier_name, carrier_id)
+    adapter = pushes.carriers.adapter(state.carrier_code, simulated=False)
     try:
-        reports = await adapter.read_push(connection_context(services, state), headers, body)
+        reports = await adapter.read_push(pushes.opener.context(state), headers, body)
     except PushRefused as error:
         raise _refused(error) from error
     numbers = {normalise_tracking_number(number): report for number, report in reports.items()}
     tracking_code = CARRIERS[state.carrier_code].tracking_code
-    async with services.database.write() as conn:
-        items = await polling.lock_for_push(
-            conn,
+    async with pushes.store.write() as tx:
+        items = await tx.packages.lock_for_push(
             account_id=state.account_id,
             carrier_code=tracking_code,
             tracking_numbers=list(numbers),
@@ -71,21 +82,20 @@ async def receive(
                 "Push refused: this account tracks none of its tracking numbers",
                 field_name="trackingNumber",
             )
-        await record_results(services, conn, state, items, dict(numbers), speed=1.0)
+        await pushes.recorder.record(tx, state, items, dict(numbers), speed=1.0)
     return len(items)
 
 
 async def issue_token(
-    services: Services, carrier_name: str, carrier_id: str, headers: Mapping[str, str], body: bytes
+    pushes: Pushes, carrier_name: str, carrier_id: str, headers: Mapping[str, str], body: bytes
 ) -> dict[str, Any]:
     """An access token for a carrier that fetches one before pushing (UPS Track Alert)."""
-    state = await _connection(services, carrier_name, carrier_id)
-    adapter = services.carriers.adapter(state.carrier_code, simulated=False)
-    issue = getattr(adapter, "issue_push_token", None)
-    if issue is None:
+    state = await _connection(pushes, carrier_name, carrier_id)
+    adapter = pushes.carriers.adapter(state.carrier_code, simulated=False)
+    if not adapter.issues_push_tokens:
         raise NotFound(f"{carrier_name} pushes need no token", field_name="carrier_name")
     try:
-        token: dict[str, Any] = issue(connection_context(services, state), headers, body)
+        token = adapter.issue_push_token(pushes.opener.context(state), headers, body)
     except PushRefused as error:
         raise _refused(error) from error
     return token

@@ -25,16 +25,14 @@ from datetime import datetime, timedelta
 
 import aiohttp
 
-from shiptrack.domain.delivery import EndpointSlots
+from shiptrack.domain.delivery import ClaimedDelivery, EndpointSlots
 from shiptrack.domain.errors import ServiceUnavailable
 from shiptrack.domain.timefmt import utcnow
-from shiptrack.services import Services
-from shiptrack.services.dispatch import record, release, send
-from shiptrack.services.retrying import pauses
-from shiptrack.store import deliveries as store
-from shiptrack.store.deliveries import ClaimedDelivery
+from shiptrack.engine.retrying import pauses
+from shiptrack.engine.runner import wait_any
+from shiptrack.engine.sending import Sending, record, release, send
+from shiptrack.settings import Settings
 from shiptrack.webhooks.sender import SendResult, open_session
-from shiptrack.worker.runner import wait_any
 
 log = logging.getLogger("shiptrack.dispatcher")
 
@@ -51,12 +49,11 @@ class Dispatcher:
 
     name = "dispatcher"
 
-    def __init__(self, services: Services) -> None:
-        self.services = services
+    def __init__(self, sending: Sending, settings: Settings) -> None:
+        self.sending = sending
+        self.settings = settings
         self.in_flight: set[asyncio.Task[None]] = set()
-        self.slots = EndpointSlots(
-            start=STARTING_SLOTS, most=services.settings.webhook_endpoint_concurrency
-        )
+        self.slots = EndpointSlots(start=STARTING_SLOTS, most=settings.webhook_endpoint_concurrency)
         #: Attempts made, waiting to be recorded.
         self.finished: list[tuple[ClaimedDelivery, SendResult]] = []
         #: Deliveries claimed but not sent, waiting to be given back.
@@ -72,7 +69,7 @@ class Dispatcher:
         """Work until ``stopping`` is set; deliveries under way are finished and recorded first.
         Cancelled (the grace period of a shutdown is over), it gives back what it has not sent
         and records what it has."""
-        settings = self.services.settings
+        settings = self.settings
         session = open_session(
             connect_timeout=settings.webhook_connect_timeout,
             total_timeout=settings.webhook_timeout,
@@ -93,10 +90,10 @@ class Dispatcher:
                 if started:
                     await asyncio.sleep(0)
                     continue
-                self.services.deliveries_due.clear()
+                self.sending.deliveries_due.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(
-                        wait_any(stopping, self.services.deliveries_due),
+                        wait_any(stopping, self.sending.deliveries_due),
                         timeout=settings.poll_interval,
                     )
             if self.in_flight:
@@ -113,7 +110,7 @@ class Dispatcher:
     async def _claim(self) -> list[ClaimedDelivery]:
         if self.failing:
             return []  # the database is away: what is waiting is recorded first
-        settings = self.services.settings
+        settings = self.settings
         capacity = settings.webhook_concurrency - len(self.in_flight)
         if capacity <= 0:
             return []
@@ -122,9 +119,8 @@ class Dispatcher:
         now = utcnow()
         lease_until = now + timedelta(seconds=settings.webhook_lease)
         try:
-            async with self.services.database.write() as conn:
-                return await store.claim(
-                    conn,
+            async with self.sending.store.write() as tx:
+                return await tx.outbox.claim(
                     now=now,
                     lease_until=lease_until,
                     limit=min(capacity, settings.poll_batch_size),
@@ -148,7 +144,7 @@ class Dispatcher:
 
     async def _send(self, session: aiohttp.ClientSession, delivery: ClaimedDelivery) -> None:
         try:
-            result = await send(self.services, session, delivery)
+            result = await send(self.sending, session, delivery)
         except asyncio.CancelledError:  # the process is stopping: another one will send it
             self._unsent(delivery)
             raise
@@ -166,7 +162,7 @@ class Dispatcher:
         self.slots.done(delivery.webhook_id, delivered=result.delivered)
         self.finished.append((delivery, result))
         self.results_ready.set()
-        self.services.deliveries_due.set()  # a slot is free: claim more now
+        self.sending.deliveries_due.set()  # a slot is free: claim more now
 
     def _unsent(self, delivery: ClaimedDelivery) -> None:
         self.slots.unsent(delivery.webhook_id)
@@ -208,10 +204,10 @@ class Dispatcher:
             return True
         try:
             if sent:
-                await record(self.services, sent, again=self.failing)
+                await record(self.sending, sent, again=self.failing)
                 sent = []
             if unsent or lost:
-                await release(self.services, unsent, lost)
+                await release(self.sending, unsent, lost)
         except Exception as error:
             if not isinstance(error, ServiceUnavailable):
                 # The leases run out and the deliveries are sent again: at least once.
@@ -226,7 +222,7 @@ class Dispatcher:
             self._keep(sent, unsent, lost)
             raise
         finally:
-            self.services.deliveries_due.set()
+            self.sending.deliveries_due.set()
         if self.failing:
             log.info("delivery attempts recorded again")
         self.failing = False

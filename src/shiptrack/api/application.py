@@ -23,9 +23,9 @@ from shiptrack.api.routes import (
     tracking,
     webhooks,
 )
+from shiptrack.engine.runner import Workers
 from shiptrack.runtime import settle_heap
 from shiptrack.services import Services
-from shiptrack.worker.runner import Workers
 
 
 def build_api(services: Services, workers: Workers | None = None) -> FastAPI:
@@ -58,7 +58,7 @@ def build_api(services: Services, workers: Workers | None = None) -> FastAPI:
         labels.router,
         webhooks.router,
         deliveries.router,
-        deliveries.public,
+        webhooks.public,
         carriers.router,
         sandbox.router,
         push.router,

@@ -1,0 +1,2 @@
+"""The tracking engine: checking packages, receiving pushes, sending webhooks, and the loops
+that run them."""

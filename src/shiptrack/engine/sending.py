@@ -1,0 +1,153 @@
+"""Sending claimed deliveries, and recording what happened in batches."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+import aiohttp
+
+from shiptrack.domain.delivery import (
+    Attempt,
+    ClaimedDelivery,
+    DeliveryAnswer,
+    RetryPolicy,
+    after_attempt,
+    parse_retry_after,
+)
+from shiptrack.domain.timefmt import utcnow
+from shiptrack.sealing import Sealer
+from shiptrack.store.port import Store
+from shiptrack.webhooks.keyring import KeyRing
+from shiptrack.webhooks.secrets import ensure_secret, signing_secrets
+from shiptrack.webhooks.sender import SendResult, post
+from shiptrack.webhooks.signing import shipengine_headers, standard_headers
+
+log = logging.getLogger("shiptrack.dispatcher")
+
+
+@dataclass(frozen=True)
+class Sending:
+    """What sending and recording deliveries needs."""
+
+    store: Store
+    keyring: KeyRing
+    sealer: Sealer
+    retry_policy: RetryPolicy
+    #: ``User-Agent`` of deliveries (``SHIPTRACK_WEBHOOK_USER_AGENT``).
+    user_agent: str
+    #: Most of an answer that is read (``SHIPTRACK_WEBHOOK_MAX_RESPONSE_BYTES``).
+    max_response_bytes: int
+    #: Set when deliveries may have become due (an earlier one of a package arrived).
+    deliveries_due: asyncio.Event
+
+
+async def send(
+    sending: Sending, session: aiohttp.ClientSession, delivery: ClaimedDelivery
+) -> SendResult:
+    """POST the stored bytes, signed both ways (the attempt is recorded by :func:`record`)."""
+    now = utcnow()
+    key = await sending.keyring.signing_key()
+    secrets = signing_secrets(sending.sealer, delivery, now)
+    if not secrets:
+        secrets = [await _make_secret(sending, delivery)]
+    headers = {h["key"]: h["value"] for h in delivery.headers}
+    # RSA signing is the costliest step of a delivery; the library releases the GIL while it
+    # signs, so a thread lets the event loop go on sending.
+    signed = await asyncio.to_thread(shipengine_headers, key, delivery.payload, now)
+    headers.update(
+        {
+            "Content-Type": "application/json",
+            "User-Agent": sending.user_agent,
+            **signed,
+            **standard_headers(delivery.message_id, delivery.payload, now, secrets),
+        }
+    )
+    return await post(
+        session,
+        delivery.url,
+        delivery.payload,
+        headers,
+        max_response_bytes=sending.max_response_bytes,
+    )
+
+
+async def record(
+    sending: Sending, sent: list[tuple[ClaimedDelivery, SendResult]], *, again: bool = False
+) -> None:
+    """Record a batch of attempts in one transaction: each attempt, each delivery's next step
+    (delivered, a retry time, or failed for good), and each webhook's health. ``again``: an
+    earlier try of this batch failed and may have been committed all the same (see
+    ``Outbox.record_attempts``)."""
+    policy = sending.retry_policy
+    now = utcnow()
+    #: Each webhook's failing streak as this batch leaves it, those whose streak changed, and those
+    #: to disable (a later success in the batch takes a webhook off that list).
+    failing: dict[int, datetime | None] = {}
+    changed: set[int] = set()
+    disabled: dict[int, datetime] = {}
+    attempts = []
+    for delivery, result in sent:
+        webhook_id = delivery.webhook_id
+        streak = failing.get(webhook_id, delivery.failing_since)
+        outcome = after_attempt(
+            replace(delivery, failing_since=streak),
+            DeliveryAnswer(result.delivered, parse_retry_after(result.retry_after, now)),
+            policy,
+            now,
+        )
+        if outcome.failing_since != streak:
+            changed.add(webhook_id)
+        failing[webhook_id] = outcome.failing_since
+        if outcome.failing_since is None:
+            disabled.pop(webhook_id, None)
+        if outcome.disable:
+            disabled[webhook_id] = now
+            log.warning(
+                "webhook %s disabled: every delivery failed since %s",
+                webhook_id,
+                outcome.failing_since,
+            )
+        attempts.append(
+            Attempt(
+                delivery=delivery,
+                attempted_at=result.started_at or now,
+                response_status=result.status,
+                latency_ms=result.latency_ms,
+                error=result.error,
+                state=outcome.state,
+                next_attempt_at=outcome.next_attempt_at,
+                delivered_at=outcome.delivered_at,
+            )
+        )
+    async with sending.store.write() as tx:
+        await tx.outbox.record_attempts(attempts, again=again)
+        for webhook_id in sorted(changed | disabled.keys()):
+            await tx.webhooks.record_health(
+                webhook_id, failing_since=failing[webhook_id], disabled_at=disabled.get(webhook_id)
+            )
+    if any(result.delivered for _, result in sent):
+        # A package's next notification may go now that the earlier one arrived.
+        sending.deliveries_due.set()
+
+
+async def release(
+    sending: Sending, unsent: list[ClaimedDelivery], lost_claims: list[datetime]
+) -> None:
+    """Give back deliveries claimed but not sent, and whatever the claims that set the leases
+    ``lost_claims`` took (claims whose answer never came): due at once, for any dispatcher."""
+    now = utcnow()
+    async with sending.store.write() as tx:
+        await tx.outbox.release(unsent, now=now)
+        for lease_until in lost_claims:
+            await tx.outbox.release_claim(lease_until=lease_until, now=now)
+    sending.deliveries_due.set()
+
+
+async def _make_secret(sending: Sending, delivery: ClaimedDelivery) -> str:
+    async with sending.store.write() as tx:
+        webhook = await tx.webhooks.get(delivery.account_id, delivery.webhook_id)
+        assert webhook is not None
+        return await ensure_secret(tx, sending.sealer, webhook)

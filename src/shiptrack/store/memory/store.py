@@ -1,0 +1,81 @@
+"""The in-memory store: the port's behaviour on plain Python data, for fast tests.
+
+Write transactions run one at a time (an ``asyncio.Lock``) on copies of the tables they change,
+and replace the committed state when their block ends without an exception: a block that raises
+leaves nothing behind. A read sees the state committed when it began, whatever commits meanwhile.
+A read transaction cannot write, and a transaction cannot be used to write once its block has ended
+(:class:`~shiptrack.store.memory.tables.ReadOnlyTransaction`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from shiptrack.store.memory.accounts import MemoryAccounts
+from shiptrack.store.memory.connections import MemoryConnections
+from shiptrack.store.memory.outbox import MemoryOutbox
+from shiptrack.store.memory.packages import MemoryPackages
+from shiptrack.store.memory.signing_keys import MemorySigningKeys
+from shiptrack.store.memory.tables import Ids, Tables
+from shiptrack.store.memory.webhooks import MemoryWebhooks
+from shiptrack.store.port import Store, Transaction
+
+
+class MemoryTransaction:
+    """Every aggregate's interface on one state of the tables."""
+
+    def __init__(self, tables: Tables) -> None:
+        self.accounts = MemoryAccounts(tables)
+        self.connections = MemoryConnections(tables)
+        self.webhooks = MemoryWebhooks(tables)
+        self.packages = MemoryPackages(tables)
+        self.outbox = MemoryOutbox(tables)
+        self.signing_keys = MemorySigningKeys(tables)
+
+
+class MemoryStore:
+    """A store that keeps everything in this process's memory (nothing survives it)."""
+
+    def __init__(self) -> None:
+        self._committed = Tables.empty(Ids())
+        self._write_lock = asyncio.Lock()
+
+    @property
+    def kind(self) -> str:
+        """``memory``."""
+        return "memory"
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[Transaction]:
+        """A read-only transaction (one consistent snapshot)."""
+        yield MemoryTransaction(self._committed)
+
+    @asynccontextmanager
+    async def quick_read(self) -> AsyncIterator[Transaction]:
+        """Reads that need no snapshot across statements (here: a snapshot all the same)."""
+        yield MemoryTransaction(self._committed)
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[Transaction]:
+        """A transaction that commits when the block ends without an exception."""
+        async with self._write_lock:
+            working = self._committed.for_writing()
+            try:
+                yield MemoryTransaction(working)
+            finally:
+                working.freeze()
+            self._committed = working
+
+    async def schema_problem(self) -> str | None:
+        """Nothing to migrate: ``None``."""
+        return None
+
+    async def close(self) -> None:
+        """Nothing to release."""
+
+
+def _conforms(store: MemoryStore) -> Store:
+    """The type checker proves here that :class:`MemoryStore` implements the port."""
+    return store
