@@ -3,22 +3,91 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated
+from dataclasses import dataclass
+from typing import Annotated, Protocol
 
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader
 
 from shiptrack.domain.accounts import Account
 from shiptrack.domain.errors import ErrorDetail, Unauthorized, ValidationFailed
-from shiptrack.services import Services
+from shiptrack.engine.push import Pushes
+from shiptrack.services.accounts import Accounts
+from shiptrack.services.connections import Connections
+from shiptrack.services.deliveries import Deliveries
+from shiptrack.services.tracking import Tracking
+from shiptrack.services.webhooks import Webhooks
+from shiptrack.settings import Settings
+from shiptrack.webhooks.keyring import KeyRing
 
 # Declared for the OpenAPI document; the edge middleware has already checked the key.
 _api_key = APIKeyHeader(name="API-Key", auto_error=False, description="Your shiptrack API key")
 
 
-async def _services(request: Request) -> Services:
-    services: Services = request.app.state.services
-    return services
+class Readiness(Protocol):
+    """What the readiness probe asks of storage."""
+
+    @property
+    def kind(self) -> str:
+        """Which store: ``sqlite``, ``postgresql`` or ``memory``."""
+        ...
+
+    async def schema_problem(self) -> str | None:
+        """Why the store cannot be used by this version, or ``None``."""
+        ...
+
+
+@dataclass(frozen=True)
+class ApiParts:
+    """What the HTTP API serves from: the use cases, built by the composition root
+    (``shiptrack.app``). Each route asks for the part it uses."""
+
+    settings: Settings
+    accounts: Accounts
+    connections: Connections
+    tracking: Tracking
+    webhooks: Webhooks
+    deliveries: Deliveries
+    pushes: Pushes
+    keyring: KeyRing
+    readiness: Readiness
+
+
+def _parts(request: Request) -> ApiParts:
+    parts: ApiParts = request.app.state.parts
+    return parts
+
+
+async def _settings(request: Request) -> Settings:
+    return _parts(request).settings
+
+
+async def _connections(request: Request) -> Connections:
+    return _parts(request).connections
+
+
+async def _tracking(request: Request) -> Tracking:
+    return _parts(request).tracking
+
+
+async def _webhooks(request: Request) -> Webhooks:
+    return _parts(request).webhooks
+
+
+async def _deliveries(request: Request) -> Deliveries:
+    return _parts(request).deliveries
+
+
+async def _pushes(request: Request) -> Pushes:
+    return _parts(request).pushes
+
+
+async def _keyring(request: Request) -> KeyRing:
+    return _parts(request).keyring
+
+
+async def _readiness(request: Request) -> Readiness:
+    return _parts(request).readiness
 
 
 async def _account(request: Request, _key: str | None = Security(_api_key)) -> Account:
@@ -30,7 +99,14 @@ async def _account(request: Request, _key: str | None = Security(_api_key)) -> A
     return account
 
 
-ServicesDep = Annotated[Services, Depends(_services)]
+SettingsDep = Annotated[Settings, Depends(_settings)]
+ConnectionsDep = Annotated[Connections, Depends(_connections)]
+TrackingDep = Annotated[Tracking, Depends(_tracking)]
+WebhooksDep = Annotated[Webhooks, Depends(_webhooks)]
+DeliveriesDep = Annotated[Deliveries, Depends(_deliveries)]
+PushesDep = Annotated[Pushes, Depends(_pushes)]
+KeyRingDep = Annotated[KeyRing, Depends(_keyring)]
+ReadinessDep = Annotated[Readiness, Depends(_readiness)]
 AccountDep = Annotated[Account, Depends(_account)]
 
 
