@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated, Protocol
+from typing import Annotated, Protocol, TypeVar
 
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader
@@ -19,6 +19,8 @@ from shiptrack.services.tracking import Tracking
 from shiptrack.services.webhooks import Webhooks
 from shiptrack.settings import Settings
 from shiptrack.webhooks.keyring import KeyRing
+
+T = TypeVar("T")
 
 # Declared for the OpenAPI document; the edge middleware has already checked the key.
 _api_key = APIKeyHeader(name="API-Key", auto_error=False, description="Your shiptrack API key")
@@ -53,41 +55,14 @@ class ApiParts:
     readiness: Readiness
 
 
-def _parts(request: Request) -> ApiParts:
-    parts: ApiParts = request.app.state.parts
-    return parts
+def _part(get: Callable[[ApiParts], T]) -> Callable[[Request], Awaitable[T]]:
+    """A dependency giving a route the one part of the API it uses."""
 
+    async def dependency(request: Request) -> T:
+        parts: ApiParts = request.app.state.parts
+        return get(parts)
 
-async def _settings(request: Request) -> Settings:
-    return _parts(request).settings
-
-
-async def _connections(request: Request) -> Connections:
-    return _parts(request).connections
-
-
-async def _tracking(request: Request) -> Tracking:
-    return _parts(request).tracking
-
-
-async def _webhooks(request: Request) -> Webhooks:
-    return _parts(request).webhooks
-
-
-async def _deliveries(request: Request) -> Deliveries:
-    return _parts(request).deliveries
-
-
-async def _pushes(request: Request) -> Pushes:
-    return _parts(request).pushes
-
-
-async def _keyring(request: Request) -> KeyRing:
-    return _parts(request).keyring
-
-
-async def _readiness(request: Request) -> Readiness:
-    return _parts(request).readiness
+    return dependency
 
 
 async def _account(request: Request, _key: str | None = Security(_api_key)) -> Account:
@@ -99,14 +74,14 @@ async def _account(request: Request, _key: str | None = Security(_api_key)) -> A
     return account
 
 
-SettingsDep = Annotated[Settings, Depends(_settings)]
-ConnectionsDep = Annotated[Connections, Depends(_connections)]
-TrackingDep = Annotated[Tracking, Depends(_tracking)]
-WebhooksDep = Annotated[Webhooks, Depends(_webhooks)]
-DeliveriesDep = Annotated[Deliveries, Depends(_deliveries)]
-PushesDep = Annotated[Pushes, Depends(_pushes)]
-KeyRingDep = Annotated[KeyRing, Depends(_keyring)]
-ReadinessDep = Annotated[Readiness, Depends(_readiness)]
+SettingsDep = Annotated[Settings, Depends(_part(lambda parts: parts.settings))]
+ConnectionsDep = Annotated[Connections, Depends(_part(lambda parts: parts.connections))]
+TrackingDep = Annotated[Tracking, Depends(_part(lambda parts: parts.tracking))]
+WebhooksDep = Annotated[Webhooks, Depends(_part(lambda parts: parts.webhooks))]
+DeliveriesDep = Annotated[Deliveries, Depends(_part(lambda parts: parts.deliveries))]
+PushesDep = Annotated[Pushes, Depends(_part(lambda parts: parts.pushes))]
+KeyRingDep = Annotated[KeyRing, Depends(_part(lambda parts: parts.keyring))]
+ReadinessDep = Annotated[Readiness, Depends(_part(lambda parts: parts.readiness))]
 AccountDep = Annotated[Account, Depends(_account)]
 
 
