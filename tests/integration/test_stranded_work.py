@@ -185,7 +185,7 @@ async def _account(services: Shiptrack, *, sandbox: bool, webhook_url: str) -> A
 
 async def _ups_package(services: Shiptrack, fake: FakeServer) -> int:
     """A production account tracking UPS's in-transit package through the fake; its id."""
-    account = await _account(services, sandbox=False, webhook_url="https://hooks.example/track")
+    account = await _account(services, sandbox=False, webhook_url="https://hooks.invalid/track")
     await services.connections.connect(
         account,
         "ups",
@@ -268,7 +268,7 @@ async def test_a_check_answered_while_the_database_is_away_is_recorded_once_it_i
 
 
 async def test_a_check_recorded_twice_is_recorded_once(services: Shiptrack) -> None:
-    account = await _account(services, sandbox=True, webhook_url="https://hooks.example/track")
+    account = await _account(services, sandbox=True, webhook_url="https://hooks.invalid/track")
     package = await _start(services, account, SANDBOX_NUMBER)
     now = utcnow()
     async with services.store.write() as tx:
