@@ -14,7 +14,9 @@ back-offs); the sandbox carrier's journey clock is the test's. Before each round
 package is made due through the store port (claimed and given back at once, as a stopping worker
 gives back what it holds), so a round never waits for the real clock. :meth:`Engine.follow` moves
 the journey clock by the interval the engine scheduled (``next_check_at - last_checked_at``, on
-the sandbox clock): the checks happen at the journey hours a real poller would make them.
+the sandbox clock): the checks happen at the journey hours a real poller would make them. The one
+wait is for a carrier's back-off, which the engine times on the real clock: half a second at
+least (:meth:`Engine.wait_out_backoff`).
 """
 
 from __future__ import annotations
@@ -49,19 +51,17 @@ PUBLIC_BASE_URL = "https://track.example.com"
 MAX_ROUNDS = 300
 
 
-def engine_settings(**overrides: Any) -> Settings:
+def engine_settings() -> Settings:
     """Settings of an in-process engine: the sandbox clock sped up, no jitter (every next check
     exact), nothing cached, and carrier fakes allowed on 127.0.0.1."""
-    values: dict[str, Any] = {
-        "secret_key": "engine-tests-secret",
-        "sandbox_speed": SPEED,
-        "schedule_jitter": 0,
-        "cache_seconds": 0,
-        "public_base_url": PUBLIC_BASE_URL,
-        "outbound_allow": "127.0.0.0/8",
-    }
-    values.update(overrides)
-    return Settings(**values)
+    return Settings(
+        secret_key="engine-tests-secret",
+        sandbox_speed=SPEED,
+        schedule_jitter=0,
+        cache_seconds=0,
+        public_base_url=PUBLIC_BASE_URL,
+        outbound_allow="127.0.0.0/8",
+    )
 
 
 class JourneyClock:
