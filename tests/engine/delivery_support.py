@@ -154,6 +154,10 @@ class Parts:
         """The package as ``GET /v1/tracking`` shows it."""
         return await self.parts.tracking.get(account, package_ref(carrier_code, number))
 
+    async def test_event(self, account: Account, webhook: Webhook) -> int:
+        """Queue a test event to the webhook (``POST …/test``); its delivery id."""
+        return await self.parts.deliveries.send_test(account, format_id(webhook.id))
+
     # checking
 
     async def walk(
