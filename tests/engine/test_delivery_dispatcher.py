@@ -128,7 +128,7 @@ async def test_a_failing_endpoint_is_soon_held_to_one_request_at_a_time(tmp_path
         # one before it failed. The other webhook is not held back meanwhile.
         failing.answer(Reply(503))
         for sent in range(STARTING_SLOTS + 1, STARTING_SLOTS + 4):
-            await failing.until(lambda r, n=sent: len(r.requests) == n, f"request {sent}")
+            await failing.wait_for_requests(sent, f"request {sent}")
             await barrier.passed()
             assert len(failing.requests) == sent
             assert failing.held == 1
