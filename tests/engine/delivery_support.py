@@ -24,10 +24,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -104,6 +105,12 @@ class Sent:
     delivery: ClaimedDelivery
     result: SendResult
 
+    @property
+    def tracking_number(self) -> str | None:
+        """The package the notification is about (``None``: a test event)."""
+        body = json.loads(self.delivery.payload)
+        return None if body.get("test") else str(body["data"]["tracking_number"])
+
 
 @dataclass(frozen=True)
 class Listed:
@@ -123,6 +130,8 @@ class Parts:
     clock: JourneyClock
     #: The dispatcher's kind of HTTP client (bounded, time-limited, no redirects, guarded).
     session: aiohttp.ClientSession
+    #: What each :meth:`deliver_due` that sent anything sent together, in order.
+    rounds: list[list[Sent]] = field(default_factory=list)
 
     @property
     def settings(self) -> Settings:
@@ -202,6 +211,7 @@ class Parts:
         sent = [Sent(delivery, result) for delivery, result in zip(claimed, results, strict=True)]
         if sent:
             await record(self.sending, [(s.delivery, s.result) for s in sent])
+            self.rounds.append(sent)
         return sent
 
     async def deliver_everything(self, *, within: timedelta = FAR) -> list[Sent]:
