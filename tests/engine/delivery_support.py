@@ -291,21 +291,6 @@ async def dispatching(parts: Parts) -> AsyncIterator[Dispatcher]:
                 await asyncio.wait([task])
 
 
-async def eventually(probe: Callable[[], Any], what: str, *, deadline: float = DEADLINE) -> Any:
-    """Await ``probe()`` (a coroutine function or a plain one) until it returns something other
-    than ``None``; that. Fails after ``deadline`` seconds, naming ``what`` it waited for."""
-    give_up = time.monotonic() + deadline
-    while True:
-        found = probe()
-        if asyncio.iscoroutine(found):
-            found = await found
-        if found is not None:
-            return found
-        if time.monotonic() > give_up:
-            raise AssertionError(f"timed out after {deadline:.0f}s waiting for {what}")
-        await asyncio.sleep(0.01)
-
-
 # --- a receiver in the test's event loop ----------------------------------------------------------
 
 
@@ -391,11 +376,6 @@ class Receiver:
     def accepted(self) -> list[Received]:
         """The requests answered with a 2xx, in order of arrival."""
         return [request for request in self._requests if request.reply.accepts]
-
-    @property
-    def open(self) -> int:
-        """Requests being answered right now (held or delayed)."""
-        return self._open
 
     @property
     def held(self) -> int:
