@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 import httpx
 import sqlalchemy as sa
 
-from shiptrack.services import Services
+from shiptrack.app import Shiptrack, build
 from shiptrack.settings import Settings
 from shiptrack.store.database import Database
 from shiptrack.store.sql import SqlStore
@@ -66,7 +66,7 @@ def median(values: list[float]) -> float:
     return float(statistics.median(values)) if values else 0.0
 
 
-def sql_database(services: Services) -> Database:
+def sql_database(services: Shiptrack) -> Database:
     """The SQL database under the services (the benchmarks set up and read tables directly)."""
     assert isinstance(services.store, SqlStore)
     return services.store.database
@@ -74,7 +74,7 @@ def sql_database(services: Services) -> Database:
 
 async def read_row(settings: Settings, query: sa.Executable) -> tuple[Any, ...]:
     """The one row ``query`` reads from the database of ``settings``."""
-    services = Services.from_settings(settings)
+    services = build(settings)
     try:
         async with sql_database(services).read() as conn:
             return tuple((await conn.execute(query)).one())

@@ -39,11 +39,9 @@ from bench.common import (
     run_async,
     sql_database,
 )
+from shiptrack.app import build
 from shiptrack.domain.accounts import Account
-from shiptrack.services import Services
-from shiptrack.services.accounts import create_account
-from shiptrack.services.connections import ConnectRequest, connect
-from shiptrack.services.webhooks import create as create_webhook
+from shiptrack.services.connections import ConnectRequest
 from shiptrack.settings import Settings
 from shiptrack.store import histories, migrate
 from shiptrack.store.tables import status_changes, subscriptions, tracking_histories
@@ -52,12 +50,11 @@ from shiptrack.store.tables import status_changes, subscriptions, tracking_histo
 async def prepare(settings: Settings, carrier: str, fake_url: str, packages: int) -> Account:
     """A production account with one connection at the fake and ``packages`` due packages, never
     checked yet."""
-    services = Services.from_settings(settings)
+    services = build(settings)
     try:
         await migrate.upgrade(sql_database(services))
-        account, _ = await create_account(services, name="engine-bench", sandbox=False)
-        connection_id = await connect(
-            services,
+        account, _ = await services.accounts.create(name="engine-bench", sandbox=False)
+        connection_id = await services.connections.connect(
             account,
             carrier,
             ConnectRequest(
@@ -97,10 +94,10 @@ async def prepare(settings: Settings, carrier: str, fake_url: str, packages: int
 
 async def subscribe_and_make_due(settings: Settings, account: Account, hook_url: str) -> None:
     """Add the account's ``track`` webhook and make every active package due now."""
-    services = Services.from_settings(settings)
+    services = build(settings)
     try:
-        await create_webhook(
-            services, account, url=hook_url, event="track", name=None, store_id=None, headers=[]
+        await services.webhooks.create(
+            account, url=hook_url, event="track", name=None, store_id=None, headers=[]
         )
         async with sql_database(services).write() as conn:
             await conn.execute(
@@ -139,7 +136,7 @@ async def status_changes_since(settings: Settings, since: datetime) -> int:
 
 async def count_duplicates(settings: Settings, queries: dict[str, str]) -> dict[str, int]:
     """Rows each query counts as duplicates, and scans stored twice in one package's history."""
-    services = Services.from_settings(settings)
+    services = build(settings)
     try:
         async with sql_database(services).read() as conn:
             found = {

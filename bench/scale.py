@@ -22,11 +22,10 @@ from typing import Any
 import sqlalchemy as sa
 
 from bench.common import database, env_for, machine, median, run_async, sql_database
+from shiptrack.app import build
 from shiptrack.domain.changes import event_identity
 from shiptrack.domain.statuses import StatusCode
 from shiptrack.domain.tracking import TrackEvent
-from shiptrack.services import Services
-from shiptrack.services.accounts import create_account
 from shiptrack.settings import Settings
 from shiptrack.store import migrate
 from shiptrack.store.histories import encode
@@ -58,10 +57,10 @@ def _events(number: int, start: datetime) -> list[TrackEvent]:
 
 async def prepare(settings: Settings) -> tuple[int, int]:
     """A migrated database with one sandbox account; its id and its UPS connection's id."""
-    services = Services.from_settings(settings)
+    services = build(settings)
     try:
         await migrate.upgrade(sql_database(services))
-        account, _ = await create_account(services, name="scale", sandbox=True)
+        account, _ = await services.accounts.create(name="scale", sandbox=True)
         async with sql_database(services).read() as conn:
             found = await conn.execute(
                 sa.text(
@@ -77,7 +76,7 @@ async def prepare(settings: Settings) -> tuple[int, int]:
 
 async def fill(settings: Settings, account_id: int, connection_id: int, size: int) -> None:
     """``size`` active in-transit subscriptions with 10 events each."""
-    services = Services.from_settings(settings)
+    services = build(settings)
     try:
         now = datetime.now(UTC)
         start = now - timedelta(days=2)
@@ -127,7 +126,7 @@ async def fill(settings: Settings, account_id: int, connection_id: int, size: in
 
 
 async def database_bytes(settings: Settings) -> int:
-    services = Services.from_settings(settings)
+    services = build(settings)
     try:
         async with sql_database(services).read() as conn:
             if sql_database(services).is_sqlite:
@@ -145,7 +144,7 @@ async def database_bytes(settings: Settings) -> int:
 
 async def claim_times(settings: Settings, repeats: int = 20) -> float:
     """Median seconds of one claim of 200 due subscriptions (made due, claimed, put back)."""
-    services = Services.from_settings(settings)
+    services = build(settings)
     timings = []
     try:
         for _ in range(repeats):
@@ -174,7 +173,7 @@ def worker_rss(env: dict[str, str], settings: Settings, seconds: float) -> int:
     """RSS (bytes) of a worker process after ``seconds`` of checking due packages."""
 
     async def make_due() -> None:
-        services = Services.from_settings(settings)
+        services = build(settings)
         try:
             async with sql_database(services).write() as conn:
                 await conn.execute(

@@ -37,11 +37,9 @@ from bench.common import (
     run_async,
     sql_database,
 )
+from shiptrack.app import build
 from shiptrack.domain.statuses import StatusCode
 from shiptrack.domain.tracking import Subscription, TrackEvent, tracking_information
-from shiptrack.services import Services
-from shiptrack.services.accounts import create_account
-from shiptrack.services.webhooks import create as create_webhook
 from shiptrack.settings import Settings
 from shiptrack.store import migrate
 from shiptrack.store.tables import deliveries
@@ -128,14 +126,14 @@ def delivery_rows(webhook_id: int, count: int, start: int) -> list[dict[str, Any
 
 async def setup(settings: Settings, urls: list[str]) -> list[int]:
     """Migrate, and make an account with one webhook per URL; the webhook ids."""
-    services = Services.from_settings(settings)
+    services = build(settings)
     try:
         await migrate.upgrade(sql_database(services))
-        account, _ = await create_account(services, name="bench", sandbox=True)
+        account, _ = await services.accounts.create(name="bench", sandbox=True)
         ids = []
         for url in urls:
-            webhook, _ = await create_webhook(
-                services, account, url=url, event="track", name=None, store_id=None, headers=[]
+            webhook, _ = await services.webhooks.create(
+                account, url=url, event="track", name=None, store_id=None, headers=[]
             )
             ids.append(webhook.id)
         await services.keyring.signing_key()
@@ -145,7 +143,7 @@ async def setup(settings: Settings, urls: list[str]) -> list[int]:
 
 
 async def fill(settings: Settings, webhook_id: int, count: int) -> None:
-    services = Services.from_settings(settings)
+    services = build(settings)
     try:
         for start in range(0, count, 1000):
             async with sql_database(services).write() as conn:
@@ -158,7 +156,7 @@ async def fill(settings: Settings, webhook_id: int, count: int) -> None:
 
 async def inject(settings: Settings, webhook_ids: list[int], rate: int, seconds: float) -> int:
     """Write outbox rows at ``rate`` per second, round-robin over the webhooks; how many."""
-    services = Services.from_settings(settings)
+    services = build(settings)
     tick = 0.02
     per_tick = max(1, round(rate * tick))
     number = 0

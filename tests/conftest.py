@@ -295,13 +295,12 @@ class Tenant:
 def make_tenant(server: Server, *, sandbox: bool = True, name: str = "test") -> Tenant:
     """A new account, created in-process through the same code the CLI uses."""
     # Imported here: store-level tests (tests/store) need none of the services.
-    from shiptrack.services import Services
-    from shiptrack.services.accounts import create_account
+    from shiptrack.app import build
 
     async def create() -> tuple[int, str]:
-        services = Services.from_settings(server.settings())
+        services = build(server.settings())
         try:
-            account, key = await create_account(services, name=name, sandbox=sandbox)
+            account, key = await services.accounts.create(name=name, sandbox=sandbox)
             return account.id, key.key
         finally:
             await services.close()

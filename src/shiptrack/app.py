@@ -1,58 +1,180 @@
-"""Composition root: builds the process's parts from the settings."""
+"""The composition root: the one place that builds a process's parts from the settings and wires
+them together: the store, the carriers, the engine's parts, the use cases, the workers and the API.
+Everything else takes what it uses."""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+import asyncio
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from shiptrack.api.application import build_api
+from shiptrack.carriers.pacing import RequestPacer
+from shiptrack.carriers.registry import CarrierRegistry
+from shiptrack.domain.accounts import Account
 from shiptrack.engine.checks import Checks
+from shiptrack.engine.connections import ConnectionOpener
 from shiptrack.engine.dispatcher import Dispatcher
 from shiptrack.engine.poller import Poller
+from shiptrack.engine.push import Pushes
+from shiptrack.engine.recording import Recorder
 from shiptrack.engine.runner import Workers
 from shiptrack.engine.sending import Sending
-from shiptrack.services import Services
+from shiptrack.sealing import Sealer, load_secret
+from shiptrack.services.accounts import Accounts
+from shiptrack.services.cache import TTLCache
+from shiptrack.services.connections import Connections
+from shiptrack.services.deliveries import Deliveries
+from shiptrack.services.tracking import Tracking, TrackingSetup
+from shiptrack.services.webhooks import Webhooks
 from shiptrack.settings import Settings
+from shiptrack.store.database import create_database
+from shiptrack.store.port import Store
+from shiptrack.store.sql import SqlStore
+from shiptrack.webhooks.keyring import KeyRing
+
+if TYPE_CHECKING:  # the CLI builds parts without loading the web framework
+    from fastapi import FastAPI
+
+    from shiptrack.api.deps import ApiParts
 
 
-def build_checks(services: Services) -> Checks:
+@dataclass(frozen=True)
+class Shiptrack:
+    """One process's parts, built by :func:`build`."""
+
+    settings: Settings
+    store: Store
+    sealer: Sealer
+    carriers: CarrierRegistry
+    keyring: KeyRing
+    pacer: RequestPacer
+    #: Set when a package becomes due now, so an in-process worker need not wait for its poll.
+    packages_due: asyncio.Event
+    #: Set when webhook deliveries were queued or may go now.
+    deliveries_due: asyncio.Event
+    opener: ConnectionOpener
+    recorder: Recorder
+    pushes: Pushes
+    accounts: Accounts
+    connections: Connections
+    tracking: Tracking
+    webhooks: Webhooks
+    deliveries: Deliveries
+
+    async def close(self) -> None:
+        """Release the carriers' HTTP sessions and the store's connections."""
+        await self.carriers.close()
+        await self.store.close()
+
+
+def build(settings: Settings, *, store: Store | None = None) -> Shiptrack:
+    """Build a process's parts; ``store`` replaces the configured database (the in-memory store
+    in unit tests). Opening the database is lazy: nothing connects until it is used."""
+    if store is None:
+        store = SqlStore(
+            create_database(
+                settings.resolved_database_url,
+                pool_size=settings.db_pool_size,
+                sqlite_synchronous=settings.sqlite_synchronous,
+            )
+        )
+    secret = settings.secret_key.get_secret_value() if settings.secret_key else None
+    sealer = Sealer(load_secret(secret, settings.data_dir))
+    carriers = CarrierRegistry(
+        sandbox_speed=settings.sandbox_speed, outbound=settings.outbound_policy
+    )
+    pacer = RequestPacer()
+    packages_due, deliveries_due = asyncio.Event(), asyncio.Event()
+    setups: TTLCache[int, TrackingSetup] = TTLCache(settings.cache_seconds)
+    keys: TTLCache[str, Account] = TTLCache(settings.cache_seconds)
+    opener = ConnectionOpener(sealer)
+    recorder = Recorder(
+        settings.schedule, public_base_url=settings.public_base_url, deliveries_due=deliveries_due
+    )
+    return Shiptrack(
+        settings=settings,
+        store=store,
+        sealer=sealer,
+        carriers=carriers,
+        keyring=KeyRing(store, sealer, refresh=settings.cache_seconds),
+        pacer=pacer,
+        packages_due=packages_due,
+        deliveries_due=deliveries_due,
+        opener=opener,
+        recorder=recorder,
+        pushes=Pushes(store, carriers, opener, recorder),
+        accounts=Accounts(store, keys),
+        connections=Connections(store, carriers, opener, settings.outbound_policy, setups),
+        tracking=Tracking(store, setups, carriers, pacer, opener, packages_due),
+        webhooks=Webhooks(
+            store,
+            sealer,
+            settings.outbound_policy,
+            setups,
+            secret_overlap=settings.webhook_secret_overlap,
+        ),
+        deliveries=Deliveries(
+            store, public_base_url=settings.public_base_url, deliveries_due=deliveries_due
+        ),
+    )
+
+
+def build_checks(parts: Shiptrack) -> Checks:
     """What the poller runs: claim due packages, ask their carriers, record what changed."""
-    settings = services.settings
+    settings = parts.settings
     return Checks(
-        store=services.store,
-        carriers=services.carriers,
-        pacer=services.pacer,
-        opener=services.opener,
-        recorder=services.recorder,
+        store=parts.store,
+        carriers=parts.carriers,
+        pacer=parts.pacer,
+        opener=parts.opener,
+        recorder=parts.recorder,
         schedule=settings.schedule,
         lease=settings.poll_lease,
         batch_size=settings.poll_batch_size,
-        packages_due=services.packages_due,
+        packages_due=parts.packages_due,
     )
 
 
-def build_sending(services: Services) -> Sending:
+def build_sending(parts: Shiptrack) -> Sending:
     """What the dispatcher runs: sign and send deliveries, record their attempts."""
-    settings = services.settings
+    settings = parts.settings
     return Sending(
-        store=services.store,
-        keyring=services.keyring,
-        sealer=services.sealer,
+        store=parts.store,
+        keyring=parts.keyring,
+        sealer=parts.sealer,
         retry_policy=settings.retry_policy,
         user_agent=settings.webhook_user_agent,
         max_response_bytes=settings.webhook_max_response_bytes,
-        deliveries_due=services.deliveries_due,
+        deliveries_due=parts.deliveries_due,
     )
 
 
-def build_workers(services: Services) -> Workers:
+def build_workers(parts: Shiptrack) -> Workers:
     """The background workers of a process."""
-    settings = services.settings
+    settings = parts.settings
     return Workers(
         [
-            Poller(build_checks(services), idle=settings.poll_interval),
-            Dispatcher(build_sending(services), settings),
+            Poller(build_checks(parts), idle=settings.poll_interval),
+            Dispatcher(build_sending(parts), settings),
         ],
         grace=settings.shutdown_grace,
+    )
+
+
+def api_parts(parts: Shiptrack) -> ApiParts:
+    """What the HTTP API serves from."""
+    from shiptrack.api.deps import ApiParts
+
+    return ApiParts(
+        settings=parts.settings,
+        accounts=parts.accounts,
+        connections=parts.connections,
+        tracking=parts.tracking,
+        webhooks=parts.webhooks,
+        deliveries=parts.deliveries,
+        pushes=parts.pushes,
+        keyring=parts.keyring,
+        readiness=parts.store,
     )
 
 
@@ -61,6 +183,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     With ``SHIPTRACK_RUN_WORKERS`` (the default) the workers run in the same process.
     """
+    from shiptrack.api.application import build_api
+
     settings = settings or Settings()
-    services = Services.from_settings(settings)
-    return build_api(services, build_workers(services) if settings.run_workers else None)
+    parts = build(settings)
+    workers = build_workers(parts) if settings.run_workers else None
+    return build_api(api_parts(parts), workers, close=parts.close)

@@ -11,11 +11,10 @@ from typing import Annotated, TypeVar
 
 import typer
 
+from shiptrack.app import Shiptrack, build
 from shiptrack.domain.errors import NotFound, ShiptrackError
 from shiptrack.domain.ids import format_id, parse_id
 from shiptrack.domain.timefmt import utcnow
-from shiptrack.services import Services
-from shiptrack.services import accounts as account_service
 from shiptrack.settings import Settings
 from shiptrack.store import migrate
 from shiptrack.store.database import Database, create_database
@@ -46,19 +45,19 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(1)
 
 
-def _run(work: Callable[[Services], Awaitable[T]], *, migrated: bool = True) -> T:
-    """Run one async piece of work with the services of the configured database."""
+def _run(work: Callable[[Shiptrack], Awaitable[T]], *, migrated: bool = True) -> T:
+    """Run one async piece of work with the parts of the configured database."""
 
     async def go() -> T:
-        services = Services.from_settings(Settings())
+        parts = build(Settings())
         try:
             if migrated:
-                problem = await services.store.schema_problem()
+                problem = await parts.store.schema_problem()
                 if problem:
                     raise _fail(problem)
-            return await work(services)
+            return await work(parts)
         finally:
-            await services.close()
+            await parts.close()
 
     try:
         return asyncio.run(go())
@@ -97,7 +96,7 @@ def serve(
 
     from shiptrack.api.protocol import ShiptrackHttpProtocol
 
-    problem = _run(lambda services: services.store.schema_problem(), migrated=False)
+    problem = _run(lambda parts: parts.store.schema_problem(), migrated=False)
     if problem:
         raise _fail(f"cannot serve: {problem}")
     settings = Settings()
@@ -128,8 +127,8 @@ def worker() -> None:
     from shiptrack.app import build_workers
     from shiptrack.runtime import settle_heap
 
-    async def work(services: Services) -> None:
-        workers = build_workers(services)
+    async def work(parts: Shiptrack) -> None:
+        workers = build_workers(parts)
         settle_heap()
         await workers.run_forever()
 
@@ -169,9 +168,7 @@ def account_create(
     """Create an account; its API key is the last line printed (shown only this once)."""
     if not name.strip() or len(name) > 200:
         raise _fail("--name must be 1 to 200 characters")
-    account, key = _run(
-        lambda services: account_service.create_account(services, name=name, sandbox=sandbox)
-    )
+    account, key = _run(lambda parts: parts.accounts.create(name=name, sandbox=sandbox))
     typer.echo(f"account_id: {format_id(account.id)}")
     typer.echo(f"sandbox: {str(account.sandbox).lower()}")
     typer.echo(f"api_key_id: {format_id(key.record.id)}")
@@ -201,8 +198,8 @@ def account_update(
     if rate_limit is None and exception_watch_days is None:
         raise _fail("nothing to change: give --rate-limit and/or --exception-watch-days")
 
-    async def work(services: Services) -> None:
-        async with services.store.write() as tx:
+    async def work(parts: Shiptrack) -> None:
+        async with parts.store.write() as tx:
             if await tx.accounts.get(account_id) is None:
                 raise NotFound(f"account {account} does not exist", field_name="account")
             if rate_limit is not None:
@@ -218,8 +215,8 @@ def account_update(
 def account_list() -> None:
     """List every account."""
 
-    async def work(services: Services) -> list[str]:
-        async with services.store.read() as tx:
+    async def work(parts: Shiptrack) -> list[str]:
+        async with parts.store.read() as tx:
             found = await tx.accounts.all()
         return [
             f"{format_id(a.id)}\t{'sandbox' if a.sandbox else 'production'}\t{a.name}"
@@ -246,7 +243,7 @@ def key_create(
 ) -> None:
     """Create another API key for an account; the key is the last line printed."""
     account_id = _account_id(account)
-    key = _run(lambda services: account_service.create_key(services, account_id))
+    key = _run(lambda parts: parts.accounts.create_key(account_id))
     typer.echo(f"api_key_id: {format_id(key.record.id)}")
     typer.echo(key.key)
 
@@ -258,8 +255,8 @@ def key_revoke(
     """Revoke an API key: requests with it get 401 from now on."""
     key_id = _account_id(key) if re.fullmatch(r"se-[0-9]+", key) else None
     record = _run(
-        lambda services: account_service.revoke_key(
-            services, key_id=key_id, key=None if key_id is not None else key
+        lambda parts: parts.accounts.revoke_key(
+            key_id=key_id, key=None if key_id is not None else key
         )
     )
     typer.echo(f"revoked {format_id(record.id)} ({record.prefix}…)")
@@ -272,8 +269,8 @@ def key_list(
     """List an account's keys (their first characters only)."""
     account_id = _account_id(account)
 
-    async def work(services: Services) -> list[str]:
-        async with services.store.read() as tx:
+    async def work(parts: Shiptrack) -> list[str]:
+        async with parts.store.read() as tx:
             if await tx.accounts.get(account_id) is None:
                 raise NotFound(f"account {account} does not exist", field_name="account")
             keys = await tx.accounts.keys(account_id)
@@ -302,7 +299,7 @@ def signing_key_rotate(
     current key stays published for --grace seconds more. No delivery is ever unverifiable."""
     settings = Settings()
     kid = _run(
-        lambda services: services.keyring.rotate(
+        lambda parts: parts.keyring.rotate(
             lead=settings.signing_key_lead if lead is None else lead,
             grace=settings.signing_key_grace if grace is None else grace,
         )
@@ -314,8 +311,8 @@ def signing_key_rotate(
 def signing_key_list() -> None:
     """List the published signing keys: kid, signing from, retiring at."""
 
-    async def work(services: Services) -> list[str]:
-        async with services.store.read() as tx:
+    async def work(parts: Shiptrack) -> list[str]:
+        async with parts.store.read() as tx:
             keys = await tx.signing_keys.published(utcnow())
         return [
             f"{k.kid}\tsigns from {k.activates_at.isoformat()}\t"
@@ -337,20 +334,18 @@ def demo() -> None:
     settings = Settings()
     key_file = settings.data_dir / DEMO_KEY_FILE
 
-    async def work(services: Services) -> str:
+    async def work(parts: Shiptrack) -> str:
         if key_file.exists():
             saved = key_file.read_text(encoding="utf-8").strip()
-            if saved and await account_service.authenticate(services, saved) is not None:
+            if saved and await parts.accounts.authenticate(saved) is not None:
                 return saved
-        async with services.store.read() as tx:
+        async with parts.store.read() as tx:
             existing = await tx.accounts.find_by_name(DEMO_ACCOUNT)
         sandboxes = [a for a in existing if a.sandbox]
         if sandboxes:
-            key = (await account_service.create_key(services, sandboxes[0].id)).key
+            key = (await parts.accounts.create_key(sandboxes[0].id)).key
         else:
-            key = (await account_service.create_account(services, name=DEMO_ACCOUNT, sandbox=True))[
-                1
-            ].key
+            key = (await parts.accounts.create(name=DEMO_ACCOUNT, sandbox=True))[1].key
         _write_private(key_file, key)
         return key
 

@@ -25,9 +25,8 @@ from typing import Any, TypedDict
 
 import pytest
 
-from shiptrack.services import Services
-from shiptrack.services.accounts import authenticate
-from shiptrack.services.connections import ConnectRequest, connect
+from shiptrack.app import build
+from shiptrack.services.connections import ConnectRequest
 from tests.conftest import (
     DatabaseServer,
     Server,
@@ -166,12 +165,12 @@ def stored_behind_the_guards_back(server: Server, tenant: Tenant, base_url: str)
 
     async def work() -> None:
         settings = server.settings().model_copy(update={"outbound_allow": "127.0.0.0/8"})
-        services = Services.from_settings(settings)
+        services = build(settings)
         try:
-            account = await authenticate(services, tenant.key)
+            account = await services.accounts.authenticate(tenant.key)
             assert account is not None
             request = ConnectRequest(**CREDENTIALS["ups"], base_url=base_url)
-            await connect(services, account, "ups", request)
+            await services.connections.connect(account, "ups", request)
         finally:
             await services.close()
 

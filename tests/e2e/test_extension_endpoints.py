@@ -10,15 +10,16 @@ the journeys they are listed for, sandbox keys only), ``GET /v1/labels/{label_id
 rate limit enforced from the account's next request on).
 
 Most tests use the session server without workers, where a started package stays ``UN`` and
-active until stopped; the status filter needs real statuses, so it runs on the engine server.
+active until stopped. The status filter over the statuses journeys end in is an engine rule,
+tested in-process (``tests/engine/test_checks_lifecycle.py``); the engine server only shows its
+sandbox speed here.
 """
 
 from __future__ import annotations
 
 import base64
 import subprocess
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -60,8 +61,6 @@ SUBSCRIPTION_FIELDS = {
 }
 #: The freshness fields GET /v1/tracking adds to ShipEngine's TrackingInformation.
 FRESHNESS = ("active", "stop_reason", "last_checked_at", "next_check_at", "last_error")
-#: How long a test waits for the tracking engine before giving up.
-DEADLINE = 30.0
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -138,15 +137,6 @@ def parse_utc(text: str) -> datetime:
 def cursor_of(text: str) -> str:
     """An unpadded URL-safe base64 text, the way a client might forge a cursor."""
     return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
-
-
-def eventually(probe: Callable[[], bool], what: str) -> None:
-    """Poll ``probe`` until it holds, for at most ``DEADLINE`` seconds."""
-    deadline = time.monotonic() + DEADLINE
-    while not probe():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {DEADLINE:.0f}s waiting for {what}")
-        time.sleep(0.1)
 
 
 def scenarios(tenant: Tenant) -> dict[str, Any]:
@@ -312,40 +302,6 @@ def engine_tracker(engine_server: Server) -> Iterator[Tenant]:
     made.add_track_webhook()
     yield made
     made.client.close()
-
-
-def test_status_code_filter_lists_packages_by_their_current_status(
-    engine_tracker: Tenant,
-) -> None:
-    # Sandbox journeys: a delivery, an exception (tracking stops at it), a number never found
-    # (it expires: UN), and a parcel left at a pickup point and collected (DE at last).
-    journeys = {
-        ("ups", "1ZSANDBOX0000001"): "DE",
-        ("fedex", "799900000004"): "EX",
-        ("dhl_express", "9990000007"): "UN",
-        ("usps", "9400100000000000000006"): "DE",
-    }
-    for carrier_code, number in journeys:
-        started(engine_tracker, carrier_code, number)
-
-    def all_stopped() -> bool:
-        return not listed(engine_tracker, active="true")
-
-    eventually(all_stopped, "every journey to end")
-
-    by_status = {code: listed(engine_tracker, status_code=code) for code in official_status_codes()}
-    assert by_status["DE"] == [("ups", "1ZSANDBOX0000001"), ("usps", "9400100000000000000006")]
-    assert by_status["EX"] == [("fedex", "799900000004")]
-    assert by_status["UN"] == [("dhl_express", "9990000007")]
-    for code in official_status_codes() - {"DE", "EX", "UN"}:
-        assert by_status[code] == [], code
-    assert listed(engine_tracker, status_code="DE", carrier_code="usps") == [
-        ("usps", "9400100000000000000006")
-    ]
-    # Each entry's status is the package's, as GET /v1/tracking reports it.
-    for entry in page(engine_tracker)["subscriptions"]:
-        assert entry["status_code"] == journeys[(entry["carrier_code"], entry["tracking_number"])]
-        assert entry["last_checked_at"] is not None
 
 
 # --- GET /v1/tracking/subscriptions: pages --------------------------------------------------------

@@ -135,7 +135,7 @@ def test_webhook_of_another_account_is_404_on_get_put_and_delete(
     for response in (
         other_tenant.client.get(f"{WEBHOOKS}/{webhook_id}"),
         other_tenant.client.put(
-            f"{WEBHOOKS}/{webhook_id}", json={"url": "https://attacker.example/steal"}
+            f"{WEBHOOKS}/{webhook_id}", json={"url": "https://attacker.invalid/steal"}
         ),
         other_tenant.client.delete(f"{WEBHOOKS}/{webhook_id}"),
     ):

@@ -19,7 +19,7 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
-from shiptrack.services import Services
+from shiptrack.app import build
 from tests.conftest import (
     DatabaseServer,
     Server,
@@ -133,7 +133,7 @@ def stored_webhooks(server: Server, account_id: str) -> int:
     requests would be refused by the limiter for the next seconds)."""
 
     async def count() -> int:
-        services = Services.from_settings(server.settings())
+        services = build(server.settings())
         try:
             async with services.store.read() as tx:
                 return len(await tx.webhooks.of_account(int(account_id.removeprefix("se-"))))

@@ -1,11 +1,13 @@
 """Seeing and replaying webhook deliveries (shiptrack's extension endpoints), end to end.
 
-Covers ``POST …/deliveries/{id}/redeliver`` (the same message again, same ``webhook-id``, also for
-a delivery that had failed for good), ``POST …/redeliver?since=&until=`` (every delivery created in
-the range, again in ``sequence`` order per package), ``POST …/test`` (a signed ``track`` event
-marked ``"test": true``), the listing's pagination (newest first, cursors, ``state`` filter) and
-its validation, and isolation: another account's webhooks and deliveries are ``404``, and nothing
-is changed through them.
+Covers ``GET …/deliveries`` (newest first, cursors, the ``state`` filter, every attempt with its
+status, latency and error, as the server's own retries made them) and its validation,
+``POST …/deliveries/{id}/redeliver`` (the same message again, same ``webhook-id``),
+``POST …/redeliver?since=&until=`` (every delivery created in the range, as the listing's own
+timestamps name it), ``POST …/test`` (a signed ``track`` event marked ``"test": true``), and
+isolation: another account's webhooks and deliveries are ``404``, and nothing is changed through
+them. What a replay or a retry does to order and state is tested in-process
+(``tests/engine/test_delivery_redelivery.py``, ``test_delivery_retries.py``).
 """
 
 from __future__ import annotations
@@ -17,30 +19,24 @@ from typing import Any
 
 import pytest
 
-from shiptrack.carriers.scenarios import SCENARIOS, sandbox_number
 from tests.conftest import DatabaseServer, Server, Tenant, assert_error, make_tenant
 from tests.e2e.webhook_support import (
     WEBHOOKS,
     Receiver,
-    Reply,
     all_deliveries,
     all_settled,
-    always,
     create_webhook,
     deliveries_page,
+    fail_first,
     jwks,
     module_server,
-    queued_sequences,
     receiving,
     send_test_event,
     settled,
     verify_shipengine,
     verify_standard,
-    wait_until_delivered,
 )
-from tests.support import start_tracking, wait_until_stopped
 
-SCENARIO = {scenario.name: scenario for scenario in SCENARIOS}
 DELIVERY_FIELDS = {
     "delivery_id",
     "event_id",
@@ -91,7 +87,7 @@ def delivered_test_events(tenant: Tenant, webhook_id: str, count: int) -> list[s
     return ids
 
 
-# --- redelivering one ---------------------------------------------------------------------------
+# --- redelivering one -----------------------------------------------------------------------------
 
 
 def test_redelivering_a_delivery_sends_the_same_message_again(
@@ -116,28 +112,6 @@ def test_redelivering_a_delivery_sends_the_same_message_again(
     assert [a["response_status"] for a in entry["attempts"]] == [204, 204]
 
 
-def test_a_delivery_that_failed_for_good_can_be_redelivered(account: Tenant) -> None:
-    with receiving(always(Reply(500))) as receiver:
-        webhook = create_webhook(account, receiver.url)
-        webhook_id = webhook["webhook_id"]
-        delivery_id = send_test_event(account, webhook_id)
-        assert settled(account, webhook_id, delivery_id)["state"] == "failed"
-        refused = len(receiver.requests)
-
-        receiver.behaviour = always(Reply())
-        response = account.client.post(
-            f"{WEBHOOKS}/{webhook_id}/deliveries/{delivery_id}/redeliver"
-        )
-        assert response.status_code == 202, response.text
-        entry = settled(account, webhook_id, delivery_id)
-        requests = receiver.requests
-
-    assert entry["state"] == "delivered"
-    assert len(requests) == refused + 1
-    assert {r.webhook_id for r in requests} == {requests[0].webhook_id}
-    assert [a["response_status"] for a in entry["attempts"]] == [500] * refused + [204]
-
-
 def test_redelivering_an_unknown_delivery_is_404_naming_delivery_id(
     account: Tenant, receiver: Receiver
 ) -> None:
@@ -155,28 +129,25 @@ def test_redelivering_an_unknown_delivery_is_404_naming_delivery_id(
     assert len(receiver.requests) == 1
 
 
-# --- redelivering a range -----------------------------------------------------------------------
+# --- redelivering a range -------------------------------------------------------------------------
 
 
-def test_redelivering_a_range_resends_each_of_its_deliveries_in_order(
+def test_redelivering_a_range_resends_the_deliveries_created_in_it(
     account: Tenant, receiver: Receiver
 ) -> None:
-    number = sandbox_number("ups", SCENARIO["out_for_delivery"])
     webhook = create_webhook(account, receiver.url)
     webhook_id = webhook["webhook_id"]
-    start_tracking(account, "ups", number)
-    wait_until_stopped(account, "ups", number)
-    queued = queued_sequences(account, webhook_id, number)
-    wait_until_delivered(receiver, number, queued)
-    listed = sorted(all_settled(account, webhook_id), key=lambda d: d["sequence"])
-    first_round = receiver.requests
-    assert len(listed) >= 3
-    # From the first delivery's creation up to (not including) the last one's.
+    delivered_test_events(account, webhook_id, 4)
+    listed = list(reversed(all_deliveries(account, webhook_id)))
+    first_round = {r.webhook_id: r for r in receiver.requests}
+    # From the first delivery's creation up to (not including) the last one's, as listed.
     since, until = listed[0]["created_at"], listed[-1]["created_at"]
     expected = [
-        d["sequence"] for d in listed if moment(since) <= moment(d["created_at"]) < moment(until)
+        d["webhook_message_id"]
+        for d in listed
+        if moment(since) <= moment(d["created_at"]) < moment(until)
     ]
-    assert expected and len(expected) < len(listed)
+    assert len(expected) == 3
 
     response = account.client.post(
         f"{WEBHOOKS}/{webhook_id}/redeliver", params={"since": since, "until": until}
@@ -184,22 +155,18 @@ def test_redelivering_a_range_resends_each_of_its_deliveries_in_order(
 
     assert response.status_code == 202, response.text
     assert response.json() == {"redelivered": len(expected)}
-    requests = receiver.wait_for_requests(len(first_round) + len(expected), "the replay")
-    replayed = requests[len(first_round) :]
-    assert [r.sequence for r in replayed] == expected
-    by_sequence = {r.sequence: r for r in first_round}
+    replayed = receiver.wait_for_requests(len(listed) + len(expected), "the replay")[len(listed) :]
+    assert sorted(r.webhook_id for r in replayed) == sorted(expected)
     for request in replayed:
-        assert request.webhook_id == by_sequence[request.sequence].webhook_id
-        assert request.body == by_sequence[request.sequence].body
-    requests = receiver.requests
-    assert {d["state"] for d in all_settled(account, webhook_id)} == {"delivered"}
+        assert request.body == first_round[request.webhook_id].body
+    all_settled(account, webhook_id)
 
     # Without until: everything from since on.
     response = account.client.post(f"{WEBHOOKS}/{webhook_id}/redeliver", params={"since": since})
     assert response.status_code == 202, response.text
     assert response.json() == {"redelivered": len(listed)}
-    requests = receiver.wait_for_requests(len(requests) + len(listed), "the second replay")
-    assert [r.sequence for r in requests[-len(listed) :]] == queued
+    again = receiver.wait_for_requests(2 * len(listed) + len(expected), "the second replay")
+    assert {r.webhook_id for r in again[len(listed) + len(expected) :]} == set(first_round)
 
 
 def test_a_range_with_nothing_in_it_redelivers_nothing(account: Tenant, receiver: Receiver) -> None:
@@ -246,7 +213,32 @@ def test_a_bad_range_is_400_naming_the_field(
     assert_error(response, 400, code, error_type="validation", field_name=field)
 
 
-# --- test events --------------------------------------------------------------------------------
+# --- retries, as the listing shows them -----------------------------------------------------------
+
+
+def test_a_refused_delivery_is_retried_and_every_attempt_listed(account: Tenant) -> None:
+    with receiving(fail_first(1)) as receiver:
+        webhook = create_webhook(account, receiver.url)
+        delivery_id = send_test_event(account, webhook["webhook_id"])
+        entry = settled(account, webhook["webhook_id"], delivery_id)
+        requests = receiver.requests
+
+    # The server retried by itself, with the same webhook-id.
+    assert [r.reply.status for r in requests] == [500, 204]
+    assert len({r.webhook_id for r in requests}) == 1
+    assert entry["state"] == "delivered"
+    assert entry["delivered_at"] is not None
+    assert entry["next_attempt_at"] is None
+    assert entry["last_error"] is None
+    assert [a["response_status"] for a in entry["attempts"]] == [500, 204]
+    assert [a["error"] for a in entry["attempts"]] == ["HTTP 500", None]
+    for attempt in entry["attempts"]:
+        assert isinstance(attempt["latency_ms"], int) and attempt["latency_ms"] >= 0
+    moments = [moment(a["attempted_at"]) for a in entry["attempts"]]
+    assert moments == sorted(moments)
+
+
+# --- test events ----------------------------------------------------------------------------------
 
 
 def test_a_test_event_is_a_signed_track_event_marked_test(

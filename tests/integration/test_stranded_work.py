@@ -35,22 +35,18 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from shiptrack.app import build_checks, build_sending
+from shiptrack.app import Shiptrack, build, build_checks, build_sending
 from shiptrack.carriers.base import TrackRequest
-from shiptrack.carriers.registry import CarrierRegistry
 from shiptrack.domain.accounts import Account
 from shiptrack.domain.timefmt import utcnow
 from shiptrack.engine.dispatcher import Dispatcher
-from shiptrack.sealing import Sealer, load_secret
-from shiptrack.services import Services, accounts, connections, tracking, webhooks
-from shiptrack.services.cache import TTLCache
+from shiptrack.services.connections import ConnectRequest
 from shiptrack.services.tracking import PackageRef
 from shiptrack.settings import Settings
 from shiptrack.store import migrate
 from shiptrack.store.database import Database, create_database
 from shiptrack.store.sql import SqlStore
 from shiptrack.store.tables import deliveries, delivery_attempts, status_changes, subscriptions
-from shiptrack.webhooks.keyring import KeyRing
 from tests.conftest import DatabaseServer
 from tests.e2e.webhook_support import Receiver, Reply, always
 from tests.fakes import ups
@@ -129,9 +125,9 @@ async def _migrate(url: str) -> None:
 
 
 @pytest.fixture
-async def services(database: FailingDatabase, tmp_path: Path) -> AsyncIterator[Services]:
-    """The process's parts, built as ``Services.from_settings`` does, with a short SQLite lock
-    wait so that an outage shows within the test."""
+async def services(database: FailingDatabase, tmp_path: Path) -> AsyncIterator[Shiptrack]:
+    """The process's parts, built by the composition root on a store with a short SQLite lock
+    wait, so that an outage shows within the test."""
     settings = Settings(
         database_url=database.url,
         data_dir=tmp_path / "data",
@@ -141,18 +137,9 @@ async def services(database: FailingDatabase, tmp_path: Path) -> AsyncIterator[S
         webhook_lease=LEASE,
         webhook_timeout=30,
     )
-    store = SqlStore(create_database(settings.resolved_database_url, sqlite_lock_wait=LOCK_WAIT))
-    sealer = Sealer(load_secret("stranded-work-tests", settings.data_dir))
-    built = Services(
-        settings=settings,
-        store=store,
-        sealer=sealer,
-        carriers=CarrierRegistry(
-            sandbox_speed=settings.sandbox_speed, outbound=settings.outbound_policy
-        ),
-        keyring=KeyRing(store, sealer, refresh=settings.cache_seconds),
-        keys=TTLCache(settings.cache_seconds),
-        setups=TTLCache(settings.cache_seconds),
+    built = build(
+        settings,
+        store=SqlStore(create_database(settings.resolved_database_url, sqlite_lock_wait=LOCK_WAIT)),
     )
     try:
         yield built
@@ -188,31 +175,28 @@ def receiver() -> Iterator[Receiver]:
         started.close()
 
 
-async def _account(services: Services, *, sandbox: bool, webhook_url: str) -> Account:
-    account, _key = await accounts.create_account(services, name="stranded", sandbox=sandbox)
-    await webhooks.create(
-        services, account, url=webhook_url, event="track", name=None, store_id=None, headers=[]
+async def _account(services: Shiptrack, *, sandbox: bool, webhook_url: str) -> Account:
+    account, _key = await services.accounts.create(name="stranded", sandbox=sandbox)
+    await services.webhooks.create(
+        account, url=webhook_url, event="track", name=None, store_id=None, headers=[]
     )
     return account
 
 
-async def _ups_package(services: Services, fake: FakeServer) -> int:
+async def _ups_package(services: Shiptrack, fake: FakeServer) -> int:
     """A production account tracking UPS's in-transit package through the fake; its id."""
-    account = await _account(services, sandbox=False, webhook_url="https://hooks.example/track")
-    await connections.connect(
-        services,
+    account = await _account(services, sandbox=False, webhook_url="https://hooks.invalid/track")
+    await services.connections.connect(
         account,
         "ups",
-        connections.ConnectRequest(
-            client_id=ups.CLIENT_ID, client_secret=ups.CLIENT_SECRET, base_url=fake.url
-        ),
+        ConnectRequest(client_id=ups.CLIENT_ID, client_secret=ups.CLIENT_SECRET, base_url=fake.url),
     )
     return await _start(services, account, ups.IN_TRANSIT)
 
 
-async def _start(services: Services, account: Account, number: str) -> int:
+async def _start(services: Shiptrack, account: Account, number: str) -> int:
     ref = PackageRef.parse(carrier_code="ups", tracking_number=number, carrier_id=None)
-    await tracking.start(services, account, ref)
+    await services.tracking.start(account, ref)
     async with _database(services).read() as conn:
         return int(
             (
@@ -226,7 +210,7 @@ async def _start(services: Services, account: Account, number: str) -> int:
         )
 
 
-def _database(services: Services) -> Database:
+def _database(services: Shiptrack) -> Database:
     """The SQL database under the services (the tests read its tables as an operator would)."""
     assert isinstance(services.store, SqlStore)
     return services.store.database
@@ -241,14 +225,14 @@ async def _until(probe: Callable[[], Any], what: str) -> None:
         await asyncio.sleep(0.02)
 
 
-async def _subscription(services: Services, subscription_id: int) -> sa.Row[Any]:
+async def _subscription(services: Shiptrack, subscription_id: int) -> sa.Row[Any]:
     async with _database(services).read() as conn:
         return (
             await conn.execute(subscriptions.select().where(subscriptions.c.id == subscription_id))
         ).one()
 
 
-async def _rows(services: Services, table: sa.Table, **where: int) -> list[sa.Row[Any]]:
+async def _rows(services: Shiptrack, table: sa.Table, **where: int) -> list[sa.Row[Any]]:
     async with _database(services).read() as conn:
         query = table.select().where(*(table.c[name] == value for name, value in where.items()))
         return list(await conn.execute(query.order_by(table.c.id)))
@@ -258,7 +242,7 @@ async def _rows(services: Services, table: sa.Table, **where: int) -> list[sa.Ro
 
 
 async def test_a_check_answered_while_the_database_is_away_is_recorded_once_it_is_back(
-    services: Services, database: FailingDatabase, fake_ups: FakeServer, gate: Gate
+    services: Shiptrack, database: FailingDatabase, fake_ups: FakeServer, gate: Gate
 ) -> None:
     package = await _ups_package(services, fake_ups)
     gate.close()
@@ -283,8 +267,8 @@ async def test_a_check_answered_while_the_database_is_away_is_recorded_once_it_i
     assert ups.track_requests(fake_ups) == [ups.IN_TRANSIT]
 
 
-async def test_a_check_recorded_twice_is_recorded_once(services: Services) -> None:
-    account = await _account(services, sandbox=True, webhook_url="https://hooks.example/track")
+async def test_a_check_recorded_twice_is_recorded_once(services: Shiptrack) -> None:
+    account = await _account(services, sandbox=True, webhook_url="https://hooks.invalid/track")
     package = await _start(services, account, SANDBOX_NUMBER)
     now = utcnow()
     async with services.store.write() as tx:
@@ -308,7 +292,7 @@ async def test_a_check_recorded_twice_is_recorded_once(services: Services) -> No
 
 
 async def test_a_cancelled_round_gives_its_packages_back_due_at_once(
-    services: Services, fake_ups: FakeServer, gate: Gate
+    services: Shiptrack, fake_ups: FakeServer, gate: Gate
 ) -> None:
     package = await _ups_package(services, fake_ups)
     gate.close()
@@ -328,7 +312,7 @@ async def test_a_cancelled_round_gives_its_packages_back_due_at_once(
 
 
 async def test_a_stopping_round_asks_no_carrier_and_gives_its_packages_back(
-    services: Services, fake_ups: FakeServer
+    services: Shiptrack, fake_ups: FakeServer
 ) -> None:
     package = await _ups_package(services, fake_ups)
     stopping = asyncio.Event()
@@ -345,7 +329,7 @@ async def test_a_stopping_round_asks_no_carrier_and_gives_its_packages_back(
 # --- the dispatcher ---------------------------------------------------------------------------
 
 
-async def _one_delivery(services: Services, receiver: Receiver) -> int:
+async def _one_delivery(services: Shiptrack, receiver: Receiver) -> int:
     """A sandbox package checked once: one status change, one delivery queued to ``receiver``;
     the delivery's id."""
     account = await _account(services, sandbox=True, webhook_url=receiver.url)
@@ -356,7 +340,7 @@ async def _one_delivery(services: Services, receiver: Receiver) -> int:
 
 
 async def test_an_attempt_made_while_the_database_is_away_is_recorded_once_it_is_back(
-    services: Services, database: FailingDatabase, receiver: Receiver
+    services: Shiptrack, database: FailingDatabase, receiver: Receiver
 ) -> None:
     delivery_id = await _one_delivery(services, receiver)
     stopping = asyncio.Event()
@@ -390,7 +374,7 @@ async def test_an_attempt_made_while_the_database_is_away_is_recorded_once_it_is
 
 
 async def test_a_cancelled_dispatcher_gives_back_what_it_was_sending(
-    services: Services, receiver: Receiver
+    services: Shiptrack, receiver: Receiver
 ) -> None:
     receiver.behaviour = always(Reply(hang=True))
     delivery_id = await _one_delivery(services, receiver)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from shiptrack.domain.check import StatusChangeRecord
 from shiptrack.domain.delivery import DELIVERED, OutboxEntry
 from shiptrack.store.database import Database
+from shiptrack.store.port import Transaction
 from shiptrack.store.sql import SqlStore
 from tests.store.seeds import (
     DELIVERY_LEASE,
@@ -36,29 +37,42 @@ def _postgresql_only(store: SqlStore) -> None:
         pytest.skip("SQLite has one writer at a time: claims are serialised by its write lock")
 
 
-async def test_a_claim_does_not_wait_for_another_workers_open_claim(sql_store: SqlStore) -> None:
-    _postgresql_only(sql_store)
-    tenant = await Tenant.create(sql_store)
-    packages = {await tenant.package(f"W{i}", now=NOW - timedelta(minutes=i)) for i in range(6)}
+async def _while_held(
+    store: SqlStore,
+    hold: Callable[[Transaction], Awaitable[set[int]]],
+    other: Callable[[], Awaitable[Any]],
+) -> tuple[set[int], set[int]]:
+    """What ``hold`` claims in a transaction kept open (its row locks held) until ``other``,
+    started meanwhile on another connection, is back; and what ``other`` claimed."""
     first_claimed, second_done = asyncio.Event(), asyncio.Event()
 
     async def first() -> set[int]:
-        async with sql_store.write() as tx:
-            claimed = await tx.packages.claim_due(now=NOW, lease_until=NOW + LEASE, limit=3)
+        async with store.write() as tx:
+            claimed = await hold(tx)
             first_claimed.set()
-            # Keep the transaction (and its row locks) open until the second claim is back.
             await asyncio.wait_for(second_done.wait(), timeout=30)
-            return ids(claimed)
+            return claimed
 
     async def second() -> set[int]:
         await first_claimed.wait()
         try:
-            return ids(await claim_packages(sql_store, limit=6))
+            return ids(await other())
         finally:
             second_done.set()
 
-    taken_first, taken_second = await asyncio.wait_for(
-        asyncio.gather(first(), second()), timeout=60
+    return await asyncio.wait_for(asyncio.gather(first(), second()), timeout=60)
+
+
+async def test_a_claim_does_not_wait_for_another_workers_open_claim(sql_store: SqlStore) -> None:
+    _postgresql_only(sql_store)
+    tenant = await Tenant.create(sql_store)
+    packages = {await tenant.package(f"W{i}", now=NOW - timedelta(minutes=i)) for i in range(6)}
+
+    async def hold(tx: Transaction) -> set[int]:
+        return ids(await tx.packages.claim_due(now=NOW, lease_until=NOW + LEASE, limit=3))
+
+    taken_first, taken_second = await _while_held(
+        sql_store, hold, lambda: claim_packages(sql_store, limit=6)
     )
     assert len(taken_first) == 3
     assert taken_second == packages - taken_first
@@ -76,24 +90,12 @@ async def test_a_claim_does_not_wait_for_another_dispatchers_open_claim(
         )
         for i in range(6)
     }
-    first_claimed, second_done = asyncio.Event(), asyncio.Event()
 
-    async def first() -> set[int]:
-        async with sql_store.write() as tx:
-            claimed = await tx.outbox.claim(now=NOW, lease_until=NOW + DELIVERY_LEASE, limit=3)
-            first_claimed.set()
-            await asyncio.wait_for(second_done.wait(), timeout=30)
-            return ids(claimed)
+    async def hold(tx: Transaction) -> set[int]:
+        return ids(await tx.outbox.claim(now=NOW, lease_until=NOW + DELIVERY_LEASE, limit=3))
 
-    async def second() -> set[int]:
-        await first_claimed.wait()
-        try:
-            return ids(await claim_deliveries(sql_store, limit=6))
-        finally:
-            second_done.set()
-
-    taken_first, taken_second = await asyncio.wait_for(
-        asyncio.gather(first(), second()), timeout=60
+    taken_first, taken_second = await _while_held(
+        sql_store, hold, lambda: claim_deliveries(sql_store, limit=6)
     )
     assert len(taken_first) == 3
     assert taken_second == all_ids - taken_first

@@ -243,6 +243,20 @@ def test_a_number_never_found_expires_with_one_last_change() -> None:
     assert old.package.next_check_at is None
 
 
+def test_a_first_check_past_the_expiry_chains_not_yet_found_then_expired() -> None:
+    # First checked a month after the start (the workers were down): the check finds it not in
+    # the carrier's system and expires it at once; the expiry follows the NY it just recorded.
+    never_checked = claimed("UN", None, sequence=0)
+    month = timedelta(seconds=SCHEDULE.expire_after)
+
+    outcome = decide(never_checked, (), NOT_FOUND, POLICY, T0 + month)
+
+    assert [
+        (n.change.sequence, n.change.previous_status, n.change.status_code) for n in outcome.notices
+    ] == [(1, "UN", "NY"), (2, "NY", "UN")]
+    assert outcome.package.stop_reason == "expired"
+
+
 def test_a_restart_announces_the_unchanged_status_with_the_next_sequence() -> None:
     restarted = replace(IN_TRANSIT_PACKAGE, settled=False, announce=True)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from shiptrack import __version__
 from shiptrack.api import errors
+from shiptrack.api.deps import ApiParts
 from shiptrack.api.edge import Edge
 from shiptrack.api.ratelimit import RateLimiter
 from shiptrack.api.routes import (
@@ -25,12 +26,16 @@ from shiptrack.api.routes import (
 )
 from shiptrack.engine.runner import Workers
 from shiptrack.runtime import settle_heap
-from shiptrack.services import Services
 
 
-def build_api(services: Services, workers: Workers | None = None) -> FastAPI:
-    """The HTTP API over ``services``, running ``workers`` beside it; closing the app closes
-    them."""
+def build_api(
+    parts: ApiParts,
+    workers: Workers | None = None,
+    *,
+    close: Callable[[], Awaitable[None]] | None = None,
+) -> FastAPI:
+    """The HTTP API over ``parts``, running ``workers`` beside it; when the app stops, the
+    workers stop and ``close`` releases what the process holds (connections, sessions)."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -42,7 +47,8 @@ def build_api(services: Services, workers: Workers | None = None) -> FastAPI:
         finally:
             if workers is not None:
                 await workers.stop()
-            await services.close()
+            if close is not None:
+                await close()
 
     app = FastAPI(
         title="shiptrack",
@@ -51,7 +57,7 @@ def build_api(services: Services, workers: Workers | None = None) -> FastAPI:
         redirect_slashes=False,
         lifespan=lifespan,
     )
-    app.state.services = services
+    app.state.parts = parts
     for router in (
         subscriptions.router,
         tracking.router,
@@ -66,7 +72,9 @@ def build_api(services: Services, workers: Workers | None = None) -> FastAPI:
     ):
         app.include_router(router)
     errors.install(app)
-    app.add_middleware(Edge, services=services, limiter=RateLimiter())
+    app.add_middleware(
+        Edge, settings=parts.settings, accounts=parts.accounts, limiter=RateLimiter()
+    )
     _document_errors_as_served(app)
     return app
 

@@ -3,22 +3,66 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated
+from dataclasses import dataclass
+from typing import Annotated, Protocol, TypeVar
 
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader
 
 from shiptrack.domain.accounts import Account
 from shiptrack.domain.errors import ErrorDetail, Unauthorized, ValidationFailed
-from shiptrack.services import Services
+from shiptrack.engine.push import Pushes
+from shiptrack.services.accounts import Accounts
+from shiptrack.services.connections import Connections
+from shiptrack.services.deliveries import Deliveries
+from shiptrack.services.tracking import Tracking
+from shiptrack.services.webhooks import Webhooks
+from shiptrack.settings import Settings
+from shiptrack.webhooks.keyring import KeyRing
+
+T = TypeVar("T")
 
 # Declared for the OpenAPI document; the edge middleware has already checked the key.
 _api_key = APIKeyHeader(name="API-Key", auto_error=False, description="Your shiptrack API key")
 
 
-async def _services(request: Request) -> Services:
-    services: Services = request.app.state.services
-    return services
+class Readiness(Protocol):
+    """What the readiness probe asks of storage."""
+
+    @property
+    def kind(self) -> str:
+        """Which store: ``sqlite``, ``postgresql`` or ``memory``."""
+        ...
+
+    async def schema_problem(self) -> str | None:
+        """Why the store cannot be used by this version, or ``None``."""
+        ...
+
+
+@dataclass(frozen=True)
+class ApiParts:
+    """What the HTTP API serves from: the use cases, built by the composition root
+    (``shiptrack.app``). Each route asks for the part it uses."""
+
+    settings: Settings
+    accounts: Accounts
+    connections: Connections
+    tracking: Tracking
+    webhooks: Webhooks
+    deliveries: Deliveries
+    pushes: Pushes
+    keyring: KeyRing
+    readiness: Readiness
+
+
+def _part(get: Callable[[ApiParts], T]) -> Callable[[Request], Awaitable[T]]:
+    """A dependency giving a route the one part of the API it uses."""
+
+    async def dependency(request: Request) -> T:
+        parts: ApiParts = request.app.state.parts
+        return get(parts)
+
+    return dependency
 
 
 async def _account(request: Request, _key: str | None = Security(_api_key)) -> Account:
@@ -30,7 +74,14 @@ async def _account(request: Request, _key: str | None = Security(_api_key)) -> A
     return account
 
 
-ServicesDep = Annotated[Services, Depends(_services)]
+SettingsDep = Annotated[Settings, Depends(_part(lambda parts: parts.settings))]
+ConnectionsDep = Annotated[Connections, Depends(_part(lambda parts: parts.connections))]
+TrackingDep = Annotated[Tracking, Depends(_part(lambda parts: parts.tracking))]
+WebhooksDep = Annotated[Webhooks, Depends(_part(lambda parts: parts.webhooks))]
+DeliveriesDep = Annotated[Deliveries, Depends(_part(lambda parts: parts.deliveries))]
+PushesDep = Annotated[Pushes, Depends(_part(lambda parts: parts.pushes))]
+KeyRingDep = Annotated[KeyRing, Depends(_part(lambda parts: parts.keyring))]
+ReadinessDep = Annotated[Readiness, Depends(_part(lambda parts: parts.readiness))]
 AccountDep = Annotated[Account, Depends(_account)]
 
 

@@ -26,8 +26,8 @@ from shiptrack.domain.errors import (
 )
 from shiptrack.domain.limits import field_bytes, headers_too_large, url_too_long
 from shiptrack.domain.timefmt import retry_after_header
-from shiptrack.services import Services
-from shiptrack.services.accounts import authenticate
+from shiptrack.services.accounts import Accounts
+from shiptrack.settings import Settings
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -45,15 +45,17 @@ _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 class Edge:
     """ASGI middleware; see the module docstring."""
 
-    def __init__(self, app: ASGIApp, *, services: Services, limiter: RateLimiter) -> None:
+    def __init__(
+        self, app: ASGIApp, *, settings: Settings, accounts: Accounts, limiter: RateLimiter
+    ) -> None:
         self.app = app
-        self.services = services
+        self.accounts = accounts
         self.limiter = limiter
-        self.max_body = services.settings.max_body_bytes
-        self.max_url = services.settings.max_url_bytes
-        self.max_headers = services.settings.max_header_bytes
-        self.default_limit = services.settings.rate_limit_per_minute
-        self.bad_keys = BadKeyGuard(services.settings.auth_failures_per_minute)
+        self.max_body = settings.max_body_bytes
+        self.max_url = settings.max_url_bytes
+        self.max_headers = settings.max_header_bytes
+        self.default_limit = settings.rate_limit_per_minute
+        self.bad_keys = BadKeyGuard(settings.auth_failures_per_minute)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -154,7 +156,7 @@ class Edge:
                 headers={"Retry-After": retry_after_header(wait)},
             )
         looked_up = len(key) <= _MAX_KEY_LENGTH and not self.bad_keys.known_bad(key_hash)
-        account = await authenticate(self.services, key) if looked_up else None
+        account = await self.accounts.authenticate(key) if looked_up else None
         if account is None:
             self.bad_keys.failed(address, key_hash if looked_up else None)
             raise Unauthorized(

@@ -168,7 +168,14 @@ def decide(
     age = now - claimed.created_at
     stop = None
     if policy.schedule.expired(observation.status_code, age=age, speed=policy.speed):
-        changes.append(expiry(replace(before, sequence=before.sequence + len(changes))))
+        # After what this check recorded: a first check that finds nothing expires from NY.
+        after = replace(
+            before,
+            sequence=before.sequence + len(changes),
+            status_code=observation.status_code,
+            status_detail_code=observation.status_detail_code,
+        )
+        changes.append(expiry(after))
         stop = "expired"
     final = changes[-1] if changes else None
     status_code = final.status_code if final else observation.status_code

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,8 +17,8 @@ from shiptrack.domain.statuses import StatusCode
 from shiptrack.domain.timefmt import utcnow
 from shiptrack.domain.tracking import Subscription, TrackEvent, tracking_information
 from shiptrack.domain.webhooks import Webhook
-from shiptrack.services import Services
 from shiptrack.services.webhooks import find
+from shiptrack.store.port import Store
 from shiptrack.webhooks.payload import track_payload
 
 
@@ -31,103 +32,114 @@ class DeliveryPage:
     next_cursor: str | None
 
 
-async def list_deliveries(
-    services: Services,
-    account: Account,
-    webhook_id: str,
-    *,
-    limit: int,
-    cursor: str | None,
-    state: str | None,
-) -> DeliveryPage:
-    """A webhook's deliveries, newest first, each with every attempt."""
-    before = decode_cursor("before", cursor) if cursor else None
-    async with services.store.read() as tx:
-        webhook = await find(tx, account, webhook_id)
-        found = await tx.outbox.page(
-            webhook_id=webhook.id, before_id=before, limit=limit + 1, state=state
+class Deliveries:
+    """What an account can see and do with its webhook deliveries."""
+
+    def __init__(
+        self, store: Store, *, public_base_url: str, deliveries_due: asyncio.Event
+    ) -> None:
+        self.store = store
+        #: How clients reach this server (test events carry it, as real ones do).
+        self.public_base_url = public_base_url
+        #: Set when deliveries were queued (a dispatcher in this process sends them at once).
+        self.deliveries_due = deliveries_due
+
+    async def list_deliveries(
+        self,
+        account: Account,
+        webhook_id: str,
+        *,
+        limit: int,
+        cursor: str | None,
+        state: str | None,
+    ) -> DeliveryPage:
+        """A webhook's deliveries, newest first, each with every attempt."""
+        before = decode_cursor("before", cursor) if cursor else None
+        async with self.store.read() as tx:
+            webhook = await find(tx, account, webhook_id)
+            found = await tx.outbox.page(
+                webhook_id=webhook.id, before_id=before, limit=limit + 1, state=state
+            )
+            more = len(found) > limit
+            found = found[:limit]
+            attempts = await tx.outbox.attempts_of([delivery.id for delivery in found])
+        return DeliveryPage(
+            webhook, found, attempts, encode_cursor("before", found[-1].id) if more else None
         )
-        more = len(found) > limit
-        found = found[:limit]
-        attempts = await tx.outbox.attempts_of([delivery.id for delivery in found])
-    return DeliveryPage(
-        webhook, found, attempts, encode_cursor("before", found[-1].id) if more else None
-    )
 
+    async def redeliver(self, account: Account, webhook_id: str, delivery_id: str) -> int:
+        """Queue one delivery again, with the same ``webhook-id``."""
+        row_id = parse_id(delivery_id, field_name="delivery_id")
+        now = utcnow()
+        async with self.store.write() as tx:
+            webhook = await find(tx, account, webhook_id)
+            if row_id is None or not await tx.outbox.exists(
+                webhook_id=webhook.id, delivery_id=row_id
+            ):
+                raise NotFound(f"Delivery {delivery_id} was not found", field_name="delivery_id")
+            count = await tx.outbox.replay(webhook_id=webhook.id, delivery_id=row_id, now=now)
+        self.deliveries_due.set()
+        return count
 
-async def redeliver(services: Services, account: Account, webhook_id: str, delivery_id: str) -> int:
-    """Queue one delivery again, with the same ``webhook-id``."""
-    row_id = parse_id(delivery_id, field_name="delivery_id")
-    now = utcnow()
-    async with services.store.write() as tx:
-        webhook = await find(tx, account, webhook_id)
-        if row_id is None or not await tx.outbox.exists(webhook_id=webhook.id, delivery_id=row_id):
-            raise NotFound(f"Delivery {delivery_id} was not found", field_name="delivery_id")
-        count = await tx.outbox.replay(webhook_id=webhook.id, delivery_id=row_id, now=now)
-    services.deliveries_due.set()
-    return count
+    async def redeliver_range(
+        self,
+        account: Account,
+        webhook_id: str,
+        *,
+        since: datetime,
+        until: datetime | None,
+    ) -> int:
+        """Queue again every delivery of the webhook created in ``[since, until)``."""
+        if until is not None and until <= since:
+            raise ValidationFailed("until must be later than since", field_name="until")
+        now = utcnow()
+        async with self.store.write() as tx:
+            webhook = await find(tx, account, webhook_id)
+            count = await tx.outbox.replay(webhook_id=webhook.id, since=since, until=until, now=now)
+        self.deliveries_due.set()
+        return count
 
-
-async def redeliver_range(
-    services: Services,
-    account: Account,
-    webhook_id: str,
-    *,
-    since: datetime,
-    until: datetime | None,
-) -> int:
-    """Queue again every delivery of the webhook created in ``[since, until)``."""
-    if until is not None and until <= since:
-        raise ValidationFailed("until must be later than since", field_name="until")
-    now = utcnow()
-    async with services.store.write() as tx:
-        webhook = await find(tx, account, webhook_id)
-        count = await tx.outbox.replay(webhook_id=webhook.id, since=since, until=until, now=now)
-    services.deliveries_due.set()
-    return count
-
-
-async def send_test(services: Services, account: Account, webhook_id: str) -> int:
-    """Queue a test ``track`` event (``"test": true``) to one webhook; its delivery id."""
-    now = utcnow()
-    example = Subscription(
-        id=0,
-        account_id=account.id,
-        connection_id=0,
-        carrier_code="ups",
-        tracking_number="1ZSANDBOX0000001",
-        active=False,
-        status_code=StatusCode.DE,
-        status_detail_code="DELIVERED",
-        carrier_status_code="DELIVERED",
-        carrier_detail_code="DELIVERED",
-        carrier_status_description="Delivered, front door",
-    )
-    event = TrackEvent(
-        status_code=StatusCode.DE,
-        status_detail_code="DELIVERED",
-        occurred_at=now,
-        description="Delivered, front door",
-        carrier_status_code="DELIVERED",
-        carrier_detail_code="DELIVERED",
-    )
-    message_id = "msg_test_" + secrets.token_hex(8)
-    payload = track_payload(
-        base_url=services.settings.public_base_url,
-        tracking_information=tracking_information(
-            example, [event], tracking_url=CARRIERS["ups"].tracking_url(example.tracking_number)
-        ),
-        event_id=message_id,
-        sequence=0,
-        previous_status=None,
-        correction=False,
-        detected_at=now,
-        test=True,
-    )
-    async with services.store.write() as tx:
-        webhook = await find(tx, account, webhook_id)
-        delivery_id = await tx.outbox.add_test_delivery(
-            webhook_id=webhook.id, message_id=message_id, payload=payload, now=now
+    async def send_test(self, account: Account, webhook_id: str) -> int:
+        """Queue a test ``track`` event (``"test": true``) to one webhook; its delivery id."""
+        now = utcnow()
+        example = Subscription(
+            id=0,
+            account_id=account.id,
+            connection_id=0,
+            carrier_code="ups",
+            tracking_number="1ZSANDBOX0000001",
+            active=False,
+            status_code=StatusCode.DE,
+            status_detail_code="DELIVERED",
+            carrier_status_code="DELIVERED",
+            carrier_detail_code="DELIVERED",
+            carrier_status_description="Delivered, front door",
         )
-    services.deliveries_due.set()
-    return delivery_id
+        event = TrackEvent(
+            status_code=StatusCode.DE,
+            status_detail_code="DELIVERED",
+            occurred_at=now,
+            description="Delivered, front door",
+            carrier_status_code="DELIVERED",
+            carrier_detail_code="DELIVERED",
+        )
+        message_id = "msg_test_" + secrets.token_hex(8)
+        payload = track_payload(
+            base_url=self.public_base_url,
+            tracking_information=tracking_information(
+                example, [event], tracking_url=CARRIERS["ups"].tracking_url(example.tracking_number)
+            ),
+            event_id=message_id,
+            sequence=0,
+            previous_status=None,
+            correction=False,
+            detected_at=now,
+            test=True,
+        )
+        async with self.store.write() as tx:
+            webhook = await find(tx, account, webhook_id)
+            delivery_id = await tx.outbox.add_test_delivery(
+                webhook_id=webhook.id, message_id=message_id, payload=payload, now=now
+            )
+        self.deliveries_due.set()
+        return delivery_id

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from shiptrack.carriers.base import TrackRequest, TransportError
+from shiptrack.carriers.pacing import RequestPacer
+from shiptrack.carriers.registry import CarrierRegistry
 from shiptrack.domain.accounts import Account, Connection
 from shiptrack.domain.carriers import CARRIERS, carrier_kind, tracking_code_for
 from shiptrack.domain.changes import (
@@ -36,9 +39,10 @@ from shiptrack.domain.tracking import (
     normalise_tracking_number,
     tracking_information,
 )
-from shiptrack.engine.connections import connection_budget
-from shiptrack.services import Services
-from shiptrack.store.port import Transaction
+from shiptrack.engine.batching import WriteBatcher
+from shiptrack.engine.connections import ConnectionOpener, connection_budget
+from shiptrack.services.cache import TTLCache
+from shiptrack.store.port import Store, Transaction
 
 
 @dataclass(frozen=True)
@@ -73,141 +77,8 @@ class PackageRef:
         )
 
 
-async def start(services: Services, account: Account, ref: PackageRef) -> None:
-    """Subscribe the account to a package's status changes (idempotent)."""
-    setup = await tracking_setup(services, account)
-    connection, tracking_code = _connection_for(setup, ref)
-    if not setup.has_track_webhook:
-        raise NoTrackWebhook(
-            "No webhook for the 'track' event is set up for this account; create one with "
-            "POST /v1/environment/webhooks before starting to track packages"
-        )
-    await services.starts.submit(
-        StartRequest(
-            account_id=account.id,
-            connection_id=connection.id,
-            carrier_code=tracking_code,
-            tracking_number=ref.tracking_number,
-        )
-    )
-    services.packages_due.set()
-
-
-async def write_starts(services: Services, requests: Sequence[StartRequest]) -> None:
-    """Store a batch of starts in one transaction (see ``engine.batching``)."""
-    async with services.store.write() as tx:
-        await tx.packages.start(requests, now=utcnow())
-
-
-async def stop(services: Services, account: Account, ref: PackageRef) -> None:
-    """Unsubscribe; a package that was tracked but has stopped already answers as success."""
-    setup = await tracking_setup(services, account)
-    async with services.store.write() as tx:
-        subscription = await _subscription(tx, setup, account, ref)
-        await tx.packages.stop(subscription.id, reason="stopped_by_user", now=utcnow())
-
-
-async def get(services: Services, account: Account, ref: PackageRef) -> dict[str, Any]:
-    """The package's ShipEngine ``TrackingInformation`` with shiptrack's freshness fields.
-
-    A package the account tracks (or once tracked) is answered from the store; any other is asked
-    of the carrier live, within the connection's request budget, and not stored.
-    """
-    setup = await tracking_setup(services, account)
-    tracking_code = _tracking_code(setup, ref)
-    async with services.store.quick_read() as tx:
-        found = await tx.packages.find_with_events(
-            account_id=account.id,
-            carrier_code=tracking_code,
-            tracking_number=ref.tracking_number,
-        )
-        if found is None:
-            connection, tracking_code = _connection_for(setup, ref)
-            state = (await tx.connections.states([connection.id]))[connection.id]
-    if found is None:
-        return await _ask_live(services, state, tracking_code, ref.tracking_number)
-    subscription, events = found
-    kind = CARRIERS[subscription.carrier_code]
-    body = tracking_information(
-        subscription,
-        newest_first(events),
-        tracking_url=kind.tracking_url(subscription.tracking_number),
-    )
-    body.update(
-        active=subscription.active,
-        stop_reason=subscription.stop_reason,
-        last_checked_at=format_utc(subscription.last_checked_at),
-        next_check_at=format_utc(subscription.next_check_at),
-        last_error=subscription.last_error,
-    )
-    return body
-
-
 #: How long a live lookup may wait for the carrier's request budget before giving up.
 LIVE_BUDGET_WAIT = 2.0
-
-
-async def _ask_live(
-    services: Services, state: ConnectionState, tracking_code: str, tracking_number: str
-) -> dict[str, Any]:
-    adapter = services.carriers.adapter(state.carrier_code, simulated=state.simulated)
-    try:
-        context = services.opener.context(state)
-        slot = await services.pacer.wait(
-            state.id, connection_budget(adapter, state), max_wait=LIVE_BUDGET_WAIT
-        )
-        if not slot.reserved:
-            raise CarrierUnavailable(
-                f"The {state.carrier_code} request budget of this connection is spent; "
-                f"retry in {slot.wait:.0f} s",
-                headers={"Retry-After": retry_after_header(slot.wait)},
-            )
-        results = await adapter.track(context, [TrackRequest(tracking_number)])
-    except TransportError as error:
-        speed = services.carriers.speed(simulated=state.simulated)
-        headers = (
-            {"Retry-After": retry_after_header(error.retry_after / speed)}
-            if error.retry_after
-            else {}
-        )
-        raise CarrierUnavailable(
-            f"{state.carrier_code} could not be asked: {error.message}", headers=headers
-        ) from error
-    unknown = Known(
-        status_code=StatusCode.UN,
-        status_detail_code=None,
-        sequence=0,
-        settled=False,
-        newest_event_at=None,
-    )
-    result = results.get(tracking_number, NOT_FOUND)
-    observation = observe(unknown, result)
-    blank = Subscription(
-        id=0,
-        account_id=state.account_id,
-        connection_id=state.id,
-        carrier_code=tracking_code,
-        tracking_number=tracking_number,
-        active=False,
-    )
-    snapshot = observed_package(
-        blank, observation, observation.status_code, observation.status_detail_code
-    )
-    events = list(result.events) if isinstance(result, CarrierReport) else []
-    unique = list({event_identity(e): e for e in events}.values())
-    body = tracking_information(
-        snapshot,
-        newest_first(unique),
-        tracking_url=CARRIERS[tracking_code].tracking_url(tracking_number),
-    )
-    body.update(
-        active=False,
-        stop_reason=None,
-        last_checked_at=format_utc(utcnow()),
-        next_check_at=None,
-        last_error=None,
-    )
-    return body
 
 
 @dataclass(frozen=True)
@@ -217,21 +88,6 @@ class TrackingSetup:
 
     connections: tuple[Connection, ...]
     has_track_webhook: bool
-
-
-async def tracking_setup(services: Services, account: Account) -> TrackingSetup:
-    """The account's setup, from the cache when it is fresh."""
-
-    async def load() -> TrackingSetup:
-        async with services.store.quick_read() as tx:
-            return TrackingSetup(
-                connections=tuple(await tx.connections.of_account(account.id)),
-                has_track_webhook=await tx.webhooks.has(account.id, "track"),
-            )
-
-    setup = await services.setups.get_or_load(account.id, load)
-    assert setup is not None  # load never answers None
-    return setup
 
 
 def _tracking_code(setup: TrackingSetup, ref: PackageRef) -> str:
@@ -308,26 +164,193 @@ class SubscriptionFilter:
     active: bool | None = None
 
 
-async def list_subscriptions(
-    services: Services,
-    account: Account,
-    filters: SubscriptionFilter,
-    *,
-    cursor: str | None,
-    limit: int,
-) -> tuple[list[Subscription], str | None]:
-    """A page of the account's subscriptions and the next page's cursor (``None`` at the end)."""
-    after = decode_cursor("after", cursor) if cursor else 0
-    tracking_code = tracking_code_for(filters.carrier_code) if filters.carrier_code else None
-    async with services.store.read() as tx:
-        found = await tx.packages.page(
-            account_id=account.id,
-            after_id=after,
-            limit=limit + 1,
-            status_code=filters.status_code,
-            carrier_code=tracking_code,
-            active=filters.active,
+class Tracking:
+    """Starting, stopping and reading package tracking."""
+
+    def __init__(
+        self,
+        store: Store,
+        setups: TTLCache[int, TrackingSetup],
+        carriers: CarrierRegistry,
+        pacer: RequestPacer,
+        opener: ConnectionOpener,
+        packages_due: asyncio.Event,
+    ) -> None:
+        self.store = store
+        #: Each account's tracking setup, for ``SHIPTRACK_CACHE_SECONDS``.
+        self.setups = setups
+        self.carriers = carriers
+        self.pacer = pacer
+        self.opener = opener
+        #: Set when a package becomes due now (a worker in this process need not wait).
+        self.packages_due = packages_due
+        #: Starts waiting to be written together (one transaction for every start that arrives
+        #: while the previous batch is being written).
+        self.starts: WriteBatcher[StartRequest] = WriteBatcher(self.write_starts)
+
+    async def start(self, account: Account, ref: PackageRef) -> None:
+        """Subscribe the account to a package's status changes (idempotent)."""
+        setup = await self.tracking_setup(account)
+        connection, tracking_code = _connection_for(setup, ref)
+        if not setup.has_track_webhook:
+            raise NoTrackWebhook(
+                "No webhook for the 'track' event is set up for this account; create one with "
+                "POST /v1/environment/webhooks before starting to track packages"
+            )
+        await self.starts.submit(
+            StartRequest(
+                account_id=account.id,
+                connection_id=connection.id,
+                carrier_code=tracking_code,
+                tracking_number=ref.tracking_number,
+            )
         )
-    more = len(found) > limit
-    found = found[:limit]
-    return found, encode_cursor("after", found[-1].id) if more else None
+        self.packages_due.set()
+
+    async def write_starts(self, requests: Sequence[StartRequest]) -> None:
+        """Store a batch of starts in one transaction (see ``engine.batching``)."""
+        async with self.store.write() as tx:
+            await tx.packages.start(requests, now=utcnow())
+
+    async def stop(self, account: Account, ref: PackageRef) -> None:
+        """Unsubscribe; a package that was tracked but has stopped already answers as success."""
+        setup = await self.tracking_setup(account)
+        async with self.store.write() as tx:
+            subscription = await _subscription(tx, setup, account, ref)
+            await tx.packages.stop(subscription.id, reason="stopped_by_user", now=utcnow())
+
+    async def get(self, account: Account, ref: PackageRef) -> dict[str, Any]:
+        """The package's ShipEngine ``TrackingInformation`` with shiptrack's freshness fields.
+
+        A package the account tracks (or once tracked) is answered from the store; any other is
+        asked of the carrier live, within the connection's request budget, and not stored.
+        """
+        setup = await self.tracking_setup(account)
+        tracking_code = _tracking_code(setup, ref)
+        async with self.store.quick_read() as tx:
+            found = await tx.packages.find_with_events(
+                account_id=account.id,
+                carrier_code=tracking_code,
+                tracking_number=ref.tracking_number,
+            )
+            if found is None:
+                connection, tracking_code = _connection_for(setup, ref)
+                state = (await tx.connections.states([connection.id]))[connection.id]
+        if found is None:
+            return await self._ask_live(state, tracking_code, ref.tracking_number)
+        subscription, events = found
+        kind = CARRIERS[subscription.carrier_code]
+        body = tracking_information(
+            subscription,
+            newest_first(events),
+            tracking_url=kind.tracking_url(subscription.tracking_number),
+        )
+        body.update(
+            active=subscription.active,
+            stop_reason=subscription.stop_reason,
+            last_checked_at=format_utc(subscription.last_checked_at),
+            next_check_at=format_utc(subscription.next_check_at),
+            last_error=subscription.last_error,
+        )
+        return body
+
+    async def _ask_live(
+        self, state: ConnectionState, tracking_code: str, tracking_number: str
+    ) -> dict[str, Any]:
+        adapter = self.carriers.adapter(state.carrier_code, simulated=state.simulated)
+        try:
+            context = self.opener.context(state)
+            slot = await self.pacer.wait(
+                state.id, connection_budget(adapter, state), max_wait=LIVE_BUDGET_WAIT
+            )
+            if not slot.reserved:
+                raise CarrierUnavailable(
+                    f"The {state.carrier_code} request budget of this connection is spent; "
+                    f"retry in {slot.wait:.0f} s",
+                    headers={"Retry-After": retry_after_header(slot.wait)},
+                )
+            results = await adapter.track(context, [TrackRequest(tracking_number)])
+        except TransportError as error:
+            speed = self.carriers.speed(simulated=state.simulated)
+            headers = (
+                {"Retry-After": retry_after_header(error.retry_after / speed)}
+                if error.retry_after
+                else {}
+            )
+            raise CarrierUnavailable(
+                f"{state.carrier_code} could not be asked: {error.message}", headers=headers
+            ) from error
+        unknown = Known(
+            status_code=StatusCode.UN,
+            status_detail_code=None,
+            sequence=0,
+            settled=False,
+            newest_event_at=None,
+        )
+        result = results.get(tracking_number, NOT_FOUND)
+        observation = observe(unknown, result)
+        blank = Subscription(
+            id=0,
+            account_id=state.account_id,
+            connection_id=state.id,
+            carrier_code=tracking_code,
+            tracking_number=tracking_number,
+            active=False,
+        )
+        snapshot = observed_package(
+            blank, observation, observation.status_code, observation.status_detail_code
+        )
+        events = list(result.events) if isinstance(result, CarrierReport) else []
+        unique = list({event_identity(e): e for e in events}.values())
+        body = tracking_information(
+            snapshot,
+            newest_first(unique),
+            tracking_url=CARRIERS[tracking_code].tracking_url(tracking_number),
+        )
+        body.update(
+            active=False,
+            stop_reason=None,
+            last_checked_at=format_utc(utcnow()),
+            next_check_at=None,
+            last_error=None,
+        )
+        return body
+
+    async def tracking_setup(self, account: Account) -> TrackingSetup:
+        """The account's setup, from the cache when it is fresh."""
+
+        async def load() -> TrackingSetup:
+            async with self.store.quick_read() as tx:
+                return TrackingSetup(
+                    connections=tuple(await tx.connections.of_account(account.id)),
+                    has_track_webhook=await tx.webhooks.has(account.id, "track"),
+                )
+
+        setup = await self.setups.get_or_load(account.id, load)
+        assert setup is not None  # load never answers None
+        return setup
+
+    async def list_subscriptions(
+        self,
+        account: Account,
+        filters: SubscriptionFilter,
+        *,
+        cursor: str | None,
+        limit: int,
+    ) -> tuple[list[Subscription], str | None]:
+        """A page of the account's subscriptions and the next page's cursor (``None`` at the
+        end)."""
+        after = decode_cursor("after", cursor) if cursor else 0
+        tracking_code = tracking_code_for(filters.carrier_code) if filters.carrier_code else None
+        async with self.store.read() as tx:
+            found = await tx.packages.page(
+                account_id=account.id,
+                after_id=after,
+                limit=limit + 1,
+                status_code=filters.status_code,
+                carrier_code=tracking_code,
+                active=filters.active,
+            )
+        more = len(found) > limit
+        found = found[:limit]
+        return found, encode_cursor("after", found[-1].id) if more else None

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
-from shiptrack.api.deps import AccountDep, ServicesDep, strict_query
+from shiptrack.api.deps import AccountDep, ConnectionsDep, strict_query
 from shiptrack.api.errors import request_id_of
 from shiptrack.api.models import (
     CarrierModel,
@@ -20,7 +20,6 @@ from shiptrack.api.routes import EMPTY_204, ERRORS
 from shiptrack.domain.accounts import Connection
 from shiptrack.domain.carriers import CARRIERS
 from shiptrack.domain.ids import format_id
-from shiptrack.services import connections
 from shiptrack.services.connections import ConnectRequest
 
 router = APIRouter(tags=["carriers"], responses=ERRORS, dependencies=[Depends(strict_query())])
@@ -58,9 +57,9 @@ def carrier_json(connection: Connection) -> dict[str, Any]:
     response_class=JSON,
     responses={200: {"model": CarriersResponse}},
 )
-async def list_carriers(request: Request, services: ServicesDep, account: AccountDep) -> JSON:
+async def list_carriers(request: Request, connections: ConnectionsDep, account: AccountDep) -> JSON:
     """The carrier accounts connected to this account."""
-    found = await connections.list_carriers(services, account)
+    found = await connections.list_carriers(account)
     return JSON(
         {
             "carriers": [carrier_json(c) for c in found],
@@ -77,9 +76,9 @@ async def list_carriers(request: Request, services: ServicesDep, account: Accoun
     response_class=JSON,
     responses={200: {"model": CarrierModel}},
 )
-async def get_carrier(services: ServicesDep, account: AccountDep, carrier_id: str) -> JSON:
+async def get_carrier(connections: ConnectionsDep, account: AccountDep, carrier_id: str) -> JSON:
     """One connected carrier account."""
-    return JSON(carrier_json(await connections.get_carrier(services, account, carrier_id)))
+    return JSON(carrier_json(await connections.get_carrier(account, carrier_id)))
 
 
 @router.delete(
@@ -90,9 +89,11 @@ async def get_carrier(services: ServicesDep, account: AccountDep, carrier_id: st
     response_class=Response,
     responses=EMPTY_204,
 )
-async def disconnect_by_id(services: ServicesDep, account: AccountDep, carrier_id: str) -> Response:
+async def disconnect_by_id(
+    connections: ConnectionsDep, account: AccountDep, carrier_id: str
+) -> Response:
     """Disconnect a carrier account; its packages move or stop as with the connections route."""
-    await connections.disconnect(services, account, carrier_id)
+    await connections.disconnect(account, carrier_id)
     return Response(status_code=204)
 
 
@@ -104,7 +105,7 @@ async def disconnect_by_id(services: ServicesDep, account: AccountDep, carrier_i
     responses={200: {"model": ConnectCarrierResponse}},
 )
 async def connect_carrier(
-    services: ServicesDep,
+    connections: ConnectionsDep,
     account: AccountDep,
     carrier_name: str,
     body: ConnectCarrierBody | None = None,
@@ -114,7 +115,7 @@ async def connect_carrier(
     simulated carriers and need no credentials. Credentials are encrypted at rest and never
     returned."""
     request = ConnectRequest(**(body.model_dump() if body else {}))
-    connection_id = await connections.connect(services, account, carrier_name, request)
+    connection_id = await connections.connect(account, carrier_name, request)
     return JSON({"carrier_id": format_id(connection_id)})
 
 
@@ -127,9 +128,9 @@ async def connect_carrier(
     responses=EMPTY_204,
 )
 async def disconnect_carrier(
-    services: ServicesDep, account: AccountDep, carrier_name: str, carrier_id: str
+    connections: ConnectionsDep, account: AccountDep, carrier_name: str, carrier_id: str
 ) -> Response:
     """Disconnect a carrier account. Packages it tracked move to another connection of the same
     carrier if the account has one, and stop tracking otherwise."""
-    await connections.disconnect(services, account, carrier_id, carrier_name=carrier_name)
+    await connections.disconnect(account, carrier_id, carrier_name=carrier_name)
     return Response(status_code=204)

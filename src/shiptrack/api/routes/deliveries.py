@@ -7,14 +7,13 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 
-from shiptrack.api.deps import AccountDep, ServicesDep, strict_query
+from shiptrack.api.deps import AccountDep, DeliveriesDep, strict_query
 from shiptrack.api.responses import JSON
 from shiptrack.api.routes import ERRORS
 from shiptrack.domain.delivery import AttemptView
 from shiptrack.domain.errors import ValidationFailed
 from shiptrack.domain.ids import format_id
 from shiptrack.domain.timefmt import format_utc
-from shiptrack.services import deliveries
 
 router = APIRouter(prefix="/v1/environment/webhooks", tags=["webhook deliveries"], responses=ERRORS)
 _NO_QUERY = [Depends(strict_query())]
@@ -37,7 +36,7 @@ def _attempt_json(attempt: AttemptView) -> dict[str, Any]:
     dependencies=[Depends(strict_query("state", "page_size", "cursor"))],
 )
 async def list_deliveries(
-    services: ServicesDep,
+    deliveries: DeliveriesDep,
     account: AccountDep,
     webhook_id: str,
     state: Annotated[Literal["pending", "delivered", "failed"] | None, Query()] = None,
@@ -48,7 +47,7 @@ async def list_deliveries(
     only failed for `SHIPTRACK_WEBHOOK_DISABLE_AFTER` (5 days) is disabled, its deliveries wait,
     and any `PUT` on it re-enables it."""
     found = await deliveries.list_deliveries(
-        services, account, webhook_id, limit=page_size, cursor=cursor, state=state
+        account, webhook_id, limit=page_size, cursor=cursor, state=state
     )
     return JSON(
         {
@@ -91,10 +90,10 @@ async def list_deliveries(
     dependencies=_NO_QUERY,
 )
 async def redeliver(
-    services: ServicesDep, account: AccountDep, webhook_id: str, delivery_id: str
+    deliveries: DeliveriesDep, account: AccountDep, webhook_id: str, delivery_id: str
 ) -> JSON:
     """Queue the delivery again with the same `webhook-id`, so receivers can deduplicate."""
-    count = await deliveries.redeliver(services, account, webhook_id, delivery_id)
+    count = await deliveries.redeliver(account, webhook_id, delivery_id)
     return JSON({"redelivered": count}, status_code=202)
 
 
@@ -107,7 +106,7 @@ async def redeliver(
     dependencies=[Depends(strict_query("since", "until"))],
 )
 async def redeliver_range(
-    services: ServicesDep,
+    deliveries: DeliveriesDep,
     account: AccountDep,
     webhook_id: str,
     since: Annotated[datetime, Query(description="ISO-8601 with offset, inclusive")],
@@ -119,9 +118,7 @@ async def redeliver_range(
             raise ValidationFailed(
                 f"{name} needs a UTC offset, e.g. 2026-11-27T00:00:00Z", field_name=name
             )
-    count = await deliveries.redeliver_range(
-        services, account, webhook_id, since=since, until=until
-    )
+    count = await deliveries.redeliver_range(account, webhook_id, since=since, until=until)
     return JSON({"redelivered": count}, status_code=202)
 
 
@@ -133,7 +130,7 @@ async def redeliver_range(
     response_class=JSON,
     dependencies=_NO_QUERY,
 )
-async def send_test(services: ServicesDep, account: AccountDep, webhook_id: str) -> JSON:
+async def send_test(deliveries: DeliveriesDep, account: AccountDep, webhook_id: str) -> JSON:
     """Queue a `track` event marked `"test": true` to this webhook, signed like any other."""
-    delivery_id = await deliveries.send_test(services, account, webhook_id)
+    delivery_id = await deliveries.send_test(account, webhook_id)
     return JSON({"delivery_id": format_id(delivery_id)}, status_code=202)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from shiptrack.api.deps import ServicesDep
+from shiptrack.api.deps import ReadinessDep
 from shiptrack.api.responses import JSON
 from shiptrack.domain.errors import ServiceUnavailable
 
@@ -18,9 +18,9 @@ async def health() -> JSON:
 
 
 @router.get("/ready", summary="Ready to serve", response_class=JSON)
-async def ready(services: ServicesDep) -> JSON:
+async def ready(readiness: ReadinessDep) -> JSON:
     """The database answers and is migrated to the version this code needs (`503` otherwise)."""
-    problem = await services.store.schema_problem()
+    problem = await readiness.schema_problem()
     if problem:
         raise ServiceUnavailable(f"Not ready: {problem}")
-    return JSON({"status": "ready", "database": services.store.kind})
+    return JSON({"status": "ready", "database": readiness.kind})

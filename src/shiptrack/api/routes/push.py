@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
 
-from shiptrack.api.deps import ServicesDep, strict_query
+from shiptrack.api.deps import PushesDep, strict_query
 from shiptrack.api.responses import JSON
 from shiptrack.api.routes import ERRORS
 from shiptrack.engine import push
@@ -25,12 +25,12 @@ _NO_QUERY = [Depends(strict_query())]
     dependencies=_NO_QUERY,
 )
 async def receive_push(
-    services: ServicesDep, request: Request, carrier_name: str, carrier_id: str
+    pushes: PushesDep, request: Request, carrier_name: str, carrier_id: str
 ) -> JSON:
     """Authenticated as the carrier specifies; recorded like a poll. `401` for a bad signature or
     token, `404` when the account tracks none of the numbers (nothing is stored then)."""
     body = await request.body()
-    updated = await push.receive(services.pushes, carrier_name, carrier_id, request.headers, body)
+    updated = await push.receive(pushes, carrier_name, carrier_id, request.headers, body)
     return JSON({"updated": updated})
 
 
@@ -42,10 +42,8 @@ async def receive_push(
     dependencies=_NO_QUERY,
 )
 async def issue_token(
-    services: ServicesDep, request: Request, carrier_name: str, carrier_id: str
+    pushes: PushesDep, request: Request, carrier_name: str, carrier_id: str
 ) -> JSON:
     """UPS fetches a token here (client credentials, HTTP Basic) before it pushes."""
     body = await request.body()
-    return JSON(
-        await push.issue_token(services.pushes, carrier_name, carrier_id, request.headers, body)
-    )
+    return JSON(await push.issue_token(pushes, carrier_name, carrier_id, request.headers, body))

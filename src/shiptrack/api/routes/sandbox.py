@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from shiptrack.api.deps import AccountDep, ServicesDep, strict_query
+from shiptrack.api.deps import AccountDep, SettingsDep, strict_query
 from shiptrack.api.responses import JSON
 from shiptrack.api.routes import ERRORS
 from shiptrack.carriers.scenarios import DEFAULT_SCENARIO, NUMBER_FORMATS, SCENARIOS, sandbox_number
@@ -20,14 +20,14 @@ router = APIRouter(prefix="/v1/sandbox", tags=["sandbox"], responses=ERRORS)
     response_class=JSON,
     dependencies=[Depends(strict_query())],
 )
-async def list_scenarios(services: ServicesDep, account: AccountDep) -> JSON:
+async def list_scenarios(settings: SettingsDep, account: AccountDep) -> JSON:
     """Every simulated journey: its tracking number per carrier code, what happens, and the status
     codes a subscriber sees in order. Any other number on a sandbox carrier is a plain delivery."""
     if not account.sandbox:
         raise Forbidden("Sandbox scenarios are only available to sandbox (TEST_) API keys")
     return JSON(
         {
-            "sandbox_speed": services.settings.sandbox_speed,
+            "sandbox_speed": settings.sandbox_speed,
             "default_scenario": DEFAULT_SCENARIO.name,
             "scenarios": [
                 {

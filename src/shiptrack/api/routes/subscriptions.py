@@ -6,13 +6,12 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 
-from shiptrack.api.deps import AccountDep, ServicesDep, strict_query
+from shiptrack.api.deps import AccountDep, TrackingDep, strict_query
 from shiptrack.api.responses import JSON
 from shiptrack.api.routes import ERRORS
 from shiptrack.domain.ids import format_id
 from shiptrack.domain.timefmt import format_utc
 from shiptrack.domain.tracking import Subscription
-from shiptrack.services import tracking
 from shiptrack.services.tracking import SubscriptionFilter
 
 router = APIRouter(prefix="/v1/tracking/subscriptions", tags=["tracking"], responses=ERRORS)
@@ -45,7 +44,7 @@ def subscription_json(subscription: Subscription) -> dict[str, Any]:
     ],
 )
 async def list_subscriptions(
-    services: ServicesDep,
+    tracking: TrackingDep,
     account: AccountDep,
     status_code: Annotated[
         Literal["UN", "AC", "IT", "DE", "EX", "AT", "NY", "SP"] | None, Query()
@@ -58,7 +57,6 @@ async def list_subscriptions(
     """The account's packages in the order they were first started, `page_size` at a time; pass
     `next_cursor` back as `cursor` for the next page (`null` on the last page)."""
     found, next_cursor = await tracking.list_subscriptions(
-        services,
         account,
         SubscriptionFilter(status_code=status_code, carrier_code=carrier_code, active=active),
         cursor=cursor,

@@ -7,11 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from starlette.responses import Response
 
-from shiptrack.api.deps import AccountDep, ServicesDep, strict_query
+from shiptrack.api.deps import AccountDep, TrackingDep, strict_query
 from shiptrack.api.models import TrackingInformationModel
 from shiptrack.api.responses import JSON
 from shiptrack.api.routes import EMPTY_204, ERRORS
-from shiptrack.services import tracking
 from shiptrack.services.tracking import PackageRef
 
 router = APIRouter(
@@ -62,7 +61,7 @@ def _ref(
     responses={200: {"model": TrackingInformationModel}},
 )
 async def get_tracking_log(
-    services: ServicesDep,
+    tracking: TrackingDep,
     account: AccountDep,
     carrier_code: CarrierCode = None,
     tracking_number: TrackingNumber = None,
@@ -70,7 +69,7 @@ async def get_tracking_log(
 ) -> JSON:
     """The package's tracking information, events most recent first."""
     ref = _ref(carrier_code, tracking_number, carrier_id)
-    return JSON(await tracking.get(services, account, ref))
+    return JSON(await tracking.get(account, ref))
 
 
 @router.post(
@@ -83,7 +82,7 @@ async def get_tracking_log(
     responses=EMPTY_204,
 )
 async def start_tracking(
-    services: ServicesDep,
+    tracking: TrackingDep,
     account: AccountDep,
     carrier_code: CarrierCode = None,
     tracking_number: TrackingNumber = None,
@@ -93,7 +92,7 @@ async def start_tracking(
 
     Idempotent: starting a package that is already tracked changes nothing.
     """
-    await tracking.start(services, account, _ref(carrier_code, tracking_number, carrier_id))
+    await tracking.start(account, _ref(carrier_code, tracking_number, carrier_id))
     return Response(status_code=204)
 
 
@@ -107,7 +106,7 @@ async def start_tracking(
     responses=EMPTY_204,
 )
 async def stop_tracking(
-    services: ServicesDep,
+    tracking: TrackingDep,
     account: AccountDep,
     carrier_code: CarrierCode = None,
     tracking_number: TrackingNumber = None,
@@ -115,5 +114,5 @@ async def stop_tracking(
 ) -> Response:
     """Unsubscribe from the package. `404` if this account never tracked it; `204` if it did,
     even when tracking had already stopped (for example after delivery)."""
-    await tracking.stop(services, account, _ref(carrier_code, tracking_number, carrier_id))
+    await tracking.stop(account, _ref(carrier_code, tracking_number, carrier_id))
     return Response(status_code=204)

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Depends
 from starlette.responses import Response
 
-from shiptrack.api.deps import AccountDep, ServicesDep, strict_query
+from shiptrack.api.deps import AccountDep, KeyRingDep, WebhooksDep, strict_query
 from shiptrack.api.models import (
     CreatedWebhookModel,
     CreateWebhookBody,
@@ -20,7 +20,6 @@ from shiptrack.api.routes import CONFLICT, EMPTY_204, ERRORS
 from shiptrack.domain.errors import ValidationFailed
 from shiptrack.domain.ids import format_id
 from shiptrack.domain.webhooks import KEEP, Webhook, WebhookChanges, WebhookHeader
-from shiptrack.services import webhooks
 
 router = APIRouter(prefix="/v1/environment/webhooks", tags=["webhooks"], responses=ERRORS)
 #: What needs no API key: the public keys that verify signatures.
@@ -52,9 +51,9 @@ def _headers(models: list[WebhookHeaderModel]) -> list[WebhookHeader]:
     response_class=JSON,
     responses={200: {"model": list[WebhookModel]}},
 )
-async def list_webhooks(services: ServicesDep, account: AccountDep) -> JSON:
+async def list_webhooks(webhooks: WebhooksDep, account: AccountDep) -> JSON:
     """Every webhook of the account, as a bare array."""
-    return JSON([webhook_json(w) for w in await webhooks.list_all(services, account)])
+    return JSON([webhook_json(w) for w in await webhooks.list_all(account)])
 
 
 @router.post(
@@ -66,12 +65,11 @@ async def list_webhooks(services: ServicesDep, account: AccountDep) -> JSON:
     responses={200: {"model": CreatedWebhookModel}, **CONFLICT},
 )
 async def create_webhook(
-    services: ServicesDep, account: AccountDep, body: CreateWebhookBody
+    webhooks: WebhooksDep, account: AccountDep, body: CreateWebhookBody
 ) -> JSON:
     """Register a URL for an event. Only `track` events are sent by shiptrack. The answer adds the
     webhook's signing `secret` (Standard Webhooks `whsec_…`) to ShipEngine's fields."""
     webhook, secret = await webhooks.create(
-        services,
         account,
         url=body.url,
         event=body.event,
@@ -90,9 +88,9 @@ async def create_webhook(
     response_class=JSON,
     responses={200: {"model": WebhookModel}},
 )
-async def get_webhook(services: ServicesDep, account: AccountDep, webhook_id: str) -> JSON:
+async def get_webhook(webhooks: WebhooksDep, account: AccountDep, webhook_id: str) -> JSON:
     """One webhook."""
-    return JSON(webhook_json(await webhooks.get(services, account, webhook_id)))
+    return JSON(webhook_json(await webhooks.get(account, webhook_id)))
 
 
 @router.put(
@@ -105,7 +103,7 @@ async def get_webhook(services: ServicesDep, account: AccountDep, webhook_id: st
     responses={**EMPTY_204, **CONFLICT},
 )
 async def update_webhook(
-    services: ServicesDep, account: AccountDep, webhook_id: str, body: UpdateWebhookBody
+    webhooks: WebhooksDep, account: AccountDep, webhook_id: str, body: UpdateWebhookBody
 ) -> Response:
     """Change the url, headers, name or store id; fields left out keep their value."""
     given = body.model_dump(exclude_unset=True)
@@ -118,7 +116,7 @@ async def update_webhook(
         store_id=given.get("store_id", KEEP),
         headers=tuple(_headers(body.headers)) if body.headers is not None else KEEP,
     )
-    await webhooks.update(services, account, webhook_id, changes)
+    await webhooks.update(account, webhook_id, changes)
     return Response(status_code=204)
 
 
@@ -131,9 +129,9 @@ async def update_webhook(
     response_class=Response,
     responses=EMPTY_204,
 )
-async def delete_webhook(services: ServicesDep, account: AccountDep, webhook_id: str) -> Response:
+async def delete_webhook(webhooks: WebhooksDep, account: AccountDep, webhook_id: str) -> Response:
     """Remove a webhook."""
-    await webhooks.delete(services, account, webhook_id)
+    await webhooks.delete(account, webhook_id)
     return Response(status_code=204)
 
 
@@ -144,9 +142,9 @@ async def delete_webhook(services: ServicesDep, account: AccountDep, webhook_id:
     response_class=JSON,
     dependencies=_NO_QUERY,
 )
-async def get_secret(services: ServicesDep, account: AccountDep, webhook_id: str) -> JSON:
+async def get_secret(webhooks: WebhooksDep, account: AccountDep, webhook_id: str) -> JSON:
     """The Standard Webhooks secret (`whsec_…`) that signs `webhook-signature`."""
-    return JSON({"secret": await webhooks.secret(services, account, webhook_id)})
+    return JSON({"secret": await webhooks.secret(account, webhook_id)})
 
 
 @router.post(
@@ -156,17 +154,15 @@ async def get_secret(services: ServicesDep, account: AccountDep, webhook_id: str
     response_class=JSON,
     dependencies=_NO_QUERY,
 )
-async def rotate_secret(services: ServicesDep, account: AccountDep, webhook_id: str) -> JSON:
+async def rotate_secret(webhooks: WebhooksDep, account: AccountDep, webhook_id: str) -> JSON:
     """A new secret; deliveries are signed with the new and the previous secret for
     `SHIPTRACK_WEBHOOK_SECRET_OVERLAP` seconds (a day by default), then with the new one only."""
-    secret = await webhooks.rotate_secret(services, account, webhook_id)
-    return JSON(
-        {"secret": secret, "previous_secret_valid_for": services.settings.webhook_secret_overlap}
-    )
+    secret = await webhooks.rotate_secret(account, webhook_id)
+    return JSON({"secret": secret, "previous_secret_valid_for": webhooks.secret_overlap})
 
 
 @public.get("/jwks", operation_id="get_jwks", summary="Webhook signing keys", response_class=JSON)
-async def jwks(services: ServicesDep) -> JSON:
+async def jwks(keyring: KeyRingDep) -> JSON:
     """The public keys that verify `x-shipengine-rsa-sha256-signature` (no API key needed). A new
     key appears here before it signs anything; a replaced one stays for a grace period."""
-    return JSON(await services.keyring.jwks(), headers={"Cache-Control": "max-age=300"})
+    return JSON(await keyring.jwks(), headers={"Cache-Control": "max-age=300"})
