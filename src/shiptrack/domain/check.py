@@ -184,7 +184,13 @@ def decide(
     stop = stop or stop_reason(
         status_code, status_since=status_since, now=now, exception_watch=policy.exception_watch
     )
-    current = observed_package(subscription, observation, status_code, detail)
+    event = observation.defining_event
+    carrier_status_code, carrier_detail_code, carrier_status_description, exception = (
+        _carrier_fields(subscription, status_code, event)
+    )
+    ship_date = observation.ship_date or subscription.ship_date
+    estimated = observation.estimated_delivery_date or subscription.estimated_delivery_date
+    actual = observation.actual_delivery_date or subscription.actual_delivery_date
     next_check_at = None
     if stop is None:
         next_check_at = policy.schedule.next_check(
@@ -192,20 +198,20 @@ def decide(
             detail,
             now=now,
             age=age,
-            estimated_delivery=end_of_estimate(current.estimated_delivery_date),
+            estimated_delivery=end_of_estimate(estimated),
             speed=policy.speed,
         )
     package = PackageState(
         subscription_id=subscription.id,
         status_code=status_code,
         status_detail_code=detail,
-        carrier_status_code=current.carrier_status_code,
-        carrier_detail_code=current.carrier_detail_code,
-        carrier_status_description=current.carrier_status_description,
-        exception_description=current.exception_description,
-        ship_date=current.ship_date,
-        estimated_delivery_date=current.estimated_delivery_date,
-        actual_delivery_date=current.actual_delivery_date,
+        carrier_status_code=carrier_status_code,
+        carrier_detail_code=carrier_detail_code,
+        carrier_status_description=carrier_status_description,
+        exception_description=exception,
+        ship_date=ship_date,
+        estimated_delivery_date=estimated,
+        actual_delivery_date=actual,
         sequence=final.sequence if final else subscription.sequence,
         status_since=status_since,
         checked_at=now,
@@ -213,9 +219,20 @@ def decide(
         stop_reason=stop,
     )
     grown = (*history, *observation.new_events) if observation.new_events else None
-    scans = [event for _, event in (grown if grown is not None else history)]
+    if not changes:  # most checks: nothing to notify, so no snapshot of the package is built
+        return CheckOutcome(package=package, history=grown, notices=())
+    scans = [scan for _, scan in (grown if grown is not None else history)]
     latest = replace(
-        current,
+        subscription,
+        status_code=status_code,
+        status_detail_code=detail,
+        carrier_status_code=carrier_status_code,
+        carrier_detail_code=carrier_detail_code,
+        carrier_status_description=carrier_status_description,
+        exception_description=exception,
+        ship_date=ship_date,
+        estimated_delivery_date=estimated,
+        actual_delivery_date=actual,
         sequence=package.sequence,
         active=package.active,
         stop_reason=stop,
@@ -251,9 +268,17 @@ def observed_package(
     """The package with a status and what the carrier said to decide it: the carrier's codes and
     texts of the event that decides it (kept as they were when no event decides), and the dates
     the carrier gave (kept when it gave none)."""
-    package = as_of(subscription, status_code, status_detail_code, observation.defining_event)
+    carrier_status_code, carrier_detail_code, carrier_status_description, exception = (
+        _carrier_fields(subscription, status_code, observation.defining_event)
+    )
     return replace(
-        package,
+        subscription,
+        status_code=status_code,
+        status_detail_code=status_detail_code,
+        carrier_status_code=carrier_status_code,
+        carrier_detail_code=carrier_detail_code,
+        carrier_status_description=carrier_status_description,
+        exception_description=exception,
         ship_date=observation.ship_date or subscription.ship_date,
         estimated_delivery_date=(
             observation.estimated_delivery_date or subscription.estimated_delivery_date
@@ -271,20 +296,38 @@ def as_of(
     """The package with this status, decided by ``event``: its carrier codes and texts are the
     event's (unchanged when there is no event), and it shows an exception's description only
     while it is an exception."""
+    carrier_status_code, carrier_detail_code, carrier_status_description, exception = (
+        _carrier_fields(package, status_code, event)
+    )
     return replace(
         package,
         status_code=status_code,
         status_detail_code=status_detail_code,
-        carrier_status_code=event.carrier_status_code if event else package.carrier_status_code,
-        carrier_detail_code=event.carrier_detail_code if event else package.carrier_detail_code,
-        carrier_status_description=(
-            event.carrier_status_description if event else package.carrier_status_description
-        ),
-        exception_description=(
-            (event.description if event else package.exception_description)
-            if status_code == StatusCode.EX
-            else None
-        ),
+        carrier_status_code=carrier_status_code,
+        carrier_detail_code=carrier_detail_code,
+        carrier_status_description=carrier_status_description,
+        exception_description=exception,
+    )
+
+
+def _carrier_fields(
+    package: Subscription, status_code: str, event: TrackEvent | None
+) -> tuple[str | None, str | None, str | None, str | None]:
+    """The carrier's status code, detail code and text, and the exception description, of a
+    package whose status ``event`` decides (the package's own when no event decides it); the
+    exception description only while the status is an exception."""
+    if event is None:
+        return (
+            package.carrier_status_code,
+            package.carrier_detail_code,
+            package.carrier_status_description,
+            package.exception_description if status_code == StatusCode.EX else None,
+        )
+    return (
+        event.carrier_status_code,
+        event.carrier_detail_code,
+        event.carrier_status_description,
+        event.description if status_code == StatusCode.EX else None,
     )
 
 
