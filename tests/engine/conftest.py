@@ -233,7 +233,7 @@ class Engine:
         package = await self.subscription(account, carrier_code, tracking_number)
         # The port reads outbox rows only as a webhook's delivery log, without their payloads:
         # the committed tables are read directly, as tests/support.recorded reads SQL.
-        tables = self.store._committed
+        tables = self.store.committed
         changes = sorted(
             (row for row in tables.status_changes.rows() if row.subscription_id == package.id),
             key=lambda row: row.sequence,

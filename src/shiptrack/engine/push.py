@@ -36,6 +36,14 @@ class Pushes:
 
 async def _connection(pushes: Pushes, carrier_name: str, carrier_id: str) -> ConnectionState:
     carrier_kind(carrier_name, field_name="carrier_name")
+    adapter = pushes.carriers.adapter(carrier_name, simulated=False)
+    if not adapter.accepts_push:
+        # Refused before the database is asked: nobody learns which connections exist.
+        raise NotFound(
+            f"{adapter.carrier} does not push tracking updates to shiptrack; its packages are "
+            "polled",
+            field_name="carrier_name",
+        )
     row_id = parse_id(carrier_id, field_name="carrier_id")
     async with pushes.store.read() as tx:
         states = await tx.connections.states([row_id] if row_id is not None else [])

@@ -47,6 +47,12 @@ class MemoryStore:
         """``memory``."""
         return "memory"
 
+    @property
+    def committed(self) -> Tables:
+        """What is committed now, for tests that look at rows the port never reads back (the
+        outbox's payloads, the status changes themselves), as SQL tests read the tables."""
+        return self._committed
+
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Transaction]:
         """A read-only transaction (one consistent snapshot)."""
