@@ -17,7 +17,7 @@ from importlib import resources
 
 import pytest
 
-from shiptrack.carriers.ups import map_activity, mapping_keys
+from shiptrack.carriers.ups_reading import map_activity, mapping_keys
 from shiptrack.domain.changes import CarrierReport, Known, event_identity, observe
 from shiptrack.domain.mapping import NOT_MAPPED, table
 from shiptrack.domain.statuses import STATUS_DETAIL_DESCRIPTIONS, StatusCode

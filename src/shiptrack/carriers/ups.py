@@ -6,18 +6,7 @@ cached per connection (UPS tokens live about four hours) and refreshed before it
 fetches a new token once and retries. Every request carries a fresh ``transId`` and
 ``transactionSrc: shiptrack``.
 
-Normalisation (the decisions are in ``domain/mappings/ups.csv``):
-
-- every activity is looked up by its 3-digit status code (``status:011``), then its 2-character
-  activity code (``code:FS``), then its status type (``type:D``). An update (type ``U``) is looked
-  up by its type first: whatever codes it carries it never changes the status.
-- ``occurred_at`` is UTC from ``gmtDate``/``gmtTime``, else from the local time and ``gmtOffset``;
-  without either it stays ``None`` and only ``carrier_occurred_at`` (the local wall time) is set.
-- not found (HTTP 200 with warning ``TW0001``, HTTP 404 with UPS's error body, HTTP 400 ``TV1002``
-  invalid inquiry number) is :data:`~shiptrack.domain.changes.NOT_FOUND`: the package is ``NY``.
-- one number can answer several shipments or packages: the package whose ``trackingNumber`` is the
-  number asked wins, then one whose alternate tracking number is; among several candidates the one
-  with the most recent activity (a reused number's current use).
+What the answers say, and how they are normalised, is read in ``ups_reading.py``.
 
 Pushes: UPS Track Alert fetches a token from
 ``POST /v1/carriers/push/ups/{carrier_id}/token`` (client_secret_basic: the connection's
@@ -33,15 +22,10 @@ import base64
 import binascii
 import hashlib
 import hmac
-import json
-import logging
-import re
 import secrets
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, quote
 
@@ -51,7 +35,6 @@ from shiptrack.carriers.base import (
     PushRefused,
     Result,
     TrackRequest,
-    TransportError,
 )
 from shiptrack.carriers.http import (
     Answer,
@@ -59,17 +42,10 @@ from shiptrack.carriers.http import (
     CredentialsRejected,
     OAuthCarrier,
     Token,
-    check_transport,
 )
-from shiptrack.domain.changes import NOT_FOUND, CarrierReport
-from shiptrack.domain.mapping import Mapped, table
-from shiptrack.domain.statuses import StatusCode
-from shiptrack.domain.timefmt import format_utc
-from shiptrack.domain.tracking import TrackEvent
+from shiptrack.carriers.ups_reading import CARRIER, read_push_body, read_track_answer
+from shiptrack.domain.changes import CarrierReport
 
-log = logging.getLogger("shiptrack.carriers.ups")
-
-CARRIER = "UPS"
 TOKEN_PATH = "/security/v1/oauth/token"
 TRACK_PATH = "/api/track/v1/details/{number}"
 TRACK_QUERY = {
@@ -80,31 +56,9 @@ TRACK_QUERY = {
 }
 #: What UPS sees in ``transactionSrc``.
 TRANSACTION_SOURCE = "shiptrack"
-#: A 400 that is about the number, not about the request: the number is treated as not found.
-INVALID_NUMBER_CODES = frozenset({"TV1002"})
-#: Status types looked up before any code: they never change the package's status.
-TYPE_FIRST = frozenset({"U"})
 #: Seconds a push token issued to UPS Track Alert stays valid.
 PUSH_TOKEN_LIFETIME = 3600.0
 _PUSH_TOKEN_CONTEXT = "shiptrack-ups-track-alert"
-_OFFSET = re.compile(r"^([+-])(\d{1,2})[.:]?(\d{2})$")
-
-
-def mapping_keys(status_type: str | None, code: str | None, status_code: str | None) -> list[str]:
-    """The mapping-table keys of an activity, most decisive first."""
-    keys = [
-        *([f"status:{status_code}"] if status_code else []),
-        *([f"code:{code}"] if code else []),
-        *([f"type:{status_type}"] if status_type else []),
-    ]
-    if status_type in TYPE_FIRST:
-        keys.insert(0, f"type:{status_type}")
-    return keys
-
-
-def map_activity(status_type: str | None, code: str | None, status_code: str | None) -> Mapped:
-    """The ShipEngine status of a UPS activity (Track API) or event (Track Alert)."""
-    return table("ups").lookup(mapping_keys(status_type, code, status_code))
 
 
 class UpsCarrier(OAuthCarrier):
@@ -208,19 +162,8 @@ class UpsCarrier(OAuthCarrier):
         api_key = _header(headers, "x-api-key")
         if api_key is not None and not _same(api_key, client_id):
             raise PushRefused("x-api-key is not this connection's client id")
-        try:
-            payload = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
-            raise PushRefused("the push body is not JSON", status_code=400) from None
-        if not isinstance(payload, dict):
-            raise PushRefused("the push body is not a TrackingEventRequest", status_code=400)
-        number = _text(payload.get("trackingNumber"))
-        status = payload.get("activityStatus")
-        if not number or not isinstance(status, dict):
-            raise PushRefused(
-                "a TrackingEventRequest needs trackingNumber and activityStatus", status_code=400
-            )
-        return {number: push_report(payload)}
+        number, report = read_push_body(body)
+        return {number: report}
 
     def _check_push_token(
         self, connection: ConnectionContext, client_id: str, secret: str, authorization: str | None
@@ -237,388 +180,6 @@ class UpsCarrier(OAuthCarrier):
             raise PushRefused("the bearer token is not valid for this connection")
         if int(expires) <= self.clock():
             raise PushRefused("the bearer token has expired")
-
-
-# --- reading the Track API ----------------------------------------------------------------------
-
-
-def read_track_answer(answer: Answer, number: str) -> Result:
-    """What a Track API answer says about ``number``; :class:`TransportError` when it says
-    nothing (auth failure, 429, 5xx, an unreadable body)."""
-    check_transport(answer, CARRIER)
-    if answer.status == 404:
-        if _error_codes(answer) is not None:
-            return NOT_FOUND
-        raise TransportError("UPS answered HTTP 404 without its error body (wrong base URL?)")
-    if answer.status == 400:
-        codes = _error_codes(answer) or []
-        if INVALID_NUMBER_CODES & set(codes):
-            return NOT_FOUND
-        log.warning("UPS refused a tracking request (HTTP 400 %s)", ", ".join(codes) or "?")
-        raise TransportError("UPS refused the request (HTTP 400)")
-    if answer.status != 200:
-        raise TransportError(f"UPS answered HTTP {answer.status}")
-    body = answer.json(CARRIER)
-    response = body.get("trackResponse") if isinstance(body, dict) else None
-    shipments = response.get("shipment") if isinstance(response, dict) else None
-    if not isinstance(shipments, list) or not all(isinstance(s, dict) for s in shipments):
-        raise TransportError("UPS answered a body that is not a TrackApiResponse")
-    package = choose_package(shipments, number)
-    if package is None:
-        return NOT_FOUND
-    return package_report(package, shipment_of(shipments, package))
-
-
-def _packages(shipment: Mapping[str, Any]) -> list[dict[str, Any]]:
-    packages = shipment.get("package")
-    if packages is None:
-        return []
-    if not isinstance(packages, list) or not all(isinstance(p, dict) for p in packages):
-        raise TransportError("UPS answered a package list that is not a list of packages")
-    return packages
-
-
-def choose_package(shipments: list[dict[str, Any]], number: str) -> dict[str, Any] | None:
-    """The package ``number`` stands for, or ``None`` when UPS answered none.
-
-    The package whose ``trackingNumber`` is the number wins; else one whose
-    ``alternateTrackingNumber`` is; else any package. Among several candidates (a number UPS
-    answers with more than one shipment), the one with the most recent activity.
-    """
-    wanted = _canonical(number)
-    packages = [p for s in shipments for p in _packages(s)]
-    exact = [p for p in packages if _canonical(_text(p.get("trackingNumber"))) == wanted]
-    alternate = [
-        p
-        for p in packages
-        if any(
-            isinstance(a, dict) and _canonical(_text(a.get("number"))) == wanted
-            for a in _list(p.get("alternateTrackingNumber"))
-        )
-    ]
-    candidates = exact or alternate or packages
-    if not candidates:
-        return None
-    return max(candidates, key=_latest_activity)
-
-
-def shipment_of(shipments: list[dict[str, Any]], package: dict[str, Any]) -> dict[str, Any]:
-    """The shipment a package was listed in."""
-    return next(s for s in shipments if any(p is package for p in _packages(s)))
-
-
-def _latest_activity(package: Mapping[str, Any]) -> datetime:
-    moments = [
-        moment
-        for activity in _list(package.get("activity"))
-        if isinstance(activity, dict) and (moment := _moment(_activity_times(activity))) is not None
-    ]
-    return max(moments, default=datetime.min.replace(tzinfo=UTC))
-
-
-def package_report(package: Mapping[str, Any], shipment: Mapping[str, Any]) -> CarrierReport:
-    """A Track API package, normalised."""
-    events = [activity_event(a) for a in _list(package.get("activity")) if isinstance(a, dict)]
-    signer = _text(_dict(package.get("deliveryInformation")).get("receivedBy"))
-    delivered = [e for e in events if e.status_code == StatusCode.DE]
-    newest_delivery = max(delivered, key=_event_sort_key) if delivered else None
-    if newest_delivery is not None and signer:
-        events[events.index(newest_delivery)] = newest_delivery = replace(
-            newest_delivery, signer=signer
-        )
-
-    dates = {
-        _text(d.get("type")): _text(d.get("date"))
-        for d in _list(package.get("deliveryDate"))
-        if isinstance(d, dict)
-    }
-    times = _dict(package.get("deliveryTime"))
-    time_type = _text(times.get("type"))
-    estimated_day = dates.get("RDD") or dates.get("SDD")
-    estimated = _local_text(
-        estimated_day,
-        _text(times.get("endTime")) if time_type in ("CMT", "EDW", "CDW", "IDW") else None,
-    )
-    actual = None
-    if newest_delivery is not None and newest_delivery.occurred_at is not None:
-        actual = format_utc(newest_delivery.occurred_at)
-    elif dates.get("DEL"):
-        actual = _local_text(
-            dates["DEL"], _text(times.get("endTime")) if time_type == "DEL" else None
-        )
-    return CarrierReport(
-        events=tuple(events),
-        ship_date=_ship_date(shipment, events),
-        estimated_delivery_date=estimated,
-        actual_delivery_date=actual,
-    )
-
-
-def _ship_date(shipment: Mapping[str, Any], events: list[TrackEvent]) -> str | None:
-    """``pickupDate`` when UPS gives it, else the time of the first acceptance scan."""
-    pickup = _local_text(_text(shipment.get("pickupDate")), None)
-    if pickup:
-        return pickup
-    accepted = [e for e in events if e.status_code == StatusCode.AC]
-    if not accepted:
-        return None
-    first = min(accepted, key=_event_sort_key)
-    return format_utc(first.occurred_at) or first.carrier_occurred_at
-
-
-def activity_event(activity: Mapping[str, Any]) -> TrackEvent:
-    """One Track API ``activity``, normalised."""
-    status = _dict(activity.get("status"))
-    address = _dict(_dict(activity.get("location")).get("address"))
-    local, utc = _activity_times(activity)
-    return _event(
-        status_type=_text(status.get("type")),
-        code=_text(status.get("code")),
-        status_code=_status_code(status.get("statusCode")),
-        description=_text(status.get("description")),
-        simplified=_text(status.get("simplifiedTextDescription")),
-        local=local,
-        utc=utc,
-        city=_text(address.get("city")),
-        state=_text(address.get("stateProvince")),
-        postal_code=_text(address.get("postalCode")),
-        country=_country(address.get("countryCode"), address.get("country")),
-    )
-
-
-def _activity_times(activity: Mapping[str, Any]) -> tuple[str | None, datetime | None]:
-    return event_times(
-        local_date=_text(activity.get("date")),
-        local_time=_text(activity.get("time")),
-        gmt_date=_text(activity.get("gmtDate")),
-        gmt_time=_text(activity.get("gmtTime")),
-        offset=_text(activity.get("gmtOffset")),
-    )
-
-
-# --- reading a Track Alert push -----------------------------------------------------------------
-
-
-def push_report(payload: Mapping[str, Any]) -> CarrierReport:
-    """A Track Alert ``TrackingEventRequest``, normalised: one event."""
-    status = _dict(payload.get("activityStatus"))
-    location = _dict(payload.get("activityLocation"))
-    local, utc = event_times(
-        local_date=_text(payload.get("localActivityDate")),
-        local_time=_text(payload.get("localActivityTime")),
-        gmt_date=_text(payload.get("gmtActivityDate")),
-        gmt_time=_text(payload.get("gmtActivityTime")),
-        offset=_text(payload.get("gmtOffset")),
-    )
-    event = _event(
-        status_type=_text(status.get("type")),
-        code=_text(status.get("code")),
-        status_code=_status_code(status.get("descriptionCode")),
-        description=_text(status.get("description")),
-        simplified=None,
-        local=local,
-        utc=utc,
-        city=_text(location.get("city")),
-        state=_text(location.get("stateProvince")),
-        postal_code=_text(location.get("postalCode")),
-        country=_country(location.get("country"), None),
-    )
-    delivered = event.status_code == StatusCode.DE
-    signer = _text(payload.get("receivedBy"))
-    if delivered and signer:
-        event = replace(event, signer=signer)
-    estimated = _local_text(
-        _text(payload.get("scheduledDeliveryDate")),
-        None if delivered else _text(payload.get("deliveryEndTime")),
-    )
-    actual = None
-    if delivered and event.occurred_at is not None:
-        actual = format_utc(event.occurred_at)
-    elif payload.get("actualDeliveryDate"):
-        actual = _local_text(
-            _text(payload.get("actualDeliveryDate")), _text(payload.get("actualDeliveryTime"))
-        )
-    return CarrierReport(
-        events=(event,), estimated_delivery_date=estimated, actual_delivery_date=actual
-    )
-
-
-# --- shared normalisation -----------------------------------------------------------------------
-
-
-def _event(
-    *,
-    status_type: str | None,
-    code: str | None,
-    status_code: str | None,
-    description: str | None,
-    simplified: str | None,
-    local: str | None,
-    utc: datetime | None,
-    city: str | None,
-    state: str | None,
-    postal_code: str | None,
-    country: str | None,
-) -> TrackEvent:
-    mapped = map_activity(status_type, code, status_code)
-    return TrackEvent(
-        status_code=mapped.status_code.value,
-        status_detail_code=mapped.status_detail_code,
-        occurred_at=utc,
-        carrier_occurred_at=local,
-        description=description,
-        city_locality=city,
-        state_province=state,
-        postal_code=postal_code,
-        country_code=country,
-        event_code=status_code,
-        carrier_status_code=status_type,
-        carrier_detail_code=code,
-        carrier_status_description=simplified or description,
-    )
-
-
-def event_times(
-    *,
-    local_date: str | None,
-    local_time: str | None,
-    gmt_date: str | None,
-    gmt_time: str | None,
-    offset: str | None,
-) -> tuple[str | None, datetime | None]:
-    """(local wall time as ISO text without offset, UTC time or ``None``).
-
-    UTC comes from the GMT date and time, else from the local time and the GMT offset
-    (``-05:00`` in the Track API, ``-04.00`` in Track Alert). A local time without either stays
-    local only: it is never labelled UTC.
-    """
-    local = _combine(local_date, local_time)
-    shift = _offset(offset)
-    gmt = _combine(gmt_date, gmt_time)
-    utc = gmt.replace(tzinfo=UTC) if gmt is not None else None
-    if utc is None and local is not None and shift is not None:
-        utc = (local - shift).replace(tzinfo=UTC)
-    if local is None and utc is not None and shift is not None:
-        local = (utc + shift).replace(tzinfo=None)
-    return (local.isoformat() if local is not None else None), utc
-
-
-def _combine(day: str | None, clock: str | None) -> datetime | None:
-    parsed_day = _date(day)
-    parsed_time = _time(clock)
-    if parsed_day is None or parsed_time is None:
-        return None
-    return datetime(parsed_day.year, parsed_day.month, parsed_day.day, *parsed_time)
-
-
-def _date(value: str | None) -> date | None:
-    """``YYYYMMDD``."""
-    if not value or len(value) != 8 or not value.isdigit():
-        return None
-    try:
-        return date(int(value[:4]), int(value[4:6]), int(value[6:]))
-    except ValueError:
-        return None
-
-
-def _time(value: str | None) -> tuple[int, int, int] | None:
-    """``HHMMSS``, ``HH:MM:SS``, or ``HMMSS`` (UPS drops the leading zero in places)."""
-    if not value:
-        return None
-    digits = value.strip().replace(":", "")
-    if not digits.isdigit() or len(digits) > 6:
-        return None
-    digits = digits.zfill(6)
-    hour, minute, second = int(digits[:2]), int(digits[2:4]), int(digits[4:])
-    if hour > 23 or minute > 59 or second > 59:
-        return None
-    return hour, minute, second
-
-
-def _offset(value: str | None) -> timedelta | None:
-    match = _OFFSET.match(value.strip()) if value else None
-    if match is None:
-        return None
-    sign, hours, minutes = match.groups()
-    if int(hours) > 23 or int(minutes) > 59:
-        return None
-    shift = timedelta(hours=int(hours), minutes=int(minutes))
-    return -shift if sign == "-" else shift
-
-
-def _local_text(day: str | None, clock: str | None) -> str | None:
-    """A local date (and time) as ISO text without an offset; midnight when no time is given."""
-    parsed_day = _date(day)
-    if parsed_day is None:
-        return None
-    parsed_time = _time(clock) or (0, 0, 0)
-    return datetime(parsed_day.year, parsed_day.month, parsed_day.day, *parsed_time).isoformat()
-
-
-def _moment(times: tuple[str | None, datetime | None]) -> datetime | None:
-    local, utc = times
-    if utc is not None:
-        return utc
-    return datetime.fromisoformat(local).replace(tzinfo=UTC) if local else None
-
-
-def _event_sort_key(event: TrackEvent) -> datetime:
-    return _moment((event.carrier_occurred_at, event.occurred_at)) or datetime.min.replace(
-        tzinfo=UTC
-    )
-
-
-def _status_code(value: Any) -> str | None:
-    """UPS's 3-digit status code, zero-padded (Track Alert examples send ``021`` unquoted)."""
-    text = _text(value)
-    if text is None:
-        return None
-    return text.zfill(3) if text.isdigit() else text
-
-
-def _country(*values: Any) -> str | None:
-    for value in values:
-        text = _text(value)
-        if text and len(text) == 2 and text.isalpha():
-            return text.upper()
-    return None
-
-
-def _text(value: Any) -> str | None:
-    """A non-empty string from a JSON value (numbers are accepted; UPS is not strict)."""
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int | float):
-        value = str(value)
-    if not isinstance(value, str):
-        return None
-    value = value.strip()
-    return value or None
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _canonical(number: str | None) -> str:
-    return "".join((number or "").split()).upper()
-
-
-def _error_codes(answer: Answer) -> list[str] | None:
-    """The codes of UPS's error body ``{"response": {"errors": [...]}}``; ``None`` without one."""
-    try:
-        body = json.loads(answer.body)
-    except (ValueError, UnicodeDecodeError):
-        return None
-    response = body.get("response") if isinstance(body, dict) else None
-    errors = response.get("errors") if isinstance(response, dict) else None
-    if not isinstance(errors, list):
-        return None
-    return [code for e in errors if isinstance(e, dict) and (code := _text(e.get("code")))]
 
 
 # --- push authentication helpers ----------------------------------------------------------------
