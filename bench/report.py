@@ -1,11 +1,15 @@
 """Render bench/results/*.json as the tables of BENCHMARKS.md.
 
 python -m bench.report bench/results/2026-11-27-*.json
+
+Several results of one scenario and configuration (one run each, as ``bench/compare.sh`` makes
+them) are rendered as one row: every figure is the median of theirs.
 """
 
 from __future__ import annotations
 
 import json
+import statistics
 import sys
 from pathlib import Path
 from typing import Any
@@ -85,13 +89,40 @@ def _scale(rows: list[dict[str, Any]]) -> list[str]:
     return out
 
 
+#: What makes two results the same configuration (their figures are then merged).
+_CONFIGURATION = ("scenario", "database", "processes", "carrier", "sqlite_synchronous")
+
+
+def median_of(results: list[Any]) -> Any:
+    """One result whose every number is the median of the results' (the rest from the first);
+    lists of rows are merged row by row."""
+    first = results[0]
+    if isinstance(first, bool) or not isinstance(first, int | float | dict | list):
+        return first
+    if isinstance(first, int | float):
+        return statistics.median(results)
+    if isinstance(first, list):
+        return [median_of([r[i] for r in results]) for i in range(len(first))]
+    return {key: median_of([r[key] for r in results]) for key in first}
+
+
+def merged(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The results, those of one configuration merged into their median."""
+    groups: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    for result in results:
+        groups.setdefault(tuple(result.get(k) for k in _CONFIGURATION), []).append(result)
+    return [median_of(group) for group in groups.values()]
+
+
 def main() -> None:
-    by_kind: dict[str, list[dict[str, Any]]] = {}
+    loaded = []
     for path in sys.argv[1:]:
         text = Path(path).read_text()
         if text.strip():
-            data = json.loads(text)
-            by_kind.setdefault(data["scenario"], []).append(data)
+            loaded.append(json.loads(text))
+    by_kind: dict[str, list[dict[str, Any]]] = {}
+    for data in merged(loaded):
+        by_kind.setdefault(data["scenario"], []).append(data)
     for kind, render in (
         ("api", _api),
         ("engine", _engine),
