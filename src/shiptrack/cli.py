@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import re
 from collections.abc import Awaitable, Callable
@@ -15,11 +16,14 @@ from shiptrack.app import Shiptrack, build
 from shiptrack.domain.errors import NotFound, ShiptrackError
 from shiptrack.domain.ids import format_id, parse_id
 from shiptrack.domain.timefmt import utcnow
+from shiptrack.logs import configure as configure_logging
+from shiptrack.logs import logging_config
 from shiptrack.settings import Settings
 from shiptrack.store import migrate
 from shiptrack.store.database import Database, create_database
 
 T = TypeVar("T")
+log = logging.getLogger("shiptrack")
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
@@ -100,6 +104,16 @@ def serve(
     if problem:
         raise _fail(f"cannot serve: {problem}")
     settings = Settings()
+    configure_logging(settings.log_format, settings.log_level)
+    log.info(
+        "serving http://%s:%d with %d process%s on %s; workers %s",
+        host,
+        port,
+        processes,
+        "" if processes == 1 else "es",
+        settings.database_description,
+        "on in every process" if settings.run_workers else "off (SHIPTRACK_RUN_WORKERS=false)",
+    )
     uvicorn.run(
         "shiptrack.app:create_app",
         factory=True,
@@ -109,7 +123,10 @@ def serve(
         # uvicorn's httptools protocol with request-line and header limits and ShipEngine-format
         # answers for requests that never reach the app (shiptrack.api.protocol).
         http=ShiptrackHttpProtocol,
-        access_log=settings.access_log,
+        # Every process (uvicorn starts one per --processes) logs in the same format; the edge
+        # writes the access lines, with the request's fields.
+        log_config=logging_config(settings.log_format, settings.log_level),
+        access_log=False,
         log_level=settings.log_level,
         server_header=False,
         # Behind a reverse proxy every client would share the proxy's address (and the bad-key
@@ -118,6 +135,7 @@ def serve(
         forwarded_allow_ips=settings.forwarded_allow_ips or None,
         workers=processes if processes > 1 else None,
     )
+    log.info("stopped serving http://%s:%d", host, port)
 
 
 @app.command()
@@ -127,10 +145,19 @@ def worker() -> None:
     from shiptrack.app import build_workers
     from shiptrack.runtime import settle_heap
 
+    settings = Settings()
+    configure_logging(settings.log_format, settings.log_level)
+
     async def work(parts: Shiptrack) -> None:
         workers = build_workers(parts)
         settle_heap()
+        log.info(
+            "worker process %d started on %s (no HTTP)",
+            os.getpid(),
+            settings.database_description,
+        )
         await workers.run_forever()
+        log.info("worker process %d stopped", os.getpid())
 
     _run(work)
 

@@ -7,6 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from shiptrack.domain.delivery import RetryPolicy
 from shiptrack.domain.outbound import OutboundPolicy, parse_allow_list
@@ -76,7 +78,9 @@ class Settings(BaseSettings):
         description="How long a process reuses what it read about API keys, carrier connections "
         "and webhooks; changes made through another process take effect within this time.",
     )
-    access_log: bool = Field(default=True, description="Log every HTTP request.")
+    access_log: bool = Field(
+        default=True, description="Log every HTTP request (logger shiptrack.access, at info)."
+    )
     run_workers: bool = Field(
         default=True, description="`shiptrack serve` also runs the tracking workers."
     )
@@ -172,7 +176,20 @@ class Settings(BaseSettings):
         parse_allow_list(value)  # a bad entry stops the process, named
         return value
 
-    log_level: str = Field(default="info", description="Log level of the server.")
+    log_level: Literal["debug", "info", "warning", "error", "critical"] = Field(
+        default="info",
+        description="Lowest level logged: debug also shows carrier calls and claims.",
+    )
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="text: lines with a UTC timestamp, level and logger; json: one object a line "
+        "(ts, level, logger, msg and the request's or delivery's fields).",
+    )
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _lower_case_level(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
 
     @field_validator("database_url")
     @classmethod
@@ -193,6 +210,22 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{self.data_dir / 'shiptrack.db'}"
+
+    @property
+    def database_description(self) -> str:
+        """The database for log lines and messages: its kind and where it is, never a password
+        (``postgresql://postgres@127.0.0.1:5432/test``, ``sqlite:var/shiptrack.db``)."""
+        url = self.resolved_database_url
+        try:
+            parsed = make_url(url)
+        except ArgumentError:
+            return "an unreadable database URL"
+        kind = parsed.get_backend_name()
+        if kind == "sqlite":
+            return f"sqlite:{parsed.database or ':memory:'}"
+        user = f"{parsed.username}@" if parsed.username else ""
+        port = f":{parsed.port}" if parsed.port else ""
+        return f"{kind}://{user}{parsed.host or ''}{port}/{parsed.database or ''}"
 
     @property
     def schedule(self) -> SchedulePolicy:

@@ -10,10 +10,12 @@ by the status packages ended in.
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from shiptrack.carriers.scenarios import sandbox_number
@@ -187,3 +189,17 @@ async def test_status_code_filter_lists_packages_by_their_current_status(engine:
         body = await engine.tracking(account, *key)
         assert_listed_as(entry, body)
         assert entry["last_checked_at"] is not None
+
+
+async def test_at_debug_each_round_logs_what_it_claimed(
+    engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="shiptrack.engine")
+    shipper = await engine.shipper()
+    for number in (DELIVERED, sandbox_number("ups", SCENARIO["out_for_delivery"])):
+        await engine.start(shipper.account, "ups", number)
+    checked = await engine.check_at(0)
+    claims = [r for r in caplog.records if r.getMessage().startswith("claimed ")]
+    assert checked == 2
+    assert [r.getMessage().split(",")[0] for r in claims] == ["claimed 2 due packages"]
+    assert claims[0].levelno == logging.DEBUG

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -679,3 +681,21 @@ async def test_usps_pushes_are_refused(fake: FakeServer, adapter: UspsCarrier) -
     assert raised.value.status_code == 404
     assert adapter.accepts_push is False
     assert fake.requests == []
+
+
+async def test_at_debug_every_call_is_logged_without_its_query_or_credentials(
+    fake: FakeServer, adapter: UspsCarrier, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="shiptrack.carriers")
+    await track(adapter, connection(fake), usps.DELIVERED, usps.IN_TRANSIT)
+    lines = [r.getMessage() for r in caplog.records if r.name == "shiptrack.carriers"]
+    call = re.compile(
+        rf"USPS (GET|POST) {re.escape(fake.url)}(/\S*): HTTP (\d{{3}}), \d+ bytes in \d+ ms"
+    )
+    logged = [call.fullmatch(line) for line in lines]
+    assert all(logged), lines
+    assert [m.group(2) for m in logged if m] == fake.paths()
+    assert all(r.levelno == logging.DEBUG for r in caplog.records if r.name == "shiptrack.carriers")
+    for line in lines:
+        assert "?" not in line
+        assert usps.CLIENT_SECRET not in line

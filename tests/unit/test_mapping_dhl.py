@@ -17,7 +17,7 @@ from importlib import resources
 
 import pytest
 
-from shiptrack.carriers.dhl import map_event, mapping_keys
+from shiptrack.carriers.dhl_reading import map_event, mapping_keys
 from shiptrack.domain.mapping import NOT_MAPPED, table
 
 #: ``ShipmentEvent.statusCode`` in DHL's Shipment Tracking - Unified OpenAPI 1.3.1.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -27,6 +29,8 @@ from shiptrack.api.routes import (
 from shiptrack.engine.runner import Workers
 from shiptrack.runtime import settle_heap
 
+log = logging.getLogger("shiptrack.api")
+
 
 def build_api(
     parts: ApiParts,
@@ -42,6 +46,12 @@ def build_api(
         if workers is not None:
             workers.start()
         settle_heap()
+        log.info(
+            "API process %d started on %s; workers %s",
+            os.getpid(),
+            parts.settings.database_description,
+            "on" if workers is not None else "off",
+        )
         try:
             yield
         finally:
@@ -49,6 +59,7 @@ def build_api(
                 await workers.stop()
             if close is not None:
                 await close()
+            log.info("API process %d stopped", os.getpid())
 
     app = FastAPI(
         title="shiptrack",

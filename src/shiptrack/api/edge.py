@@ -11,6 +11,8 @@ does not (the app run by another ASGI server).
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -24,8 +26,10 @@ from shiptrack.domain.errors import (
     Unauthorized,
     UnsupportedMediaType,
 )
+from shiptrack.domain.ids import format_id
 from shiptrack.domain.limits import field_bytes, headers_too_large, url_too_long
 from shiptrack.domain.timefmt import retry_after_header
+from shiptrack.logs import log_context
 from shiptrack.services.accounts import Accounts
 from shiptrack.settings import Settings
 
@@ -56,6 +60,7 @@ class Edge:
         self.max_headers = settings.max_header_bytes
         self.default_limit = settings.rate_limit_per_minute
         self.bad_keys = BadKeyGuard(settings.auth_failures_per_minute)
+        self.access_log = AccessLog() if settings.access_log else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -67,6 +72,25 @@ class Edge:
         if len(path) > 1 and path.endswith("/"):
             # ShipEngine's own docs call /v1/tracking/stop/ with a trailing slash.
             scope["path"] = path.rstrip("/") or "/"
+        with log_context(request_id=request_id):
+            if self.access_log is None:
+                await self._serve(scope, receive, send, request_id)
+                return
+            started = time.perf_counter()
+            status = 0
+
+            async def send_noting_status(message: Message) -> None:
+                nonlocal status
+                if message["type"] == "http.response.start":
+                    status = message["status"]
+                await send(message)
+
+            try:
+                await self._serve(scope, receive, send_noting_status, request_id)
+            finally:
+                self.access_log.write(scope, status, time.perf_counter() - started)
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send, request_id: str) -> None:
         try:
             self._check_head(scope)
             # The key first: a request without a valid key is 401 whatever else is wrong with it.
@@ -88,7 +112,9 @@ class Edge:
                 message["headers"] = headers
             await send(message)
 
-        await self.app(scope, receive, send_with_request_id)
+        account = scope["state"].get("account")
+        with log_context(account_id=format_id(account.id) if account is not None else None):
+            await self.app(scope, receive, send_with_request_id)
 
     def _check_head(self, scope: Scope) -> None:
         """Refuse a URL or header section over the limits ``api.protocol`` applies."""
@@ -171,6 +197,37 @@ class Edge:
                 headers={"Retry-After": retry_after_header(wait)},
             )
         return account
+
+
+class AccessLog:
+    """One line per request on the ``shiptrack.access`` logger (``SHIPTRACK_ACCESS_LOG``), in the
+    process's log format: client, method, path with query, status and milliseconds, with the
+    request's ``request_id`` and ``account_id``."""
+
+    #: Longest path and query written (a client can send 8 KB of URL).
+    MAX_TARGET = 300
+
+    def __init__(self) -> None:
+        self.log = logging.getLogger("shiptrack.access")
+
+    def write(self, scope: Scope, status: int, seconds: float) -> None:
+        """Log one answered (or abandoned: status 0) request."""
+        if not self.log.isEnabledFor(logging.INFO):
+            return
+        target = scope.get("raw_path") or scope["path"].encode()
+        if scope.get("query_string"):
+            target += b"?" + scope["query_string"]
+        client = scope.get("client")
+        account = scope.get("state", {}).get("account")
+        self.log.info(
+            '%s "%s %s" %d %.1fms',
+            client[0] if client else "-",
+            scope["method"],
+            target[: self.MAX_TARGET].decode("latin-1"),
+            status,
+            seconds * 1000,
+            extra={"account_id": format_id(account.id) if account is not None else None},
+        )
 
 
 def _headers(scope: Scope) -> dict[bytes, bytes]:

@@ -116,6 +116,7 @@ class CarrierHttp:
                 resolver=self._resolver,
                 socket_factory=self._socket_factory,
             )
+        started = time.perf_counter()
         try:
             async with self._session.request(
                 method,
@@ -126,7 +127,18 @@ class CarrierHttp:
                 params=params,
                 allow_redirects=False,
             ) as response:
-                return Answer(response.status, dict(response.headers), await response.read())
+                answer = Answer(response.status, dict(response.headers), await response.read())
+                if log.isEnabledFor(logging.DEBUG):
+                    log.debug(
+                        "%s %s %s: HTTP %d, %d bytes in %.0f ms",
+                        self.carrier,
+                        method,
+                        _origin(url) + yarl.URL(url).path,
+                        answer.status,
+                        len(answer.body),
+                        (time.perf_counter() - started) * 1000,
+                    )
+                return answer
         except TimeoutError:
             raise TransportError(f"{self.carrier} did not answer in time") from None
         except (aiohttp.ClientError, OSError) as error:

@@ -34,8 +34,9 @@ from shiptrack.carriers.pacing import RequestPacer
 from shiptrack.carriers.registry import CarrierRegistry
 from shiptrack.domain.check import ClaimedPackage, ConnectionState
 from shiptrack.domain.errors import ServiceUnavailable
+from shiptrack.domain.ids import format_id
 from shiptrack.domain.schedule import SchedulePolicy
-from shiptrack.domain.timefmt import utcnow
+from shiptrack.domain.timefmt import format_utc, utcnow
 from shiptrack.engine.batching import WriteBatcher
 from shiptrack.engine.connections import ConnectionOpener, connection_budget
 from shiptrack.engine.recording import Recorder
@@ -107,6 +108,7 @@ async def run_checks(
         raise
     if not claimed:
         return 0
+    log.debug("claimed %d due packages, leased until %s", len(claimed), format_utc(lease_until))
     held = _Held(checks, claimed, deadline=deadline, stopping=stopping)
     by_connection: dict[int, list[ClaimedPackage]] = defaultdict(list)
     for item in claimed:
@@ -334,7 +336,14 @@ async def _carrier_failed(
         state.failures + 1, now=now, retry_after=error.retry_after, speed=speed
     )
     log.warning(
-        "carrier %s (connection %s) failed: %s", state.carrier_code, state.id, error.message
+        "carrier %s (connection %s) failed: %s; its %d packages of this round and the "
+        "connection wait until %s",
+        state.carrier_code,
+        format_id(state.id),
+        error.message,
+        len(items),
+        format_utc(until),
+        extra={"carrier_code": state.carrier_code, "account_id": format_id(state.account_id)},
     )
 
     async def back_off(tx: Transaction) -> None:

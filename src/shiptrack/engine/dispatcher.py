@@ -120,7 +120,7 @@ class Dispatcher:
         lease_until = now + timedelta(seconds=settings.webhook_lease)
         try:
             async with self.sending.store.write() as tx:
-                return await tx.outbox.claim(
+                claimed = await tx.outbox.claim(
                     now=now,
                     lease_until=lease_until,
                     limit=min(capacity, settings.poll_batch_size),
@@ -133,6 +133,9 @@ class Dispatcher:
             self.lost_claims.append(lease_until)
             self.results_ready.set()
             raise
+        if claimed:
+            log.debug("claimed %d due deliveries, %d in flight", len(claimed), len(self.in_flight))
+        return claimed
 
     def _start(self, session: aiohttp.ClientSession, claimed: list[ClaimedDelivery]) -> int:
         for delivery in claimed:

@@ -47,13 +47,21 @@ class Workers:
             asyncio.create_task(worker.run(self._stopping), name=f"shiptrack-{worker.name}")
             for worker in self.workers
         ]
+        log.info("workers started: %s", ", ".join(worker.name for worker in self.workers))
 
     async def stop(self) -> None:
         """Ask every worker to stop, wait for work under way, then cancel what is left."""
         self._stopping.set()
         if not self._tasks:
             return
+        log.info("workers stopping (up to %gs for work under way)", self.grace)
         done, pending = await asyncio.wait(self._tasks, timeout=self.grace)
+        if pending:
+            log.warning(
+                "%d workers still busy after %gs: cancelled; what they held is given back",
+                len(pending),
+                self.grace,
+            )
         for task in pending:
             task.cancel()
         for task in pending:
@@ -65,6 +73,7 @@ class Workers:
                     "worker %s ended with an error", task.get_name(), exc_info=task.exception()
                 )
         self._tasks = []
+        log.info("workers stopped")
 
     async def run_forever(self) -> None:
         """Run until SIGTERM or SIGINT (the ``shiptrack worker`` process), then stop cleanly."""

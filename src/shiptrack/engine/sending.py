@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import aiohttp
@@ -17,7 +18,9 @@ from shiptrack.domain.delivery import (
     after_attempt,
     parse_retry_after,
 )
-from shiptrack.domain.timefmt import utcnow
+from shiptrack.domain.ids import format_id
+from shiptrack.domain.timefmt import format_utc, utcnow
+from shiptrack.logs import Throttle
 from shiptrack.sealing import Sealer
 from shiptrack.store.port import Store
 from shiptrack.webhooks.keyring import KeyRing
@@ -42,6 +45,69 @@ class Sending:
     max_response_bytes: int
     #: Set when deliveries may have become due (an earlier one of a package arrived).
     deliveries_due: asyncio.Event
+    #: The warnings about failed attempts, at most one a minute per webhook.
+    failures: FailedAttemptLog = field(default_factory=lambda: FailedAttemptLog())
+
+
+class FailedAttemptLog:
+    """A warning for each failed delivery attempt, naming the webhook, the event, the answer (or
+    why there was none) and what happens next; at most one line per webhook every ``interval``
+    seconds, so a dead endpoint cannot flood the log (the next line says how many were held
+    back). Every attempt stays listed in ``GET /v1/environment/webhooks/{id}/deliveries``."""
+
+    def __init__(self, interval: float = 60.0) -> None:
+        self.throttle = Throttle(interval)
+
+    def failed(self, attempt: Attempt) -> None:
+        """Log one failed ``attempt`` (after it was recorded), unless its webhook had a line
+        within the interval."""
+        delivery = attempt.delivery
+        held_back = self.throttle.allow(delivery.webhook_id)
+        if held_back is None:
+            return
+        answer = (
+            f"HTTP {attempt.response_status}"
+            if attempt.response_status is not None
+            else attempt.error or "no answer"
+        )
+        then = (
+            f"next try at {format_utc(attempt.next_attempt_at)}"
+            if attempt.next_attempt_at is not None
+            else "no retry left: failed for good"
+        )
+        event, tracking_number = _event_of(delivery.payload)
+        log.warning(
+            "webhook %s: delivery %s (%s) failed on attempt %d: %s; %s%s",
+            format_id(delivery.webhook_id),
+            format_id(delivery.id),
+            event,
+            delivery.attempts + 1,
+            answer,
+            then,
+            f" ({held_back} more failed attempts to this webhook since the last line)"
+            if held_back
+            else "",
+            extra={
+                "account_id": format_id(delivery.account_id),
+                "webhook_id": format_id(delivery.webhook_id),
+                "tracking_number": tracking_number,
+            },
+        )
+
+
+def _event_of(payload: bytes) -> tuple[str, str | None]:
+    """What a delivery is about, for a log line: its resource type and status, and the number."""
+    try:
+        body = json.loads(payload)
+        data = body.get("data") or {}
+        status = data.get("status_code")
+        what = f"{body.get('resource_type', 'event')} {status}" if status else "event"
+        if body.get("test"):
+            what += ", a test event"
+        number = data.get("tracking_number")
+        return what, number if isinstance(number, str) else None
+    except (ValueError, AttributeError):
+        return "event", None
 
 
 async def send(
@@ -128,6 +194,9 @@ async def record(
             await tx.webhooks.record_health(
                 webhook_id, failing_since=failing[webhook_id], disabled_at=disabled.get(webhook_id)
             )
+    for attempt in attempts:
+        if attempt.delivered_at is None:
+            sending.failures.failed(attempt)
     if any(result.delivered for _, result in sent):
         # A package's next notification may go now that the earlier one arrived.
         sending.deliveries_due.set()
