@@ -10,6 +10,7 @@ from datetime import datetime
 import aiohttp
 
 from shiptrack.domain.delivery import (
+    TEST_EVENT_HEADER,
     Attempt,
     ClaimedDelivery,
     DeliveryAnswer,
@@ -65,6 +66,8 @@ async def send(
             **standard_headers(delivery.message_id, delivery.payload, now, secrets),
         }
     )
+    if delivery.test_event:
+        headers[TEST_EVENT_HEADER] = "true"
     return await post(
         session,
         delivery.url,
