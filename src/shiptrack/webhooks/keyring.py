@@ -107,11 +107,17 @@ class KeyRing:
 
     async def rotate(self, *, lead: float, grace: float) -> str:
         """Add a key that signs ``lead`` seconds from now; the current one retires ``grace``
-        seconds after that. Returns the new kid."""
+        seconds after that. Returns the new kid.
+
+        With no key signing yet (a rotation before the first delivery or ``/jwks``), one is made
+        to sign until then, as the first use would: made after the rotated key, it would
+        otherwise be the newest and sign instead of it for good."""
         now = utcnow()
         activates_at = now + timedelta(seconds=lead)
         async with self.store.write() as tx:
             keys = tx.signing_keys
+            if lead > 0 and signer(await keys.published(now), now) is None:
+                await self._add(keys, activates_at=now, now=now)
             await keys.retire_all(retires_at=activates_at + timedelta(seconds=grace))
             kid = await self._add(keys, activates_at=activates_at, now=now)
         self._loaded_at = float("-inf")
