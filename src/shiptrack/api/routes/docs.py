@@ -12,9 +12,9 @@ themselves are ``no-cache``, so they always name the files of the running versio
 
 from __future__ import annotations
 
+from functools import cache
 from importlib.metadata import version
 from importlib.resources import files
-from importlib.resources.abc import Traversable
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
@@ -50,17 +50,6 @@ _A_DAY = "public, max-age=86400"
 _NO_CACHE = "no-cache"
 
 router = APIRouter(include_in_schema=False)
-
-
-def asset(name: str) -> Traversable:
-    """The packaged file served as ``name`` under :data:`ASSETS_PREFIX`."""
-    folder, file_name = _ASSETS[name]
-    return files("fastapi_standalone_docs").joinpath("static", folder, file_name)
-
-
-def asset_names() -> list[str]:
-    """Every file served under :data:`ASSETS_PREFIX`."""
-    return list(_ASSETS)
 
 
 @router.get("/docs")
@@ -102,9 +91,7 @@ async def redoc(request: Request) -> HTMLResponse:
 @router.api_route("/redoc/logo-mini.svg", methods=["GET", "HEAD"])
 async def redoc_logo() -> Response:
     """The logo Redoc's bundle shows in its menu (see the module docstring)."""
-    return _file(
-        files("fastapi_standalone_docs").joinpath("static", "redoc", "logo-mini.svg"), _A_DAY
-    )
+    return _file("redoc", "logo-mini.svg", _A_DAY)
 
 
 @router.api_route("/docs/assets/{asset_version}/{name}", methods=["GET", "HEAD"])
@@ -115,16 +102,21 @@ async def docs_asset(request: Request, asset_version: str, name: str) -> Respons
             f"There is no endpoint at {request.method} {request.url.path}: the documentation's "
             f"files are under {ASSETS_PREFIX}/ (see /docs)"
         )
-    return _file(asset(name), _IMMUTABLE)
+    return _file(*_ASSETS[name], _IMMUTABLE)
 
 
-def _file(source: Traversable, cache_control: str) -> Response:
-    suffix = "." + source.name.rsplit(".", 1)[-1]
+def _file(folder: str, name: str, cache_control: str) -> Response:
     return Response(
-        source.read_bytes(),
-        media_type=_MEDIA_TYPES.get(suffix, "application/octet-stream"),
+        _content(folder, name),
+        media_type=_MEDIA_TYPES.get("." + name.rsplit(".", 1)[-1], "application/octet-stream"),
         headers={"Cache-Control": cache_control},
     )
+
+
+@cache
+def _content(folder: str, name: str) -> bytes:
+    """A packaged file, read once per process (about 3 MB in all), not on every request."""
+    return files("fastapi_standalone_docs").joinpath("static", folder, name).read_bytes()
 
 
 def _root_path(request: Request) -> str:
