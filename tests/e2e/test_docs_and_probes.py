@@ -236,7 +236,16 @@ def test_shared_operations_take_the_official_query_parameters(
 def _loaded_by(page: str) -> list[str]:
     """Every URL a documentation page makes the browser load: its files (``src``, ``href``) and
     the OpenAPI document its script is pointed at."""
-    return re.findall(r'(?:src|href|spec-url)="([^"]*)"|\burl: \'([^\']*)\'', page)
+    found: list[tuple[str, str]] = re.findall(
+        r'(?:src|href|spec-url)="([^"]*)"|\burl: \'([^\']*)\'', page
+    )
+    return [attribute or script for attribute, script in found]
+
+
+def _script(page: str) -> str:
+    """The one script file a documentation page loads."""
+    [script] = [url for url in _loaded_by(page) if url.endswith(".js")]
+    return script
 
 
 @pytest.mark.parametrize("page", ["/docs", "/redoc"])
@@ -250,7 +259,7 @@ def test_docs_pages_load_nothing_from_outside_the_server(
     assert response.headers["cache-control"] == "no-cache"
     # No CDN, no font service, no validator: not one absolute URL in the page.
     assert not re.findall(r"https?://", response.text), response.text
-    loaded = [src or url for src, url in _loaded_by(response.text)]
+    loaded = _loaded_by(response.text)
     assert "/openapi.json" in loaded
     assert len(loaded) >= 3, loaded  # the document, a script and the favicon at least
     for url in loaded:
@@ -264,9 +273,8 @@ def test_docs_pages_load_nothing_from_outside_the_server(
 
 def test_swagger_ui_files_are_served_with_their_types(anonymous: httpx.Client) -> None:
     page = anonymous.get("/docs").text
-    loaded = [src for src, _ in _loaded_by(page) if src]
-    script = next(url for url in loaded if url.endswith(".js"))
-    style = next(url for url in loaded if url.endswith(".css"))
+    script = _script(page)
+    [style] = [url for url in _loaded_by(page) if url.endswith(".css")]
 
     assert anonymous.get(script).headers["content-type"].startswith("text/javascript")
     assert anonymous.get(style).headers["content-type"].startswith("text/css")
@@ -275,8 +283,7 @@ def test_swagger_ui_files_are_served_with_their_types(anonymous: httpx.Client) -
 
 
 def test_redoc_bundle_asks_this_server_for_its_logo(anonymous: httpx.Client) -> None:
-    [script] = [src for src, _ in _loaded_by(anonymous.get("/redoc").text) if src.endswith(".js")]
-    bundle = anonymous.get(script).text
+    bundle = anonymous.get(_script(anonymous.get("/redoc").text)).text
 
     # The stock bundle loads its menu logo from Redocly's CDN; this one asks for
     # <page path>/logo-mini.svg, which the server answers.
@@ -288,7 +295,7 @@ def test_redoc_bundle_asks_this_server_for_its_logo(anonymous: httpx.Client) -> 
 
 
 def test_docs_files_of_another_version_are_not_found(anonymous: httpx.Client) -> None:
-    [script] = [src for src, _ in _loaded_by(anonymous.get("/docs").text) if src.endswith(".js")]
+    script = _script(anonymous.get("/docs").text)
     version = script.split("/")[3]
     stale = script.replace(f"/{version}/", "/0.0.1/")
 
