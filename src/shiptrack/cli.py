@@ -7,6 +7,7 @@ import logging
 import os
 import re
 from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, TypeVar
 
@@ -15,12 +16,13 @@ import typer
 from shiptrack.app import Shiptrack, build
 from shiptrack.domain.errors import NotFound, ShiptrackError
 from shiptrack.domain.ids import format_id, parse_id
-from shiptrack.domain.timefmt import utcnow
+from shiptrack.domain.timefmt import format_utc, utcnow
 from shiptrack.logs import configure as configure_logging
 from shiptrack.logs import logging_config
 from shiptrack.settings import Settings
 from shiptrack.store import migrate
 from shiptrack.store.database import Database, create_database
+from shiptrack.webhooks.keyring import KeyRole, key_roles
 
 T = TypeVar("T")
 log = logging.getLogger("shiptrack")
@@ -336,19 +338,50 @@ def signing_key_rotate(
 
 @signing_app.command("list")
 def signing_key_list() -> None:
-    """List the published signing keys: kid, signing from, retiring at."""
+    """One line per published signing key, newest first: its kid, what it does now (signing now,
+    signs from <time>, retired from signing, never signs) and until when /jwks publishes it."""
 
-    async def work(parts: Shiptrack) -> list[str]:
+    async def work(parts: Shiptrack) -> tuple[datetime, list[KeyRole]]:
+        now = utcnow()
         async with parts.store.read() as tx:
-            keys = await tx.signing_keys.published(utcnow())
-        return [
-            f"{k.kid}\tsigns from {k.activates_at.isoformat()}\t"
-            f"{'retires ' + k.retires_at.isoformat() if k.retires_at else 'current'}"
-            for k in keys
-        ]
+            return now, key_roles(await tx.signing_keys.published(now), now)
 
-    for line in _run(work):
-        typer.echo(line)
+    now, roles = _run(work)
+    if not roles:
+        typer.echo(
+            "no signing key yet: the first delivery or GET /jwks makes one, which signs at once",
+            err=True,
+        )
+    for role in roles:
+        typer.echo(f"{role.kid}\t{_what_it_does(role, now)}\t{_published(role)}")
+
+
+def _what_it_does(role: KeyRole, now: datetime) -> str:
+    at = format_utc
+    if role.role == "signing":
+        since = f"signing now (since {at(role.signs_from)}"
+        if role.signs_until is None:
+            return since + ")"
+        return since + f"; a newer key signs from {at(role.signs_until)})"
+    if role.role == "scheduled":
+        return f"signs from {at(role.signs_from)} (in {_duration(role.signs_from - now)})"
+    if role.role == "retired":
+        return f"retired from signing (since {at(role.signs_until)})"
+    return f"never signs (a newer key signs from {at(role.signs_until)}, before its start)"
+
+
+def _published(role: KeyRole) -> str:
+    if role.published_until is None:
+        return "published in /jwks (until a rotation retires it)"
+    return f"published in /jwks until {format_utc(role.published_until)}"
+
+
+def _duration(span: timedelta) -> str:
+    """``1h 00m``, ``5m 03s``: how far off a key's start is, to the second."""
+    seconds = max(0, round(span.total_seconds()))
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    return f"{hours}h {minutes:02d}m" if hours else f"{minutes}m {seconds:02d}s"
 
 
 @app.command()

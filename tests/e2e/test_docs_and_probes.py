@@ -4,11 +4,13 @@ Covers ``/openapi.json`` (needs no key, lists every path and method the server s
 ShipEngine's operationIds, declares the ``API-Key`` header on every /v1 operation but the carrier
 push routes, which are served without one, documents the ``400`` the server
 answers instead of FastAPI's ``422``, and agrees with the official ShipEngine OpenAPI file on query
-parameters and operationIds), ``/docs``, ``/health`` and ``/ready``.
+parameters and operationIds), ``/docs`` and ``/redoc`` (every file they load is the server's
+own), ``/health`` and ``/ready``.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -231,12 +233,76 @@ def test_shared_operations_take_the_official_query_parameters(
 # /docs and probes
 
 
-def test_docs_serve_html_without_a_key(anonymous: httpx.Client) -> None:
-    response = anonymous.get("/docs")
+def _loaded_by(page: str) -> list[str]:
+    """Every URL a documentation page makes the browser load: its files (``src``, ``href``) and
+    the OpenAPI document its script is pointed at."""
+    found: list[tuple[str, str]] = re.findall(
+        r'(?:src|href|spec-url)="([^"]*)"|\burl: \'([^\']*)\'', page
+    )
+    return [attribute or script for attribute, script in found]
+
+
+def _script(page: str) -> str:
+    """The one script file a documentation page loads."""
+    [script] = [url for url in _loaded_by(page) if url.endswith(".js")]
+    return script
+
+
+@pytest.mark.parametrize("page", ["/docs", "/redoc"])
+def test_docs_pages_load_nothing_from_outside_the_server(
+    anonymous: httpx.Client, page: str
+) -> None:
+    response = anonymous.get(page)
 
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/html")
-    assert "/openapi.json" in response.text
+    assert response.headers["cache-control"] == "no-cache"
+    # No CDN, no font service, no validator: not one absolute URL in the page.
+    assert not re.findall(r"https?://", response.text), response.text
+    loaded = _loaded_by(response.text)
+    assert "/openapi.json" in loaded
+    assert len(loaded) >= 3, loaded  # the document, a script and the favicon at least
+    for url in loaded:
+        assert url.startswith("/"), url
+        file = anonymous.get(url)
+        assert file.status_code == 200, (url, file.text[:200])
+        assert file.content, url
+        if url != "/openapi.json":
+            assert file.headers["cache-control"] == "public, max-age=31536000, immutable", url
+
+
+def test_swagger_ui_files_are_served_with_their_types(anonymous: httpx.Client) -> None:
+    page = anonymous.get("/docs").text
+    script = _script(page)
+    [style] = [url for url in _loaded_by(page) if url.endswith(".css")]
+
+    assert anonymous.get(script).headers["content-type"].startswith("text/javascript")
+    assert anonymous.get(style).headers["content-type"].startswith("text/css")
+    # Swagger UI would fetch a badge from validator.swagger.io for a document on a public host.
+    assert '"validatorUrl": null' in page
+
+
+def test_redoc_bundle_asks_this_server_for_its_logo(anonymous: httpx.Client) -> None:
+    bundle = anonymous.get(_script(anonymous.get("/redoc").text)).text
+
+    # The stock bundle loads its menu logo from Redocly's CDN; this one asks for
+    # <page path>/logo-mini.svg, which the server answers.
+    assert "cdn.redoc.ly" not in bundle
+    assert 'window.location.pathname+"/logo-mini.svg"' in bundle
+    logo = anonymous.get("/redoc/logo-mini.svg")
+    assert logo.status_code == 200
+    assert logo.headers["content-type"] == "image/svg+xml"
+
+
+def test_docs_files_of_another_version_are_not_found(anonymous: httpx.Client) -> None:
+    script = _script(anonymous.get("/docs").text)
+    version = script.split("/")[3]
+    stale = script.replace(f"/{version}/", "/0.0.1/")
+
+    assert_error(anonymous.get(stale), 404, "unspecified")
+    assert_error(
+        anonymous.get(script.replace("swagger-ui-bundle.js", "nope.js")), 404, "unspecified"
+    )
 
 
 def test_health_answers_200_without_a_key(anonymous: httpx.Client) -> None:

@@ -255,12 +255,34 @@ def test_a_test_event_is_a_signed_track_event_marked_test(
 
     verify_shipengine(jwks(hub), request.headers, request.body)
     verify_standard(webhook["secret"], request.headers, request.body)
+    assert request.headers["x-shiptrack-test-event"] == "true"
     body = request.json
-    assert body["test"] is True
+    assert body["test_event"] is True
     assert body["resource_type"] == "API_TRACK"
-    assert body["resource_url"].startswith("https://shiptrack.example/v1/tracking?")
     assert body["data"]["status_code"] == "DE"
     assert body["data"]["label_url"] is None
+    # About a package no account can have: following resource_url finds no package.
+    assert body["data"]["tracking_number"] == "SHIPTRACK_TEST_EVENT"
+    prefix = "https://shiptrack.example"
+    assert (
+        body["resource_url"]
+        == f"{prefix}/v1/tracking?carrier_code=ups&tracking_number=SHIPTRACK_TEST_EVENT"
+    )
+    assert_error(
+        account.client.get(body["resource_url"].removeprefix(prefix)),
+        400,
+        "invalid_field_value",
+        field_name="tracking_number",
+    )
+    assert_error(
+        account.client.post(
+            "/v1/tracking/start",
+            params={"carrier_code": "ups", "tracking_number": "SHIPTRACK_TEST_EVENT"},
+        ),
+        400,
+        "invalid_field_value",
+        field_name="tracking_number",
+    )
     entry = settled(account, webhook["webhook_id"], delivery_id)
     assert entry["state"] == "delivered"
     assert entry["webhook_message_id"] == request.webhook_id

@@ -109,7 +109,7 @@ class Sent:
     def tracking_number(self) -> str | None:
         """The package the notification is about (``None``: a test event)."""
         body = json.loads(self.delivery.payload)
-        return None if body.get("test") else str(body["data"]["tracking_number"])
+        return None if body.get("test_event") else str(body["data"]["tracking_number"])
 
 
 @dataclass(frozen=True)

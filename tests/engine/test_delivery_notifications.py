@@ -182,7 +182,9 @@ def test_the_body_is_shipengines_track_event_plus_shiptracks_fields(journeys: Jo
         )
         for request in journey.accepted:
             body = request.json
+            # No test_event field, and no test-event header: a real change.
             assert set(body) == PAYLOAD_FIELDS, body
+            assert "x-shiptrack-test-event" not in request.headers
             assert body["resource_url"] == resource_url
             assert body["resource_type"] == "API_TRACK"
             assert set(body["data"]) == tracking_information_fields() | {"label_url"}

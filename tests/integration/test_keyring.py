@@ -155,6 +155,26 @@ async def test_a_rotated_key_is_published_at_once_but_signs_only_after_the_lead(
     assert _verifies(await ring.jwks(), await ring.signing_key())
 
 
+async def test_a_rotation_before_the_first_use_signs_after_its_lead_all_the_same(
+    database: Database,
+) -> None:
+    ring = KeyRing(SqlStore(database), SEALER)
+
+    new_kid = await ring.rotate(lead=LEAD, grace=60)
+
+    # A key signs meanwhile (made by the rotation, as the first use would make it) and is
+    # published beside the rotated one.
+    meanwhile = await ring.signing_key()
+    assert meanwhile.kid != new_kid
+    assert set(_kids(await ring.jwks())) == {meanwhile.kid, new_kid}
+    assert len(await _rows(database)) == 2
+
+    async def switched() -> bool:
+        return (await ring.signing_key()).kid == new_kid
+
+    await _until(switched, "the rotated key signs once its lead has passed")
+
+
 async def test_the_replaced_key_leaves_the_jwks_after_the_grace(
     database: Database, no_cache: None
 ) -> None:

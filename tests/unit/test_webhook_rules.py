@@ -44,6 +44,8 @@ def test_ordinary_custom_headers_are_accepted() -> None:
         ([WebhookHeader("Content-Type", "text/plain")], "headers[0]"),
         ([WebhookHeader("ok", "x"), WebhookHeader("webhook-id", "x")], "headers[1]"),
         ([WebhookHeader("X-Shipengine-Timestamp", "x")], "headers[0]"),
+        # A custom header must not pass real changes off as test events.
+        ([WebhookHeader("X-Shiptrack-Test-Event", "true")], "headers[0]"),
         ([WebhookHeader("X-A", "1"), WebhookHeader("x-a", "2")], "headers[1]"),
         ([WebhookHeader("X-A", "line\r\nInjected: yes")], "headers[0].value"),
         ([WebhookHeader(f"X-{i}", "v") for i in range(21)], "headers"),

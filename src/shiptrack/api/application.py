@@ -18,6 +18,7 @@ from shiptrack.api.ratelimit import RateLimiter
 from shiptrack.api.routes import (
     carriers,
     deliveries,
+    docs,
     health,
     labels,
     push,
@@ -67,6 +68,9 @@ def build_api(
         summary="Self-hosted package tracking, wire-compatible with the ShipEngine tracking API",
         redirect_slashes=False,
         lifespan=lifespan,
+        # FastAPI's own pages load their files from a CDN; routes/docs.py serves them itself.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.parts = parts
     for router in (
@@ -80,6 +84,7 @@ def build_api(
         sandbox.router,
         push.router,
         health.router,
+        docs.router,
     ):
         app.include_router(router)
     errors.install(app)

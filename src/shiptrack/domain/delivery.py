@@ -29,6 +29,13 @@ class ClaimedDelivery:
     sealed_previous_secret: str | None
     previous_secret_expires_at: datetime | None
     failing_since: datetime | None
+    #: Sent on request (``POST …/webhooks/{id}/test``), not for a status change: the sender marks
+    #: it with :data:`TEST_EVENT_HEADER`.
+    test_event: bool = False
+
+
+#: The header that marks a test event (its body carries ``"test_event": true``).
+TEST_EVENT_HEADER = "x-shiptrack-test-event"
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,7 +30,7 @@ _HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,128}$")
 _RESERVED_HEADERS = frozenset(
     {"content-type", "content-length", "host", "user-agent", "transfer-encoding", "connection"}
 )
-_RESERVED_PREFIXES = ("webhook-", "x-shipengine-")
+_RESERVED_PREFIXES = ("webhook-", "x-shipengine-", "x-shiptrack-")
 
 
 @dataclass(frozen=True, slots=True)

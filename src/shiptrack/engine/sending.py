@@ -11,6 +11,7 @@ from datetime import datetime
 import aiohttp
 
 from shiptrack.domain.delivery import (
+    TEST_EVENT_HEADER,
     Attempt,
     ClaimedDelivery,
     DeliveryAnswer,
@@ -76,6 +77,8 @@ class FailedAttemptLog:
             else "no retry left: failed for good"
         )
         event, tracking_number = _event_of(delivery.payload)
+        if delivery.test_event:
+            event += ", a test event"
         log.warning(
             "webhook %s: delivery %s (%s) failed on attempt %d: %s; %s%s",
             format_id(delivery.webhook_id),
@@ -102,8 +105,6 @@ def _event_of(payload: bytes) -> tuple[str, str | None]:
         data = body.get("data") or {}
         status = data.get("status_code")
         what = f"{body.get('resource_type', 'event')} {status}" if status else "event"
-        if body.get("test"):
-            what += ", a test event"
         number = data.get("tracking_number")
         return what, number if isinstance(number, str) else None
     except (ValueError, AttributeError):
@@ -131,6 +132,8 @@ async def send(
             **standard_headers(delivery.message_id, delivery.payload, now, secrets),
         }
     )
+    if delivery.test_event:
+        headers[TEST_EVENT_HEADER] = "true"
     return await post(
         session,
         delivery.url,

@@ -19,7 +19,7 @@ from shiptrack.domain.tracking import Subscription, TrackEvent, tracking_informa
 from shiptrack.domain.webhooks import Webhook
 from shiptrack.services.webhooks import find
 from shiptrack.store.port import Store
-from shiptrack.webhooks.payload import track_payload
+from shiptrack.webhooks.payload import TEST_EVENT_TRACKING_NUMBER, track_payload
 
 
 @dataclass(frozen=True)
@@ -100,14 +100,15 @@ class Deliveries:
         return count
 
     async def send_test(self, account: Account, webhook_id: str) -> int:
-        """Queue a test ``track`` event (``"test": true``) to one webhook; its delivery id."""
+        """Queue a test ``track`` event to one webhook (``"test_event": true``, about a package no
+        account can have); its delivery id."""
         now = utcnow()
         example = Subscription(
             id=0,
             account_id=account.id,
             connection_id=0,
             carrier_code="ups",
-            tracking_number="1ZSANDBOX0000001",
+            tracking_number=TEST_EVENT_TRACKING_NUMBER,
             active=False,
             status_code=StatusCode.DE,
             status_detail_code="DELIVERED",

@@ -148,6 +148,7 @@ class SqlOutbox:
                 deliveries.c.message_id,
                 deliveries.c.payload,
                 deliveries.c.attempts,
+                deliveries.c.status_change_id,
             )
         )
         rows = list(claimed)
@@ -174,6 +175,7 @@ class SqlOutbox:
                 sealed_previous_secret=hooks[row.webhook_id].previous_secret,
                 previous_secret_expires_at=hooks[row.webhook_id].previous_secret_expires_at,
                 failing_since=hooks[row.webhook_id].failing_since,
+                test_event=row.status_change_id is None,
             )
             for row in rows
         ]

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from shiptrack.domain.timefmt import utcnow
 from shiptrack.sealing import Sealer
@@ -25,6 +27,50 @@ REFRESH_SECONDS = 2.0
 
 def _owner(kid: str) -> str:
     return f"signing-key:{kid}"
+
+
+def signer(keys: Sequence[StoredKey], now: datetime) -> StoredKey | None:
+    """The key that signs at ``now``: of ``keys`` (most recently made first), the newest whose
+    activation time has come, so the latest rotation wins, even over a key an earlier rotation
+    scheduled for later."""
+    return next((key for key in keys if key.activates_at <= now), None)
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRole:
+    """What one published key does at a given moment (``shiptrack signing-key list``)."""
+
+    kid: str
+    #: ``signing``: it signs now; ``scheduled``: it will sign from ``signs_from``; ``retired``: it
+    #: signed until ``signs_until`` and is only published now; ``superseded``: a newer key signs
+    #: from before its start, so it will never sign.
+    role: Literal["signing", "scheduled", "retired", "superseded"]
+    signs_from: datetime
+    #: When a newer key takes over (``None``: no newer key is scheduled).
+    signs_until: datetime | None
+    #: When it leaves ``/jwks`` (``None``: no rotation has retired it yet).
+    published_until: datetime | None
+
+
+def key_roles(keys: Sequence[StoredKey], now: datetime) -> list[KeyRole]:
+    """The role of each published key (``keys`` most recently made first) at ``now``: the rule of
+    :func:`signer` applied to every moment, so the listing and the signing cannot disagree."""
+    roles = []
+    for index, key in enumerate(keys):
+        # A key signs from its activation until the first activation of a newer key.
+        newer = [other.activates_at for other in keys[:index]]
+        until = min(newer) if newer else None
+        role: Literal["signing", "scheduled", "retired", "superseded"]
+        if until is not None and until <= key.activates_at:
+            role = "superseded"
+        elif now < key.activates_at:
+            role = "scheduled"
+        elif until is None or now < until:
+            role = "signing"
+        else:
+            role = "retired"
+        roles.append(KeyRole(key.kid, role, key.activates_at, until, key.retires_at))
+    return roles
 
 
 class KeyRing:
@@ -43,12 +89,12 @@ class KeyRing:
         """The key that signs now: the most recently made key whose activation time has come (so
         the latest rotation wins, even over a key an earlier rotation scheduled for later)."""
         keys = await self._current(create=True)
-        now = utcnow()
-        chosen = next((key for key in keys if key.activates_at <= now), None)
+        chosen = signer(keys, utcnow())
         if chosen is None:  # the cached list predates the activation of the only key
             self._loaded_at = float("-inf")
             keys = await self._current(create=True)
-            chosen = next(key for key in keys if key.activates_at <= utcnow())
+            chosen = signer(keys, utcnow())
+            assert chosen is not None, "_current(create=True) keeps a key that signs now"
         if chosen.kid not in self._private:
             pem = self.sealer.open(chosen.sealed_private_key, owner=_owner(chosen.kid))["pem"]
             self._private[chosen.kid] = load_signing_key(chosen.kid, pem)
@@ -61,11 +107,17 @@ class KeyRing:
 
     async def rotate(self, *, lead: float, grace: float) -> str:
         """Add a key that signs ``lead`` seconds from now; the current one retires ``grace``
-        seconds after that. Returns the new kid."""
+        seconds after that. Returns the new kid.
+
+        With no key signing yet (a rotation before the first delivery or ``/jwks``), one is made
+        to sign until then, as the first use would: made after the rotated key, it would
+        otherwise be the newest and sign instead of it for good."""
         now = utcnow()
         activates_at = now + timedelta(seconds=lead)
         async with self.store.write() as tx:
             keys = tx.signing_keys
+            if lead > 0 and signer(await keys.published(now), now) is None:
+                await self._add(keys, activates_at=now, now=now)
             await keys.retire_all(retires_at=activates_at + timedelta(seconds=grace))
             kid = await self._add(keys, activates_at=activates_at, now=now)
         self._loaded_at = float("-inf")

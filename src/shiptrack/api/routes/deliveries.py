@@ -131,6 +131,8 @@ async def redeliver_range(
     dependencies=_NO_QUERY,
 )
 async def send_test(deliveries: DeliveriesDep, account: AccountDep, webhook_id: str) -> JSON:
-    """Queue a `track` event marked `"test": true` to this webhook, signed like any other."""
+    """Queue a test `track` event to this webhook, signed like any other: marked by
+    `"test_event": true` in its body and the `x-shiptrack-test-event: true` header, about the
+    package `SHIPTRACK_TEST_EVENT`, which no account can track."""
     delivery_id = await deliveries.send_test(account, webhook_id)
     return JSON({"delivery_id": format_id(delivery_id)}, status_code=202)

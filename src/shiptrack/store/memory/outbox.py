@@ -48,6 +48,7 @@ def _claimed(row: DeliveryRow, hook: WebhookRow, lease_until: datetime) -> Claim
         sealed_previous_secret=hook.previous_secret,
         previous_secret_expires_at=hook.previous_secret_expires_at,
         failing_since=hook.failing_since,
+        test_event=row.status_change_id is None,
     )
 
 
