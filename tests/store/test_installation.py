@@ -57,7 +57,7 @@ async def test_of_two_transactions_recording_at_once_both_see_the_first(store: S
         await first_recorded.wait()
         return await _record(store, "2" * 16)
 
-    assert await asyncio.gather(first(), second()) == ["1" * 16, "1" * 16]
+    assert list(await asyncio.gather(first(), second())) == ["1" * 16, "1" * 16]
     assert await _recorded(store) == "1" * 16
 
 
