@@ -109,6 +109,13 @@ def _postgresql_only(test_database: DatabaseServer) -> None:
         pytest.skip(f"a PostgreSQL server's answer: runs when {PG_ENV} is set")
 
 
+def _once(test_database: DatabaseServer) -> None:
+    """Skip on the PostgreSQL run of the suite what needs no database server at all (the same
+    process behaviour either way): CI runs the suite once per database, and time counts."""
+    if test_database.dialect != "sqlite":
+        pytest.skip("needs no database server: runs on the SQLite suite")
+
+
 def _upgraded(test_database: DatabaseServer, tmp_path: Path) -> str:
     url = test_database.fresh(tmp_path)
     result = _shiptrack(cli_env(url, tmp_path / "upgrade"), "db", "upgrade")
@@ -120,8 +127,9 @@ def _upgraded(test_database: DatabaseServer, tmp_path: Path) -> str:
 
 
 def test_an_unreachable_database_is_named_by_every_command_without_its_password(
-    tmp_path: Path,
+    test_database: DatabaseServer, tmp_path: Path
 ) -> None:
+    _once(test_database)
     port = free_port()  # nobody listens there
     env = cli_env(f"postgresql://tracker:hunter2@127.0.0.1:{port}/tracking", tmp_path / "data")
 
@@ -207,8 +215,9 @@ def test_a_sqlite_file_that_is_no_database_is_named(
     ],
 )
 def test_a_database_url_shiptrack_cannot_use_is_refused_without_repeating_it(
-    tmp_path: Path, url: str, line: str
+    test_database: DatabaseServer, tmp_path: Path, url: str, line: str
 ) -> None:
+    _once(test_database)
     result = _shiptrack(cli_env(url, tmp_path / "data"), "db", "upgrade")
 
     assert _refusal(result) == line
@@ -217,11 +226,19 @@ def test_a_database_url_shiptrack_cannot_use_is_refused_without_repeating_it(
 # --- settings ---------------------------------------------------------------------------------
 
 
-def test_a_setting_of_the_wrong_type_is_named_with_the_type_it_takes(tmp_path: Path) -> None:
+def test_a_setting_of_the_wrong_type_is_named_with_the_type_it_takes(
+    test_database: DatabaseServer, tmp_path: Path
+) -> None:
+    _once(test_database)
     env = cli_env(
         f"sqlite:///{tmp_path / 'st.db'}", tmp_path / "data", SHIPTRACK_DB_POOL_SIZE="ten"
     )
-    commands = [("serve",), ("db", "upgrade"), ("account", "list"), ("secret-key", "fingerprint")]
+    commands = [
+        ("serve", "--host", "127.0.0.1", "--port", "{port}"),
+        ("db", "upgrade"),
+        ("account", "list"),
+        ("secret-key", "fingerprint"),
+    ]
 
     results = _all_at_once([(env, command) for command in commands])
 
@@ -325,7 +342,10 @@ def test_two_first_starts_at_once_agree_on_the_first_key(
             assert _refusal(result) == _mismatch(fingerprint(winner), fingerprint(key))
 
 
-def test_generate_prints_a_new_key_that_fingerprint_names(tmp_path: Path) -> None:
+def test_generate_prints_a_new_key_that_fingerprint_names(
+    test_database: DatabaseServer, tmp_path: Path
+) -> None:
+    _once(test_database)
     env = cli_env(f"sqlite:///{tmp_path / 'st.db'}", tmp_path / "data")
 
     first, second = (
