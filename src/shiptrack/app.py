@@ -24,6 +24,7 @@ from shiptrack.services.accounts import Accounts
 from shiptrack.services.cache import TTLCache
 from shiptrack.services.connections import Connections
 from shiptrack.services.deliveries import Deliveries
+from shiptrack.services.secret_key import SecretKeySource
 from shiptrack.services.tracking import Tracking, TrackingSetup
 from shiptrack.services.webhooks import Webhooks
 from shiptrack.settings import Settings
@@ -67,19 +68,34 @@ class Shiptrack:
         await self.store.close()
 
 
-def build(settings: Settings, *, store: Store | None = None) -> Shiptrack:
-    """Build a process's parts; ``store`` replaces the configured database (the in-memory store
-    in unit tests). Opening the database is lazy: nothing connects until it is used."""
-    if store is None:
-        store = SqlStore(
-            create_database(
-                settings.resolved_database_url,
-                pool_size=settings.db_pool_size,
-                sqlite_synchronous=settings.sqlite_synchronous,
-            )
+def open_store(settings: Settings) -> Store:
+    """The configured database's store. Opening it is lazy: nothing connects until it is used."""
+    return SqlStore(
+        create_database(
+            settings.resolved_database_url,
+            pool_size=settings.db_pool_size,
+            sqlite_synchronous=settings.sqlite_synchronous,
         )
-    secret = settings.secret_key.get_secret_value() if settings.secret_key else None
-    sealer = Sealer(load_secret(secret, settings.data_dir))
+    )
+
+
+def secret_key_source(settings: Settings) -> SecretKeySource:
+    """Where the process's secret key comes from."""
+    configured = settings.secret_key.get_secret_value() if settings.secret_key else None
+    return SecretKeySource(configured=configured, data_dir=settings.data_dir)
+
+
+def build(
+    settings: Settings, *, store: Store | None = None, sealer: Sealer | None = None
+) -> Shiptrack:
+    """Build a process's parts; ``store`` replaces the configured database (the in-memory store
+    in unit tests), ``sealer`` the configured secret key's (the CLI passes the one it verified
+    against the database: ``shiptrack.services.secret_key``)."""
+    if store is None:
+        store = open_store(settings)
+    if sealer is None:
+        source = secret_key_source(settings)
+        sealer = Sealer(load_secret(source.configured, source.data_dir))
     carriers = CarrierRegistry(
         sandbox_speed=settings.sandbox_speed, outbound=settings.outbound_policy
     )

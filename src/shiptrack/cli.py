@@ -3,22 +3,32 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import re
-from collections.abc import Awaitable, Callable
+import sys
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 
-from shiptrack.app import Shiptrack, build
-from shiptrack.domain.errors import NotFound, ShiptrackError
+from shiptrack.app import Shiptrack, build, open_store, secret_key_source
+from shiptrack.configuration import (
+    configured_names,
+    environment_problem,
+    read_settings,
+    unknown_variable_warnings,
+)
+from shiptrack.domain.errors import ConfigurationError, NotFound, ShiptrackError
 from shiptrack.domain.ids import format_id, parse_id
 from shiptrack.domain.timefmt import format_utc, utcnow
 from shiptrack.logs import configure as configure_logging
 from shiptrack.logs import logging_config
+from shiptrack.sealing import Sealer, fingerprint, generate_secret_key
+from shiptrack.services.secret_key import verified_sealer
 from shiptrack.settings import Settings
 from shiptrack.store import migrate
 from shiptrack.store.database import Database, create_database
@@ -32,18 +42,28 @@ db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 account_app = typer.Typer(no_args_is_help=True, help="Accounts.")
 key_app = typer.Typer(no_args_is_help=True, help="API keys.")
 signing_app = typer.Typer(no_args_is_help=True, help="The keys that sign webhook deliveries.")
+secret_app = typer.Typer(
+    no_args_is_help=True, help="The secret key that seals carrier credentials and other secrets."
+)
 app.add_typer(db_app, name="db")
 app.add_typer(account_app, name="account")
 app.add_typer(key_app, name="key")
 app.add_typer(signing_app, name="signing-key")
+app.add_typer(secret_app, name="secret-key")
 
 DEMO_ACCOUNT = "demo"
 DEMO_KEY_FILE = "demo-api-key"
 
 
 def main() -> None:
-    """Entry point of the console script."""
-    app()
+    """Entry point of the console script: whatever stops a command that is not a bug (a wrong
+    setting, a database that cannot be used, the wrong secret key, an unknown account) ends it
+    with one line on stderr and exit status 1, never a traceback."""
+    try:
+        app()
+    except ShiptrackError as error:
+        typer.echo(f"shiptrack: {error.message}", err=True)
+        sys.exit(1)
 
 
 def _fail(message: str) -> typer.Exit:
@@ -51,41 +71,64 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(1)
 
 
-def _run(work: Callable[[Shiptrack], Awaitable[T]], *, migrated: bool = True) -> T:
-    """Run one async piece of work with the parts of the configured database."""
+@functools.cache
+def _settings() -> Settings:
+    """The settings (read once per process): a wrong value is a :class:`ConfigurationError`, an
+    unknown ``SHIPTRACK_*`` variable a warning on stderr."""
+    settings = read_settings()
+    for warning in unknown_variable_warnings(configured_names(os.environ, Path(".env"))):
+        typer.echo(f"shiptrack: {warning}", err=True)
+    return settings
+
+
+def _run(work: Callable[[Shiptrack], Awaitable[T]]) -> T:
+    """Run one async piece of work with the parts of the configured database, once the database
+    is known to be migrated and the secret key to be the database's (nothing is written before)."""
+    settings = _settings()
 
     async def go() -> T:
-        parts = build(Settings())
+        store = open_store(settings)
         try:
-            if migrated:
-                problem = await parts.store.schema_problem()
-                if problem:
-                    raise _fail(problem)
+            problem = await store.schema_problem()
+            if problem:
+                raise ConfigurationError(problem)
+            sealer = await verified_sealer(store, secret_key_source(settings))
+        except BaseException:
+            await store.close()
+            raise
+        parts = build(settings, store=store, sealer=sealer)
+        try:
             return await work(parts)
         finally:
             await parts.close()
 
-    try:
-        return asyncio.run(go())
-    except ShiptrackError as error:
-        raise _fail(error.message) from None
+    return _run_async(settings, go())
 
 
 def _on_database(work: Callable[[Database], Awaitable[T]]) -> T:
     """Run one async piece of work on the configured SQL database itself (migrations)."""
+    settings = _settings()
 
     async def go() -> T:
-        settings = Settings()
         database = create_database(settings.resolved_database_url, pool_size=1)
         try:
             return await work(database)
         finally:
             await database.dispose()
 
+    return _run_async(settings, go())
+
+
+def _run_async(settings: Settings, work: Coroutine[Any, Any, T]) -> T:
+    """Run a command's async work; a database or a file that cannot be used becomes a
+    :class:`ConfigurationError` saying which and why."""
     try:
-        return asyncio.run(go())
-    except ShiptrackError as error:
-        raise _fail(error.message) from None
+        return asyncio.run(work)
+    except Exception as error:
+        problem = environment_problem(error, settings.resolved_database_url)
+        if problem is None:
+            raise
+        raise ConfigurationError(problem) from None
 
 
 @app.command()
@@ -102,10 +145,8 @@ def serve(
 
     from shiptrack.api.protocol import ShiptrackHttpProtocol
 
-    problem = _run(lambda parts: parts.store.schema_problem(), migrated=False)
-    if problem:
-        raise _fail(f"cannot serve: {problem}")
-    settings = Settings()
+    _run(_started)  # the settings, the database and the secret key are right
+    settings = _settings()
     configure_logging(settings.log_format, settings.log_level)
     log.info(
         "serving http://%s:%d with %d process%s on %s; workers %s",
@@ -140,6 +181,10 @@ def serve(
     log.info("stopped serving http://%s:%d", host, port)
 
 
+async def _started(_parts: Shiptrack) -> None:
+    """Nothing more to do than start: :func:`_run` checked everything."""
+
+
 @app.command()
 def worker() -> None:
     """Run only the tracking workers (no HTTP): add processes like this one to scale out on
@@ -147,7 +192,7 @@ def worker() -> None:
     from shiptrack.app import build_workers
     from shiptrack.runtime import settle_heap
 
-    settings = Settings()
+    settings = _settings()
     configure_logging(settings.log_format, settings.log_level)
 
     async def work(parts: Shiptrack) -> None:
@@ -326,7 +371,7 @@ def signing_key_rotate(
 ) -> None:
     """Add a new signing key: published in /jwks at once, signing after --lead seconds, while the
     current key stays published for --grace seconds more. No delivery is ever unverifiable."""
-    settings = Settings()
+    settings = _settings()
     kid = _run(
         lambda parts: parts.keyring.rotate(
             lead=settings.signing_key_lead if lead is None else lead,
@@ -391,7 +436,7 @@ def demo() -> None:
     The demo key is kept in ``<data_dir>/demo-api-key`` so `make run` can print it every time; no
     other key is ever written down.
     """
-    settings = Settings()
+    settings = _settings()
     key_file = settings.data_dir / DEMO_KEY_FILE
 
     async def work(parts: Shiptrack) -> str:
@@ -412,6 +457,24 @@ def demo() -> None:
     key = _run(work)
     typer.echo(f"demo sandbox account API key (also in {key_file}):", err=True)
     typer.echo(key)
+
+
+@secret_app.command("generate")
+def secret_key_generate() -> None:
+    """Print a new random secret key for SHIPTRACK_SECRET_KEY (nothing is stored)."""
+    typer.echo(generate_secret_key())
+
+
+@secret_app.command("fingerprint")
+def secret_key_fingerprint() -> None:
+    """Print the fingerprint and key id of the secret key this process would use
+    (SHIPTRACK_SECRET_KEY, else <data_dir>/secret.key), to compare with those a refused start
+    names. The database is not opened and no key is generated."""
+    source = secret_key_source(_settings())
+    secret = source.existing()
+    if secret is None:
+        raise ConfigurationError(f"no secret key: {source.missing()}")
+    typer.echo(f"fingerprint {fingerprint(secret)}, key id {Sealer(secret).key_id} ({source.name})")
 
 
 def _write_private(path: Path, text: str) -> None:

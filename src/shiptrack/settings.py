@@ -15,13 +15,17 @@ from shiptrack.domain.outbound import OutboundPolicy, parse_allow_list
 from shiptrack.domain.schedule import SchedulePolicy
 
 DEFAULT_DATA_DIR = Path("var")
+#: Every setting is read from the variable of its name in capitals after this prefix.
+ENV_PREFIX = "SHIPTRACK_"
+#: The database URLs shiptrack runs on, as given (the async driver is added to these).
+SUPPORTED_DATABASE_URLS = "postgresql://user@host:5432/database or sqlite:///path/to/file.db"
 
 
 class Settings(BaseSettings):
     """Every knob of shiptrack; the README's configuration table lists them."""
 
     model_config = SettingsConfigDict(
-        env_prefix="SHIPTRACK_", env_file=".env", extra="ignore", frozen=True
+        env_prefix=ENV_PREFIX, env_file=".env", extra="ignore", frozen=True
     )
 
     data_dir: Path = Field(
@@ -167,7 +171,13 @@ class Settings(BaseSettings):
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         if isinstance(value, str):
-            return tuple(float(part) for part in value.split(",") if part.strip())
+            try:
+                return tuple(float(part) for part in value.split(",") if part.strip())
+            except ValueError:
+                raise ValueError(
+                    f"SHIPTRACK_WEBHOOK_RETRY_SCHEDULE must be comma-separated numbers of seconds, "
+                    f"not {value[:40]!r}"
+                ) from None
         return value
 
     @field_validator("outbound_allow")
@@ -201,7 +211,10 @@ class Settings(BaseSettings):
             ("sqlite:///", "sqlite+aiosqlite:///"),
         ):
             if url.startswith(plain):
-                return asynchronous + url[len(plain) :]
+                url = asynchronous + url[len(plain) :]
+                break
+        if url:
+            _check_database_url(url)
         return url
 
     @property
@@ -259,3 +272,25 @@ class Settings(BaseSettings):
             retry_after_max=self.webhook_retry_after_max,
             disable_after=self.webhook_disable_after,
         )
+
+
+def _check_database_url(url: str) -> None:
+    """Refuse a URL shiptrack cannot use, in words that never repeat it (it may hold a password)."""
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        raise ValueError(
+            f"SHIPTRACK_DATABASE_URL is not a database URL; write it as {SUPPORTED_DATABASE_URLS}"
+        ) from None
+    if parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:"):
+        raise ValueError(
+            "SHIPTRACK_DATABASE_URL names no SQLite file (an in-memory database would be empty "
+            "for every process); write it as sqlite:///path/to/file.db"
+        )
+    if parsed.drivername not in ("postgresql+asyncpg", "sqlite+aiosqlite"):
+        raise ValueError(
+            f"SHIPTRACK_DATABASE_URL is a {parsed.drivername}:// URL, which shiptrack does not "
+            f"support; write it as {SUPPORTED_DATABASE_URLS}"
+        )
+    if parsed.port is not None and not 0 < parsed.port < 65536:
+        raise ValueError(f"SHIPTRACK_DATABASE_URL has port {parsed.port}, not one of 1 to 65535")

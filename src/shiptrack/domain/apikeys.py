@@ -7,7 +7,8 @@ to brute-force that a slow hash would protect. The key itself is shown once and 
 from __future__ import annotations
 
 import hashlib
-import secrets
+
+from shiptrack.domain.tokens import random_token
 
 SANDBOX_PREFIX = "TEST_"
 #: How many leading characters of a key are stored in clear, to tell keys apart when listing them.
@@ -15,9 +16,10 @@ DISPLAY_PREFIX_LENGTH = 10
 
 
 def generate_api_key(*, sandbox: bool) -> str:
-    """A new random key; sandbox keys start with ``TEST_`` and production keys never do."""
+    """A new random key; sandbox keys start with ``TEST_`` and production keys never do, and no
+    key starts with ``-`` (see :mod:`shiptrack.domain.tokens`)."""
     while True:
-        body = secrets.token_urlsafe(32)
+        body = random_token()
         if sandbox:
             return SANDBOX_PREFIX + body
         if not body.startswith(SANDBOX_PREFIX):

@@ -316,3 +316,8 @@ class InternalError(ShiptrackError):
     status_code = 500
     error_type = "system"
     error_code = "unspecified"
+
+
+class ConfigurationError(ShiptrackError):
+    """The process is configured wrongly (a setting, the database, the secret key) and refuses to
+    start; the message is the one line the operator reads. Never an API answer."""

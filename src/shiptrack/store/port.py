@@ -1,10 +1,10 @@
 """The store port: everything the engine, the request use cases and the CLI ask of storage.
 
 A :class:`Store` opens transactions; a :class:`Transaction` offers one small interface per
-aggregate (accounts, carrier connections, webhooks, packages, the outbox, signing keys). Callers
-never see a database connection, a row or a column name: they pass and get domain values, and the
-implementation keeps its transactions to itself (a ``write`` block commits when it ends without an
-exception and rolls back otherwise).
+aggregate (accounts, carrier connections, webhooks, packages, the outbox, signing keys, the
+installation itself). Callers never see a database connection, a row or a column name: they pass
+and get domain values, and the implementation keeps its transactions to itself (a ``write`` block
+commits when it ends without an exception and rolls back otherwise).
 
 Two implementations: the SQL one (``store.sql``: SQLite and PostgreSQL, every query tuned there) and
 the in-memory one (``store.memory``: the same behaviour on plain dictionaries, for the unit tests
@@ -421,6 +421,26 @@ class SigningKeys(Protocol):
         ...
 
 
+class Installation(Protocol):
+    """What the database knows of the installation itself: the secret key it was first used
+    with (by its fingerprint, never the key), and which keys sealed the values it holds."""
+
+    async def secret_key_fingerprint(self) -> str | None:
+        """The fingerprint recorded on first use, ``None`` before."""
+        ...
+
+    async def record_secret_key_fingerprint(self, fingerprint: str, *, now: datetime) -> str:
+        """Record ``fingerprint`` unless one is recorded already, and return the one recorded:
+        the first wins, also when two processes on one database record theirs at once."""
+        ...
+
+    async def sealed_key_ids(self) -> set[str]:
+        """The key ids of every sealed value stored (carrier credentials, webhook secrets,
+        signing keys): the text between the first and second dot of ``v1.<key id>.…``, the
+        format of ``shiptrack.sealing``."""
+        ...
+
+
 class Transaction(Protocol):
     """One transaction: every aggregate's interface, all in it."""
 
@@ -452,6 +472,11 @@ class Transaction(Protocol):
     @property
     def signing_keys(self) -> SigningKeys:
         """The signing keys of this transaction."""
+        ...
+
+    @property
+    def installation(self) -> Installation:
+        """The installation's own records in this transaction."""
         ...
 
 

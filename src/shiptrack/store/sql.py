@@ -11,6 +11,7 @@ from shiptrack.store import migrate
 from shiptrack.store.accounts import SqlAccounts
 from shiptrack.store.connections import SqlConnections
 from shiptrack.store.database import Database
+from shiptrack.store.installation import SqlInstallation
 from shiptrack.store.outbox import SqlOutbox
 from shiptrack.store.packages import SqlPackages
 from shiptrack.store.port import Store, Transaction
@@ -28,6 +29,7 @@ class SqlTransaction:
         self.packages = SqlPackages(conn)
         self.outbox = SqlOutbox(conn)
         self.signing_keys = SqlSigningKeys(conn)
+        self.installation = SqlInstallation(conn)
 
 
 class SqlStore:

@@ -274,3 +274,14 @@ delivery_attempts = sa.Table(
     sa.Column("error", sa.Text(), nullable=True),
     sa.Index(None, "delivery_id"),
 )
+
+secret_key = sa.Table(
+    "secret_key",
+    metadata,
+    # One row at most (id 1): the fingerprint of the secret key the database was first used with,
+    # never the key (shiptrack.services.secret_key). A process with another key refuses to start.
+    sa.Column("id", sa.SmallInteger(), primary_key=True, autoincrement=False),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("recorded_at", UTCDateTime(), nullable=False),
+    sa.CheckConstraint("id = 1", name="one_row"),
+)

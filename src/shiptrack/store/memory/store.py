@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 
 from shiptrack.store.memory.accounts import MemoryAccounts
 from shiptrack.store.memory.connections import MemoryConnections
+from shiptrack.store.memory.installation import MemoryInstallation
 from shiptrack.store.memory.outbox import MemoryOutbox
 from shiptrack.store.memory.packages import MemoryPackages
 from shiptrack.store.memory.signing_keys import MemorySigningKeys
@@ -33,6 +34,7 @@ class MemoryTransaction:
         self.packages = MemoryPackages(tables)
         self.outbox = MemoryOutbox(tables)
         self.signing_keys = MemorySigningKeys(tables)
+        self.installation = MemoryInstallation(tables)
 
 
 class MemoryStore:

@@ -276,6 +276,15 @@ class SigningKeyRow:
     retires_at: datetime | None = None
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SecretKeyRow:
+    """The ``secret_key`` row (id 1): the fingerprint of the key first used."""
+
+    id: int
+    fingerprint: str
+    recorded_at: datetime
+
+
 # --- a state: every table -----------------------------------------------------------------------
 
 
@@ -296,6 +305,8 @@ class Ids:
     deliveries: Iterator[int] = field(default_factory=_counter)
     attempts: Iterator[int] = field(default_factory=_counter)
     signing_keys: Iterator[int] = field(default_factory=_counter)
+    #: The secret key's one row is id 1: the table takes no ids of its own.
+    secret_key: Iterator[int] = field(default_factory=lambda: iter(()))
     #: Histories are keyed by their subscription's id and take none of their own.
     histories: Iterator[int] = field(default_factory=lambda: iter(()))
 
@@ -315,6 +326,7 @@ class Tables:
     deliveries: Table[DeliveryRow]
     attempts: Table[AttemptRow]
     signing_keys: Table[SigningKeyRow]
+    secret_key: Table[SecretKeyRow]
 
     @classmethod
     def empty(cls, ids: Ids) -> Tables:
@@ -336,6 +348,7 @@ class Tables:
             deliveries=table(ids.deliveries),
             attempts=table(ids.attempts),
             signing_keys=table(ids.signing_keys),
+            secret_key=table(ids.secret_key),
         )
 
     def for_writing(self) -> Tables:
@@ -357,6 +370,7 @@ class Tables:
             deliveries=branch(self.deliveries),
             attempts=branch(self.attempts),
             signing_keys=branch(self.signing_keys),
+            secret_key=branch(self.secret_key),
         )
 
     def freeze(self) -> None:
