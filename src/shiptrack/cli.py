@@ -100,6 +100,12 @@ def serve(
     if problem:
         raise _fail(f"cannot serve: {problem}")
     settings = Settings()
+    if processes > 1 and settings.metrics:
+        # One scrape of the shared port reaches one process: each keeps its counters in a
+        # directory of the group's, and the one that answers adds them all up.
+        from shiptrack.metrics.exposition import share_between_processes
+
+        share_between_processes()
     uvicorn.run(
         "shiptrack.app:create_app",
         factory=True,
@@ -121,16 +127,51 @@ def serve(
 
 
 @app.command()
-def worker() -> None:
-    """Run only the tracking workers (no HTTP): add processes like this one to scale out on
-    PostgreSQL."""
-    from shiptrack.app import build_workers
+def worker(
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            max=65535,
+            help="Serve GET /metrics on this port (default: SHIPTRACK_METRICS_PORT; 0: none).",
+        ),
+    ] = None,
+    metrics_host: Annotated[
+        str | None,
+        typer.Option(help="Interface of the metrics port (default: SHIPTRACK_METRICS_HOST)."),
+    ] = None,
+) -> None:
+    """Run only the tracking workers (no API): add processes like this one to scale out on
+    PostgreSQL. With a metrics port, it serves its own /metrics there."""
+    from shiptrack.app import build_exposition, build_workers
     from shiptrack.runtime import settle_heap
+
+    settings = Settings()
+    port = settings.metrics_port if metrics_port is None else metrics_port
+    host = metrics_host or settings.metrics_host
+    if port and not settings.metrics:
+        raise _fail("a metrics port is set but SHIPTRACK_METRICS=false: there is nothing to serve")
 
     async def work(parts: Shiptrack) -> None:
         workers = build_workers(parts)
+        exposition = build_exposition(parts) if port else None
+        runner = None
+        if exposition is not None:
+            from shiptrack.metrics.server import start_metrics_server
+
+            try:
+                runner = await start_metrics_server(exposition, host=host, port=port)
+            except OSError as error:
+                raise _fail(f"cannot serve metrics on {host}:{port}: {error.strerror}") from None
+            exposition.gauges.refresh_soon()
         settle_heap()
-        await workers.run_forever()
+        try:
+            await workers.run_forever()
+        finally:
+            if runner is not None:
+                await runner.cleanup()
+            if exposition is not None:
+                await exposition.close()
 
     _run(work)
 

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import datetime
 
 import aiohttp
 
 from shiptrack.domain.delivery import (
+    DELIVERED,
+    FAILED,
+    PENDING,
     Attempt,
     ClaimedDelivery,
     DeliveryAnswer,
@@ -18,6 +22,7 @@ from shiptrack.domain.delivery import (
     parse_retry_after,
 )
 from shiptrack.domain.timefmt import utcnow
+from shiptrack.metrics.families import ATTEMPT_DELIVERED, ATTEMPT_FAILED, ATTEMPT_RETRYING, Metrics
 from shiptrack.sealing import Sealer
 from shiptrack.store.port import Store
 from shiptrack.webhooks.keyring import KeyRing
@@ -26,6 +31,9 @@ from shiptrack.webhooks.sender import SendResult, post
 from shiptrack.webhooks.signing import shipengine_headers, standard_headers
 
 log = logging.getLogger("shiptrack.dispatcher")
+
+#: The outcome an attempt is counted under, by the state it leaves its delivery in.
+_OUTCOMES = {DELIVERED: ATTEMPT_DELIVERED, PENDING: ATTEMPT_RETRYING, FAILED: ATTEMPT_FAILED}
 
 
 @dataclass(frozen=True)
@@ -42,6 +50,7 @@ class Sending:
     max_response_bytes: int
     #: Set when deliveries may have become due (an earlier one of a package arrived).
     deliveries_due: asyncio.Event
+    metrics: Metrics
 
 
 async def send(
@@ -128,6 +137,9 @@ async def record(
             await tx.webhooks.record_health(
                 webhook_id, failing_since=failing[webhook_id], disabled_at=disabled.get(webhook_id)
             )
+    # Counted once committed: a batch whose write is tried again is counted when it goes through.
+    for state, count in Counter(attempt.state for attempt in attempts).items():
+        sending.metrics.delivery_attempted(_OUTCOMES[state], count)
     if any(result.delivered for _, result in sent):
         # A package's next notification may go now that the earlier one arrived.
         sending.deliveries_due.set()
