@@ -85,7 +85,9 @@ class StoreGauges:
         except Exception as error:
             self.counts = None
             if not self._failing:  # once per outage, not once per scrape
-                log.warning("metrics: cannot read the database gauges: %s", error)
+                # The first line only: SQLAlchemy's error text goes on with the whole statement.
+                reason = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
+                log.warning("metrics: cannot read the database gauges: %s", reason)
             self._failing = True
             return
         if self._failing:
