@@ -47,7 +47,6 @@ def test_only_the_bearer_token_opens_metrics_when_one_is_set(
 
 def test_without_a_token_anyone_may_scrape() -> None:
     open_metrics = exposition(None)
-    assert not open_metrics.needs_token
     assert open_metrics.authorized(None)
     assert open_metrics.authorized("Bearer anything")
 

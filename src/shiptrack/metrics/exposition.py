@@ -62,11 +62,6 @@ class Exposition:
         self.gauges = gauges
         self._token = _digest(token) if token else None
 
-    @property
-    def needs_token(self) -> bool:
-        """Whether scrapes must send ``Authorization: Bearer <SHIPTRACK_METRICS_TOKEN>``."""
-        return self._token is not None
-
     def authorized(self, authorization: str | None) -> bool:
         """Whether a request with this ``Authorization`` header may scrape."""
         if self._token is None:

@@ -84,7 +84,7 @@ class PrometheusMetrics(Metrics):
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         # No ``*_created`` series: in the text format each would be one more series per label
         # set, which Prometheus stores as a sample like any other.
-        disable_created_metrics()
+        disable_created_metrics()  # type: ignore[no-untyped-call]  # prometheus-client: untyped
         self.registry = registry if registry is not None else CollectorRegistry()
         reg = self.registry
         self._http_requests = Counter(
