@@ -15,10 +15,16 @@ from shiptrack.store.sql import SqlStore
 from tests.conftest import DatabaseServer
 
 
+@pytest.fixture
+def empty_database(test_database: DatabaseServer, tmp_path: Path) -> str:
+    """A database of the session's kind with no table at all."""
+    return test_database.fresh(tmp_path)
+
+
 async def test_gauges_are_left_out_while_the_database_cannot_be_read(
-    test_database: DatabaseServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    empty_database: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    database = create_database(test_database.fresh(tmp_path))
+    database = create_database(empty_database)
     gauges = StoreGauges(SqlStore(database), refresh=1)
     try:
         with caplog.at_level(logging.WARNING, logger="shiptrack.metrics"):
