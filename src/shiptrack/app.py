@@ -177,11 +177,12 @@ def build_exposition(parts: Shiptrack) -> Exposition | None:
     if not isinstance(parts.metrics, PrometheusMetrics):
         return None
     settings = parts.settings
+    shared = multiprocess_dir()
     return Exposition(
         parts.metrics,
-        StoreGauges(parts.store, refresh=settings.metrics_refresh),
+        StoreGauges(parts.store, refresh=settings.metrics_refresh, shared_dir=shared),
         token=settings.metrics_bearer_token,
-        multiprocess_dir=multiprocess_dir(),
+        multiprocess_dir=shared,
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -65,7 +66,7 @@ def test_metrics_off_counts_nothing_and_serves_nothing() -> None:
 
 
 class Clock:
-    """A monotonic clock the test moves."""
+    """A clock the test moves."""
 
     def __init__(self) -> None:
         self.now = 1000.0
@@ -97,7 +98,7 @@ async def settle() -> None:
 
 async def test_the_database_gauges_are_read_at_most_every_refresh_seconds() -> None:
     store, clock = MemoryStore(), Clock()
-    gauges = StoreGauges(store, refresh=5, monotonic=clock)
+    gauges = StoreGauges(store, refresh=5, clock=clock)
     await tracked(store, 2)
 
     assert unknown_packages(gauges) is None  # nothing read yet: the families are left out
@@ -115,6 +116,29 @@ async def test_the_database_gauges_are_read_at_most_every_refresh_seconds() -> N
     gauges.refresh_soon()
     await settle()
     assert unknown_packages(gauges) == 5
+
+
+async def test_processes_sharing_a_port_serve_the_groups_newest_read(tmp_path: Path) -> None:
+    store, clock = MemoryStore(), Clock()
+    first, second = (
+        StoreGauges(store, refresh=5, shared_dir=str(tmp_path), clock=clock) for _ in range(2)
+    )
+    await tracked(store, 2)
+    first.refresh_soon()
+    await settle()
+
+    await tracked(store, 3)
+    clock.now += 1
+    second.refresh_soon()  # the group read 1 s ago: no read
+    await settle()
+    assert unknown_packages(second) == 2
+
+    clock.now += 5
+    second.refresh_soon()
+    await settle()
+    assert unknown_packages(second) == 5
+    # The other process, not scraped meanwhile, serves the newer read too.
+    assert unknown_packages(first) == 5
 
 
 async def test_the_oldest_pending_age_grows_between_two_reads() -> None:

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from shiptrack import __version__
 from shiptrack.api import errors
@@ -88,7 +88,7 @@ def build_api(
     if parts.metrics.enabled:
         # Added last: the outermost middleware, around the edge's own answers. It is given the
         # routes themselves (FastAPI keeps included routers behind wrappers of its own).
-        routes = [route for route in app.router.routes if isinstance(route, Route)]
+        routes: list[BaseRoute] = [r for r in app.router.routes if isinstance(r, Route)]
         routes += [route for router in routers for route in router.routes]
         app.add_middleware(HttpMetrics, metrics=parts.metrics, routes=routes)
     _document_errors_as_served(app)

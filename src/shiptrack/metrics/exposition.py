@@ -7,7 +7,8 @@ collectors, and the database gauges (``metrics.store_gauges``).
 them. ``serve`` makes a fresh directory for the group and names it in ``PROMETHEUS_MULTIPROC_DIR``
 before it starts them (:func:`share_between_processes`); prometheus-client then keeps every
 counter and histogram of each process in a file there, and the process that answers a scrape adds
-up the files of the whole group. Counters of a process that died stay counted. The per-process
+up the files of the whole group (the database gauges share their newest read there too,
+``metrics.store_gauges``). Counters of a process that died stay counted. The per-process
 collectors (memory, CPU, garbage collection) are left out in that mode: they would describe only
 the process that happened to answer.
 
