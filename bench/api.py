@@ -2,6 +2,11 @@
 
 python -m bench.api --database sqlite --processes 1 --seconds 15 --runs 3
 python -m bench.api --database sqlite --sqlite-synchronous normal   (the durability cost: compare)
+python -m bench.api --database sqlite --metrics both   (the cost of metrics: on and off, same run)
+
+``--metrics both`` measures start-tracking and GET on shiptrack with ``SHIPTRACK_METRICS=true``
+and with ``false``, one after the other in each run (the order alternating from run to run), and
+reports the share of throughput the instrumentation costs.
 """
 
 from __future__ import annotations
@@ -87,6 +92,57 @@ def prepare_account(env: dict[str, str]) -> str:
     return cli(env, "account", "create", "--name", "bench", "--sandbox").strip().splitlines()[-1]
 
 
+#: ``--metrics``: which shiptrack servers a run measures (``SHIPTRACK_METRICS``).
+METRICS_MODES = {"on": (True,), "off": (False,), "both": (True, False)}
+
+
+def measure_shiptrack(
+    kind: str,
+    processes: int,
+    seconds: int,
+    connections: int,
+    *,
+    sqlite_synchronous: str,
+    metrics: bool,
+) -> dict[str, dict[str, float]]:
+    """One run of start-tracking and GET on a fresh database, with metrics on or off."""
+    with database(kind) as url, tempfile.TemporaryDirectory() as home:
+        env = env_for(
+            url,
+            Path(home),
+            SHIPTRACK_RUN_WORKERS="false",
+            SHIPTRACK_SQLITE_SYNCHRONOUS=sqlite_synchronous,
+            SHIPTRACK_METRICS=str(metrics).lower(),
+        )
+        cli(env, "db", "upgrade")
+        key = prepare_account(env)
+        with shiptrack_server(env, processes=processes) as server:
+            hook = httpx.post(
+                server.url + "/v1/environment/webhooks",
+                headers={"API-Key": key},
+                json={"event": "track", "url": "https://receiver.invalid/hook"},
+            )
+            hook.raise_for_status()
+            prefix = "G"
+            for i in range(1, 201):
+                httpx.post(
+                    server.url + "/v1/tracking/start",
+                    params={"carrier_code": "ups", "tracking_number": f"{prefix}{i:09d}"},
+                    headers={"API-Key": key},
+                ).raise_for_status()
+            wrk_env = {"BENCH_KEY": key, "BENCH_PREFIX": prefix, "BENCH_COUNT": "200"}
+            return {
+                name: wrk(
+                    server.url,
+                    script=BENCH / script,
+                    connections=connections,
+                    seconds=seconds,
+                    env=wrk_env,
+                )
+                for name, script in (("start", "start_tracking.lua"), ("get", "get_tracking.lua"))
+            }
+
+
 def measure(
     kind: str,
     processes: int,
@@ -94,57 +150,33 @@ def measure(
     runs: int,
     connections: int,
     sqlite_synchronous: str = "full",
+    metrics: str = "on",
 ) -> dict[str, Any]:
-    """Medians of ``runs`` runs of every figure of scenario 1 on one database kind."""
+    """Medians of ``runs`` runs of every figure of scenario 1 on one database kind.
+
+    ``start`` and ``get`` are shiptrack with ``metrics`` as asked (``both``: on); with ``both``,
+    ``start_metrics_off`` and ``get_metrics_off`` too, measured in the same runs."""
     results: dict[str, list[dict[str, float]]] = {
         "start": [],
         "get": [],
         "composite": [],
         "bare": [],
     }
-    for _ in range(runs):
-        with database(kind) as url, tempfile.TemporaryDirectory() as home:
-            env = env_for(
-                url,
-                Path(home),
-                SHIPTRACK_RUN_WORKERS="false",
-                SHIPTRACK_SQLITE_SYNCHRONOUS=sqlite_synchronous,
+    modes = METRICS_MODES[metrics]
+    for run in range(runs):
+        # Alternate which server goes first, so that neither always meets a warmer machine.
+        for enabled in modes if run % 2 == 0 else tuple(reversed(modes)):
+            figures = measure_shiptrack(
+                kind,
+                processes,
+                seconds,
+                connections,
+                sqlite_synchronous=sqlite_synchronous,
+                metrics=enabled,
             )
-            cli(env, "db", "upgrade")
-            key = prepare_account(env)
-            with shiptrack_server(env, processes=processes) as server:
-                hook = httpx.post(
-                    server.url + "/v1/environment/webhooks",
-                    headers={"API-Key": key},
-                    json={"event": "track", "url": "https://receiver.invalid/hook"},
-                )
-                hook.raise_for_status()
-                prefix = "G"
-                for i in range(1, 201):
-                    httpx.post(
-                        server.url + "/v1/tracking/start",
-                        params={"carrier_code": "ups", "tracking_number": f"{prefix}{i:09d}"},
-                        headers={"API-Key": key},
-                    ).raise_for_status()
-                wrk_env = {"BENCH_KEY": key, "BENCH_PREFIX": prefix, "BENCH_COUNT": "200"}
-                results["start"].append(
-                    wrk(
-                        server.url,
-                        script=BENCH / "start_tracking.lua",
-                        connections=connections,
-                        seconds=seconds,
-                        env=wrk_env,
-                    )
-                )
-                results["get"].append(
-                    wrk(
-                        server.url,
-                        script=BENCH / "get_tracking.lua",
-                        connections=connections,
-                        seconds=seconds,
-                        env=wrk_env,
-                    )
-                )
+            suffix = "" if enabled or len(modes) == 1 else "_metrics_off"
+            for name, measured in figures.items():
+                results.setdefault(name + suffix, []).append(measured)
         with database(kind) as url, ceiling_server("composite", url, processes) as ceiling:
             results["composite"].append(
                 wrk(
@@ -170,11 +202,18 @@ def measure(
     }
     summary["start_vs_composite"] = summary["start"]["rps"] / summary["composite"]["rps"]
     summary["start_vs_bare"] = summary["start"]["rps"] / summary["bare"]["rps"]
+    if len(modes) == 2:
+        # The share of throughput the instrumentation costs (negative: within noise, faster).
+        summary["metrics_cost"] = {
+            name: 1 - summary[name]["rps"] / summary[f"{name}_metrics_off"]["rps"]
+            for name in ("start", "get")
+        }
     return {
         "scenario": "api",
         "database": kind,
         "processes": processes,
         "sqlite_synchronous": sqlite_synchronous,
+        "metrics": metrics,
         "connections": connections,
         "seconds": seconds,
         "runs": runs,
@@ -196,6 +235,12 @@ def main() -> None:
         default="full",
         help="SHIPTRACK_SQLITE_SYNCHRONOUS of the shiptrack server (the ceilings keep full)",
     )
+    parser.add_argument(
+        "--metrics",
+        choices=sorted(METRICS_MODES),
+        default="on",
+        help="SHIPTRACK_METRICS of the shiptrack server; both: on and off in the same runs",
+    )
     args = parser.parse_args()
     report = measure(
         args.database,
@@ -204,6 +249,7 @@ def main() -> None:
         args.runs,
         args.connections,
         args.sqlite_synchronous,
+        args.metrics,
     )
     print(json.dumps(report, indent=2))
 

@@ -30,6 +30,14 @@ def _api(rows: list[dict[str, Any]]) -> list[str]:
                 f"{r[name]['p50_ms']:.1f} | {r[name]['p99_ms']:.1f} | {r[name]['errors']:.0f} | "
                 f"{ceiling:,.0f} (composite) | {r[name]['rps'] / ceiling:.2f} |"
             )
+        if "metrics_cost" in r:
+            for name, label in (("start", "POST /v1/tracking/start"), ("get", "GET /v1/tracking")):
+                off = r[f"{name}_metrics_off"]
+                out.append(
+                    f"| {d['database']} | {d['processes']} | {label}, metrics off | "
+                    f"{off['rps']:,.0f} | {off['p50_ms']:.1f} | {off['p99_ms']:.1f} | "
+                    f"{off['errors']:.0f} | | metrics cost {100 * r['metrics_cost'][name]:.1f} % |"
+                )
         out.append(
             f"| {d['database']} | {d['processes']} | bare FastAPI 204 (framework ceiling) | "
             f"{r['bare']['rps']:,.0f} | {r['bare']['p50_ms']:.1f} | {r['bare']['p99_ms']:.1f} | "
@@ -85,6 +93,19 @@ def _scale(rows: list[dict[str, Any]]) -> list[str]:
                 f"| {d['database']} | {r['subscriptions']:,} | "
                 f"{r['bytes_per_subscription']:,.0f} | "
                 f"{r['claim_200_ms']:.1f} | {r['worker_rss_mib']:.0f} |"
+            )
+    scraped = [(d, r) for d in rows for r in d["results"] if "metrics_scrape_ms" in r]
+    if scraped:
+        out += [
+            "",
+            "| database | subscriptions | GET /metrics p50 ms | slowest scrape ms | "
+            "database gauges read (background) ms |",
+            "|---|---|---|---|---|",
+        ]
+        for d, r in sorted(scraped, key=lambda pair: pair[0]["database"]):
+            out.append(
+                f"| {d['database']} | {r['subscriptions']:,} | {r['metrics_scrape_ms']:.1f} | "
+                f"{r['metrics_scrape_max_ms']:.1f} | {r['metrics_read_ms']:,.0f} |"
             )
     return out
 

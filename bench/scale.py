@@ -4,7 +4,11 @@
 
 For each size: database bytes per subscription (each with 10 stored events, as a package in transit
 has), the RSS of a ``shiptrack worker`` process after it claimed and checked batches across the
-whole table, and the median time of one claim of 200 due subscriptions.
+whole table, the median time of one claim of 200 due subscriptions, and for ``GET /metrics``: the
+median time of reading the database gauges (what a scrape starts in the background every
+``SHIPTRACK_METRICS_REFRESH`` seconds) and the median and slowest scrape of a ``shiptrack serve``
+on that database (``--metrics-scrapes``, one every half second, so that background reads happen
+during them).
 """
 
 from __future__ import annotations
@@ -19,13 +23,23 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import sqlalchemy as sa
 
-from bench.common import database, env_for, machine, median, run_async, sql_database
+from bench.common import (
+    database,
+    env_for,
+    machine,
+    median,
+    run_async,
+    shiptrack_server,
+    sql_database,
+)
 from shiptrack.app import build
 from shiptrack.domain.changes import event_identity
 from shiptrack.domain.statuses import StatusCode
 from shiptrack.domain.tracking import TrackEvent
+from shiptrack.metrics.store_gauges import read_counts
 from shiptrack.settings import Settings
 from shiptrack.store import migrate
 from shiptrack.store.histories import encode
@@ -169,6 +183,39 @@ async def claim_times(settings: Settings, repeats: int = 20) -> float:
         await services.close()
 
 
+async def gauge_read_times(settings: Settings, repeats: int = 5) -> float:
+    """Median seconds of one read of the database gauges (the query behind a refresh)."""
+    services = build(settings)
+    timings = []
+    try:
+        for _ in range(repeats):
+            started = time.perf_counter()
+            await read_counts(services.store)
+            timings.append(time.perf_counter() - started)
+        return median(timings)
+    finally:
+        await services.close()
+
+
+def scrape_times(env: dict[str, str], scrapes: int) -> list[float]:
+    """Seconds of each of ``scrapes`` scrapes of ``GET /metrics`` of a ``shiptrack serve`` (no
+    workers), one every half second, once the first read of the database gauges is done."""
+    with shiptrack_server({**env, "SHIPTRACK_RUN_WORKERS": "false"}) as server:
+        deadline = time.monotonic() + 600
+        while "shiptrack_tracked_packages{" not in httpx.get(server.url + "/metrics").text:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the database gauges were never read")
+            time.sleep(0.5)
+        timings = []
+        with httpx.Client(base_url=server.url) as client:
+            for _ in range(scrapes):
+                started = time.perf_counter()
+                client.get("/metrics").raise_for_status()
+                timings.append(time.perf_counter() - started)
+                time.sleep(0.5)
+        return timings
+
+
 def worker_rss(env: dict[str, str], settings: Settings, seconds: float) -> int:
     """RSS (bytes) of a worker process after ``seconds`` of checking due packages."""
 
@@ -195,7 +242,7 @@ def worker_rss(env: dict[str, str], settings: Settings, seconds: float) -> int:
         popen.wait(60)
 
 
-def measure(kind: str, size: int, worker_seconds: float) -> dict[str, Any]:
+def measure(kind: str, size: int, worker_seconds: float, scrapes: int = 20) -> dict[str, Any]:
     with database(kind) as url, tempfile.TemporaryDirectory() as home:
         env = env_for(url, Path(home), SHIPTRACK_POLL_BATCH_SIZE="500", SHIPTRACK_SANDBOX_SPEED="1")
         settings = Settings(
@@ -205,12 +252,18 @@ def measure(kind: str, size: int, worker_seconds: float) -> dict[str, Any]:
         empty = run_async(database_bytes(settings))
         run_async(fill(settings, account_id, connection_id, size))
         total = run_async(database_bytes(settings))
-        return {
+        figures = {
             "subscriptions": size,
             "bytes_per_subscription": (total - empty) / size,
             "claim_200_ms": 1000 * run_async(claim_times(settings)),
-            "worker_rss_mib": worker_rss(env, settings, worker_seconds) / 2**20,
         }
+        if scrapes:
+            timings = scrape_times(env, scrapes)
+            figures["metrics_read_ms"] = 1000 * run_async(gauge_read_times(settings))
+            figures["metrics_scrape_ms"] = 1000 * median(timings)
+            figures["metrics_scrape_max_ms"] = 1000 * max(timings)
+        figures["worker_rss_mib"] = worker_rss(env, settings, worker_seconds) / 2**20
+        return figures
 
 
 def main() -> None:
@@ -218,8 +271,17 @@ def main() -> None:
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--worker-seconds", type=float, default=20)
+    parser.add_argument(
+        "--metrics-scrapes",
+        type=int,
+        default=20,
+        help="scrapes of GET /metrics to time at each size (0: none)",
+    )
     args = parser.parse_args()
-    rows = [measure(args.database, int(s), args.worker_seconds) for s in args.sizes.split(",")]
+    rows = [
+        measure(args.database, int(s), args.worker_seconds, args.metrics_scrapes)
+        for s in args.sizes.split(",")
+    ]
     print(
         json.dumps(
             {"scenario": "scale", "database": args.database, "machine": machine(), "results": rows},

@@ -19,6 +19,9 @@ from shiptrack.engine.push import Pushes
 from shiptrack.engine.recording import Recorder
 from shiptrack.engine.runner import Workers
 from shiptrack.engine.sending import Sending
+from shiptrack.metrics.exposition import Exposition, multiprocess_dir
+from shiptrack.metrics.families import Metrics, PrometheusMetrics, build_metrics
+from shiptrack.metrics.store_gauges import StoreGauges
 from shiptrack.sealing import Sealer, load_secret
 from shiptrack.services.accounts import Accounts
 from shiptrack.services.cache import TTLCache
@@ -45,6 +48,8 @@ class Shiptrack:
 
     settings: Settings
     store: Store
+    #: What the process counts: a registry of its own (nothing shared between two builds).
+    metrics: Metrics
     sealer: Sealer
     carriers: CarrierRegistry
     keyring: KeyRing
@@ -100,6 +105,7 @@ def build(
         sandbox_speed=settings.sandbox_speed, outbound=settings.outbound_policy
     )
     pacer = RequestPacer()
+    metrics = build_metrics(settings.metrics)
     packages_due, deliveries_due = asyncio.Event(), asyncio.Event()
     setups: TTLCache[int, TrackingSetup] = TTLCache(settings.cache_seconds)
     keys: TTLCache[str, Account] = TTLCache(settings.cache_seconds)
@@ -110,6 +116,7 @@ def build(
     return Shiptrack(
         settings=settings,
         store=store,
+        metrics=metrics,
         sealer=sealer,
         carriers=carriers,
         keyring=KeyRing(store, sealer, refresh=settings.cache_seconds),
@@ -118,10 +125,10 @@ def build(
         deliveries_due=deliveries_due,
         opener=opener,
         recorder=recorder,
-        pushes=Pushes(store, carriers, opener, recorder),
+        pushes=Pushes(store, carriers, opener, recorder, metrics),
         accounts=Accounts(store, keys),
         connections=Connections(store, carriers, opener, settings.outbound_policy, setups),
-        tracking=Tracking(store, setups, carriers, pacer, opener, packages_due),
+        tracking=Tracking(store, setups, carriers, pacer, opener, packages_due, metrics),
         webhooks=Webhooks(
             store,
             sealer,
@@ -148,6 +155,7 @@ def build_checks(parts: Shiptrack) -> Checks:
         lease=settings.poll_lease,
         batch_size=settings.poll_batch_size,
         packages_due=parts.packages_due,
+        metrics=parts.metrics,
     )
 
 
@@ -162,6 +170,7 @@ def build_sending(parts: Shiptrack) -> Sending:
         user_agent=settings.webhook_user_agent,
         max_response_bytes=settings.webhook_max_response_bytes,
         deliveries_due=parts.deliveries_due,
+        metrics=parts.metrics,
     )
 
 
@@ -174,6 +183,22 @@ def build_workers(parts: Shiptrack) -> Workers:
             Dispatcher(build_sending(parts), settings),
         ],
         grace=settings.shutdown_grace,
+    )
+
+
+def build_exposition(parts: Shiptrack) -> Exposition | None:
+    """What ``GET /metrics`` serves for this process (``None`` when metrics are off); build it
+    once per process that serves metrics. In a group of processes sharing a port (``shiptrack
+    serve --processes N``) it adds up the whole group's counters."""
+    if not isinstance(parts.metrics, PrometheusMetrics):
+        return None
+    settings = parts.settings
+    shared = multiprocess_dir()
+    return Exposition(
+        parts.metrics,
+        StoreGauges(parts.store, refresh=settings.metrics_refresh, shared_dir=shared),
+        token=settings.metrics_bearer_token,
+        multiprocess_dir=shared,
     )
 
 
@@ -191,6 +216,8 @@ def api_parts(parts: Shiptrack) -> ApiParts:
         pushes=parts.pushes,
         keyring=parts.keyring,
         readiness=parts.store,
+        metrics=parts.metrics,
+        exposition=build_exposition(parts),
     )
 
 

@@ -157,6 +157,12 @@ def serve(
         settings.database_description,
         "on in every process" if settings.run_workers else "off (SHIPTRACK_RUN_WORKERS=false)",
     )
+    if processes > 1 and settings.metrics:
+        # One scrape of the shared port reaches one process: each keeps its counters in a
+        # directory of the group's, and the one that answers adds them all up.
+        from shiptrack.metrics.exposition import share_between_processes
+
+        share_between_processes()
     uvicorn.run(
         "shiptrack.app:create_app",
         factory=True,
@@ -186,25 +192,58 @@ async def _started(_parts: Shiptrack) -> None:
 
 
 @app.command()
-def worker() -> None:
-    """Run only the tracking workers (no HTTP): add processes like this one to scale out on
-    PostgreSQL."""
-    from shiptrack.app import build_workers
+def worker(
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            max=65535,
+            help="Serve GET /metrics on this port (default: SHIPTRACK_METRICS_PORT; 0: none).",
+        ),
+    ] = None,
+    metrics_host: Annotated[
+        str | None,
+        typer.Option(help="Interface of the metrics port (default: SHIPTRACK_METRICS_HOST)."),
+    ] = None,
+) -> None:
+    """Run only the tracking workers (no API): add processes like this one to scale out on
+    PostgreSQL. With a metrics port, it serves its own /metrics there."""
+    from shiptrack.app import build_exposition, build_workers
     from shiptrack.runtime import settle_heap
 
     settings = _settings()
     configure_logging(settings.log_format, settings.log_level)
+    port = settings.metrics_port if metrics_port is None else metrics_port
+    host = metrics_host or settings.metrics_host
+    if port and not settings.metrics:
+        raise _fail("a metrics port is set but SHIPTRACK_METRICS=false: there is nothing to serve")
 
     async def work(parts: Shiptrack) -> None:
         workers = build_workers(parts)
+        exposition = build_exposition(parts) if port else None
+        runner = None
+        if exposition is not None:
+            from shiptrack.metrics.server import start_metrics_server
+
+            try:
+                runner = await start_metrics_server(exposition, host=host, port=port)
+            except OSError as error:
+                raise _fail(f"cannot serve metrics on {host}:{port}: {error.strerror}") from None
+            exposition.gauges.refresh_soon()
         settle_heap()
         log.info(
             "worker process %d started on %s (no HTTP)",
             os.getpid(),
             settings.database_description,
         )
-        await workers.run_forever()
-        log.info("worker process %d stopped", os.getpid())
+        try:
+            await workers.run_forever()
+        finally:
+            if runner is not None:
+                await runner.cleanup()
+            if exposition is not None:
+                await exposition.close()
+            log.info("worker process %d stopped", os.getpid())
 
     _run(work)
 

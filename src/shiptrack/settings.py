@@ -201,6 +201,34 @@ class Settings(BaseSettings):
     def _lower_case_level(cls, value: object) -> object:
         return value.lower() if isinstance(value, str) else value
 
+    metrics: bool = Field(
+        default=True,
+        description="Count what the process does and serve it at GET /metrics (false: no "
+        "/metrics and no counting at all).",
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="When set (not empty), /metrics answers only requests with "
+        "Authorization: Bearer <this token>.",
+    )
+    metrics_refresh: float = Field(
+        default=5,
+        ge=1,
+        description="Seconds a process reuses the gauges it reads from the database (tracked "
+        "packages, outbox, disabled webhooks); they are read again, in the background, by the "
+        "first scrape after that.",
+    )
+    metrics_port: int = Field(
+        default=0,
+        ge=0,
+        le=65535,
+        description="`shiptrack worker` serves /metrics on this TCP port (0: it serves nothing).",
+    )
+    metrics_host: str = Field(
+        default="127.0.0.1",
+        description="The interface `shiptrack worker` serves /metrics on.",
+    )
+
     @field_validator("database_url")
     @classmethod
     def _async_driver(cls, url: str) -> str:
@@ -239,6 +267,12 @@ class Settings(BaseSettings):
         user = f"{parsed.username}@" if parsed.username else ""
         port = f":{parsed.port}" if parsed.port else ""
         return f"{kind}://{user}{parsed.host or ''}{port}/{parsed.database or ''}"
+
+    @property
+    def metrics_bearer_token(self) -> str | None:
+        """The token /metrics requires, or ``None`` (unset or empty: no token)."""
+        token = self.metrics_token.get_secret_value() if self.metrics_token else ""
+        return token or None
 
     @property
     def schedule(self) -> SchedulePolicy:

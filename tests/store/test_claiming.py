@@ -58,6 +58,20 @@ async def test_a_claimed_package_carries_what_the_check_needs(store: Store) -> N
     assert (claimed.settled, claimed.announce, claimed.status_since) == (False, False, None)
 
 
+async def test_each_claimed_package_says_when_it_was_due(store: Store) -> None:
+    tenant = await Tenant.create(store)
+    late = await tenant.package("LATE", now=NOW - timedelta(hours=2))
+    on_time = await tenant.package("ONTIME", now=NOW)
+
+    claimed = await claim_packages(store)
+
+    # When it was due, not the lease that replaced it: how late the claim came is measured so.
+    assert {item.subscription.id: item.due_at for item in claimed} == {
+        late: NOW - timedelta(hours=2),
+        on_time: NOW,
+    }
+
+
 async def test_a_claimed_package_is_not_claimable_again_until_its_lease_runs_out(
     store: Store,
 ) -> None:

@@ -9,11 +9,13 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from starlette.routing import BaseRoute, Route
 
 from shiptrack import __version__
 from shiptrack.api import errors
 from shiptrack.api.deps import ApiParts
 from shiptrack.api.edge import Edge
+from shiptrack.api.instrument import HttpMetrics
 from shiptrack.api.ratelimit import RateLimiter
 from shiptrack.api.routes import (
     carriers,
@@ -21,6 +23,7 @@ from shiptrack.api.routes import (
     docs,
     health,
     labels,
+    metrics,
     push,
     sandbox,
     subscriptions,
@@ -46,6 +49,8 @@ def build_api(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if workers is not None:
             workers.start()
+        if parts.exposition is not None:
+            parts.exposition.gauges.refresh_soon()  # the first scrape finds them read
         settle_heap()
         log.info(
             "API process %d started on %s; workers %s",
@@ -58,6 +63,8 @@ def build_api(
         finally:
             if workers is not None:
                 await workers.stop()
+            if parts.exposition is not None:
+                await parts.exposition.close()
             if close is not None:
                 await close()
             log.info("API process %d stopped", os.getpid())
@@ -73,7 +80,7 @@ def build_api(
         redoc_url=None,
     )
     app.state.parts = parts
-    for router in (
+    routers = [
         subscriptions.router,
         tracking.router,
         labels.router,
@@ -85,12 +92,21 @@ def build_api(
         push.router,
         health.router,
         docs.router,
-    ):
+    ]
+    if parts.exposition is not None:
+        routers.append(metrics.router)
+    for router in routers:
         app.include_router(router)
     errors.install(app)
     app.add_middleware(
         Edge, settings=parts.settings, accounts=parts.accounts, limiter=RateLimiter()
     )
+    if parts.metrics.enabled:
+        # Added last: the outermost middleware, around the edge's own answers. It is given the
+        # routes themselves (FastAPI keeps included routers behind wrappers of its own).
+        routes: list[BaseRoute] = [r for r in app.router.routes if isinstance(r, Route)]
+        routes += [route for router in routers for route in router.routes]
+        app.add_middleware(HttpMetrics, metrics=parts.metrics, routes=routes)
     _document_errors_as_served(app)
     return app
 

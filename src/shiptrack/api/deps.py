@@ -12,6 +12,8 @@ from fastapi.security import APIKeyHeader
 from shiptrack.domain.accounts import Account
 from shiptrack.domain.errors import ErrorDetail, Unauthorized, ValidationFailed
 from shiptrack.engine.push import Pushes
+from shiptrack.metrics.exposition import Exposition
+from shiptrack.metrics.families import Metrics
 from shiptrack.services.accounts import Accounts
 from shiptrack.services.connections import Connections
 from shiptrack.services.deliveries import Deliveries
@@ -53,6 +55,10 @@ class ApiParts:
     pushes: Pushes
     keyring: KeyRing
     readiness: Readiness
+    #: What the process counts (counts nothing with ``SHIPTRACK_METRICS=false``).
+    metrics: Metrics
+    #: What ``GET /metrics`` serves; ``None`` when metrics are off (no ``/metrics``).
+    exposition: Exposition | None = None
 
 
 def _part(get: Callable[[ApiParts], T]) -> Callable[[Request], Awaitable[T]]:
@@ -83,6 +89,14 @@ PushesDep = Annotated[Pushes, Depends(_part(lambda parts: parts.pushes))]
 KeyRingDep = Annotated[KeyRing, Depends(_part(lambda parts: parts.keyring))]
 ReadinessDep = Annotated[Readiness, Depends(_part(lambda parts: parts.readiness))]
 AccountDep = Annotated[Account, Depends(_account)]
+
+
+def _exposition(parts: ApiParts) -> Exposition:
+    assert parts.exposition is not None, "/metrics is mounted only when metrics are on"
+    return parts.exposition
+
+
+ExpositionDep = Annotated[Exposition, Depends(_part(_exposition))]
 
 
 def strict_query(*allowed: str) -> Callable[[Request], Awaitable[None]]:

@@ -48,6 +48,8 @@ class ClaimedPackage:
     settled: bool
     #: The lease this worker set (``None`` for a push, which locks the row instead).
     lease_until: datetime | None
+    #: When the package was due (``None`` for a push): how late a claim came is measured from it.
+    due_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ away until the lease nearly ran out) is released, due again at once for any work
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections import defaultdict
@@ -32,15 +33,24 @@ from shiptrack.carriers.base import (
 )
 from shiptrack.carriers.pacing import RequestPacer
 from shiptrack.carriers.registry import CarrierRegistry
+from shiptrack.domain.changes import CarrierReport
 from shiptrack.domain.check import ClaimedPackage, ConnectionState
 from shiptrack.domain.errors import ServiceUnavailable
 from shiptrack.domain.ids import format_id
 from shiptrack.domain.schedule import SchedulePolicy
 from shiptrack.domain.timefmt import format_utc, utcnow
 from shiptrack.engine.batching import WriteBatcher
-from shiptrack.engine.connections import ConnectionOpener, connection_budget
+from shiptrack.engine.connections import ConnectionOpener, connection_budget, track_timed
 from shiptrack.engine.recording import Recorder
 from shiptrack.engine.retrying import write_until
+from shiptrack.metrics.families import (
+    CHECK_BACKED_OFF,
+    CHECK_DEFERRED,
+    CHECK_ERROR,
+    CHECK_FOUND,
+    CHECK_NOT_FOUND,
+    Metrics,
+)
 from shiptrack.store.port import Store, Transaction
 
 log = logging.getLogger("shiptrack.engine")
@@ -62,7 +72,7 @@ RELEASE_WAIT = 5.0
 @dataclass(frozen=True)
 class Checks:
     """What checking packages needs: the store, the carriers and their budgets, how to open a
-    connection and record what came back, the schedule, and the poll settings."""
+    connection and record what came back, the schedule, the poll settings, and what to count."""
 
     store: Store
     carriers: CarrierRegistry
@@ -76,6 +86,7 @@ class Checks:
     batch_size: int
     #: Set when a package becomes due now (a given-back claim).
     packages_due: asyncio.Event
+    metrics: Metrics
 
     async def run_round(
         self, *, limit: int | None = None, stopping: asyncio.Event | None = None
@@ -109,6 +120,9 @@ async def run_checks(
     if not claimed:
         return 0
     log.debug("claimed %d due packages, leased until %s", len(claimed), format_utc(lease_until))
+    checks.metrics.claimed(
+        (now - item.due_at).total_seconds() for item in claimed if item.due_at is not None
+    )
     held = _Held(checks, claimed, deadline=deadline, stopping=stopping)
     by_connection: dict[int, list[ClaimedPackage]] = defaultdict(list)
     for item in claimed:
@@ -180,18 +194,20 @@ class _Held:
         write: Callable[[Transaction], Awaitable[None]],
         *,
         what: str,
-    ) -> None:
-        """Run ``write`` in a transaction, again while the database is unreachable; ``items`` are
-        no longer held once it went through (not even if it changed none of them: rows no longer
-        under this round's lease are someone else's)."""
+    ) -> bool:
+        """Run ``write`` in a transaction, again while the database is unreachable; whether it
+        went through. ``items`` are no longer held once it did (not even if it changed none of
+        them: rows no longer under this round's lease are someone else's)."""
 
         async def attempt() -> None:
             async with self.checks.store.write() as tx:
                 await write(tx)
 
-        if await write_until(attempt, deadline=self.deadline, what=what):
-            for item in items:
-                self.items.pop(item.subscription.id, None)
+        if not await write_until(attempt, deadline=self.deadline, what=what):
+            return False
+        for item in items:
+            self.items.pop(item.subscription.id, None)
+        return True
 
     async def release(self, deadline: float) -> None:
         """Give back every package still held: due at once, for any worker."""
@@ -226,8 +242,10 @@ async def _check_connection(
 ) -> None:
     adapter = checks.carriers.adapter(state.carrier_code, simulated=state.simulated)
     speed = checks.carriers.speed(simulated=state.simulated)
+    count = functools.partial(checks.metrics.checked, state.carrier_code)
     now = utcnow()
     if state.backoff_until is not None and state.backoff_until > now:
+        count(CHECK_BACKED_OFF, len(items))
         backoff_until = state.backoff_until
 
         async def wait_for_backoff(tx: Transaction) -> None:
@@ -244,6 +262,7 @@ async def _check_connection(
     try:
         context = checks.opener.context(state)
     except TransportError as error:
+        count(CHECK_ERROR, len(items))
         await _carrier_failed(checks, held, state, items, error, speed)
         return
     size = max(1, adapter.batch_size_for(context))
@@ -258,10 +277,13 @@ async def _check_connection(
         chunk = [item for items, _ in answered for item in items]
         results = {number: result for _, found in answered for number, result in found.items()}
 
-        async def write(tx: Transaction) -> None:
-            await checks.recorder.record(tx, state, chunk, results, speed)
+        changed: list[str] = []
 
-        await held.write(chunk, write, what=f"recording checks on connection {state.id}")
+        async def write(tx: Transaction) -> None:
+            changed[:] = await checks.recorder.record(tx, state, chunk, results, speed)
+
+        if await held.write(chunk, write, what=f"recording checks on connection {state.id}"):
+            checks.metrics.status_changed(changed)
 
     # Chunks answered while an earlier one is being recorded are recorded together: one
     # transaction and one statement of each kind for all of them.
@@ -272,19 +294,28 @@ async def _check_connection(
             if held.stopping:  # not asked: given back when the round ends
                 return
             if failures:  # the carrier failed meanwhile: it is not asked again this round
+                count(CHECK_BACKED_OFF, len(chunk))
                 unasked.extend(chunk)
                 return
             slot = await checks.pacer.wait(state.id, budget, max_wait=PACING_WAIT)
             if not slot.reserved:
                 # Over the connection's budget for now: asked again when it has room.
+                count(CHECK_DEFERRED, len(chunk))
                 later.append((slot.wait, chunk))
                 return
             try:
-                results = await _ask(adapter, context, chunk)
+                results = await _ask(adapter, context, chunk, checks.metrics)
             except TransportError as error:
+                count(CHECK_ERROR, len(chunk))
                 failures.append(error)
                 unasked.extend(chunk)
                 return
+        found = sum(
+            isinstance(results.get(item.subscription.tracking_number), CarrierReport)
+            for item in chunk
+        )
+        count(CHECK_FOUND, found)
+        count(CHECK_NOT_FOUND, len(chunk) - found)
         await recorder.submit((chunk, results))
 
     try:
@@ -309,13 +340,16 @@ async def _check_connection(
 
 
 async def _ask(
-    adapter: CarrierAdapter, context: ConnectionContext, chunk: Sequence[ClaimedPackage]
+    adapter: CarrierAdapter,
+    context: ConnectionContext,
+    chunk: Sequence[ClaimedPackage],
+    metrics: Metrics,
 ) -> dict[str, Result]:
     requests = [
         TrackRequest(item.subscription.tracking_number, since=item.created_at) for item in chunk
     ]
     try:
-        return await adapter.track(context, requests)
+        return await track_timed(adapter, context, requests, metrics)
     except TransportError:
         raise
     except Exception as error:  # an adapter bug must not stop the engine

@@ -1,10 +1,22 @@
-"""Opening a carrier connection for its adapter: its credentials unsealed, its request budget."""
+"""Opening a carrier connection for its adapter: its credentials unsealed, its request budget;
+asking the carrier, timed."""
 
 from __future__ import annotations
 
-from shiptrack.carriers.base import Budget, CarrierAdapter, ConnectionContext, TransportError
+import time
+from collections.abc import Sequence
+
+from shiptrack.carriers.base import (
+    Budget,
+    CarrierAdapter,
+    ConnectionContext,
+    Result,
+    TrackRequest,
+    TransportError,
+)
 from shiptrack.domain.carriers import CARRIERS
 from shiptrack.domain.check import ConnectionState
+from shiptrack.metrics.families import Metrics
 from shiptrack.sealing import Sealer, SealingError
 
 
@@ -54,3 +66,20 @@ def connection_budget(adapter: CarrierAdapter, state: ConnectionState) -> Budget
         per_second = state.requests_per_minute / 60
         return Budget(requests_per_second=per_second, burst=max(1, int(per_second)))
     return adapter.budget
+
+
+async def track_timed(
+    adapter: CarrierAdapter,
+    context: ConnectionContext,
+    requests: Sequence[TrackRequest],
+    metrics: Metrics,
+) -> dict[str, Result]:
+    """``adapter.track``, its duration counted as a carrier request whatever came of it (a
+    simulated connection calls no carrier, so it is not timed)."""
+    if context.simulated:
+        return await adapter.track(context, requests)
+    started = time.perf_counter()
+    try:
+        return await adapter.track(context, requests)
+    finally:
+        metrics.carrier_request(context.carrier_code, time.perf_counter() - started)

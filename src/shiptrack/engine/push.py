@@ -20,18 +20,20 @@ from shiptrack.domain.ids import parse_id
 from shiptrack.domain.tracking import normalise_tracking_number
 from shiptrack.engine.connections import ConnectionOpener
 from shiptrack.engine.recording import Recorder
+from shiptrack.metrics.families import Metrics
 from shiptrack.store.port import Store
 
 
 @dataclass(frozen=True)
 class Pushes:
     """What receiving carrier pushes needs: the store, the carriers, how to open a connection and
-    record what it brought."""
+    record what it brought, and what to count."""
 
     store: Store
     carriers: CarrierRegistry
     opener: ConnectionOpener
     recorder: Recorder
+    metrics: Metrics
 
 
 async def _connection(pushes: Pushes, carrier_name: str, carrier_id: str) -> ConnectionState:
@@ -90,7 +92,8 @@ async def receive(
                 "Push refused: this account tracks none of its tracking numbers",
                 field_name="trackingNumber",
             )
-        await pushes.recorder.record(tx, state, items, dict(numbers), speed=1.0)
+        changed = await pushes.recorder.record(tx, state, items, dict(numbers), speed=1.0)
+    pushes.metrics.status_changed(changed)
     return len(items)
 
 

@@ -53,11 +53,14 @@ class Recorder:
         chunk: Sequence[ClaimedPackage],
         results: dict[str, Result],
         speed: float,
-    ) -> None:
+    ) -> list[str]:
         """Record what the carrier said about ``chunk`` (polled, or pushed) in the open
         transaction: new events, each package's new state and schedule, its status changes and
-        their outbox rows. A handful of statements per chunk, whatever its size."""
-        queued = await record_results(
+        their outbox rows. A handful of statements per chunk, whatever its size.
+
+        Returns the status code of each change recorded, for the caller to count once the
+        transaction has committed (a write tried again must not count twice)."""
+        queued, changed = await record_results(
             tx,
             state,
             chunk,
@@ -67,6 +70,7 @@ class Recorder:
         )
         if queued:
             self.deliveries_due.set()
+        return changed
 
 
 async def record_results(
@@ -77,8 +81,9 @@ async def record_results(
     *,
     policy: CheckPolicy,
     public_base_url: str,
-) -> bool:
-    """See :meth:`Recorder.record`; whether webhook deliveries were queued."""
+) -> tuple[bool, list[str]]:
+    """See :meth:`Recorder.record`; whether webhook deliveries were queued, and the status code
+    of each change."""
     held = await tx.packages.owned(chunk)
     # Stopped by the account, or taken over after our lease ran out: not ours to record.
     mine = [item for item in chunk if item.subscription.id in held]
@@ -110,7 +115,7 @@ async def record_results(
     if state.failures:
         await tx.connections.record_success(state.id)
     log.debug("recorded %d packages on connection %s", len(outcomes), state.id)
-    return queued
+    return queued, [notice.change.status_code for notice in notices]
 
 
 async def _record_changes(

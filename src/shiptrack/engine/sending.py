@@ -5,12 +5,16 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import aiohttp
 
 from shiptrack.domain.delivery import (
+    DELIVERED,
+    FAILED,
+    PENDING,
     TEST_EVENT_HEADER,
     Attempt,
     ClaimedDelivery,
@@ -22,6 +26,7 @@ from shiptrack.domain.delivery import (
 from shiptrack.domain.ids import format_id
 from shiptrack.domain.timefmt import format_utc, utcnow
 from shiptrack.logs import Throttle
+from shiptrack.metrics.families import ATTEMPT_DELIVERED, ATTEMPT_FAILED, ATTEMPT_RETRYING, Metrics
 from shiptrack.sealing import Sealer
 from shiptrack.store.port import Store
 from shiptrack.webhooks.keyring import KeyRing
@@ -30,6 +35,9 @@ from shiptrack.webhooks.sender import SendResult, post
 from shiptrack.webhooks.signing import shipengine_headers, standard_headers
 
 log = logging.getLogger("shiptrack.dispatcher")
+
+#: The outcome an attempt is counted under, by the state it leaves its delivery in.
+_OUTCOMES = {DELIVERED: ATTEMPT_DELIVERED, PENDING: ATTEMPT_RETRYING, FAILED: ATTEMPT_FAILED}
 
 
 @dataclass(frozen=True)
@@ -46,6 +54,7 @@ class Sending:
     max_response_bytes: int
     #: Set when deliveries may have become due (an earlier one of a package arrived).
     deliveries_due: asyncio.Event
+    metrics: Metrics
     #: The warnings about failed attempts, at most one a minute per webhook.
     failures: FailedAttemptLog = field(default_factory=lambda: FailedAttemptLog())
 
@@ -200,6 +209,9 @@ async def record(
     for attempt in attempts:
         if attempt.delivered_at is None:
             sending.failures.failed(attempt)
+    # Counted once committed: a batch whose write is tried again is counted when it goes through.
+    for state, count in Counter(attempt.state for attempt in attempts).items():
+        sending.metrics.delivery_attempted(_OUTCOMES[state], count)
     if any(result.delivered for _, result in sent):
         # A package's next notification may go now that the earlier one arrived.
         sending.deliveries_due.set()

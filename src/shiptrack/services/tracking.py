@@ -40,7 +40,8 @@ from shiptrack.domain.tracking import (
     tracking_information,
 )
 from shiptrack.engine.batching import WriteBatcher
-from shiptrack.engine.connections import ConnectionOpener, connection_budget
+from shiptrack.engine.connections import ConnectionOpener, connection_budget, track_timed
+from shiptrack.metrics.families import Metrics
 from shiptrack.services.cache import TTLCache
 from shiptrack.store.port import Store, Transaction
 
@@ -175,6 +176,7 @@ class Tracking:
         pacer: RequestPacer,
         opener: ConnectionOpener,
         packages_due: asyncio.Event,
+        metrics: Metrics,
     ) -> None:
         self.store = store
         #: Each account's tracking setup, for ``SHIPTRACK_CACHE_SECONDS``.
@@ -184,6 +186,8 @@ class Tracking:
         self.opener = opener
         #: Set when a package becomes due now (a worker in this process need not wait).
         self.packages_due = packages_due
+        #: Counts the carrier calls of live lookups.
+        self.metrics = metrics
         #: Starts waiting to be written together (one transaction for every start that arrives
         #: while the previous batch is being written).
         self.starts: WriteBatcher[StartRequest] = WriteBatcher(self.write_starts)
@@ -269,7 +273,9 @@ class Tracking:
                     f"retry in {slot.wait:.0f} s",
                     headers={"Retry-After": retry_after_header(slot.wait)},
                 )
-            results = await adapter.track(context, [TrackRequest(tracking_number)])
+            results = await track_timed(
+                adapter, context, [TrackRequest(tracking_number)], self.metrics
+            )
         except TransportError as error:
             speed = self.carriers.speed(simulated=state.simulated)
             headers = (

@@ -25,6 +25,7 @@ from shiptrack.domain.delivery import (
     DeliveryView,
     OutboxEntry,
 )
+from shiptrack.store.port import PendingDeliveries
 from shiptrack.store.tables import (
     deliveries,
     delivery_attempts,
@@ -32,6 +33,10 @@ from shiptrack.store.tables import (
     subscriptions,
     webhooks,
 )
+
+#: ``state = 'pending'`` written exactly as the partial index ``ix_deliveries_due`` says it: SQLite
+#: uses a partial index only when the query repeats its predicate (a bound parameter does not).
+_PENDING = sa.text("deliveries.state = 'pending'")
 
 
 class SqlOutbox:
@@ -407,3 +412,20 @@ class SqlOutbox:
             )
         )
         return row.first() is not None
+
+    async def pending(self) -> PendingDeliveries:
+        """Pending deliveries of live, enabled webhooks: their number and the oldest one's
+        creation time. Read through the partial index of pending deliveries (``ix_deliveries_due``,
+        whose predicate the query repeats word for word so that SQLite uses it too)."""
+        row = (
+            await self._conn.execute(
+                sa.select(sa.func.count(), sa.func.min(deliveries.c.created_at))
+                .select_from(deliveries.join(webhooks, webhooks.c.id == deliveries.c.webhook_id))
+                .where(
+                    _PENDING,
+                    webhooks.c.deleted_at.is_(None),
+                    webhooks.c.disabled_at.is_(None),
+                )
+            )
+        ).one()
+        return PendingDeliveries(count=int(row[0] or 0), oldest_created_at=row[1])

@@ -45,7 +45,9 @@ def _the_package(
     )
 
 
-def _claimed(row: Any, lease_until: datetime | None) -> ClaimedPackage:
+def _claimed(
+    row: Any, lease_until: datetime | None, due_at: datetime | None = None
+) -> ClaimedPackage:
     return ClaimedPackage(
         subscription=subscription_from_row(row),
         created_at=row.created_at,
@@ -53,6 +55,7 @@ def _claimed(row: Any, lease_until: datetime | None) -> ClaimedPackage:
         announce=row.announce,
         settled=row.last_checked_at is not None and not row.announce,
         lease_until=lease_until,
+        due_at=due_at,
     )
 
 
@@ -236,21 +239,37 @@ class SqlPackages:
     async def claim_due(
         self, *, now: datetime, lease_until: datetime, limit: int
     ) -> list[ClaimedPackage]:
-        """Take up to ``limit`` due subscriptions, oldest due first."""
+        """Take up to ``limit`` due subscriptions, oldest due first, each with the time it was
+        due (the ``next_check_at`` the claim replaces with the lease).
+
+        PostgreSQL does it in one statement: the due rows, locked (``SKIP LOCKED``), joined to the
+        update, whose ``RETURNING`` can name their old ``next_check_at``. SQLite's ``RETURNING``
+        cannot name a joined table, so it reads the due rows first and updates them next, which
+        its write lock (held since ``BEGIN IMMEDIATE``) makes one step.
+        """
         due = (
-            sa.select(subscriptions.c.id)
+            sa.select(subscriptions.c.id, subscriptions.c.next_check_at.label("due_at"))
             .where(_ACTIVE, subscriptions.c.next_check_at <= now)
             .order_by(subscriptions.c.next_check_at)
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
+        lease = subscriptions.update().values(next_check_at=lease_until, lease_until=lease_until)
+        if self._conn.dialect.name == "postgresql":
+            picked = due.subquery("due")
+            rows = await self._conn.execute(
+                lease.where(subscriptions.c.id == picked.c.id).returning(
+                    *subscriptions.c, picked.c.due_at
+                )
+            )
+            return [_claimed(row, lease_until, row.due_at) for row in rows]
+        due_at = {row.id: row.due_at for row in await self._conn.execute(due)}
+        if not due_at:
+            return []
         rows = await self._conn.execute(
-            subscriptions.update()
-            .where(subscriptions.c.id.in_(due.scalar_subquery()))
-            .values(next_check_at=lease_until, lease_until=lease_until)
-            .returning(*subscriptions.c)
+            lease.where(subscriptions.c.id.in_(list(due_at))).returning(*subscriptions.c)
         )
-        return [_claimed(row, lease_until) for row in rows]
+        return [_claimed(row, lease_until, due_at[row.id]) for row in rows]
 
     async def lock_for_push(
         self, *, account_id: int, carrier_code: str, tracking_numbers: Collection[str]
@@ -369,6 +388,15 @@ class SqlPackages:
             .values(lease_until=None, next_check_at=now)
         )
         return int(result.rowcount)
+
+    async def count_active(self) -> dict[str, int]:
+        """Tracked packages by status code: one pass over the active rows."""
+        rows = await self._conn.execute(
+            sa.select(subscriptions.c.status_code, sa.func.count())
+            .where(_ACTIVE)
+            .group_by(subscriptions.c.status_code)
+        )
+        return {str(row[0]): int(row[1]) for row in rows}
 
     async def histories(self, subscription_ids: Collection[int]) -> dict[int, list[StoredEvent]]:
         """The stored scans of each package (an empty list for one with none)."""

@@ -89,6 +89,15 @@ class NewWebhook:
     sealed_secret: str
 
 
+@dataclass(frozen=True, slots=True)
+class PendingDeliveries:
+    """The deliveries still to be sent to live, enabled webhooks (retries included)."""
+
+    count: int
+    #: When the oldest of them was created (``None`` when there is none).
+    oldest_created_at: datetime | None
+
+
 # --- the interfaces -----------------------------------------------------------------------------
 
 
@@ -235,6 +244,10 @@ class Webhooks(Protocol):
         ``disabled_at`` is given."""
         ...
 
+    async def count_disabled(self) -> int:
+        """How many live webhooks are disabled (after failing too long)."""
+        ...
+
 
 class Packages(Protocol):
     """Tracked packages (subscriptions): starting, stopping, reading, and the engine's claims."""
@@ -278,7 +291,7 @@ class Packages(Protocol):
         self, *, now: datetime, lease_until: datetime, limit: int
     ) -> list[ClaimedPackage]:
         """Take up to ``limit`` due packages, oldest due first, until ``lease_until``
-        (concurrent claims never take the same package)."""
+        (concurrent claims never take the same package); each says when it was due."""
         ...
 
     async def lock_for_push(
@@ -321,6 +334,10 @@ class Packages(Protocol):
 
     async def release_claim(self, *, lease_until: datetime, now: datetime) -> int:
         """Give back whatever a claim that set ``lease_until`` took; how many."""
+        ...
+
+    async def count_active(self) -> dict[str, int]:
+        """How many packages are tracked (active), by status code (codes with none left out)."""
         ...
 
 
@@ -394,6 +411,11 @@ class Outbox(Protocol):
 
     async def exists(self, *, webhook_id: int, delivery_id: int) -> bool:
         """Whether a delivery of this webhook exists."""
+        ...
+
+    async def pending(self) -> PendingDeliveries:
+        """The deliveries still to be sent to live, enabled webhooks: pending ones (waiting for
+        their turn, a retry, or under way), not those of deleted or disabled webhooks."""
         ...
 
 

@@ -187,3 +187,12 @@ class SqlWebhooks:
         await self._conn.execute(
             webhooks.update().where(webhooks.c.id == webhook_id).values(values)
         )
+
+    async def count_disabled(self) -> int:
+        """How many live webhooks are disabled (a scan of the small webhooks table)."""
+        count = await self._conn.scalar(
+            sa.select(sa.func.count())
+            .select_from(webhooks)
+            .where(_live, webhooks.c.disabled_at.is_not(None))
+        )
+        return int(count or 0)

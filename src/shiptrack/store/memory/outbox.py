@@ -31,6 +31,7 @@ from shiptrack.store.memory.tables import (
     utc,
     utc_or_none,
 )
+from shiptrack.store.port import PendingDeliveries
 
 
 def _claimed(row: DeliveryRow, hook: WebhookRow, lease_until: datetime) -> ClaimedDelivery:
@@ -360,3 +361,16 @@ class MemoryOutbox:
         """Whether a delivery of this webhook exists."""
         row = self._deliveries.get(delivery_id)
         return row is not None and row.webhook_id == webhook_id
+
+    async def pending(self) -> PendingDeliveries:
+        """The deliveries still to be sent to live, enabled webhooks."""
+        created = [
+            row.created_at
+            for row in self._deliveries.rows()
+            if row.state == PENDING and _sendable(self._tables.webhooks.get(row.webhook_id))
+        ]
+        return PendingDeliveries(count=len(created), oldest_created_at=min(created, default=None))
+
+
+def _sendable(hook: WebhookRow | None) -> bool:
+    return hook is not None and hook.deleted_at is None and hook.disabled_at is None

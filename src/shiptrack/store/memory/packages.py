@@ -7,6 +7,7 @@ overlap because write transactions run one at a time.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -53,7 +54,9 @@ def subscription(row: SubscriptionRow) -> Subscription:
     )
 
 
-def _claimed(row: SubscriptionRow, lease_until: datetime | None) -> ClaimedPackage:
+def _claimed(
+    row: SubscriptionRow, lease_until: datetime | None, due_at: datetime | None = None
+) -> ClaimedPackage:
     return ClaimedPackage(
         subscription=subscription(row),
         created_at=row.created_at,
@@ -61,6 +64,7 @@ def _claimed(row: SubscriptionRow, lease_until: datetime | None) -> ClaimedPacka
         announce=row.announce,
         settled=row.last_checked_at is not None and not row.announce,
         lease_until=lease_until,
+        due_at=due_at,
     )
 
 
@@ -238,7 +242,7 @@ class MemoryPackages:
         for row in due[: max(limit, 0)]:
             leased = replace(row, next_check_at=lease_until, lease_until=lease_until)
             self._packages.put(leased)
-            claimed.append(_claimed(leased, lease_until))
+            claimed.append(_claimed(leased, lease_until, row.next_check_at))
         return claimed
 
     async def lock_for_push(
@@ -332,3 +336,7 @@ class MemoryPackages:
                 self._packages.put(replace(row, lease_until=None, next_check_at=now))
                 released += 1
         return released
+
+    async def count_active(self) -> dict[str, int]:
+        """How many packages are tracked (active), by status code (codes with none left out)."""
+        return dict(Counter(row.status_code for row in self._packages.rows() if row.active))

@@ -168,3 +168,11 @@ class MemoryWebhooks:
         if disabled_at is not None:
             row = replace(row, disabled_at=utc(disabled_at))
         self._webhooks.put(row)
+
+    async def count_disabled(self) -> int:
+        """How many live webhooks are disabled (after failing too long)."""
+        return sum(
+            1
+            for row in self._webhooks.rows()
+            if row.deleted_at is None and row.disabled_at is not None
+        )
