@@ -40,6 +40,7 @@ if TYPE_CHECKING:  # the CLI builds parts without loading the web framework
     from fastapi import FastAPI
 
     from shiptrack.api.deps import ApiParts
+    from shiptrack.web.console.session import Sessions
 
 
 @dataclass(frozen=True)
@@ -202,6 +203,19 @@ def build_exposition(parts: Shiptrack) -> Exposition | None:
     )
 
 
+def console_sessions(parts: Shiptrack) -> Sessions:
+    """The console's sessions: sealed with the secret key, ``Secure`` behind HTTPS."""
+    from shiptrack.web.console.session import Sessions
+
+    settings = parts.settings
+    return Sessions(
+        parts.sealer,
+        parts.accounts,
+        lifetime_seconds=settings.console_session_hours * 3600,
+        secure=settings.public_base_url.lower().startswith("https://"),
+    )
+
+
 def api_parts(parts: Shiptrack) -> ApiParts:
     """What the HTTP API serves from."""
     from shiptrack.api.deps import ApiParts
@@ -218,6 +232,7 @@ def api_parts(parts: Shiptrack) -> ApiParts:
         readiness=parts.store,
         metrics=parts.metrics,
         exposition=build_exposition(parts),
+        sessions=console_sessions(parts),
     )
 
 

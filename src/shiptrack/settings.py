@@ -92,6 +92,12 @@ class Settings(BaseSettings):
         default="http://127.0.0.1:8080",
         description="How clients reach this server; webhook resource_url values start with it.",
     )
+    console_session_hours: float = Field(
+        default=8.0,
+        gt=0,
+        le=24 * 30,
+        description="How long a console sign-in lasts before the key must be pasted again.",
+    )
     sandbox_speed: float = Field(
         default=1.0,
         gt=0,

@@ -32,6 +32,7 @@ from shiptrack.api.routes import (
 )
 from shiptrack.engine.runner import Workers
 from shiptrack.runtime import settle_heap
+from shiptrack.web import pages
 
 log = logging.getLogger("shiptrack.api")
 
@@ -98,6 +99,10 @@ def build_api(
     for router in routers:
         app.include_router(router)
     errors.install(app)
+    if parts.sessions is not None:
+        pages.install(
+            app, parts.sessions, auth_failures_per_minute=parts.settings.auth_failures_per_minute
+        )
     app.add_middleware(
         Edge, settings=parts.settings, accounts=parts.accounts, limiter=RateLimiter()
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated, Protocol, TypeVar
+from typing import TYPE_CHECKING, Annotated, Protocol, TypeVar
 
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader
@@ -21,6 +21,9 @@ from shiptrack.services.tracking import Tracking
 from shiptrack.services.webhooks import Webhooks
 from shiptrack.settings import Settings
 from shiptrack.webhooks.keyring import KeyRing
+
+if TYPE_CHECKING:
+    from shiptrack.web.console.session import Sessions
 
 T = TypeVar("T")
 
@@ -59,6 +62,8 @@ class ApiParts:
     metrics: Metrics
     #: What ``GET /metrics`` serves; ``None`` when metrics are off (no ``/metrics``).
     exposition: Exposition | None = None
+    #: The console's sessions (``None``: no console, no public page, API only).
+    sessions: Sessions | None = None
 
 
 def _part(get: Callable[[ApiParts], T]) -> Callable[[Request], Awaitable[T]]:

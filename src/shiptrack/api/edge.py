@@ -42,6 +42,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 #: Every path under /v1 needs an API key, but carrier pushes, which carriers authenticate their way.
 _AUTHENTICATED_PREFIX = "/v1/"
 _CARRIER_PUSH_PREFIX = "/v1/carriers/push/"
+_NON_JSON_PREFIXES = (_CARRIER_PUSH_PREFIX, "/console/")
 _MAX_KEY_LENGTH = 200
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
@@ -152,8 +153,9 @@ class Edge:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
-        # Carriers post what they post (UPS fetches its push token with a form body).
-        json_only = not scope["path"].startswith(_CARRIER_PUSH_PREFIX)
+        # Carriers post what they post (UPS fetches its push token with a form body), and the
+        # console's pages post HTML forms.
+        json_only = not scope["path"].startswith(_NON_JSON_PREFIXES)
         if json_only and body and scope["method"] in _BODY_METHODS:
             content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
             if content_type and not (
