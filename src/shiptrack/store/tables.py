@@ -175,11 +175,18 @@ subscriptions = sa.Table(
     sa.Column("status_since", UTCDateTime(), nullable=True),
     # The next successful check notifies the current state even if nothing changed (a restart).
     sa.Column("announce", sa.Boolean(), nullable=False, server_default=sa.false()),
+    # The package's public tracking page is /t/{public_token}: 128 random bits (migration 0008).
+    sa.Column("public_token", sa.String(32), nullable=True),
     _created_at(),
     sa.Column("updated_at", UTCDateTime(), nullable=False),
     sa.Column("stopped_at", UTCDateTime(), nullable=True),
     sa.UniqueConstraint("account_id", "carrier_code", "tracking_number"),
     sa.Index(None, "connection_id"),
+    sa.Index("ix_subscriptions_public_token", "public_token", unique=True),
+    # The console's package list: newest first, by status, by tracking number prefix.
+    sa.Index("ix_subscriptions_account_id_id", "account_id", "id"),
+    sa.Index("ix_subscriptions_account_status", "account_id", "status_code", "id"),
+    sa.Index("ix_subscriptions_account_number", "account_id", "tracking_number"),
     # Claiming due work reads only active rows in next_check_at order.
     sa.Index(
         "ix_subscriptions_due",
