@@ -34,6 +34,27 @@ from shiptrack.store.tables import (
     webhooks,
 )
 
+
+def _delivery_view(row: sa.Row[tuple[object, ...]]) -> DeliveryView:
+    """A delivery row joined to its package and status change, as lists show it."""
+    return DeliveryView(
+        id=row.id,
+        webhook_id=row.webhook_id,
+        status_change_id=row.status_change_id,
+        message_id=row.message_id,
+        state=row.state,
+        attempts=row.attempts,
+        sequence=row.sequence,
+        next_attempt_at=row.next_attempt_at,
+        delivered_at=row.delivered_at,
+        last_error=row.last_error,
+        created_at=row.created_at,
+        carrier_code=row.carrier_code,
+        tracking_number=row.tracking_number,
+        status_code=row.status_code,
+    )
+
+
 #: ``state = 'pending'`` written exactly as the partial index ``ix_deliveries_due`` says it: SQLite
 #: uses a partial index only when the query repeats its predicate (a bound parameter does not).
 _PENDING = sa.text("deliveries.state = 'pending'")
@@ -328,25 +349,7 @@ class SqlOutbox:
         if state is not None:
             query = query.where(deliveries.c.state == state)
         rows = await self._conn.execute(query.order_by(deliveries.c.id.desc()).limit(limit))
-        return [
-            DeliveryView(
-                id=row.id,
-                webhook_id=row.webhook_id,
-                status_change_id=row.status_change_id,
-                message_id=row.message_id,
-                state=row.state,
-                attempts=row.attempts,
-                sequence=row.sequence,
-                next_attempt_at=row.next_attempt_at,
-                delivered_at=row.delivered_at,
-                last_error=row.last_error,
-                created_at=row.created_at,
-                carrier_code=row.carrier_code,
-                tracking_number=row.tracking_number,
-                status_code=row.status_code,
-            )
-            for row in rows
-        ]
+        return [_delivery_view(row) for row in rows]
 
     async def attempts_of(self, delivery_ids: Collection[int]) -> dict[int, list[AttemptView]]:
         """The attempts of each delivery, oldest first."""
@@ -368,6 +371,49 @@ class SqlOutbox:
                 )
             )
         return found
+
+    async def changes_of(self, subscription_id: int, *, limit: int) -> list[StatusChangeRecord]:
+        """The package's status changes, latest first (its ``(subscription_id, sequence)``
+        unique index, walked backwards)."""
+        rows = await self._conn.execute(
+            status_changes.select()
+            .where(status_changes.c.subscription_id == subscription_id)
+            .order_by(status_changes.c.sequence.desc())
+            .limit(limit)
+        )
+        return [
+            StatusChangeRecord(
+                subscription_id=row.subscription_id,
+                sequence=row.sequence,
+                previous_status=row.previous_status,
+                status_code=row.status_code,
+                status_detail_code=row.status_detail_code,
+                occurred_at=row.occurred_at,
+                detected_at=row.detected_at,
+                correction=row.correction,
+            )
+            for row in rows
+        ]
+
+    async def deliveries_of_package(
+        self, subscription_id: int, *, limit: int
+    ) -> list[DeliveryView]:
+        """The package's deliveries to any webhook, newest first (the ``subscription_id``
+        index)."""
+        query = (
+            sa.select(
+                deliveries,
+                subscriptions.c.carrier_code,
+                subscriptions.c.tracking_number,
+                status_changes.c.status_code,
+            )
+            .join(subscriptions, subscriptions.c.id == deliveries.c.subscription_id)
+            .outerjoin(status_changes, status_changes.c.id == deliveries.c.status_change_id)
+            .where(deliveries.c.subscription_id == subscription_id)
+            .order_by(deliveries.c.id.desc())
+            .limit(limit)
+        )
+        return [_delivery_view(row) for row in await self._conn.execute(query)]
 
     async def replay(
         self,

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shiptrack.domain.changes import StoredEvent
 from shiptrack.domain.check import ClaimedPackage, PackageState
+from shiptrack.domain.package_list import PackageFilter, PageRequest, prefix_bounds
 from shiptrack.domain.statuses import StatusCode
 from shiptrack.domain.tracking import StartRequest, Subscription, TrackEvent
 from shiptrack.store import histories as stored_histories
@@ -235,6 +236,62 @@ class SqlPackages:
             query = query.where(subscriptions.c.active == active)
         rows = await self._conn.execute(query.order_by(subscriptions.c.id).limit(limit))
         return [subscription_from_row(row) for row in rows]
+
+    async def console_page(
+        self, *, account_id: int, query: PackageFilter, request: PageRequest, limit: int
+    ) -> list[Subscription]:
+        """A page of the console's list in one statement, walking an index in id order: the
+        account's ``(account_id, id)`` one, or ``(account_id, status_code, id)`` with a status,
+        or ``(account_id, tracking_number)`` for a search (the planner picks)."""
+        c = subscriptions.c
+        statement = subscriptions.select().where(c.account_id == account_id)
+        if query.status_code is not None:
+            statement = statement.where(c.status_code == query.status_code)
+        if query.carrier_code is not None:
+            statement = statement.where(c.carrier_code == query.carrier_code)
+        if query.active is not None:
+            statement = statement.where(_ACTIVE if query.active else sa.not_(c.active))
+        if query.stale_before is not None:
+            statement = statement.where(_ACTIVE, c.next_check_at < query.stale_before)
+        if query.number_prefix is not None:
+            low, high = prefix_bounds(query.number_prefix)
+            # The range lets the index find the candidates; the exact test keeps the right ones.
+            statement = statement.where(
+                c.tracking_number >= low,
+                sa.func.substr(c.tracking_number, 1, len(query.number_prefix))
+                == query.number_prefix,
+            )
+            if high is not None:
+                statement = statement.where(c.tracking_number < high)
+        if request.after_id is not None:
+            # The oldest rows newer than the cursor, then shown newest first.
+            statement = statement.where(c.id > request.after_id).order_by(c.id).limit(limit)
+            rows = list(await self._conn.execute(statement))
+            return [subscription_from_row(row) for row in reversed(rows)]
+        if request.before_id is not None:
+            statement = statement.where(c.id < request.before_id)
+        rows = list(await self._conn.execute(statement.order_by(c.id.desc()).limit(limit)))
+        return [subscription_from_row(row) for row in rows]
+
+    async def get_with_events(
+        self, *, account_id: int, subscription_id: int
+    ) -> tuple[Subscription, list[TrackEvent]] | None:
+        """One of the account's subscriptions and its stored events, in one statement."""
+        row = (
+            await self._conn.execute(
+                sa.select(subscriptions, tracking_histories.c.events.label("stored_events"))
+                .outerjoin(
+                    tracking_histories, tracking_histories.c.subscription_id == subscriptions.c.id
+                )
+                .where(
+                    subscriptions.c.id == subscription_id,
+                    subscriptions.c.account_id == account_id,
+                )
+            )
+        ).first()
+        if row is None:
+            return None
+        return subscription_from_row(row), stored_histories.scans(row.stored_events)
 
     async def claim_due(
         self, *, now: datetime, lease_until: datetime, limit: int

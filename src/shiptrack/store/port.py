@@ -34,6 +34,7 @@ from shiptrack.domain.delivery import (
     DeliveryView,
     OutboxEntry,
 )
+from shiptrack.domain.package_list import PackageFilter, PageRequest
 from shiptrack.domain.tracking import StartRequest, Subscription, TrackEvent
 from shiptrack.domain.webhooks import Webhook, WebhookChanges, WebhookHeader
 
@@ -287,6 +288,21 @@ class Packages(Protocol):
         """One page of the account's subscriptions in id order, after ``after_id``."""
         ...
 
+    async def console_page(
+        self, *, account_id: int, query: PackageFilter, request: PageRequest, limit: int
+    ) -> list[Subscription]:
+        """Up to ``limit`` of the account's subscriptions passing ``query``, newest (highest id)
+        first: the newest older than ``request.before_id``, or the oldest newer than
+        ``request.after_id`` (still listed newest first), or the newest of all."""
+        ...
+
+    async def get_with_events(
+        self, *, account_id: int, subscription_id: int
+    ) -> tuple[Subscription, list[TrackEvent]] | None:
+        """One of the account's subscriptions by id, with its stored scans (``None`` for an id
+        of another account or of none)."""
+        ...
+
     async def claim_due(
         self, *, now: datetime, lease_until: datetime, limit: int
     ) -> list[ClaimedPackage]:
@@ -394,6 +410,16 @@ class Outbox(Protocol):
 
     async def attempts_of(self, delivery_ids: Collection[int]) -> dict[int, list[AttemptView]]:
         """The attempts of each delivery, oldest first."""
+        ...
+
+    async def changes_of(self, subscription_id: int, *, limit: int) -> list[StatusChangeRecord]:
+        """The package's status changes, the latest (highest ``sequence``) first."""
+        ...
+
+    async def deliveries_of_package(
+        self, subscription_id: int, *, limit: int
+    ) -> list[DeliveryView]:
+        """The package's webhook deliveries (to every webhook), newest first."""
         ...
 
     async def replay(

@@ -282,27 +282,53 @@ class MemoryOutbox:
                 or (state is not None and row.state != state)
             ):
                 continue
-            package = self._tables.subscriptions.get(row.subscription_id)
-            change = self._changes.get(row.status_change_id)
-            found.append(
-                DeliveryView(
-                    id=row.id,
-                    webhook_id=row.webhook_id,
-                    status_change_id=row.status_change_id,
-                    message_id=row.message_id,
-                    state=row.state,
-                    attempts=row.attempts,
-                    sequence=row.sequence,
-                    next_attempt_at=row.next_attempt_at,
-                    delivered_at=row.delivered_at,
-                    last_error=row.last_error,
-                    created_at=row.created_at,
-                    carrier_code=package.carrier_code if package else None,
-                    tracking_number=package.tracking_number if package else None,
-                    status_code=change.status_code if change else None,
-                )
-            )
+            found.append(self._view(row))
         return found
+
+    def _view(self, row: DeliveryRow) -> DeliveryView:
+        package = self._tables.subscriptions.get(row.subscription_id)
+        change = self._changes.get(row.status_change_id)
+        return DeliveryView(
+            id=row.id,
+            webhook_id=row.webhook_id,
+            status_change_id=row.status_change_id,
+            message_id=row.message_id,
+            state=row.state,
+            attempts=row.attempts,
+            sequence=row.sequence,
+            next_attempt_at=row.next_attempt_at,
+            delivered_at=row.delivered_at,
+            last_error=row.last_error,
+            created_at=row.created_at,
+            carrier_code=package.carrier_code if package else None,
+            tracking_number=package.tracking_number if package else None,
+            status_code=change.status_code if change else None,
+        )
+
+    async def changes_of(self, subscription_id: int, *, limit: int) -> list[StatusChangeRecord]:
+        """The package's status changes, the latest first."""
+        rows = [row for row in self._changes.rows() if row.subscription_id == subscription_id]
+        rows.sort(key=lambda row: row.sequence, reverse=True)
+        return [
+            StatusChangeRecord(
+                subscription_id=row.subscription_id,
+                sequence=row.sequence,
+                previous_status=row.previous_status,
+                status_code=row.status_code,
+                status_detail_code=row.status_detail_code,
+                occurred_at=row.occurred_at,
+                detected_at=row.detected_at,
+                correction=row.correction,
+            )
+            for row in rows[:limit]
+        ]
+
+    async def deliveries_of_package(
+        self, subscription_id: int, *, limit: int
+    ) -> list[DeliveryView]:
+        """The package's deliveries to any webhook, newest first."""
+        rows = [row for row in self._deliveries.rows() if row.subscription_id == subscription_id]
+        return [self._view(row) for row in reversed(rows)][:limit]
 
     async def attempts_of(self, delivery_ids: Collection[int]) -> dict[int, list[AttemptView]]:
         """The attempts of each delivery, oldest first."""
