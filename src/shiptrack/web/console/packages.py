@@ -9,7 +9,7 @@ session's CSRF token; they answer 303 back to the package with a flash named in 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
@@ -125,8 +125,11 @@ async def packages(
         "problem": None,
     }
     try:
+        narrowed = query.to_filter()
+        # The form and the links show the number as it was normalised (as the API would store it).
+        query = replace(query, q=narrowed.number_prefix or "")
         page = await _pages(parts).list_packages(
-            session.account, query.to_filter(), PageRequest.parse(before, after)
+            session.account, narrowed, PageRequest.parse(before, after)
         )
     except ValidationFailed as error:
         # A search no number can match, or a link edited by hand: said on the page, not a 400.
@@ -134,6 +137,7 @@ async def packages(
         return render(request, "console/packages.html", context, status_code=400)
     now = utcnow()
     context |= {
+        "query": query,
         "rows": [(package, format_id(package.id), is_stale(package, now)) for package in page.rows],
         "older": query.link(before=page.older) if page.older else None,
         "newer": query.link(after=page.newer) if page.newer else None,
