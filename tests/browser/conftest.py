@@ -98,3 +98,12 @@ def sign_in(page: Page, server: Server, tenant: Tenant) -> None:
     page.fill("#api_key", tenant.key)
     page.click("button[type=submit]")
     page.wait_for_url(re.compile(r".*/console/packages.*"))
+
+
+@pytest.fixture
+def engine_tenant(engine_server: Server) -> Iterator[Tenant]:
+    """A fresh sandbox account on the server that runs the workers (packages move by
+    themselves: events, status changes, deliveries)."""
+    made = tenant_off_loop(engine_server, name="engine")
+    yield made
+    made.client.close()
