@@ -177,3 +177,21 @@ async def test_a_packages_status_changes_and_deliveries_newest_first(store: Stor
     assert deliveries[2].state == "delivered"
     assert [a.response_status for a in attempts[delivered]] == [200]
     assert attempts[pending] == []
+
+
+async def test_searches_and_stale_pages_stay_right_past_many_matches(store: Store) -> None:
+    tenant = await Tenant.create(store)
+    numbers = [f"1ZMANY{n:04d}" for n in range(520)]
+    async with store.write() as tx:
+        for number in numbers:  # one by one: ids in this order
+            await tx.packages.start([tenant.request(number)], now=NOW - timedelta(hours=1))
+    newest = (await tenant.find(numbers[-1])).id
+    cutoff = NOW - timedelta(minutes=5)
+
+    for query in (PackageFilter(number_prefix="1ZMANY"), PackageFilter(stale_before=cutoff)):
+        assert await _page(store, tenant, query, limit=3) == numbers[::-1][:3]
+        older = PageRequest(before_id=newest - 500)
+        assert await _page(store, tenant, query, older, limit=3) == numbers[::-1][501:504]
+        newer = PageRequest(after_id=newest - 3)
+        assert await _page(store, tenant, query, newer, limit=2) == numbers[::-1][1:3]
+    assert await _page(store, tenant, PackageFilter(number_prefix="1ZMANY05")) == numbers[::-1][:20]

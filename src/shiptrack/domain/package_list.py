@@ -5,7 +5,7 @@ shows the page.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Generic, Protocol, TypeVar
@@ -69,6 +69,29 @@ def matches(package: Subscription, query: PackageFilter) -> bool:
         )
         and (query.number_prefix is None or package.tracking_number.startswith(query.number_prefix))
     )
+
+
+def select_page(
+    packages: Iterable[Subscription],
+    *,
+    account_id: int,
+    query: PackageFilter,
+    request: PageRequest,
+    limit: int,
+) -> list[Subscription]:
+    """The page of the console's list among ``packages`` (any order): the account's, passing
+    ``query``, newest first, after or before the cursor (see ``Packages.console_page``)."""
+    found = sorted(
+        (p for p in packages if p.account_id == account_id and matches(p, query)),
+        key=lambda package: package.id,
+        reverse=True,
+    )
+    if request.after_id is not None:
+        newer = [package for package in found if package.id > request.after_id]
+        return newer[-limit:] if limit else []
+    if request.before_id is not None:
+        found = [package for package in found if package.id < request.before_id]
+    return found[:limit]
 
 
 def search_prefix(raw: str | None) -> str | None:

@@ -20,10 +20,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shiptrack.domain.changes import StoredEvent
 from shiptrack.domain.check import ClaimedPackage, PackageState
-from shiptrack.domain.package_list import PackageFilter, PageRequest, prefix_bounds
+from shiptrack.domain.package_list import PackageFilter, PageRequest
 from shiptrack.domain.statuses import StatusCode
 from shiptrack.domain.tracking import StartRequest, Subscription, TrackEvent
 from shiptrack.store import histories as stored_histories
+from shiptrack.store import package_list
 from shiptrack.store.dialect import insert
 from shiptrack.store.tables import subscriptions, tracking_histories
 
@@ -240,38 +241,10 @@ class SqlPackages:
     async def console_page(
         self, *, account_id: int, query: PackageFilter, request: PageRequest, limit: int
     ) -> list[Subscription]:
-        """A page of the console's list in one statement, walking an index in id order: the
-        account's ``(account_id, id)`` one, or ``(account_id, status_code, id)`` with a status,
-        or ``(account_id, tracking_number)`` for a search (the planner picks)."""
-        c = subscriptions.c
-        statement = subscriptions.select().where(c.account_id == account_id)
-        if query.status_code is not None:
-            statement = statement.where(c.status_code == query.status_code)
-        if query.carrier_code is not None:
-            statement = statement.where(c.carrier_code == query.carrier_code)
-        if query.active is not None:
-            statement = statement.where(_ACTIVE if query.active else sa.not_(c.active))
-        if query.stale_before is not None:
-            statement = statement.where(_ACTIVE, c.next_check_at < query.stale_before)
-        if query.number_prefix is not None:
-            low, high = prefix_bounds(query.number_prefix)
-            # The range lets the index find the candidates; the exact test keeps the right ones.
-            statement = statement.where(
-                c.tracking_number >= low,
-                sa.func.substr(c.tracking_number, 1, len(query.number_prefix))
-                == query.number_prefix,
-            )
-            if high is not None:
-                statement = statement.where(c.tracking_number < high)
-        if request.after_id is not None:
-            # The oldest rows newer than the cursor, then shown newest first.
-            statement = statement.where(c.id > request.after_id).order_by(c.id).limit(limit)
-            rows = list(await self._conn.execute(statement))
-            return [subscription_from_row(row) for row in reversed(rows)]
-        if request.before_id is not None:
-            statement = statement.where(c.id < request.before_id)
-        rows = list(await self._conn.execute(statement.order_by(c.id.desc()).limit(limit)))
-        return [subscription_from_row(row) for row in rows]
+        """A page of the console's list (see ``store.package_list``)."""
+        return await package_list.console_page(
+            self._conn, account_id=account_id, query=query, request=request, limit=limit
+        )
 
     async def get_with_events(
         self, *, account_id: int, subscription_id: int

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from shiptrack.domain.changes import StoredEvent
 from shiptrack.domain.check import ClaimedPackage, PackageState
-from shiptrack.domain.package_list import PackageFilter, PageRequest, matches
+from shiptrack.domain.package_list import PackageFilter, PageRequest, select_page
 from shiptrack.domain.statuses import StatusCode
 from shiptrack.domain.tracking import StartRequest, Subscription, TrackEvent
 from shiptrack.store import histories as codec
@@ -229,17 +229,13 @@ class MemoryPackages:
         self, *, account_id: int, query: PackageFilter, request: PageRequest, limit: int
     ) -> list[Subscription]:
         """A page of the console's list, newest first (see the port)."""
-        found = [
-            package
-            for package in map(subscription, self._packages.rows())
-            if package.account_id == account_id and matches(package, query)
-        ]
-        if request.after_id is not None:
-            newer = [package for package in found if package.id > request.after_id]
-            return list(reversed(newer[:limit]))
-        if request.before_id is not None:
-            found = [package for package in found if package.id < request.before_id]
-        return list(reversed(found))[:limit]
+        return select_page(
+            map(subscription, self._packages.rows()),
+            account_id=account_id,
+            query=query,
+            request=request,
+            limit=limit,
+        )
 
     async def get_with_events(
         self, *, account_id: int, subscription_id: int
