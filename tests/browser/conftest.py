@@ -35,9 +35,11 @@ _FLAGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
-    """One headless Chromium for the session."""
+    """One headless Chromium for the browser tests. Package-scoped, not session-scoped:
+    Playwright's sync API keeps an event loop running in the main thread while it lives, and
+    the tests after these ones call ``asyncio.run``."""
     if not Path(CHROMIUM).exists():
         if os.environ.get("SHIPTRACK_REQUIRE_BROWSER") == "1":
             pytest.fail(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
