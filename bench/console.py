@@ -323,7 +323,7 @@ def main() -> None:
     parser.add_argument("--other-packages", type=int, default=0)
     parser.add_argument("--with-history", type=int, default=1000)
     parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--tool", choices=["auto", "wrk", "python"], default="auto")
     args = parser.parse_args()
     tool = args.tool if args.tool != "auto" else ("wrk" if shutil.which("wrk") else "python")

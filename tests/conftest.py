@@ -15,6 +15,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,6 +54,18 @@ async def _admin(url: str, statement: str) -> None:
         await conn.close()
 
 
+def _run_admin(url: str, statement: str) -> None:
+    """:func:`_admin` to its end, also from a thread whose event loop is running (Playwright's
+    sync API keeps one running while the browser tests create session servers)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        asyncio.run(_admin(url, statement))
+        return
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, _admin(url, statement)).result()
+
+
 @dataclass
 class DatabaseServer:
     """A database of this test session."""
@@ -66,13 +79,13 @@ class DatabaseServer:
         if self.dialect == "sqlite":
             return f"sqlite+aiosqlite:///{tmp_path / f'{uuid.uuid4().hex}.db'}"
         name = f"shiptrack_t_{uuid.uuid4().hex[:12]}"
-        asyncio.run(_admin(self.url, f'CREATE DATABASE "{name}"'))
+        _run_admin(self.url, f'CREATE DATABASE "{name}"')
         self._created.append(name)
         return make_url(self.url).set(database=name).render_as_string(hide_password=False)
 
     def drop_all(self) -> None:
         for name in self._created:
-            asyncio.run(_admin(self.url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            _run_admin(self.url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")
