@@ -7,7 +7,7 @@ The list walks an index in id order: the account's ``(account_id, id)``, or
 match few packages, which such a walk would only find after reading most of the account (and
 SQLite's planner, which has no statistics, walks it anyway). So they first read their candidates
 from their own index, ``(account_id, tracking_number)`` or the partial due index, and when there
-are at most :data:`CANDIDATES` the page is taken among them (one short statement); only when
+are at most :data:`CANDIDATES` the page is taken among them (read by primary key); only when
 there are more, which makes them dense enough to meet soon in id order, is the id index walked.
 """
 
@@ -80,22 +80,28 @@ async def console_page(
 async def _candidates(
     conn: AsyncConnection, account_id: int, query: PackageFilter
 ) -> list[Subscription] | None:
-    """Every package that can pass a search or the stale filter, read through the index that
+    """Every package that can pass a search or the stale filter, found through the index that
     finds them, when there are at most :data:`CANDIDATES`; ``None`` (walk the id index) when
-    there are more, or for other filters."""
+    there are more, or for other filters. Only ids are read until the count is known."""
     c = subscriptions.c
     if query.number_prefix is not None:
         low, high = prefix_bounds(query.number_prefix)
-        probe = subscriptions.select().where(c.account_id == account_id, c.tracking_number >= low)
+        probe = sa.select(c.id, c.account_id).where(
+            c.account_id == account_id, c.tracking_number >= low
+        )
         if high is not None:
             probe = probe.where(c.tracking_number < high)
     elif query.stale_before is not None:
         # Every account's overdue packages: few while the engine keeps up, when a walk of the
         # account's ids would read all of it to find none.
-        probe = subscriptions.select().where(_ACTIVE, c.next_check_at < query.stale_before)
+        probe = sa.select(c.id, c.account_id).where(_ACTIVE, c.next_check_at < query.stale_before)
     else:
         return None
-    rows = list(await conn.execute(probe.limit(CANDIDATES + 1)))
-    if len(rows) > CANDIDATES:
+    found = list(await conn.execute(probe.limit(CANDIDATES + 1)))
+    if len(found) > CANDIDATES:
         return None
+    ids = [row.id for row in found if row.account_id == account_id]
+    if not ids:
+        return []
+    rows = await conn.execute(subscriptions.select().where(c.id.in_(ids)))
     return [_subscription(row) for row in rows]
