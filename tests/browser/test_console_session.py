@@ -22,7 +22,7 @@ def test_sign_in_shows_the_sandbox_badge_and_sign_out_ends_the_session(
 ) -> None:
     sign_in(page, server, tenant)
     expect(page.locator(".badge.sandbox")).to_be_visible()
-    screenshot(page, "console-packages")
+    screenshot(page, "console-signed-in")
     page.click("text=Sign out")
     page.wait_for_url("**/console/sign-in")
     page.goto(f"{server.url}/console/packages")
