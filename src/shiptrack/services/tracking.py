@@ -177,8 +177,12 @@ class Tracking:
         opener: ConnectionOpener,
         packages_due: asyncio.Event,
         metrics: Metrics,
+        *,
+        public_base_url: str,
     ) -> None:
         self.store = store
+        #: How clients reach this server: the packages' ``public_url`` starts with it.
+        self.public_base_url = public_base_url
         #: Each account's tracking setup, for ``SHIPTRACK_CACHE_SECONDS``.
         self.setups = setups
         self.carriers = carriers
@@ -248,6 +252,7 @@ class Tracking:
             subscription,
             newest_first(events),
             tracking_url=kind.tracking_url(subscription.tracking_number),
+            public_base_url=self.public_base_url,
         )
         body.update(
             active=subscription.active,
@@ -312,6 +317,8 @@ class Tracking:
             snapshot,
             newest_first(unique),
             tracking_url=CARRIERS[tracking_code].tracking_url(tracking_number),
+            # Asked live and not stored: the package has no page (public_url null).
+            public_base_url=None,
         )
         body.update(
             active=False,
