@@ -36,6 +36,8 @@ from shiptrack.domain.timefmt import format_utc, retry_after_header, utcnow
 from shiptrack.domain.tracking import (
     StartRequest,
     Subscription,
+    TrackEvent,
+    is_public_token,
     normalise_tracking_number,
     tracking_information,
 )
@@ -262,6 +264,19 @@ class Tracking:
             last_error=subscription.last_error,
         )
         return body
+
+    async def public_package(self, token: str) -> tuple[Subscription, list[TrackEvent]] | None:
+        """The package whose public page ``token`` names (of whichever account, tracked or
+        stopped) and its scans, most recent first; ``None`` when no package has that token (a
+        malformed one is not looked up)."""
+        if not is_public_token(token):
+            return None
+        async with self.store.quick_read() as tx:
+            found = await tx.packages.by_public_token(token)
+        if found is None:
+            return None
+        subscription, events = found
+        return subscription, newest_first(events)
 
     async def _ask_live(
         self, state: ConnectionState, tracking_code: str, tracking_number: str
