@@ -178,8 +178,10 @@ def test_an_estimate_is_shown_until_delivery_and_a_never_checked_package_says_so
     ("status", "detail", "english"),
     [
         ("UN", None, "There is no news of your package yet."),
-        ("UN", "TRACKING_EXPIRED", "Tracking of this package has expired; ask the carrier if it has not arrived."),
-        ("NY", "SHIPMENT_CREATED", "Your package has been announced but the carrier does not have it yet."),
+        ("UN", "TRACKING_EXPIRED", "Tracking of this package has expired; ask the carrier if it "
+         "has not arrived."),
+        ("NY", "SHIPMENT_CREATED", "Your package has been announced but the carrier does not "
+         "have it yet."),
         ("AC", "PICKED_UP", "The carrier has your package."),
         ("IT", "HUB_SCAN_OUT", "Your package is on its way."),
         ("IT", "OUT_FOR_DELIVERY", "Your package is out for delivery."),
