@@ -30,7 +30,7 @@ PUBLIC_HEADERS = {
 def page_path(body: dict[str, Any]) -> str:
     """The path of a package's public page (its ``public_url`` starts with the configured public
     base URL, which the test servers do not listen on)."""
-    path = urlsplit(body["public_url"]).path
+    path: str = urlsplit(body["public_url"]).path
     assert re.fullmatch(r"/t/[A-Za-z0-9_-]{22}", path), body["public_url"]
     return path
 
