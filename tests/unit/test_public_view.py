@@ -10,6 +10,7 @@ import pytest
 
 from shiptrack.domain.tracking import Subscription, TrackEvent
 from shiptrack.web.public_view import event_label, page_json, public_page, sentence
+from shiptrack.web.templating import environment
 
 DELIVERED_AT = datetime(2026, 12, 3, 19, 12, tzinfo=UTC)
 
@@ -210,3 +211,32 @@ def test_out_for_delivery_in_every_language() -> None:
     ]
     assert event_label("IT", "OUT_FOR_DELIVERY", "fr") == "En cours de livraison"
     assert event_label("IT", "SOMETHING_NEW", "de") == "Unterwegs"
+
+
+def test_the_page_shows_the_estimate_as_of_the_last_check_until_delivery() -> None:
+    in_transit = _package(
+        status_code="IT",
+        status_detail_code="OUT_FOR_DELIVERY",
+        actual_delivery_date=None,
+        active=True,
+    )
+    template = environment().get_template("public/package.html")
+
+    def render(package: Subscription, lang: str) -> str:
+        page = public_page(package, [HUB], lang=lang)
+        return template.render(request=None, lang=lang, page=page, languages=[])
+
+    english, german = render(in_transit, "en"), render(in_transit, "de")
+    delivered = render(_package(), "en")
+
+    assert "Your package is out for delivery." in english
+    assert "Estimated delivery" in english
+    assert 'December 3, 2026 <span class="muted">(as of December 3, 2026, 8:00 PM UTC)' in english
+    assert "Voraussichtliche Zustellung" in german
+    assert "(Stand: 3. Dezember 2026, 20:00 UTC)" in german
+    assert "Tracking has ended" not in english
+    # Once delivered, the delivery day replaces the estimate.
+    assert "Estimated delivery" not in delivered
+    assert "Delivered</dt><dd>December 3, 2026" in delivered
+    for secret in HIDDEN:
+        assert secret not in english + german + delivered, secret
