@@ -95,7 +95,10 @@ def sample_payload(number: int) -> bytes:
     return track_payload(
         base_url="https://shiptrack.example",
         tracking_information=tracking_information(
-            subscription, events, tracking_url="https://www.ups.com/track?tracknum=x"
+            subscription,
+            events,
+            tracking_url="https://www.ups.com/track?tracknum=x",
+            public_base_url="https://shiptrack.example",
         ),
         event_id=f"se-{number}",
         sequence=1,

@@ -37,7 +37,14 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def _admin(url: str, statement: str) -> None:
+def _admin(url: str, statement: str) -> None:
+    """Run one statement on the PostgreSQL server, in a thread of its own: a browser test's
+    thread already runs Playwright's event loop, where ``asyncio.run`` refuses to start."""
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, _admin_async(url, statement)).result()
+
+
+async def _admin_async(url: str, statement: str) -> None:
     import asyncpg
 
     parsed = make_url(url)
@@ -54,18 +61,6 @@ async def _admin(url: str, statement: str) -> None:
         await conn.close()
 
 
-def _run_admin(url: str, statement: str) -> None:
-    """:func:`_admin` to its end, also from a thread whose event loop is running (Playwright's
-    sync API keeps one running while the browser tests create session servers)."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        asyncio.run(_admin(url, statement))
-        return
-    with ThreadPoolExecutor(1) as pool:
-        pool.submit(asyncio.run, _admin(url, statement)).result()
-
-
 @dataclass
 class DatabaseServer:
     """A database of this test session."""
@@ -79,13 +74,13 @@ class DatabaseServer:
         if self.dialect == "sqlite":
             return f"sqlite+aiosqlite:///{tmp_path / f'{uuid.uuid4().hex}.db'}"
         name = f"shiptrack_t_{uuid.uuid4().hex[:12]}"
-        _run_admin(self.url, f'CREATE DATABASE "{name}"')
+        _admin(self.url, f'CREATE DATABASE "{name}"')
         self._created.append(name)
         return make_url(self.url).set(database=name).render_as_string(hide_password=False)
 
     def drop_all(self) -> None:
         for name in self._created:
-            _run_admin(self.url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            _admin(self.url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")

@@ -129,7 +129,16 @@ def build(
         pushes=Pushes(store, carriers, opener, recorder, metrics),
         accounts=Accounts(store, keys),
         connections=Connections(store, carriers, opener, settings.outbound_policy, setups),
-        tracking=Tracking(store, setups, carriers, pacer, opener, packages_due, metrics),
+        tracking=Tracking(
+            store,
+            setups,
+            carriers,
+            pacer,
+            opener,
+            packages_due,
+            metrics,
+            public_base_url=settings.public_base_url,
+        ),
         webhooks=Webhooks(
             store,
             sealer,

@@ -51,6 +51,12 @@ class Settings(BaseSettings):
         description="Wrong API keys a client address may send per minute and API process before "
         "it gets 429 (keys that worked before still pass).",
     )
+    public_page_per_minute: int = Field(
+        default=120,
+        ge=1,
+        description="Public tracking pages (/t/{token}) a client address may open per minute and "
+        "API process before it gets 429.",
+    )
     forwarded_allow_ips: str = Field(
         default="",
         description="Comma-separated addresses or networks of reverse proxies whose "

@@ -35,11 +35,11 @@ _FLAGS = [
 ]
 
 
-@pytest.fixture(scope="package")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """One headless Chromium for the browser tests. Package-scoped, not session-scoped:
-    Playwright's sync API keeps an event loop running in the main thread while it lives, and
-    the tests after these ones call ``asyncio.run``."""
+    """One headless Chromium per test module. Not per session: Playwright's sync API runs an event
+    loop in the test thread while it is started, and the tests collected after the browser tests
+    (``tests/e2e``, ...) call ``asyncio.run`` there."""
     if not Path(CHROMIUM).exists():
         if os.environ.get("SHIPTRACK_REQUIRE_BROWSER") == "1":
             pytest.fail(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")

@@ -11,7 +11,6 @@ Each test sends from an address of its own in 127.0.0.0/8, so the tests do not s
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 import time
 from collections.abc import Iterator
@@ -173,7 +172,7 @@ def test_a_wrong_key_is_remembered_without_the_database(
             assert_error(carriers(client, remembered), 401, "unauthorized")
 
             name = make_url(env["SHIPTRACK_DATABASE_URL"]).database
-            asyncio.run(_admin(test_database.url, f'DROP DATABASE "{name}" WITH (FORCE)'))
+            _admin(test_database.url, f'DROP DATABASE "{name}" WITH (FORCE)')
 
             # Answered from memory: no query, so no 503.
             assert_error(carriers(client, remembered), 401, "unauthorized")

@@ -199,7 +199,7 @@ def test_notification_payload_is_shipengines_track_event_with_shiptracks_fields(
         assert payload["resource_url"] == (
             f"{base}/v1/tracking?carrier_code=ups&tracking_number={journey.plan.number}"
         )
-        assert set(payload["data"]) == tracking_information_fields() | {"label_url"}
+        assert set(payload["data"]) == tracking_information_fields() | {"label_url", "public_url"}
         assert payload["data"]["label_url"] is None
         assert isinstance(payload["data"]["carrier_id"], int)
     # The resource_url reads the package.

@@ -39,6 +39,8 @@ USPS_NUMBER = "9405511899223197428490"
 
 #: What shiptrack adds to ShipEngine's TrackingInformation (README, "Freshness").
 FRESHNESS = frozenset({"active", "stop_reason", "last_checked_at", "next_check_at", "last_error"})
+#: Every field shiptrack adds: freshness and the package's public page (README, "Extensions").
+EXTENSIONS = FRESHNESS | {"public_url"}
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -818,9 +820,10 @@ def test_get_returns_every_field_of_the_tracking_information_schema(tracker: Ten
     body = tracked(tracker, "ups", UPS_NUMBER)
 
     assert required <= fields
-    # Every schema field, plus exactly shiptrack's five freshness fields (none is ShipEngine's).
-    assert FRESHNESS.isdisjoint(fields)
-    assert set(body) == fields | FRESHNESS
+    # Every schema field, plus exactly shiptrack's freshness fields and public_url (none is
+    # ShipEngine's).
+    assert EXTENSIONS.isdisjoint(fields)
+    assert set(body) == fields | EXTENSIONS
     # Before the tracking engine has asked the carrier, nothing but the basics is known.
     for name in required - {"carrier_detail_code", "carrier_status_code"}:
         assert body[name] is not None, name
@@ -834,7 +837,9 @@ def test_live_lookup_returns_every_field_of_the_schema_and_its_events_too(
 
     body, _ = live_lookup(tracker, "794601234567", carrier_code="fedex")
 
-    assert set(body) == fields | FRESHNESS
+    assert set(body) == fields | EXTENSIONS
+    # Asked live and not stored: the package has no public page.
+    assert body["public_url"] is None
     # The carrier has answered, so every required field is known, its codes included.
     for name in required:
         assert body[name] is not None, name

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -39,7 +40,7 @@ from tests.e2e.webhook_support import (
     verify_shipengine,
     verify_standard,
 )
-from tests.support import start_tracking
+from tests.support import get_tracking, start_tracking
 
 DELIVERED = sandbox_number("ups", SCENARIOS[0])
 #: ISO-8601 in UTC, as ShipEngine sends ``x-shipengine-timestamp``.
@@ -102,6 +103,13 @@ def test_a_status_change_arrives_signed_both_ways(
     [signature] = signatures(first)
     assert signature.startswith("v1,")
     assert first.json["data"]["tracking_number"] == DELIVERED
+    # The package's public page comes along (an extension ShipEngine clients ignore), the same
+    # link GET /v1/tracking gives, and it opens without a key.
+    public_url = first.json["data"]["public_url"]
+    assert public_url == get_tracking(account, "ups", DELIVERED)["public_url"]
+    assert public_url.startswith(hub.env["SHIPTRACK_PUBLIC_BASE_URL"] + "/t/")
+    page = httpx.get(hub.url + urlsplit(public_url).path, headers={"Accept": "application/json"})
+    assert (page.status_code, page.json()["tracking_number"]) == (200, DELIVERED)
 
 
 def test_tampering_with_the_body_or_a_signed_header_fails_both_checks(

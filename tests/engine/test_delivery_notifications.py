@@ -187,8 +187,14 @@ def test_the_body_is_shipengines_track_event_plus_shiptracks_fields(journeys: Jo
             assert "x-shiptrack-test-event" not in request.headers
             assert body["resource_url"] == resource_url
             assert body["resource_type"] == "API_TRACK"
-            assert set(body["data"]) == tracking_information_fields() | {"label_url"}
+            assert set(body["data"]) == tracking_information_fields() | {
+                "label_url",
+                "public_url",
+            }
             assert body["data"]["label_url"] is None
+            # The package's public page, the same link in every notification of it.
+            assert body["data"]["public_url"] == journey.final["public_url"]
+            assert body["data"]["public_url"].startswith(f"{PUBLIC_BASE_URL}/t/")
             assert body["data"]["tracking_number"] == journey.number
             assert body["data"]["carrier_code"] == journey.carrier_code
             assert body["correction"] is False

@@ -204,3 +204,9 @@ class TrackingInformationModel(BaseModel):
     actual_delivery_date: str | None
     exception_description: str | None
     events: list[TrackEventModel]
+    public_url: str | None = Field(
+        description="shiptrack extension (ShipEngine clients ignore it): the package's public "
+        "tracking page, `{SHIPTRACK_PUBLIC_BASE_URL}/t/{token}`, which anyone with the link may "
+        "open without a key; null for a package looked up live (not tracked)",
+        examples=["https://track.example.com/t/3q2-7wVzQ0mJb1xk9Yc4aA"],
+    )

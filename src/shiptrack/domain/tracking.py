@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import secrets
 import string
 from dataclasses import dataclass
 from datetime import datetime
@@ -90,12 +92,41 @@ class Subscription:
     last_error: str | None = None
     stop_reason: str | None = None
     created_at: datetime | None = None
+    #: Names the package's public tracking page, ``/t/{public_token}`` (128 random bits); ``None``
+    #: for a package looked up live and never stored.
+    public_token: str | None = None
+
+
+#: What a public page token looks like: ``secrets.token_urlsafe(16)`` gives 22 characters; the
+#: column holds up to 32. Anything else names no page and is refused before the store is asked.
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,32}")
+
+
+def new_public_token() -> str:
+    """A package's public page token: 128 random bits, URL-safe (22 characters)."""
+    return secrets.token_urlsafe(16)
+
+
+def is_public_token(text: str) -> bool:
+    """Whether ``text`` has the shape of a public page token (it may still name no page)."""
+    return _TOKEN.fullmatch(text) is not None
+
+
+def public_url(base_url: str, token: str | None) -> str | None:
+    """The package's public tracking page (``None`` for a package without one)."""
+    return f"{base_url.rstrip('/')}/t/{token}" if token else None
 
 
 def tracking_information(
-    subscription: Subscription, events: list[TrackEvent], *, tracking_url: str
+    subscription: Subscription,
+    events: list[TrackEvent],
+    *,
+    tracking_url: str,
+    public_base_url: str | None,
 ) -> dict[str, Any]:
-    """The ShipEngine ``TrackingInformation`` object, every schema field present.
+    """The ShipEngine ``TrackingInformation`` object, every schema field present, plus
+    shiptrack's ``public_url`` (the package's public page, which ShipEngine clients ignore;
+    ``null`` without a token or without ``public_base_url``).
 
     ``events`` must already be most recent first. Fields the carrier has not given yet are
     ``null``, as ShipEngine sends them.
@@ -118,6 +149,9 @@ def tracking_information(
         "actual_delivery_date": subscription.actual_delivery_date,
         "exception_description": subscription.exception_description,
         "events": [event.as_json() for event in events],
+        "public_url": (
+            public_url(public_base_url, subscription.public_token) if public_base_url else None
+        ),
     }
 
 

@@ -154,6 +154,7 @@ async def _record_changes(
                 package,
                 list(notice.events),
                 tracking_url=CARRIERS[package.carrier_code].tracking_url(package.tracking_number),
+                public_base_url=public_base_url,
             ),
             event_id=format_id(change_id),
             sequence=change.sequence,

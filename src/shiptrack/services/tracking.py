@@ -36,6 +36,8 @@ from shiptrack.domain.timefmt import format_utc, retry_after_header, utcnow
 from shiptrack.domain.tracking import (
     StartRequest,
     Subscription,
+    TrackEvent,
+    is_public_token,
     normalise_tracking_number,
     tracking_information,
 )
@@ -177,8 +179,12 @@ class Tracking:
         opener: ConnectionOpener,
         packages_due: asyncio.Event,
         metrics: Metrics,
+        *,
+        public_base_url: str,
     ) -> None:
         self.store = store
+        #: How clients reach this server: the packages' ``public_url`` starts with it.
+        self.public_base_url = public_base_url
         #: Each account's tracking setup, for ``SHIPTRACK_CACHE_SECONDS``.
         self.setups = setups
         self.carriers = carriers
@@ -248,6 +254,7 @@ class Tracking:
             subscription,
             newest_first(events),
             tracking_url=kind.tracking_url(subscription.tracking_number),
+            public_base_url=self.public_base_url,
         )
         body.update(
             active=subscription.active,
@@ -257,6 +264,19 @@ class Tracking:
             last_error=subscription.last_error,
         )
         return body
+
+    async def public_package(self, token: str) -> tuple[Subscription, list[TrackEvent]] | None:
+        """The package whose public page ``token`` names (of whichever account, tracked or
+        stopped) and its scans, most recent first; ``None`` when no package has that token (a
+        malformed one is not looked up)."""
+        if not is_public_token(token):
+            return None
+        async with self.store.quick_read() as tx:
+            found = await tx.packages.by_public_token(token)
+        if found is None:
+            return None
+        subscription, events = found
+        return subscription, newest_first(events)
 
     async def _ask_live(
         self, state: ConnectionState, tracking_code: str, tracking_number: str
@@ -312,6 +332,8 @@ class Tracking:
             snapshot,
             newest_first(unique),
             tracking_url=CARRIERS[tracking_code].tracking_url(tracking_number),
+            # Asked live and not stored: the package has no page (public_url null).
+            public_base_url=None,
         )
         body.update(
             active=False,

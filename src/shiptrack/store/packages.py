@@ -22,7 +22,7 @@ from shiptrack.domain.changes import StoredEvent
 from shiptrack.domain.check import ClaimedPackage, PackageState
 from shiptrack.domain.package_list import PackageFilter, PageRequest
 from shiptrack.domain.statuses import StatusCode
-from shiptrack.domain.tracking import StartRequest, Subscription, TrackEvent
+from shiptrack.domain.tracking import StartRequest, Subscription, TrackEvent, new_public_token
 from shiptrack.store import histories as stored_histories
 from shiptrack.store import package_list
 from shiptrack.store.dialect import insert
@@ -162,6 +162,9 @@ class SqlPackages:
                     "next_check_at": now,
                     "created_at": now,
                     "updated_at": now,
+                    # Only a new row takes it: a restart (the update above) keeps its token, so a
+                    # link once shared keeps working.
+                    "public_token": new_public_token(),
                 }
                 for request in requests
             ],
@@ -209,6 +212,22 @@ class SqlPackages:
                     tracking_histories, tracking_histories.c.subscription_id == subscriptions.c.id
                 )
                 .where(_the_package(account_id, carrier_code, tracking_number))
+            )
+        ).first()
+        if row is None:
+            return None
+        return subscription_from_row(row), stored_histories.scans(row.stored_events)
+
+    async def by_public_token(self, token: str) -> tuple[Subscription, list[TrackEvent]] | None:
+        """The subscription whose public page ``token`` names (any account) and its stored
+        events, in one statement on the unique token index."""
+        row = (
+            await self._conn.execute(
+                sa.select(subscriptions, tracking_histories.c.events.label("stored_events"))
+                .outerjoin(
+                    tracking_histories, tracking_histories.c.subscription_id == subscriptions.c.id
+                )
+                .where(subscriptions.c.public_token == token)
             )
         ).first()
         if row is None:

@@ -254,8 +254,9 @@ class Packages(Protocol):
     """Tracked packages (subscriptions): starting, stopping, reading, and the engine's claims."""
 
     async def start(self, requests: Sequence[StartRequest], *, now: datetime) -> None:
-        """Watch packages: new ones are due at once, stopped ones resume (and announce their
-        state at the next check), active ones are left as they are."""
+        """Watch packages: new ones are due at once and get their public page's token (128
+        random bits), stopped ones resume (and announce their state at the next check) with the
+        token they had, active ones are left as they are."""
         ...
 
     async def stop(self, subscription_id: int, *, reason: str, now: datetime) -> None:
@@ -273,6 +274,11 @@ class Packages(Protocol):
         self, *, account_id: int, carrier_code: str, tracking_number: str
     ) -> tuple[Subscription, list[TrackEvent]] | None:
         """The subscription and its stored scans."""
+        ...
+
+    async def by_public_token(self, token: str) -> tuple[Subscription, list[TrackEvent]] | None:
+        """The subscription (of any account, active or not) whose public page ``token`` names,
+        and its stored scans."""
         ...
 
     async def page(

@@ -8,6 +8,14 @@ from starlette.responses import RedirectResponse, Response
 from shiptrack.domain.errors import ShiptrackError
 from shiptrack.web.templating import render
 
+#: Sent with every public tracking page, its errors too: the token in the URL is the key to the
+#: page, so it must not leak through a Referer, a search engine or a shared cache.
+PUBLIC_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Robots-Tag": "noindex, nofollow",
+    "Referrer-Policy": "no-referrer",
+}
+
 #: Paths whose errors are pages.
 PAGE_PREFIXES = ("/console", "/t/")
 
@@ -36,7 +44,8 @@ def error_page(request: Request, status_code: int, message: str) -> Response:
     else:
         template, context = "console/error.html", {"session": None, "flash": None}
     context |= {"title": title, "message": message}
-    return render(request, template, context, status_code=status_code)
+    headers = PUBLIC_HEADERS if request.url.path.startswith("/t/") else None
+    return render(request, template, context, status_code=status_code, headers=headers)
 
 
 def shiptrack_error_page(request: Request, error: ShiptrackError) -> Response:

@@ -12,6 +12,7 @@ from starlette.responses import Response
 
 from shiptrack.api.ratelimit import BadKeyGuard
 from shiptrack.domain.errors import ShiptrackError
+from shiptrack.web import public
 from shiptrack.web.console import auth, packages
 from shiptrack.web.console.deps import CsrfRefused, SignInRequired
 from shiptrack.web.console.session import Sessions
@@ -22,7 +23,7 @@ log = logging.getLogger("shiptrack.web")
 
 Handler = Callable[[Request, Exception], Awaitable[Response]]
 
-ROUTERS = [auth.router, packages.router]
+ROUTERS = [auth.router, packages.router, public.router]
 
 
 def install(app: FastAPI, sessions: Sessions, *, auth_failures_per_minute: int) -> None:

@@ -16,7 +16,7 @@ from shiptrack.domain.changes import StoredEvent
 from shiptrack.domain.check import ClaimedPackage, PackageState
 from shiptrack.domain.package_list import PackageFilter, PageRequest, select_page
 from shiptrack.domain.statuses import StatusCode
-from shiptrack.domain.tracking import StartRequest, Subscription, TrackEvent
+from shiptrack.domain.tracking import StartRequest, Subscription, TrackEvent, new_public_token
 from shiptrack.store import histories as codec
 from shiptrack.store.memory.tables import (
     ConstraintViolation,
@@ -52,6 +52,7 @@ def subscription(row: SubscriptionRow) -> Subscription:
         last_error=row.last_error,
         stop_reason=row.stop_reason,
         created_at=row.created_at,
+        public_token=row.public_token,
     )
 
 
@@ -145,6 +146,7 @@ class MemoryPackages:
                         next_check_at=now,
                         created_at=now,
                         updated_at=now,
+                        public_token=new_public_token(),
                     )
                 )
             elif not row.active:
@@ -195,6 +197,14 @@ class MemoryPackages:
     ) -> tuple[Subscription, list[TrackEvent]] | None:
         """The subscription and its stored scans."""
         row = self._the_package(account_id, carrier_code, tracking_number)
+        if row is None:
+            return None
+        history = self._histories.get(row.id)
+        return subscription(row), codec.scans(history.events if history else None)
+
+    async def by_public_token(self, token: str) -> tuple[Subscription, list[TrackEvent]] | None:
+        """The subscription whose public page ``token`` names (any account) and its scans."""
+        row = next((r for r in self._packages.rows() if r.public_token == token), None)
         if row is None:
             return None
         history = self._histories.get(row.id)

@@ -202,6 +202,7 @@ class SubscriptionRow:
     created_at: datetime
     updated_at: datetime
     stopped_at: datetime | None = None
+    public_token: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
