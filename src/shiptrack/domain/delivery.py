@@ -98,6 +98,16 @@ class AttemptView:
 
 
 @dataclass(frozen=True, slots=True)
+class DeliveryHealth:
+    """How a webhook's deliveries have gone lately."""
+
+    #: When the newest successful attempt was made (``None``: never).
+    last_success_at: datetime | None
+    #: Attempts that failed after it (all of them when none succeeded), counted up to a cap.
+    consecutive_failures: int
+
+
+@dataclass(frozen=True, slots=True)
 class RetryPolicy:
     """Retries after about 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and 10 h (±20 %), then gives up."""
 

@@ -174,3 +174,20 @@ class SqlConnections:
             .where(carrier_connections.c.id == connection_id, carrier_connections.c.failures > 0)
             .values(backoff_until=None, failures=0, last_error=None)
         )
+
+    async def last_checked(self, connection_ids: Collection[int]) -> dict[int, datetime | None]:
+        """Each connection's newest package check that ended without an error."""
+        found: dict[int, datetime | None] = dict.fromkeys(connection_ids)
+        if not found:
+            return found
+        rows = await self._conn.execute(
+            sa.select(subscriptions.c.connection_id, sa.func.max(subscriptions.c.last_checked_at))
+            .where(
+                subscriptions.c.connection_id.in_(list(found)),
+                subscriptions.c.last_error.is_(None),
+            )
+            .group_by(subscriptions.c.connection_id)
+        )
+        for connection_id, checked_at in rows:
+            found[connection_id] = checked_at
+        return found

@@ -22,6 +22,7 @@ from shiptrack.domain.delivery import (
     Attempt,
     AttemptView,
     ClaimedDelivery,
+    DeliveryHealth,
     DeliveryView,
     OutboxEntry,
 )
@@ -412,6 +413,38 @@ class SqlOutbox:
             )
         )
         return row.first() is not None
+
+    async def health(self, webhook_id: int, *, cap: int) -> DeliveryHealth:
+        """A webhook's last successful attempt (a 2xx answer) and the attempts after it. Attempt
+        ids say the order they were kept in (attempt times come from concurrent senders)."""
+        joined = delivery_attempts.join(
+            deliveries, deliveries.c.id == delivery_attempts.c.delivery_id
+        )
+        of_webhook = deliveries.c.webhook_id == webhook_id
+        last = (
+            await self._conn.execute(
+                sa.select(delivery_attempts.c.id, delivery_attempts.c.attempted_at)
+                .select_from(joined)
+                .where(
+                    of_webhook,
+                    delivery_attempts.c.response_status >= 200,
+                    delivery_attempts.c.response_status < 300,
+                )
+                .order_by(delivery_attempts.c.id.desc())
+                .limit(1)
+            )
+        ).first()
+        after = sa.select(delivery_attempts.c.id).select_from(joined).where(of_webhook)
+        if last is not None:
+            after = after.where(delivery_attempts.c.id > last.id)
+        # Counted up to the cap: a long-dead endpoint does not make the page count them all.
+        counted = await self._conn.scalar(
+            sa.select(sa.func.count()).select_from(after.limit(cap).subquery())
+        )
+        return DeliveryHealth(
+            last_success_at=last.attempted_at if last is not None else None,
+            consecutive_failures=int(counted or 0),
+        )
 
     async def pending(self) -> PendingDeliveries:
         """Pending deliveries of live, enabled webhooks: their number and the oldest one's

@@ -31,6 +31,7 @@ from shiptrack.domain.delivery import (
     Attempt,
     AttemptView,
     ClaimedDelivery,
+    DeliveryHealth,
     DeliveryView,
     OutboxEntry,
 )
@@ -184,6 +185,10 @@ class Connections(Protocol):
 
     async def record_success(self, connection_id: int) -> None:
         """Clear a connection's back-off."""
+        ...
+
+    async def last_checked(self, connection_ids: Collection[int]) -> dict[int, datetime | None]:
+        """Each connection's newest successful package check (``None``: none yet)."""
         ...
 
 
@@ -411,6 +416,11 @@ class Outbox(Protocol):
 
     async def exists(self, *, webhook_id: int, delivery_id: int) -> bool:
         """Whether a delivery of this webhook exists."""
+        ...
+
+    async def health(self, webhook_id: int, *, cap: int) -> DeliveryHealth:
+        """A webhook's last successful attempt and how many attempts failed after it (counted up
+        to ``cap``)."""
         ...
 
     async def pending(self) -> PendingDeliveries:

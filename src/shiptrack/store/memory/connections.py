@@ -141,3 +141,14 @@ class MemoryConnections:
         row = self._connections.get(connection_id)
         if row is not None and row.failures > 0:
             self._connections.put(replace(row, backoff_until=None, failures=0, last_error=None))
+
+    async def last_checked(self, connection_ids: Collection[int]) -> dict[int, datetime | None]:
+        """Each connection's newest package check that ended without an error."""
+        found: dict[int, datetime | None] = dict.fromkeys(connection_ids)
+        for row in self._tables.subscriptions.rows():
+            if row.connection_id not in found or row.last_error or row.last_checked_at is None:
+                continue
+            known = found[row.connection_id]
+            if known is None or row.last_checked_at > known:
+                found[row.connection_id] = row.last_checked_at
+        return found

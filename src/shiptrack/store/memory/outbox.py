@@ -18,6 +18,7 @@ from shiptrack.domain.delivery import (
     Attempt,
     AttemptView,
     ClaimedDelivery,
+    DeliveryHealth,
     DeliveryView,
     OutboxEntry,
 )
@@ -361,6 +362,22 @@ class MemoryOutbox:
         """Whether a delivery of this webhook exists."""
         row = self._deliveries.get(delivery_id)
         return row is not None and row.webhook_id == webhook_id
+
+    async def health(self, webhook_id: int, *, cap: int) -> DeliveryHealth:
+        """A webhook's last successful attempt (a 2xx answer) and the attempts after it."""
+        mine = {row.id for row in self._deliveries.rows() if row.webhook_id == webhook_id}
+        attempts = [row for row in self._attempts.rows() if row.delivery_id in mine]
+        attempts.sort(key=lambda row: row.id)
+        last_success_at = None
+        failures = 0
+        for row in attempts:
+            if row.response_status is not None and 200 <= row.response_status < 300:
+                last_success_at, failures = row.attempted_at, 0
+            else:
+                failures += 1
+        return DeliveryHealth(
+            last_success_at=last_success_at, consecutive_failures=min(failures, cap)
+        )
 
     async def pending(self) -> PendingDeliveries:
         """The deliveries still to be sent to live, enabled webhooks."""
