@@ -97,6 +97,11 @@ class AttemptView:
     error: str | None
 
 
+def newest_first(pages: list[list[DeliveryView]]) -> list[DeliveryView]:
+    """Pages of deliveries (each newest first, none shared) merged into one, newest first."""
+    return sorted((row for page in pages for row in page), key=lambda row: row.id, reverse=True)
+
+
 @dataclass(frozen=True, slots=True)
 class DeliveryHealth:
     """How a webhook's deliveries have gone lately."""
