@@ -7,13 +7,14 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import screenshot, sign_in, tenant_off_loop
-from tests.conftest import DatabaseServer, Server, Tenant
-from tests.e2e.webhook_support import Receiver, Reply, module_server, receiving, settled
+from tests.conftest import DatabaseServer, Server, Tenant, delivery_env, start_server
+from tests.e2e.webhook_support import Receiver, Reply, receiving, settled
 
 
 def test_a_webhook_created_in_the_console_is_listed_and_seen_by_the_api(
@@ -48,9 +49,15 @@ def hub(
     test_database: DatabaseServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Server]:
     """Workers on, webhooks to 127.0.0.1 allowed, one retry after 0.1 s then failed for good."""
-    yield from module_server(
-        test_database, tmp_path_factory, SHIPTRACK_WEBHOOK_RETRY_SCHEDULE="0.1"
-    )
+    home = tmp_path_factory.mktemp("console-hub")
+    # A PostgreSQL database is created with asyncio.run, which Playwright's loop in this thread
+    # refuses: made in a thread of its own.
+    with ThreadPoolExecutor(1) as pool:
+        url = pool.submit(test_database.fresh, home).result()
+    env = delivery_env(url, home / "data", SHIPTRACK_WEBHOOK_RETRY_SCHEDULE="0.1")
+    running = start_server(env, home / "server.log")
+    yield running
+    running.stop()
 
 
 def test_a_failed_delivery_redelivered_from_the_console_arrives(page: Page, hub: Server) -> None:
