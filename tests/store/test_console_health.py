@@ -1,20 +1,16 @@
 """What the console shows of a webhook's and a carrier connection's health, on every store: the
-last successful delivery attempt and the failed attempts after it; each connection's newest
-package check that ended without an error."""
+last success and the failed attempts after it; when a call through a connection last worked."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from shiptrack.domain.delivery import FAILED
 from shiptrack.store.port import Store
 from tests.store.seeds import (
     NOW,
     Tenant,
-    checked,
     claim_deliveries,
-    claim_packages,
-    new_connection,
     record_attempt,
 )
 
@@ -59,23 +55,29 @@ async def test_failures_are_counted_after_the_last_success_up_to_the_cap(store: 
     assert (elsewhere.last_success_at, elsewhere.consecutive_failures) == (None, 3)
 
 
-async def test_a_connection_was_last_checked_by_its_newest_check_without_an_error(
-    store: Store,
-) -> None:
+async def test_a_connections_last_success_is_noted_at_most_once_a_minute(store: Store) -> None:
     tenant = await Tenant.create(store)
-    idle = await new_connection(store, tenant.account_id, "fedex")
-    await tenant.package("FIRST", now=NOW)
-    await tenant.package("SECOND", now=NOW)
-    claimed = sorted(
-        await claim_packages(store, now=NOW), key=lambda c: c.subscription.tracking_number
-    )
-    first, second = claimed
-    later = NOW + timedelta(minutes=7)
+
+    async def noted() -> datetime | None:
+        async with store.read() as tx:
+            state = (await tx.connections.states([tenant.connection_id]))[tenant.connection_id]
+        assert state.success_to_note(NOW + timedelta(hours=1))  # an hour later: noted again
+        return state.last_success_at
+
+    assert await noted() is None
+    for seconds in (0, 30, 59):  # within the minute: the first one stands (no write)
+        async with store.write() as tx:
+            await tx.connections.record_success(
+                tenant.connection_id, now=NOW + timedelta(seconds=seconds)
+            )
+    assert await noted() == NOW
     async with store.write() as tx:
-        await tx.packages.record_checks(
-            [checked(first, "IT", at=NOW + timedelta(minutes=1)), checked(second, "IT", at=later)],
-            {},
+        await tx.connections.record_success(tenant.connection_id, now=NOW + timedelta(seconds=61))
+    assert await noted() == NOW + timedelta(seconds=61)
+    # A failure in between: the next success is noted at once, and ends the back-off.
+    async with store.write() as tx:
+        await tx.connections.record_failure(
+            tenant.connection_id, until=NOW + timedelta(minutes=5), error="HTTP 503"
         )
-    async with store.read() as tx:
-        found = await tx.connections.last_checked([tenant.connection_id, idle])
-    assert found == {tenant.connection_id: later, idle: None}
+        await tx.connections.record_success(tenant.connection_id, now=NOW + timedelta(seconds=70))
+    assert await noted() == NOW + timedelta(seconds=70)

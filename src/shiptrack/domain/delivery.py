@@ -102,13 +102,18 @@ def newest_first(pages: list[list[DeliveryView]]) -> list[DeliveryView]:
     return sorted((row for page in pages for row in page), key=lambda row: row.id, reverse=True)
 
 
+#: How many of a webhook's newest delivered deliveries its "last success" is read from (an older
+#: one redelivered later is not looked at: the page stays fast with millions of deliveries).
+RECENT_SUCCESSES = 100
+
+
 @dataclass(frozen=True, slots=True)
 class DeliveryHealth:
     """How a webhook's deliveries have gone lately."""
 
-    #: When the newest successful attempt was made (``None``: never).
+    #: When the latest of its newest delivered deliveries arrived (``None``: none did).
     last_success_at: datetime | None
-    #: Attempts that failed after it (all of them when none succeeded), counted up to a cap.
+    #: Attempts of failing (failed or pending) deliveries made after it, counted up to a cap.
     consecutive_failures: int
 
 

@@ -52,7 +52,7 @@ class ConnectionHealth:
     """A connection as the console shows it: how its calls to the carrier have gone."""
 
     connection: Connection
-    #: The newest package check through it that ended without an error.
+    #: When a call through it last worked (to the minute).
     last_success_at: datetime | None
     last_error: str | None
     #: Failed calls in a row (``0`` once a call worked).
@@ -223,7 +223,6 @@ class Connections:
             connections = await tx.connections.of_account(account.id)
             ids = [c.id for c in connections]
             states = await tx.connections.states(ids)
-            checked = await tx.connections.last_checked(ids)
         found = []
         for connection in connections:
             state = states[connection.id]
@@ -233,7 +232,7 @@ class Connections:
             found.append(
                 ConnectionHealth(
                     connection=connection,
-                    last_success_at=checked.get(connection.id),
+                    last_success_at=state.last_success_at,
                     last_error=state.last_error,
                     failures=state.failures,
                     backoff_until=state.backoff_until,

@@ -183,12 +183,9 @@ class Connections(Protocol):
         """Back a connection off until ``until``; a failure written twice counts once."""
         ...
 
-    async def record_success(self, connection_id: int) -> None:
-        """Clear a connection's back-off."""
-        ...
-
-    async def last_checked(self, connection_ids: Collection[int]) -> dict[int, datetime | None]:
-        """Each connection's newest successful package check (``None``: none yet)."""
+    async def record_success(self, connection_id: int, *, now: datetime) -> None:
+        """Clear a connection's back-off and note when a call last worked (written only when it
+        ends a back-off or the noted time is a minute old)."""
         ...
 
 
