@@ -1,11 +1,19 @@
 """What the console shows of a webhook's and a carrier connection's health, on every store: the
-last success and the failed attempts after it; when a call through a connection last worked."""
+last success and the failed attempts after it; when a call through a connection last worked; a
+webhook's deliveries failures first, a page at a time."""
 
 from __future__ import annotations
 
+from asyncio import Event
 from datetime import datetime, timedelta
 
-from shiptrack.domain.delivery import FAILED
+import pytest
+
+from shiptrack.domain.accounts import Account
+from shiptrack.domain.delivery import DELIVERED, FAILED
+from shiptrack.domain.errors import NotFound
+from shiptrack.domain.ids import format_id
+from shiptrack.services.deliveries import Deliveries
 from shiptrack.store.port import Store
 from tests.store.seeds import (
     NOW,
@@ -81,3 +89,35 @@ async def test_a_connections_last_success_is_noted_at_most_once_a_minute(store: 
         )
         await tx.connections.record_success(tenant.connection_id, now=NOW + timedelta(seconds=70))
     assert await noted() == NOW + timedelta(seconds=70)
+
+
+async def test_the_console_lists_failed_deliveries_first_a_page_at_a_time(store: Store) -> None:
+    tenant = await Tenant.create(store)
+    hook = await tenant.webhook()
+    at = NOW - timedelta(hours=3)
+    made: dict[str, list[int]] = {"failed": [], "other": []}
+    for index, state in enumerate([DELIVERED, FAILED, DELIVERED, FAILED, DELIVERED, FAILED]):
+        number = f"P{index}"
+        settled_at = at + timedelta(minutes=index)
+        delivery_id = await tenant.settled_delivery(
+            hook, await tenant.package(number, now=settled_at), 1, state=state, at=settled_at
+        )
+        made["failed" if state == FAILED else "other"].append(delivery_id)
+    made["other"].append(await tenant.delivery(hook, await tenant.package("WAITING"), 1))
+    deliveries = Deliveries(store, public_base_url="https://x.invalid", deliveries_due=Event())
+    account = Account(id=tenant.account_id, name="acme", sandbox=True)
+    seen: list[list[int]] = []
+    cursor = None
+    while True:
+        page = await deliveries.failures_first(account, format_id(hook), limit=3, cursor=cursor)
+        seen.append([row.id for row in page.deliveries])
+        assert set(page.attempts) == set(seen[-1])
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    newest_failed = sorted(made["failed"], reverse=True)
+    newest_other = sorted(made["other"], reverse=True)
+    assert seen == [newest_failed, newest_other[:3], newest_other[3:]]
+    stranger = Account(id=tenant.account_id + 1000, name="other", sandbox=True)
+    with pytest.raises(NotFound):
+        await deliveries.failures_first(stranger, format_id(hook), limit=3, cursor=None)

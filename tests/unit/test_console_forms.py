@@ -11,6 +11,8 @@ from shiptrack.domain.delivery import DeliveryView, newest_first
 from shiptrack.domain.webhooks import WebhookHeader
 from shiptrack.web.console.flash import MESSAGES, with_flash
 from shiptrack.web.console.forms_api import (
+    attempt_error,
+    budget_text,
     connect_body,
     connect_fields,
     headers_text,
@@ -66,6 +68,21 @@ def test_flash_codes_name_fixed_messages() -> None:
         "/console/webhooks/se-1?done=webhook-saved"
     )
     assert MESSAGES["redelivery-busy"].kind == "error"
+
+
+def test_budgets_read_per_minute_or_per_day() -> None:
+    assert budget_text(60000.0) == "60,000/min"
+    assert budget_text(30.0) == "30/min"
+    assert budget_text(1.5) == "1.5/min"
+    assert budget_text(0.5) == "720/day"
+    assert budget_text(250 / 1440) == "250/day"  # DHL's Starter plan
+
+
+def test_an_attempts_error_is_shown_only_when_it_says_more_than_its_status() -> None:
+    assert attempt_error(500, "HTTP 500") is None
+    assert attempt_error(None, "connection refused") == "connection refused"
+    assert attempt_error(410, "HTTP 410: gone for good") == "HTTP 410: gone for good"
+    assert attempt_error(204, None) is None
 
 
 def test_times_read_in_utc_to_the_second() -> None:

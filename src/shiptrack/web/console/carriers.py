@@ -20,6 +20,7 @@ from shiptrack.web.console.deps import CheckedFormDep, PartsDep, SessionDep
 from shiptrack.web.console.flash import flash_of, with_flash
 from shiptrack.web.console.forms_api import (
     FormField,
+    budget_text,
     connect_body,
     connect_fields,
     model_error_message,
@@ -68,6 +69,7 @@ async def _page(
         "section": "carriers",
         "flash": flash_of(request),
         "when": when,
+        "budget_text": budget_text,
         "format_id": format_id,
         "connections": await parts.connections.health(session.account),
         "kinds": [(kind, fields_of(kind.code)) for kind in CARRIERS.values()],

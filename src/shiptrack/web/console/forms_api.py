@@ -69,6 +69,25 @@ def model_error_message(error: ValidationError) -> str:
     return validation_detail(dict(item)).message
 
 
+def budget_text(requests_per_minute: float) -> str:
+    """A request budget in the unit that reads best: ``60,000/min``, ``250/day`` (DHL's
+    Starter plan would be ``0.17/min``)."""
+    if requests_per_minute >= 1:
+        return f"{_number(requests_per_minute)}/min"
+    return f"{_number(requests_per_minute * 1440)}/day"
+
+
+def _number(value: float) -> str:
+    return f"{value:,.2f}".rstrip("0").rstrip(".")
+
+
+def attempt_error(response_status: int | None, error: str | None) -> str | None:
+    """What an attempt's error adds to its status (nothing when it only repeats it)."""
+    if error is None or (response_status is not None and error == f"HTTP {response_status}"):
+        return None
+    return error
+
+
 def when(moment: datetime | None, never: str = "—") -> str:
     """A time for a table cell, in UTC to the second."""
     if moment is None:

@@ -25,6 +25,7 @@ from shiptrack.web.console.flash import (
     with_flash,
 )
 from shiptrack.web.console.forms_api import (
+    attempt_error,
     headers_text,
     model_error_message,
     webhook_body,
@@ -51,6 +52,7 @@ def _context(request: Request, session: ConsoleSession, **values: Any) -> dict[s
         "section": "webhooks",
         "flash": flash_of(request),
         "when": when,
+        "attempt_error": attempt_error,
         "format_id": format_id,
         **values,
     }
