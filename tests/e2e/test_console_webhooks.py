@@ -1,14 +1,16 @@
 """The console's webhooks and carriers pages over plain HTTP: another account's webhook is a 404
 page, a form without the CSRF token changes nothing, the API's validation messages are shown, a
-rotated secret is shown exactly once, and connecting a carrier checks what the API checks."""
+rotated secret is shown exactly once, connecting a carrier checks what the API checks, and a
+connection shows when its calls last worked."""
 
 from __future__ import annotations
 
 import re
 from contextlib import closing
 
-from tests.conftest import Server, Tenant
+from tests.conftest import Server, Tenant, make_tenant
 from tests.e2e.console_support import console
+from tests.support import eventually, start_tracking, wait_for_tracking
 
 WEBHOOKS = "/v1/environment/webhooks"
 
@@ -183,3 +185,34 @@ def test_carriers_show_their_health_and_disconnect(server: Server, tenant: Tenan
     after = tenant.client.get("/v1/carriers").json()["carriers"]
     assert ups["carrier_id"] not in [c["carrier_id"] for c in after]
     assert "Second UPS" in [c["nickname"] for c in after]
+
+
+def test_a_connection_that_checked_packages_shows_when_it_last_worked(
+    engine_server: Server,
+) -> None:
+    account = make_tenant(engine_server)
+    client, _csrf = console(engine_server, account)
+    with closing(client), closing(account.client):
+        carriers = account.client.get("/v1/carriers").json()["carriers"]
+        ups = next(c for c in carriers if c["carrier_code"] == "ups")
+
+        def ups_row() -> str:
+            page = client.get("/console/carriers")
+            assert page.status_code == 200
+            found = re.search(rf'<tr id="carrier-{ups["carrier_id"]}">(.*?)</tr>', page.text, re.S)
+            assert found, page.text
+            return found.group(1)
+
+        assert "none yet" in ups_row()
+        account.add_track_webhook()  # tracking needs one
+        start_tracking(account, "ups", "1ZCONSOLE01")
+        wait_for_tracking(
+            account, "ups", "1ZCONSOLE01", lambda body: body["status_code"] != "UN", "a check"
+        )
+
+        def worked() -> str | None:
+            row = ups_row()
+            return row if "none yet" not in row else None
+
+        row = eventually(worked, "the connection's success on the carriers page")
+        assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", row)
