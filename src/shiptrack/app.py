@@ -128,7 +128,7 @@ def build(
         recorder=recorder,
         pushes=Pushes(store, carriers, opener, recorder, metrics),
         accounts=Accounts(store, keys),
-        connections=Connections(store, carriers, opener, settings.outbound_policy, setups),
+        connections=Connections(store, carriers, opener, settings.outbound_policy, setups, pacer),
         tracking=Tracking(
             store,
             setups,

@@ -101,7 +101,7 @@ async def test_a_failure_backs_off_and_counts_once_when_written_twice(store: Sto
     assert (state.backoff_until, state.failures, state.last_error) == (later, 2, "HTTP 502")
 
     async with store.write() as tx:
-        await tx.connections.record_success(connection_id)
+        await tx.connections.record_success(connection_id, now=later)
     async with store.read() as tx:
         state = (await tx.connections.states([connection_id]))[connection_id]
     assert (state.backoff_until, state.failures, state.last_error) == (None, 0, None)

@@ -9,6 +9,7 @@ every six minutes; the rest of the worker's round must not wait for it).
 from __future__ import annotations
 
 import asyncio
+import math
 from dataclasses import dataclass
 
 from shiptrack.carriers.base import Budget
@@ -40,6 +41,16 @@ class RequestPacer:
             return Slot(False, wait)
         self._next[connection_id] = theoretical + interval
         return Slot(True, wait)
+
+    def available(self, connection_id: int, budget: Budget) -> int:
+        """How many requests the connection could make right now without waiting (its burst when
+        idle), as :meth:`reserve` would allow them."""
+        now = asyncio.get_running_loop().time()
+        interval = 1.0 / budget.requests_per_second
+        burst = max(1, budget.burst)
+        theoretical = max(self._next.get(connection_id, now), now)
+        free = math.floor((now + interval * (burst - 1) - theoretical) / interval + 1e-9) + 1
+        return max(0, min(burst, free))
 
     async def wait(self, connection_id: int, budget: Budget, *, max_wait: float) -> Slot:
         """Reserve, and sleep until the request may go when it was reserved."""

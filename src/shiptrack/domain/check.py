@@ -70,6 +70,22 @@ class ConnectionState:
     requests_per_minute: float | None = None
     options: dict[str, str] | None = None
     deleted: bool = False
+    #: When a call through it last worked (noted at most every :data:`SUCCESS_NOTE_SECONDS`).
+    last_success_at: datetime | None = None
+
+    def success_to_note(self, now: datetime) -> bool:
+        """Whether a call that worked at ``now`` must be written down: it ends a back-off, or
+        the last one noted is older than :data:`SUCCESS_NOTE_SECONDS` (a write a minute at most,
+        not one per call)."""
+        return (
+            self.failures > 0
+            or self.last_success_at is None
+            or (now - self.last_success_at).total_seconds() >= SUCCESS_NOTE_SECONDS
+        )
+
+
+#: How stale a connection's noted last success may get (the console shows it to the minute).
+SUCCESS_NOTE_SECONDS = 60.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -97,6 +97,26 @@ class AttemptView:
     error: str | None
 
 
+def newest_first(pages: list[list[DeliveryView]]) -> list[DeliveryView]:
+    """Pages of deliveries (each newest first, none shared) merged into one, newest first."""
+    return sorted((row for page in pages for row in page), key=lambda row: row.id, reverse=True)
+
+
+#: How many of a webhook's newest delivered deliveries its "last success" is read from (an older
+#: one redelivered later is not looked at: the page stays fast with millions of deliveries).
+RECENT_SUCCESSES = 100
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryHealth:
+    """How a webhook's deliveries have gone lately."""
+
+    #: When the latest of its newest delivered deliveries arrived (``None``: none did).
+    last_success_at: datetime | None
+    #: Attempts of failing (failed or pending) deliveries made after it, counted up to a cap.
+    consecutive_failures: int
+
+
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
     """Retries after about 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and 10 h (±20 %), then gives up."""

@@ -112,8 +112,8 @@ async def record_results(
     queued = bool(notices) and await _record_changes(
         tx, state.account_id, notices, now, public_base_url
     )
-    if state.failures:
-        await tx.connections.record_success(state.id)
+    if state.success_to_note(now):
+        await tx.connections.record_success(state.id, now=now)
     log.debug("recorded %d packages on connection %s", len(outcomes), state.id)
     return queued, [notice.change.status_code for notice in notices]
 

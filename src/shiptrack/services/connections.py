@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from shiptrack.carriers.base import ConnectionContext, TransportError
 from shiptrack.carriers.http import CredentialsRejected, DestinationRefused
+from shiptrack.carriers.pacing import RequestPacer
 from shiptrack.carriers.registry import CarrierRegistry
 from shiptrack.domain.accounts import Account, Connection
 from shiptrack.domain.carriers import CARRIERS, carrier_kind
@@ -21,7 +23,7 @@ from shiptrack.domain.ids import parse_id
 from shiptrack.domain.outbound import OutboundPolicy
 from shiptrack.domain.timefmt import utcnow
 from shiptrack.domain.webhooks import check_url
-from shiptrack.engine.connections import ConnectionOpener
+from shiptrack.engine.connections import ConnectionOpener, connection_budget
 from shiptrack.outbound.destinations import check_destination
 from shiptrack.services.cache import TTLCache
 from shiptrack.services.tracking import TrackingSetup
@@ -43,6 +45,25 @@ class ConnectRequest:
     webhook_secret: str | None = None
     requests_per_minute: float | None = None
     api_version: str | None = None
+
+
+@dataclass(frozen=True)
+class ConnectionHealth:
+    """A connection as the console shows it: how its calls to the carrier have gone."""
+
+    connection: Connection
+    #: When a call through it last worked (to the minute).
+    last_success_at: datetime | None
+    last_error: str | None
+    #: Failed calls in a row (``0`` once a call worked).
+    failures: int
+    #: No worker calls the carrier through it before this.
+    backoff_until: datetime | None
+    #: Its request budget (its own, else the carrier's published one).
+    requests_per_minute: float
+    burst: int
+    #: Requests this process could make through it right now (``None``: not known here).
+    requests_left: int | None
 
 
 #: Carriers whose tracking updates can be pushed to shiptrack.
@@ -71,8 +92,11 @@ class Connections:
         opener: ConnectionOpener,
         outbound: OutboundPolicy,
         setups: TTLCache[int, TrackingSetup],
+        pacer: RequestPacer | None = None,
     ) -> None:
         self.store = store
+        #: The process's request pacer: what is left of each connection's budget here.
+        self.pacer = pacer
         self.carriers = carriers
         self.opener = opener
         #: Where a ``base_url`` may point (``SHIPTRACK_OUTBOUND_ALLOW``).
@@ -190,6 +214,34 @@ class Connections:
         """The account's connected carriers."""
         async with self.store.read() as tx:
             return await tx.connections.of_account(account.id)
+
+    async def health(self, account: Account) -> list[ConnectionHealth]:
+        """The account's connections with their back-off, last error, last successful check and
+        request budget (what is left of it is this process's view: each process paces its own
+        calls)."""
+        async with self.store.read() as tx:
+            connections = await tx.connections.of_account(account.id)
+            ids = [c.id for c in connections]
+            states = await tx.connections.states(ids)
+        found = []
+        for connection in connections:
+            state = states[connection.id]
+            adapter = self.carriers.adapter(connection.carrier_code, simulated=state.simulated)
+            budget = connection_budget(adapter, state)
+            left = self.pacer.available(connection.id, budget) if self.pacer else None
+            found.append(
+                ConnectionHealth(
+                    connection=connection,
+                    last_success_at=state.last_success_at,
+                    last_error=state.last_error,
+                    failures=state.failures,
+                    backoff_until=state.backoff_until,
+                    requests_per_minute=budget.requests_per_second * 60,
+                    burst=max(1, budget.burst),
+                    requests_left=left,
+                )
+            )
+        return found
 
     async def get_carrier(self, account: Account, carrier_id: str) -> Connection:
         """One connected carrier by its ``se-`` id, ``404`` when it is not the account's."""

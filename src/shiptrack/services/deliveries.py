@@ -10,7 +10,15 @@ from datetime import datetime
 from shiptrack.domain.accounts import Account
 from shiptrack.domain.carriers import CARRIERS
 from shiptrack.domain.cursors import decode_cursor, encode_cursor
-from shiptrack.domain.delivery import AttemptView, DeliveryView
+from shiptrack.domain.delivery import (
+    DELIVERED,
+    FAILED,
+    PENDING,
+    AttemptView,
+    DeliveryHealth,
+    DeliveryView,
+    newest_first,
+)
 from shiptrack.domain.errors import NotFound, ValidationFailed
 from shiptrack.domain.ids import parse_id
 from shiptrack.domain.statuses import StatusCode
@@ -20,6 +28,19 @@ from shiptrack.domain.webhooks import Webhook
 from shiptrack.services.webhooks import find
 from shiptrack.store.port import Store
 from shiptrack.webhooks.payload import TEST_EVENT_TRACKING_NUMBER, track_payload
+
+#: The most failed attempts a webhook's health counts (a page shows "1000+" beyond).
+FAILURES_COUNTED = 1000
+
+
+def _failures_first_cursor(cursor: str | None) -> tuple[str, int | None]:
+    """The group (``failed`` or ``before``) and the id a console cursor continues from."""
+    if not cursor:
+        return FAILED, None
+    try:
+        return FAILED, decode_cursor(FAILED, cursor)
+    except ValidationFailed:
+        return "before", decode_cursor("before", cursor)
 
 
 @dataclass(frozen=True)
@@ -66,6 +87,55 @@ class Deliveries:
         return DeliveryPage(
             webhook, found, attempts, encode_cursor("before", found[-1].id) if more else None
         )
+
+    async def failures_first(
+        self, account: Account, webhook_id: str, *, limit: int, cursor: str | None
+    ) -> DeliveryPage:
+        """A webhook's deliveries as the console lists them: those given up on first, then every
+        other one, each group newest first. Keyset pagination: the cursor says the group and the
+        id to continue before (``failed:ID``, or ``before:ID``, ``before:0`` being the top of the
+        second group); each group is read a state at a time, newest first by id."""
+        group, before = _failures_first_cursor(cursor)
+        async with self.store.read() as tx:
+            webhook = await find(tx, account, webhook_id)
+            rows: list[DeliveryView] = []
+            next_cursor = None
+            if group == FAILED:
+                failed = await tx.outbox.page(
+                    webhook_id=webhook.id, before_id=before, limit=limit + 1, state=FAILED
+                )
+                rows = failed[:limit]
+                if len(failed) > limit:
+                    next_cursor = encode_cursor(FAILED, rows[-1].id)
+                before = None
+            if next_cursor is None:
+                room = limit - len(rows)
+                others = newest_first(
+                    [
+                        await tx.outbox.page(
+                            webhook_id=webhook.id,
+                            before_id=before or None,
+                            limit=room + 1,
+                            state=state,
+                        )
+                        for state in (PENDING, DELIVERED)
+                    ]
+                )
+                if len(others) > room:
+                    next_cursor = encode_cursor("before", others[room - 1].id if room else 0)
+                rows += others[:room]
+            attempts = await tx.outbox.attempts_of([row.id for row in rows])
+        return DeliveryPage(webhook, rows, attempts, next_cursor)
+
+    async def health(self, account: Account, webhooks: list[Webhook]) -> dict[int, DeliveryHealth]:
+        """Each of the account's ``webhooks``' last successful attempt and the failed attempts
+        after it (counted up to :data:`FAILURES_COUNTED`)."""
+        found: dict[int, DeliveryHealth] = {}
+        async with self.store.read() as tx:
+            for webhook in webhooks:
+                if webhook.account_id == account.id:
+                    found[webhook.id] = await tx.outbox.health(webhook.id, cap=FAILURES_COUNTED)
+        return found
 
     async def redeliver(self, account: Account, webhook_id: str, delivery_id: str) -> int:
         """Queue one delivery again, with the same ``webhook-id``."""

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shiptrack.domain.accounts import Connection
-from shiptrack.domain.check import ConnectionState
+from shiptrack.domain.check import SUCCESS_NOTE_SECONDS, ConnectionState
 from shiptrack.store.port import NewConnection
 from shiptrack.store.tables import accounts, carrier_connections, subscriptions
 
@@ -144,6 +144,7 @@ class SqlConnections:
                 requests_per_minute=row.requests_per_minute,
                 options=row.options,
                 deleted=row.deleted_at is not None,
+                last_success_at=row.last_success_at,
             )
             for row in rows
         }
@@ -167,10 +168,19 @@ class SqlConnections:
             )
         )
 
-    async def record_success(self, connection_id: int) -> None:
-        """Clear a connection's back-off after a successful call."""
+    async def record_success(self, connection_id: int, *, now: datetime) -> None:
+        """Clear a connection's back-off after a successful call and note when it worked; a
+        connection whose success was noted within the minute is left alone (no write)."""
+        noted = carrier_connections.c.last_success_at
         await self._conn.execute(
             carrier_connections.update()
-            .where(carrier_connections.c.id == connection_id, carrier_connections.c.failures > 0)
-            .values(backoff_until=None, failures=0, last_error=None)
+            .where(
+                carrier_connections.c.id == connection_id,
+                sa.or_(
+                    carrier_connections.c.failures > 0,
+                    noted.is_(None),
+                    noted <= now - timedelta(seconds=SUCCESS_NOTE_SECONDS),
+                ),
+            )
+            .values(backoff_until=None, failures=0, last_error=None, last_success_at=now)
         )

@@ -18,10 +18,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shiptrack.domain.check import StatusChangeRecord
 from shiptrack.domain.delivery import (
+    DELIVERED,
+    FAILED,
     PENDING,
+    RECENT_SUCCESSES,
     Attempt,
     AttemptView,
     ClaimedDelivery,
+    DeliveryHealth,
     DeliveryView,
     OutboxEntry,
 )
@@ -458,6 +462,45 @@ class SqlOutbox:
             )
         )
         return row.first() is not None
+
+    async def health(self, webhook_id: int, *, cap: int) -> DeliveryHealth:
+        """A webhook's last success and the failed attempts after it, each read as a few short
+        ranges of ``ix_deliveries_webhook_state``: the last success is the latest arrival among
+        its :data:`RECENT_SUCCESSES` newest delivered deliveries; the failures are the attempts
+        after it of its ``cap`` newest failed and ``cap`` newest pending deliveries."""
+        mine = deliveries.c.webhook_id == webhook_id
+
+        def newest(state: str, limit: int) -> sa.Select[tuple[int]]:
+            return (
+                sa.select(deliveries.c.id)
+                .where(mine, deliveries.c.state == state)
+                .order_by(deliveries.c.id.desc())
+                .limit(limit)
+            )
+
+        recent = newest(DELIVERED, RECENT_SUCCESSES).add_columns(deliveries.c.delivered_at)
+        last_success_at = await self._conn.scalar(
+            sa.select(sa.func.max(recent.subquery().c.delivered_at))
+        )
+        failing = sa.union_all(
+            sa.select(newest(FAILED, cap).subquery().c.id),
+            sa.select(newest(PENDING, cap).subquery().c.id),
+        ).subquery()
+        status = delivery_attempts.c.response_status
+        failed = (
+            sa.select(delivery_attempts.c.id)
+            .where(
+                delivery_attempts.c.delivery_id.in_(sa.select(failing.c.id)),
+                sa.or_(status.is_(None), status < 200, status >= 300),
+            )
+            .limit(cap)
+        )
+        if last_success_at is not None:
+            failed = failed.where(delivery_attempts.c.attempted_at > last_success_at)
+        counted = await self._conn.scalar(sa.select(sa.func.count()).select_from(failed.subquery()))
+        return DeliveryHealth(
+            last_success_at=last_success_at, consecutive_failures=int(counted or 0)
+        )
 
     async def pending(self) -> PendingDeliveries:
         """Pending deliveries of live, enabled webhooks: their number and the oldest one's

@@ -31,6 +31,7 @@ from shiptrack.domain.delivery import (
     Attempt,
     AttemptView,
     ClaimedDelivery,
+    DeliveryHealth,
     DeliveryView,
     OutboxEntry,
 )
@@ -183,8 +184,9 @@ class Connections(Protocol):
         """Back a connection off until ``until``; a failure written twice counts once."""
         ...
 
-    async def record_success(self, connection_id: int) -> None:
-        """Clear a connection's back-off."""
+    async def record_success(self, connection_id: int, *, now: datetime) -> None:
+        """Clear a connection's back-off and note when a call last worked (written only when it
+        ends a back-off or the noted time is a minute old)."""
         ...
 
 
@@ -443,6 +445,11 @@ class Outbox(Protocol):
 
     async def exists(self, *, webhook_id: int, delivery_id: int) -> bool:
         """Whether a delivery of this webhook exists."""
+        ...
+
+    async def health(self, webhook_id: int, *, cap: int) -> DeliveryHealth:
+        """A webhook's last successful attempt and how many attempts failed after it (counted up
+        to ``cap``)."""
         ...
 
     async def pending(self) -> PendingDeliveries:

@@ -107,6 +107,8 @@ carrier_connections = sa.Table(
     sa.Column("backoff_until", UTCDateTime(), nullable=True),
     sa.Column("failures", sa.Integer(), nullable=False, server_default="0"),
     sa.Column("last_error", sa.Text(), nullable=True),
+    # When a call through it last worked, to the minute (migration 0009).
+    sa.Column("last_success_at", UTCDateTime(), nullable=True),
     _created_at(),
     sa.Column("deleted_at", UTCDateTime(), nullable=True),
     sa.Index(None, "account_id", "carrier_code"),
@@ -247,6 +249,8 @@ deliveries = sa.Table(
     sa.Column("delivered_at", UTCDateTime(), nullable=True),
     sa.UniqueConstraint("webhook_id", "status_change_id"),
     sa.Index(None, "subscription_id", "webhook_id", "sequence"),
+    # The console's webhook page: each state's deliveries newest first (migration 0009).
+    sa.Index("ix_deliveries_webhook_state", "webhook_id", "state", "id"),
     sa.Index(
         "ix_deliveries_due",
         "next_attempt_at",

@@ -13,7 +13,7 @@ from starlette.responses import Response
 from shiptrack.api.ratelimit import BadKeyGuard
 from shiptrack.domain.errors import ShiptrackError
 from shiptrack.web import public
-from shiptrack.web.console import auth, packages
+from shiptrack.web.console import auth, carriers, packages, webhooks
 from shiptrack.web.console.deps import CsrfRefused, SignInRequired
 from shiptrack.web.console.session import Sessions
 from shiptrack.web.errors import error_page, is_page, shiptrack_error_page, sign_in_redirect
@@ -23,7 +23,7 @@ log = logging.getLogger("shiptrack.web")
 
 Handler = Callable[[Request, Exception], Awaitable[Response]]
 
-ROUTERS = [auth.router, packages.router, public.router]
+ROUTERS = [auth.router, packages.router, webhooks.router, carriers.router, public.router]
 
 
 def install(app: FastAPI, sessions: Sessions, *, auth_failures_per_minute: int) -> None:

@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from shiptrack.domain.accounts import Connection
-from shiptrack.domain.check import ConnectionState
+from shiptrack.domain.check import SUCCESS_NOTE_SECONDS, ConnectionState
 from shiptrack.store.memory.tables import ConnectionRow, Tables, utc
 from shiptrack.store.port import NewConnection
 
@@ -124,6 +124,7 @@ class MemoryConnections:
                 requests_per_minute=row.requests_per_minute,
                 options=dict(row.options) if row.options is not None else None,
                 deleted=row.deleted_at is not None,
+                last_success_at=row.last_success_at,
             )
         return found
 
@@ -136,8 +137,17 @@ class MemoryConnections:
                 replace(row, backoff_until=until, failures=row.failures + 1, last_error=error)
             )
 
-    async def record_success(self, connection_id: int) -> None:
-        """Clear a connection's back-off."""
+    async def record_success(self, connection_id: int, *, now: datetime) -> None:
+        """Clear a connection's back-off and note when a call last worked (at most a write a
+        minute)."""
         row = self._connections.get(connection_id)
-        if row is not None and row.failures > 0:
-            self._connections.put(replace(row, backoff_until=None, failures=0, last_error=None))
+        if row is None:
+            return
+        noted = row.last_success_at
+        stale = noted is None or (now - noted).total_seconds() >= SUCCESS_NOTE_SECONDS
+        if row.failures > 0 or stale:
+            self._connections.put(
+                replace(
+                    row, backoff_until=None, failures=0, last_error=None, last_success_at=utc(now)
+                )
+            )

@@ -14,10 +14,14 @@ from datetime import datetime
 
 from shiptrack.domain.check import StatusChangeRecord
 from shiptrack.domain.delivery import (
+    DELIVERED,
+    FAILED,
     PENDING,
+    RECENT_SUCCESSES,
     Attempt,
     AttemptView,
     ClaimedDelivery,
+    DeliveryHealth,
     DeliveryView,
     OutboxEntry,
 )
@@ -387,6 +391,32 @@ class MemoryOutbox:
         """Whether a delivery of this webhook exists."""
         row = self._deliveries.get(delivery_id)
         return row is not None and row.webhook_id == webhook_id
+
+    async def health(self, webhook_id: int, *, cap: int) -> DeliveryHealth:
+        """A webhook's last success (the latest arrival among its newest delivered deliveries)
+        and the failed attempts after it of its newest failed and pending deliveries."""
+        mine = sorted(
+            (row for row in self._deliveries.rows() if row.webhook_id == webhook_id),
+            key=lambda row: row.id,
+            reverse=True,
+        )
+
+        def newest(state: str, limit: int) -> list[DeliveryRow]:
+            return [row for row in mine if row.state == state][:limit]
+
+        arrived = [row.delivered_at for row in newest(DELIVERED, RECENT_SUCCESSES)]
+        last_success_at = max((at for at in arrived if at is not None), default=None)
+        failing = {row.id for row in newest(FAILED, cap) + newest(PENDING, cap)}
+        failed = [
+            row
+            for row in self._attempts.rows()
+            if row.delivery_id in failing
+            and not (row.response_status is not None and 200 <= row.response_status < 300)
+            and (last_success_at is None or row.attempted_at > last_success_at)
+        ]
+        return DeliveryHealth(
+            last_success_at=last_success_at, consecutive_failures=min(len(failed), cap)
+        )
 
     async def pending(self) -> PendingDeliveries:
         """The deliveries still to be sent to live, enabled webhooks."""

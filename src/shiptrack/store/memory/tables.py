@@ -147,6 +147,7 @@ class ConnectionRow:
     backoff_until: datetime | None = None
     failures: int = 0
     last_error: str | None = None
+    last_success_at: datetime | None = None
     created_at: datetime
     deleted_at: datetime | None = None
 
