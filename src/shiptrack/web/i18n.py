@@ -36,23 +36,32 @@ def _primary(tag: str) -> str:
     return tag.strip().replace("_", "-").split("-", 1)[0].lower()
 
 
+def weighted_values(header: str, *, limit: int = _MAX_RANGES) -> list[tuple[str, float]]:
+    """The values of a header with q-values (``Accept``, ``Accept-Language``), each with its
+    quality, in the header's order; a malformed q-value counts as ``0``. At most ``limit``."""
+    values: list[tuple[str, float]] = []
+    for item in header.split(",")[:limit]:
+        value, *params = (part.strip() for part in item.split(";"))
+        quality = 1.0
+        for param in params:
+            name, _, given = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(given)
+                except ValueError:
+                    quality = 0.0
+        values.append((value, quality))
+    return values
+
+
 def _ranked(header: str) -> list[str]:
     """The primary language tags of an ``Accept-Language`` header, most wanted first; ranges with
     ``q=0`` (not acceptable), ``*`` and malformed q-values are left out."""
-    weighted: list[tuple[float, int, str]] = []
-    for position, item in enumerate(header.split(",")[:_MAX_RANGES]):
-        tag, *params = (part.strip() for part in item.split(";"))
-        quality = 1.0
-        for param in params:
-            name, _, value = param.partition("=")
-            if name.strip().lower() == "q":
-                try:
-                    quality = float(value)
-                except ValueError:
-                    quality = 0.0
-        if not tag or tag == "*" or not 0 < quality <= 1:
-            continue
-        weighted.append((-quality, position, _primary(tag)))
+    weighted = [
+        (-quality, position, _primary(tag))
+        for position, (tag, quality) in enumerate(weighted_values(header))
+        if tag and tag != "*" and 0 < quality <= 1
+    ]
     return [tag for _, _, tag in sorted(weighted)]
 
 

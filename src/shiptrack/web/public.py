@@ -19,7 +19,7 @@ from shiptrack.api.ratelimit import RateLimiter, client_group
 from shiptrack.domain.timefmt import retry_after_header
 from shiptrack.web.console.deps import parts_of
 from shiptrack.web.errors import PUBLIC_HEADERS
-from shiptrack.web.i18n import LANGUAGE_NAMES, LANGUAGES, choose_language
+from shiptrack.web.i18n import LANGUAGE_NAMES, LANGUAGES, choose_language, weighted_values
 from shiptrack.web.public_view import page_json, public_page
 from shiptrack.web.templating import render
 
@@ -39,16 +39,7 @@ def wants_json(accept: str | None) -> bool:
     """Whether an ``Accept`` header prefers JSON to HTML (``application/json`` ranked above
     ``text/html``, or listed without it)."""
     ranks: dict[str, float] = {}
-    for item in (accept or "").split(",")[:32]:
-        media, *params = (part.strip() for part in item.split(";"))
-        quality = 1.0
-        for param in params:
-            name, _, value = param.partition("=")
-            if name.strip().lower() == "q":
-                try:
-                    quality = float(value)
-                except ValueError:
-                    quality = 0.0
+    for media, quality in weighted_values(accept or ""):
         ranks[media.lower()] = max(quality, ranks.get(media.lower(), 0.0))
     return ranks.get("application/json", 0.0) > ranks.get("text/html", 0.0)
 
