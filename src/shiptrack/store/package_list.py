@@ -58,14 +58,12 @@ async def console_page(
     if query.stale_before is not None:
         statement = statement.where(_ACTIVE, c.next_check_at < query.stale_before)
     if query.number_prefix is not None:
-        low, high = prefix_bounds(query.number_prefix)
-        # The range is what an index can use; the exact test keeps only the right numbers.
+        # Only the exact test, no range: a range would let the planner (SQLite's always) read
+        # every match through the number index and sort them all by id, 0.3 s for 100,000
+        # matches, where walking the id index meets 50 of these many matches soon.
         statement = statement.where(
-            c.tracking_number >= low,
-            sa.func.substr(c.tracking_number, 1, len(query.number_prefix)) == query.number_prefix,
+            sa.func.substr(c.tracking_number, 1, len(query.number_prefix)) == query.number_prefix
         )
-        if high is not None:
-            statement = statement.where(c.tracking_number < high)
     if request.after_id is not None:
         # The oldest rows newer than the cursor, then shown newest first.
         statement = statement.where(c.id > request.after_id).order_by(c.id).limit(limit)
