@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from typing import Any
 
 #: A delivery's states: waiting to be sent (or retried), accepted, given up on.
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
@@ -85,6 +86,34 @@ class DeliveryView:
     carrier_code: str | None
     tracking_number: str | None
     status_code: str | None
+
+    @classmethod
+    def of(
+        cls,
+        delivery: Any,
+        *,
+        carrier_code: str | None,
+        tracking_number: str | None,
+        status_code: str | None,
+    ) -> DeliveryView:
+        """The view of a stored delivery (any row with the delivery's columns as attributes,
+        from either store) with the package and status it carries."""
+        return cls(
+            id=delivery.id,
+            webhook_id=delivery.webhook_id,
+            status_change_id=delivery.status_change_id,
+            message_id=delivery.message_id,
+            state=delivery.state,
+            attempts=delivery.attempts,
+            sequence=delivery.sequence,
+            next_attempt_at=delivery.next_attempt_at,
+            delivered_at=delivery.delivered_at,
+            last_error=delivery.last_error,
+            created_at=delivery.created_at,
+            carrier_code=carrier_code,
+            tracking_number=tracking_number,
+            status_code=status_code,
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,21 +41,26 @@ from shiptrack.store.tables import (
 
 def _delivery_view(row: sa.Row[tuple[object, ...]]) -> DeliveryView:
     """A delivery row joined to its package and status change, as lists show it."""
-    return DeliveryView(
-        id=row.id,
-        webhook_id=row.webhook_id,
-        status_change_id=row.status_change_id,
-        message_id=row.message_id,
-        state=row.state,
-        attempts=row.attempts,
-        sequence=row.sequence,
-        next_attempt_at=row.next_attempt_at,
-        delivered_at=row.delivered_at,
-        last_error=row.last_error,
-        created_at=row.created_at,
+    return DeliveryView.of(
+        row,
         carrier_code=row.carrier_code,
         tracking_number=row.tracking_number,
         status_code=row.status_code,
+    )
+
+
+def _deliveries_shown() -> sa.Select[tuple[object, ...]]:
+    """Deliveries with the package's carrier and number and the change's status, as lists show
+    them (test events have neither: outer joins)."""
+    return (
+        sa.select(
+            deliveries,
+            subscriptions.c.carrier_code,
+            subscriptions.c.tracking_number,
+            status_changes.c.status_code,
+        )
+        .outerjoin(subscriptions, subscriptions.c.id == deliveries.c.subscription_id)
+        .outerjoin(status_changes, status_changes.c.id == deliveries.c.status_change_id)
     )
 
 
@@ -337,17 +342,7 @@ class SqlOutbox:
         state: str | None = None,
     ) -> list[DeliveryView]:
         """A page of a webhook's deliveries, newest first, with their package and status."""
-        query = (
-            sa.select(
-                deliveries,
-                subscriptions.c.carrier_code,
-                subscriptions.c.tracking_number,
-                status_changes.c.status_code,
-            )
-            .outerjoin(subscriptions, subscriptions.c.id == deliveries.c.subscription_id)
-            .outerjoin(status_changes, status_changes.c.id == deliveries.c.status_change_id)
-            .where(deliveries.c.webhook_id == webhook_id)
-        )
+        query = _deliveries_shown().where(deliveries.c.webhook_id == webhook_id)
         if before_id is not None:
             query = query.where(deliveries.c.id < before_id)
         if state is not None:
@@ -405,14 +400,7 @@ class SqlOutbox:
         """The package's deliveries to any webhook, newest first (the ``subscription_id``
         index)."""
         query = (
-            sa.select(
-                deliveries,
-                subscriptions.c.carrier_code,
-                subscriptions.c.tracking_number,
-                status_changes.c.status_code,
-            )
-            .join(subscriptions, subscriptions.c.id == deliveries.c.subscription_id)
-            .outerjoin(status_changes, status_changes.c.id == deliveries.c.status_change_id)
+            _deliveries_shown()
             .where(deliveries.c.subscription_id == subscription_id)
             .order_by(deliveries.c.id.desc())
             .limit(limit)

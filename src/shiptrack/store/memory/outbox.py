@@ -292,18 +292,8 @@ class MemoryOutbox:
     def _view(self, row: DeliveryRow) -> DeliveryView:
         package = self._tables.subscriptions.get(row.subscription_id)
         change = self._changes.get(row.status_change_id)
-        return DeliveryView(
-            id=row.id,
-            webhook_id=row.webhook_id,
-            status_change_id=row.status_change_id,
-            message_id=row.message_id,
-            state=row.state,
-            attempts=row.attempts,
-            sequence=row.sequence,
-            next_attempt_at=row.next_attempt_at,
-            delivered_at=row.delivered_at,
-            last_error=row.last_error,
-            created_at=row.created_at,
+        return DeliveryView.of(
+            row,
             carrier_code=package.carrier_code if package else None,
             tracking_number=package.tracking_number if package else None,
             status_code=change.status_code if change else None,
