@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from shiptrack.domain.changes import (
     CarrierReport,
@@ -158,6 +159,21 @@ class StatusChangeRecord:
     occurred_at: datetime | None
     detected_at: datetime
     correction: bool
+
+    @classmethod
+    def of(cls, row: Any) -> StatusChangeRecord:
+        """The record of a stored status change (any row with its columns as attributes, from
+        either store)."""
+        return cls(
+            subscription_id=row.subscription_id,
+            sequence=row.sequence,
+            previous_status=row.previous_status,
+            status_code=row.status_code,
+            status_detail_code=row.status_detail_code,
+            occurred_at=row.occurred_at,
+            detected_at=row.detected_at,
+            correction=row.correction,
+        )
 
 
 @dataclass(frozen=True, slots=True)

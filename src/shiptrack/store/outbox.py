@@ -380,19 +380,7 @@ class SqlOutbox:
             .order_by(status_changes.c.sequence.desc())
             .limit(limit)
         )
-        return [
-            StatusChangeRecord(
-                subscription_id=row.subscription_id,
-                sequence=row.sequence,
-                previous_status=row.previous_status,
-                status_code=row.status_code,
-                status_detail_code=row.status_detail_code,
-                occurred_at=row.occurred_at,
-                detected_at=row.detected_at,
-                correction=row.correction,
-            )
-            for row in rows
-        ]
+        return [StatusChangeRecord.of(row) for row in rows]
 
     async def deliveries_of_package(
         self, subscription_id: int, *, limit: int

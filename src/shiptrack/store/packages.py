@@ -36,6 +36,13 @@ def subscription_from_row(row: sa.Row[tuple[object, ...]]) -> Subscription:
     return Subscription(**{k: v for k, v in row._mapping.items() if k in _SUBSCRIPTION_FIELDS})
 
 
+def _with_stored_events() -> sa.Select[tuple[object, ...]]:
+    """Subscriptions with their stored events (``stored_events``; none yet: ``NULL``)."""
+    return sa.select(subscriptions, tracking_histories.c.events.label("stored_events")).outerjoin(
+        tracking_histories, tracking_histories.c.subscription_id == subscriptions.c.id
+    )
+
+
 def _the_package(
     account_id: int, carrier_code: str, tracking_number: str
 ) -> sa.ColumnElement[bool]:
@@ -207,11 +214,7 @@ class SqlPackages:
         """The account's subscription to a package and its stored events, in one statement."""
         row = (
             await self._conn.execute(
-                sa.select(subscriptions, tracking_histories.c.events.label("stored_events"))
-                .outerjoin(
-                    tracking_histories, tracking_histories.c.subscription_id == subscriptions.c.id
-                )
-                .where(_the_package(account_id, carrier_code, tracking_number))
+                _with_stored_events().where(_the_package(account_id, carrier_code, tracking_number))
             )
         ).first()
         if row is None:
@@ -223,11 +226,7 @@ class SqlPackages:
         events, in one statement on the unique token index."""
         row = (
             await self._conn.execute(
-                sa.select(subscriptions, tracking_histories.c.events.label("stored_events"))
-                .outerjoin(
-                    tracking_histories, tracking_histories.c.subscription_id == subscriptions.c.id
-                )
-                .where(subscriptions.c.public_token == token)
+                _with_stored_events().where(subscriptions.c.public_token == token)
             )
         ).first()
         if row is None:
@@ -271,11 +270,7 @@ class SqlPackages:
         """One of the account's subscriptions and its stored events, in one statement."""
         row = (
             await self._conn.execute(
-                sa.select(subscriptions, tracking_histories.c.events.label("stored_events"))
-                .outerjoin(
-                    tracking_histories, tracking_histories.c.subscription_id == subscriptions.c.id
-                )
-                .where(
+                _with_stored_events().where(
                     subscriptions.c.id == subscription_id,
                     subscriptions.c.account_id == account_id,
                 )

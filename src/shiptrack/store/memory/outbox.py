@@ -303,19 +303,7 @@ class MemoryOutbox:
         """The package's status changes, the latest first."""
         rows = [row for row in self._changes.rows() if row.subscription_id == subscription_id]
         rows.sort(key=lambda row: row.sequence, reverse=True)
-        return [
-            StatusChangeRecord(
-                subscription_id=row.subscription_id,
-                sequence=row.sequence,
-                previous_status=row.previous_status,
-                status_code=row.status_code,
-                status_detail_code=row.status_detail_code,
-                occurred_at=row.occurred_at,
-                detected_at=row.detected_at,
-                correction=row.correction,
-            )
-            for row in rows[:limit]
-        ]
+        return [StatusChangeRecord.of(row) for row in rows[:limit]]
 
     async def deliveries_of_package(
         self, subscription_id: int, *, limit: int
