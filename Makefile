@@ -31,6 +31,10 @@ run: install
 	$(VENV)/bin/shiptrack demo
 	$(VENV)/bin/shiptrack serve --host $(HOST) --port $(PORT)
 
+# Two worker processes, each test file whole on one of them (its module fixtures start once).
+# `make test PYTEST_ARGS=` runs in one process.
+PYTEST_ARGS ?= -n 2 --dist loadfile
+
 test: lint
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
