@@ -22,6 +22,8 @@ Algorithm = Callable[[str, str, Spec], bool]
 
 _DIGITS = "0123456789"
 _ALPHANUMERIC = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+#: What a character weighs in :func:`mod10`: a digit its value, a letter ``(ord - 3) % 10``.
+_MOD10_VALUES = {c: int(c) if c in _DIGITS else (ord(c) - 3) % 10 for c in _ALPHANUMERIC}
 
 
 def _int(value: Any, default: int) -> int:
@@ -53,16 +55,13 @@ def mod10(sequence: str, check: str, spec: Spec) -> bool:
     evens = _int(spec.get("evens_multiplier"), 1)
     odds = _int(spec.get("odds_multiplier"), 1)
     modulo = _int(spec.get("modulo"), 10) or 10
-    chars = reversed(sequence) if spec.get("reverse") is True else iter(sequence)
-    total = 0
-    for index, char in enumerate(chars):
-        if char in _DIGITS:
-            value = ord(char) - 48
-        elif "A" <= char <= "Z":
-            value = (ord(char) - 3) % 10
-        else:
-            return False
-        total += value * (odds if index % 2 else evens)
+    chars = sequence[::-1] if spec.get("reverse") is True else sequence
+    try:
+        total = evens * sum(map(_MOD10_VALUES.__getitem__, chars[0::2])) + odds * sum(
+            map(_MOD10_VALUES.__getitem__, chars[1::2])
+        )
+    except KeyError:  # neither a digit nor an upper-case letter
+        return False
     return (modulo - total % modulo) % modulo == digit
 
 

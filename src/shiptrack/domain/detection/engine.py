@@ -41,7 +41,10 @@ _UNBOUNDED = tuple(f for f in FORMATS if f.max_length is None)
 
 def normalise(raw: str) -> str:
     """``raw`` as it is matched: whitespace and dashes removed, upper-cased."""
-    return "".join(raw.split()).translate(_DASHES).upper()
+    number = "".join(raw.split()).replace("-", "")
+    if not number.isascii():
+        number = number.translate(_DASHES)
+    return number.upper()
 
 
 def _group(match: re.Match[str], name: str) -> str | None:
@@ -67,7 +70,7 @@ def _checksum(fmt: Format, match: re.Match[str]) -> bool | None:
 def candidate(fmt: Format, match: re.Match[str], number: str) -> Candidate:
     """What a format that matched ``number`` says about it."""
     valid = _checksum(fmt, match)
-    rules_hold = all(rule.holds(_group(match, rule.group)) for rule in fmt.rules)
+    rules_hold = not fmt.rules or all(rule.holds(_group(match, rule.group)) for rule in fmt.rules)
     confidence: Confidence
     if valid is False or not rules_hold:
         confidence = "low"
