@@ -1,10 +1,11 @@
 """The check-digit algorithms the data names, each a small pure function.
 
 Every function takes the payload (``sequence``: the format's ``SerialNumber`` group, after its
-``serial_number_format`` rule), the check digit as printed, and the constants the data gives in
-``validation.checksum`` (``spec``; the documented defaults apply when a key is missing). It answers
-whether the check digit is right and never raises: a character an algorithm cannot weigh makes the
-number fail. The rules are those of the data's ``CHECKSUM_ALGORITHMS.md`` and ``README.md``.
+``serial_number_format`` rule) and the check digit as printed, with the algorithm's constants as
+keywords (their documented values by default). It answers whether the check digit is right and
+never raises: a character an algorithm cannot weigh makes the number fail. :func:`prepare` binds
+the constants the data gives in ``validation.checksum`` once, when the formats are loaded. The
+rules are those of the data's ``CHECKSUM_ALGORITHMS.md`` and ``README.md``.
 
 The data's ``SOURCE.txt`` note says ``pallet`` is named once, for Old Dominion; it is not: v2.0.0
 gives both Old Dominion formats ``luhn``, and "pallet" only appears as a FedEx SSCC container-type
@@ -15,10 +16,11 @@ name. An algorithm missing from :data:`ALGORITHMS` is reported as ``checksum_val
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from typing import Any
 
-Spec = Mapping[str, Any]
-Algorithm = Callable[[str, str, Spec], bool]
+#: A check-digit test with its constants bound: ``(sequence, check digit) -> valid``.
+Check = Callable[[str, str], bool]
 
 _DIGITS = "0123456789"
 _ALPHANUMERIC = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -26,21 +28,19 @@ _ALPHANUMERIC = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _MOD10_VALUES = {c: int(c) if c in _DIGITS else (ord(c) - 3) % 10 for c in _ALPHANUMERIC}
 
 
-def _int(value: Any, default: int) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else default
-
-
-def _weights(value: Any, default: Sequence[int]) -> Sequence[int]:
-    if isinstance(value, list) and all(isinstance(w, int) for w in value):
-        return value
-    return default
-
-
 def _digit(check: str) -> int | None:
     return int(check) if len(check) == 1 and check in _DIGITS else None
 
 
-def mod10(sequence: str, check: str, spec: Spec) -> bool:
+def mod10(
+    sequence: str,
+    check: str,
+    *,
+    evens_multiplier: int = 1,
+    odds_multiplier: int = 1,
+    modulo: int = 10,
+    reverse: bool = False,
+) -> bool:
     """Weighted sum modulo 10 (UPS, FedEx Ground, USPS, OnTrac, Canada Post, GS1).
 
     Characters are taken left to right (right to left when ``reverse``); a digit counts its
@@ -52,59 +52,65 @@ def mod10(sequence: str, check: str, spec: Spec) -> bool:
     digit = _digit(check)
     if digit is None or not sequence:
         return False
-    evens = _int(spec.get("evens_multiplier"), 1)
-    odds = _int(spec.get("odds_multiplier"), 1)
-    modulo = _int(spec.get("modulo"), 10) or 10
-    chars = sequence[::-1] if spec.get("reverse") is True else sequence
+    chars = sequence[::-1] if reverse else sequence
     try:
-        total = evens * sum(map(_MOD10_VALUES.__getitem__, chars[0::2])) + odds * sum(
-            map(_MOD10_VALUES.__getitem__, chars[1::2])
-        )
+        evens = sum(map(_MOD10_VALUES.__getitem__, chars[0::2]))
+        odds = sum(map(_MOD10_VALUES.__getitem__, chars[1::2]))
     except KeyError:  # neither a digit nor an upper-case letter
         return False
+    total = evens * evens_multiplier + odds * odds_multiplier
     return (modulo - total % modulo) % modulo == digit
 
 
-def mod7(sequence: str, check: str, spec: Spec) -> bool:
+def mod7(sequence: str, check: str, *, modulo: int = 7) -> bool:
     """The payload read as one number, modulo ``modulo`` (7), is the check digit (DHL Express)."""
     digit = _digit(check)
     if digit is None or not sequence or any(c not in _DIGITS for c in sequence):
         return False
-    return int(sequence) % (_int(spec.get("modulo"), 7) or 7) == digit
+    return int(sequence) % modulo == digit
 
 
-def s10(sequence: str, check: str, spec: Spec) -> bool:
+def s10(
+    sequence: str,
+    check: str,
+    *,
+    weightings: Sequence[int] = (8, 6, 4, 2, 3, 5, 9, 7),
+    modulo: int = 11,
+) -> bool:
     """UPU S10: the eight serial digits weighted 8, 6, 4, 2, 3, 5, 9, 7 and summed; with ``r``
     the sum modulo 11, the check digit is 0 when ``r`` is 1, 5 when ``r`` is 0, else ``11 - r``.
     """
     digit = _digit(check)
-    weights = _weights(spec.get("weightings"), (8, 6, 4, 2, 3, 5, 9, 7))
-    if digit is None or len(sequence) != len(weights) or any(c not in _DIGITS for c in sequence):
+    if digit is None or len(sequence) != len(weightings):
         return False
-    remainder = sum(int(c) * w for c, w in zip(sequence, weights, strict=True)) % (
-        _int(spec.get("modulo"), 11) or 11
-    )
+    if any(c not in _DIGITS for c in sequence):
+        return False
+    remainder = sum(int(c) * w for c, w in zip(sequence, weightings, strict=True)) % modulo
     expected = {0: 5, 1: 0}.get(remainder, 11 - remainder)
     return expected == digit
 
 
-def sum_product_with_weightings_and_modulo(sequence: str, check: str, spec: Spec) -> bool:
+def sum_product_with_weightings_and_modulo(
+    sequence: str,
+    check: str,
+    *,
+    weightings: Sequence[int] = (),
+    modulo1: int = 11,
+    modulo2: int = 10,
+) -> bool:
     """Each payload digit times its weight in ``weightings`` (the first with the first), summed;
     the sum modulo ``modulo1`` then modulo ``modulo2`` is the check digit (FedEx Express 12/34,
     ASTRA, Ground GSN). The payload must have one digit per weight."""
     digit = _digit(check)
-    weights = _weights(spec.get("weightings"), ())
-    if digit is None or not weights or len(sequence) != len(weights):
+    if digit is None or not weightings or len(sequence) != len(weightings):
         return False
     if any(c not in _DIGITS for c in sequence):
         return False
-    total = sum(int(c) * w for c, w in zip(sequence, weights, strict=True))
-    first = _int(spec.get("modulo1"), 11) or 11
-    second = _int(spec.get("modulo2"), 10) or 10
-    return total % first % second == digit
+    total = sum(int(c) * w for c, w in zip(sequence, weightings, strict=True))
+    return total % modulo1 % modulo2 == digit
 
 
-def luhn(sequence: str, check: str, spec: Spec) -> bool:
+def luhn(sequence: str, check: str, *, modulo: int = 10) -> bool:
     """Luhn: from the right of the payload, every other digit (starting with the rightmost) is
     doubled, 9 taken off a double above 9, all summed; the check digit brings the sum to a
     multiple of ``modulo`` (10). (The data's README names luhn; its site code describes it.)"""
@@ -119,19 +125,16 @@ def luhn(sequence: str, check: str, spec: Spec) -> bool:
             if value > 9:
                 value -= 9
         total += value
-    modulo = _int(spec.get("modulo"), 10) or 10
     return (modulo - total % modulo) % modulo == digit
 
 
-def mod_37_36(sequence: str, check: str, spec: Spec) -> bool:
+def mod_37_36(
+    sequence: str, check: str, *, modulo: int = 36, alphabet: str = _ALPHANUMERIC
+) -> bool:
     """ISO 7064 MOD 37,36 hybrid (DPD): with ``m`` the ``modulo`` (36) and the ``alphabet``'s
     index as each character's value, start ``p = m``; per character ``p += value``, ``p -= m``
     when above ``m``, ``p *= 2``, ``p -= m + 1`` when above ``m``. The check character is the
     alphabet's ``m + 1 - p`` (``0`` when that is ``m``)."""
-    alphabet = spec.get("alphabet")
-    if not isinstance(alphabet, str) or not alphabet:
-        alphabet = _ALPHANUMERIC
-    modulo = _int(spec.get("modulo"), 36) or 36
     if len(check) != 1 or not sequence or len(alphabet) < modulo:
         return False
     position = modulo
@@ -152,7 +155,7 @@ def mod_37_36(sequence: str, check: str, spec: Spec) -> bool:
 
 
 #: The data's algorithm names and their functions.
-ALGORITHMS: dict[str, Algorithm] = {
+ALGORITHMS: dict[str, Callable[..., bool]] = {
     "mod10": mod10,
     "mod7": mod7,
     "s10": s10,
@@ -160,3 +163,37 @@ ALGORITHMS: dict[str, Algorithm] = {
     "luhn": luhn,
     "mod_37_36": mod_37_36,
 }
+
+#: The constants each algorithm reads from the data, with the type each must have.
+CONSTANTS: dict[str, dict[str, type]] = {
+    "mod10": {"evens_multiplier": int, "odds_multiplier": int, "modulo": int, "reverse": bool},
+    "mod7": {"modulo": int},
+    "s10": {"weightings": list, "modulo": int},
+    "sum_product_with_weightings_and_modulo": {"weightings": list, "modulo1": int, "modulo2": int},
+    "luhn": {"modulo": int},
+    "mod_37_36": {"modulo": int, "alphabet": str},
+}
+
+
+def _usable(value: Any, kind: type) -> bool:
+    if kind is int:
+        return type(value) is int and value > 0
+    if kind is list:
+        return isinstance(value, list) and bool(value) and all(type(w) is int for w in value)
+    return type(value) is kind and bool(value)
+
+
+def prepare(spec: Mapping[str, Any]) -> Check | None:
+    """The check of a ``validation.checksum`` spec with the data's constants bound (a constant of
+    the wrong type, or a modulo not above 0, keeps the documented value); ``None`` for an
+    algorithm this module does not implement."""
+    name = spec.get("name")
+    function = ALGORITHMS.get(name) if isinstance(name, str) else None
+    if function is None or not isinstance(name, str):
+        return None
+    constants = {
+        key: tuple(spec[key]) if kind is list else spec[key]
+        for key, kind in CONSTANTS[name].items()
+        if key in spec and _usable(spec[key], kind)
+    }
+    return partial(function, **constants)

@@ -64,7 +64,7 @@ def _checksum(fmt: Format, match: re.Match[str]) -> bool | None:
         return False
     if fmt.prepend_if is not None and fmt.prepend_if.search(serial):
         serial = fmt.prepend + serial
-    return fmt.checksum(serial, check, fmt.checksum_spec)
+    return fmt.checksum(serial, check)
 
 
 def candidate(fmt: Format, match: re.Match[str], number: str) -> Candidate:

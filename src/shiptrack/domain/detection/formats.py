@@ -30,7 +30,7 @@ from importlib import resources
 from typing import Any
 
 from shiptrack.domain.carriers import CARRIERS
-from shiptrack.domain.detection.checksums import ALGORITHMS, Algorithm
+from shiptrack.domain.detection.checksums import Check, prepare
 
 #: Carrier codes shiptrack tracks today (the tracking codes of ``domain.carriers``).
 KNOWN_CARRIER_CODES = frozenset(kind.tracking_code for kind in CARRIERS.values())
@@ -83,8 +83,7 @@ class Format:
     #: The data's algorithm name, ``None`` for a format without a check digit.
     checksum_name: str | None
     #: ``None`` also when the algorithm is not implemented (``checksum_valid`` is then ``None``).
-    checksum: Algorithm | None
-    checksum_spec: Mapping[str, Any]
+    checksum: Check | None
     prepend_if: re.Pattern[str] | None
     prepend: str
     rules: tuple[Rule, ...]
@@ -232,8 +231,7 @@ def compile_format(
         min_length=low,
         max_length=high,
         checksum_name=checksum_name,
-        checksum=ALGORITHMS.get(checksum_name) if checksum_name else None,
-        checksum_spec=checksum_spec,
+        checksum=prepare(checksum_spec) if checksum_name else None,
         prepend_if=re.compile(python_regex(prepend["matches_regex"])) if prepend else None,
         prepend=prepend.get("content", ""),
         rules=tuple(_lookup_rule(definition, name) for name in exists),
