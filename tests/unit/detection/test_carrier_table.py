@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from importlib import resources
+
 from shiptrack.domain.detection import detect
 from shiptrack.domain.detection.formats import (
     FORMATS,
@@ -28,6 +30,8 @@ def test_every_format_of_the_data_has_exactly_one_row() -> None:
     ids = [f.format_id for f in FORMATS]
     assert len(ids) == len(set(ids)) == 39
     assert sorted(rows) == sorted(ids)
+    table = resources.files("shiptrack.domain.detection").joinpath("carriers.csv").read_text()
+    assert len(parse_csv(table)) == len(ids)  # no format twice (under its old and new id)
 
 
 def test_every_row_says_why_and_names_the_courier() -> None:
