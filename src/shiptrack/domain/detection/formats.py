@@ -49,8 +49,8 @@ PLANNED_CARRIER_CODES = frozenset(
 )
 #: The format whose carrier is decided by the issuing country (``s10_countries.csv``).
 S10_FORMAT_ID = "s10"
-#: A pattern longer than this is treated as unbounded by the length pre-filter.
-_UNBOUNDED = 4096
+#: A pattern that can match more characters than this counts as unbounded (no pre-filter).
+_LONGEST_BOUND = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +138,7 @@ def length_bounds(pattern: str) -> tuple[int, int | None]:
     try:
         parser: Any = importlib.import_module("re._parser")
         low, high = parser.parse(pattern).getwidth()
-        return int(low), (int(high) if high <= _UNBOUNDED else None)
+        return int(low), (int(high) if high <= _LONGEST_BOUND else None)
     except Exception:  # a private module: if it changes, there is no pre-filter, nothing worse
         return 0, None
 
@@ -180,7 +180,7 @@ def carrier_rows() -> dict[str, dict[str, str]]:
 
 
 def s10_carriers() -> dict[str, str]:
-    """``s10_countries.csv``: issuing country → shiptrack carrier code (rows with a code)."""
+    """``s10_countries.csv``: issuing country → shiptrack carrier code (empty: none)."""
     return {row["country_code"]: row["carrier_code"] for row in _csv_rows("s10_countries.csv")}
 
 
