@@ -26,7 +26,7 @@ OFFICIAL_SPEC = Path(__file__).parents[1] / "contract" / "shipengine-openapi-tra
 HTTP_METHODS = frozenset({"get", "put", "post", "delete", "patch", "head", "options", "trace"})
 
 #: Every operation shiptrack serves under /v1, with ShipEngine's operationId where ShipEngine has
-#: the operation (the two connection routes, the subscription listing, the sandbox scenarios, the
+#: the operation (the two connection routes, the subscription listing, carrier detection, the sandbox scenarios, the
 #: webhook secret, delivery, replay and test routes and the carrier push routes are shiptrack's
 #: own).
 SERVED: dict[tuple[str, str], str | None] = {
@@ -35,6 +35,7 @@ SERVED: dict[tuple[str, str], str | None] = {
     ("post", "/v1/tracking/stop"): "stop_tracking",
     ("get", "/v1/labels/{label_id}/track"): "get_tracking_log_from_label",
     ("get", "/v1/tracking/subscriptions"): None,
+    ("get", "/v1/tracking/detect"): None,
     ("get", "/v1/sandbox/scenarios"): None,
     ("get", "/v1/environment/webhooks"): "list_webhooks",
     ("post", "/v1/environment/webhooks"): "create_webhook",

@@ -332,10 +332,13 @@ def test_missing_tracking_number_is_required(tracker: Tenant, action: str) -> No
 
 
 @pytest.mark.parametrize("action", ["start", "stop", "get"])
-def test_missing_carrier_is_required(tracker: Tenant, action: str) -> None:
-    response = call(tracker, action, tracking_number=UPS_NUMBER)
+def test_no_carrier_for_a_number_of_no_known_format_is_a_400_asking_for_one(
+    tracker: Tenant, action: str
+) -> None:
+    response = call(tracker, action, tracking_number="NOTANUMBER42")
 
-    first = assert_error(response, 400, "field_value_required", field_name="carrier_code")
+    first = assert_error(response, 400, "invalid_field_value", field_name="carrier_code")
+    assert "matches no known format" in str(first["message"])
     assert "carrier_id" in str(first["message"])
 
 

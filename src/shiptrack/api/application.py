@@ -20,6 +20,7 @@ from shiptrack.api.ratelimit import RateLimiter
 from shiptrack.api.routes import (
     carriers,
     deliveries,
+    detect,
     docs,
     health,
     labels,
@@ -82,6 +83,7 @@ def build_api(
     )
     app.state.parts = parts
     routers = [
+        detect.router,
         subscriptions.router,
         tracking.router,
         labels.router,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from shiptrack.domain.carriers import tracking_code_for
 from shiptrack.domain.mapping import table
 
 
@@ -236,3 +237,11 @@ _BY_NUMBER = {
 def scenario_for(carrier_code: str, tracking_number: str) -> Scenario:
     """The journey of a sandbox number; any other number is a plain delivery."""
     return _BY_NUMBER.get((carrier_code, tracking_number), DEFAULT_SCENARIO)
+
+
+def scenario_carriers(tracking_number: str) -> list[str]:
+    """The carrier codes (as packages are stored: ``usps`` for ``stamps_com``) whose sandbox
+    scenario numbers include ``tracking_number``; none for any other number."""
+    return sorted(
+        {tracking_code_for(code) for code, number in _BY_NUMBER if number == tracking_number}
+    )

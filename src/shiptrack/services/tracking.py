@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from shiptrack.carriers.base import TrackRequest, TransportError
@@ -45,13 +45,15 @@ from shiptrack.engine.batching import WriteBatcher
 from shiptrack.engine.connections import ConnectionOpener, connection_budget, track_timed
 from shiptrack.metrics.families import Metrics
 from shiptrack.services.cache import TTLCache
+from shiptrack.services.detection import account_candidates, detected_carrier
 from shiptrack.store.port import Store, Transaction
 
 
 @dataclass(frozen=True)
 class PackageRef:
     """Which package a tracking request is about: a carrier (by code or by connection id) and a
-    tracking number, validated and normalised."""
+    tracking number, validated and normalised. Neither code nor id: the carrier is detected
+    from the number (:meth:`Tracking.with_carrier`)."""
 
     tracking_number: str
     carrier_code: str | None
@@ -65,10 +67,6 @@ class PackageRef:
         """Validate the three query parameters of the tracking endpoints."""
         if tracking_number is None:
             raise FieldRequired("tracking_number is required", field_name="tracking_number")
-        if carrier_code is None and carrier_id is None:
-            raise FieldRequired(
-                "carrier_code (or carrier_id) is required", field_name="carrier_code"
-            )
         if carrier_code is not None:
             tracking_code_for(carrier_code)  # refuses codes shiptrack does not support
         row_id = parse_id(carrier_id, field_name="carrier_id") if carrier_id is not None else None
@@ -198,8 +196,18 @@ class Tracking:
         #: while the previous batch is being written).
         self.starts: WriteBatcher[StartRequest] = WriteBatcher(self.write_starts)
 
+    async def with_carrier(self, account: Account, ref: PackageRef) -> PackageRef:
+        """``ref`` with its carrier: as given, or detected from the number among the account's
+        connected carriers (a ``400`` naming the candidates when there is not exactly one)."""
+        if ref.carrier_code is not None or ref.raw_carrier_id is not None:
+            return ref
+        setup = await self.tracking_setup(account)
+        code = detected_carrier(account, setup.connections, ref.tracking_number)
+        return replace(ref, carrier_code=code)
+
     async def start(self, account: Account, ref: PackageRef) -> None:
         """Subscribe the account to a package's status changes (idempotent)."""
+        ref = await self.with_carrier(account, ref)
         setup = await self.tracking_setup(account)
         connection, tracking_code = _connection_for(setup, ref)
         if not setup.has_track_webhook:
@@ -224,6 +232,7 @@ class Tracking:
 
     async def stop(self, account: Account, ref: PackageRef) -> None:
         """Unsubscribe; a package that was tracked but has stopped already answers as success."""
+        ref = await self.with_carrier(account, ref)
         setup = await self.tracking_setup(account)
         async with self.store.write() as tx:
             subscription = await _subscription(tx, setup, account, ref)
@@ -235,6 +244,7 @@ class Tracking:
         A package the account tracks (or once tracked) is answered from the store; any other is
         asked of the carrier live, within the connection's request budget, and not stored.
         """
+        ref = await self.with_carrier(account, ref)
         setup = await self.tracking_setup(account)
         tracking_code = _tracking_code(setup, ref)
         async with self.store.quick_read() as tx:
@@ -264,6 +274,13 @@ class Tracking:
             last_error=subscription.last_error,
         )
         return body
+
+    async def detect(self, account: Account, tracking_number: str) -> dict[str, Any]:
+        """``GET /v1/tracking/detect``: the number as matched and its candidates, ranked for
+        the account, each with the account's connection to its carrier if any."""
+        setup = await self.tracking_setup(account)
+        number, candidates = account_candidates(account, setup.connections, tracking_number)
+        return {"tracking_number": number, "candidates": [c.as_json() for c in candidates]}
 
     async def public_package(self, token: str) -> tuple[Subscription, list[TrackEvent]] | None:
         """The package whose public page ``token`` names (of whichever account, tracked or
