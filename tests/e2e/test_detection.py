@@ -29,7 +29,7 @@ def detect(tenant: Tenant, number: str) -> httpx.Response:
 
 def connection_id(tenant: Tenant, carrier_code: str) -> str:
     carriers = tenant.client.get("/v1/carriers").json()["carriers"]
-    return next(c["carrier_id"] for c in carriers if c["carrier_code"] == carrier_code)
+    return str(next(c["carrier_id"] for c in carriers if c["carrier_code"] == carrier_code))
 
 
 def test_a_ups_number_detects_as_ups_with_the_accounts_connection(tenant: Tenant) -> None:

@@ -26,9 +26,9 @@ OFFICIAL_SPEC = Path(__file__).parents[1] / "contract" / "shipengine-openapi-tra
 HTTP_METHODS = frozenset({"get", "put", "post", "delete", "patch", "head", "options", "trace"})
 
 #: Every operation shiptrack serves under /v1, with ShipEngine's operationId where ShipEngine has
-#: the operation (the two connection routes, the subscription listing, carrier detection, the sandbox scenarios, the
-#: webhook secret, delivery, replay and test routes and the carrier push routes are shiptrack's
-#: own).
+#: the operation (the two connection routes, the subscription listing, carrier detection, the
+#: sandbox scenarios, the webhook secret, delivery, replay and test routes and the carrier push
+#: routes are shiptrack's own).
 SERVED: dict[tuple[str, str], str | None] = {
     ("get", "/v1/tracking"): "get_tracking_log",
     ("post", "/v1/tracking/start"): "start_tracking",
