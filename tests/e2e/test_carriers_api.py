@@ -45,7 +45,7 @@ CARRIERS = "/v1/carriers"
 CONNECT = "/v1/connections/carriers"
 #: The official ShipEngine OpenAPI extract kept in the repository (see tests/contract/README.md).
 SPEC = Path(__file__).parents[1] / "contract" / "shipengine-openapi-tracking.yaml"
-SUPPORTED = ("ups", "fedex", "usps", "stamps_com", "dhl_express")
+SUPPORTED = ("ups", "fedex", "usps", "stamps_com", "dhl_express", "canada_post")
 OAUTH_CARRIERS = ("ups", "fedex", "usps", "stamps_com")
 SE_ID = re.compile(r"se(-[a-z0-9]+)+")
 
@@ -263,6 +263,14 @@ def test_oauth_carriers_connect_with_client_id_and_secret(
     assert _by_id(production_tenant)[carrier_id]["carrier_code"] == carrier_name
 
 
+def test_canada_post_connects_with_its_api_user_and_password(
+    production_tenant: Tenant, carrier_host: str
+) -> None:
+    body = {"client_id": "user", "client_secret": _secret(), "base_url": carrier_host}
+    carrier_id = _connect(production_tenant, "canada_post", body)
+    assert _by_id(production_tenant)[carrier_id]["carrier_code"] == "canada_post"
+
+
 def test_dhl_express_connects_with_an_api_key(production_tenant: Tenant, carrier_host: str) -> None:
     body = {"api_key": _secret(), "base_url": carrier_host}
     carrier_id = _connect(production_tenant, "dhl_express", body)
@@ -278,6 +286,7 @@ def test_dhl_express_connects_with_an_api_key(production_tenant: Tenant, carrier
         ("usps", {"client_secret": "secret"}, ["client_id"]),
         ("stamps_com", {"nickname": "no credentials"}, ["client_id", "client_secret"]),
         ("dhl_express", {}, ["api_key"]),
+        ("canada_post", {"client_id": "user"}, ["client_secret"]),
     ],
 )
 def test_production_connection_without_credentials_names_each_missing_field(
@@ -313,7 +322,7 @@ def test_client_credentials_for_dhl_express_are_400(production_tenant: Tenant) -
     assert _carriers(production_tenant) == []
 
 
-@pytest.mark.parametrize("carrier_name", ["ontrac", "nope", "canada_post", "ups_ground"])
+@pytest.mark.parametrize("carrier_name", ["ontrac", "nope", "purolator_ca", "ups_ground"])
 @pytest.mark.parametrize("fixture", ["tenant", "production_tenant"])
 def test_unsupported_carrier_is_400_carrier_not_supported(
     request: pytest.FixtureRequest, fixture: str, carrier_name: str

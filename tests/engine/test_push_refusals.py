@@ -19,7 +19,12 @@ BODY = b'{"shipments": []}'
 
 @pytest.mark.parametrize(
     ("carrier_name", "carrier"),
-    [("usps", "USPS"), ("stamps_com", "USPS"), ("dhl_express", "DHL Express")],
+    [
+        ("usps", "USPS"),
+        ("stamps_com", "USPS"),
+        ("dhl_express", "DHL Express"),
+        ("canada_post", "Canada Post"),
+    ],
 )
 @pytest.mark.parametrize("carrier_id", ["se-1", "se-999999", "not-an-id"])
 async def test_a_carrier_that_does_not_push_is_refused_whatever_connection_is_named(

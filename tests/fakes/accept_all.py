@@ -1,5 +1,5 @@
 """A carrier host that accepts any credentials and knows no package: enough to connect USPS, UPS,
-FedEx and DHL connections in tests that are not about the carriers themselves."""
+FedEx, DHL and Canada Post connections in tests that are not about the carriers themselves."""
 
 from __future__ import annotations
 
@@ -18,6 +18,17 @@ async def _dhl(request: web.Request) -> web.Response:
     )
 
 
+async def _canada_post(request: web.Request) -> web.Response:
+    return web.Response(
+        body=(
+            b'<messages xmlns="http://www.canadapost.ca/ws/track"><message><code>004</code>'
+            b"<description>No Pin History</description></message></messages>"
+        ),
+        status=404,
+        content_type="application/vnd.cpc.track-v2+xml",
+    )
+
+
 def app() -> web.Application:
     """The application; point a connection's ``base_url`` at where it is served."""
     application = web.Application()
@@ -25,4 +36,5 @@ def app() -> web.Application:
     application.router.add_post("/security/v1/oauth/token", _token)  # UPS
     application.router.add_post("/oauth/token", _token)  # FedEx
     application.router.add_get("/track/shipments", _dhl)  # DHL
+    application.router.add_get("/vis/track/pin/{pin}/detail", _canada_post)  # Canada Post
     return application

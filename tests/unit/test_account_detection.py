@@ -101,9 +101,14 @@ def test_candidates_come_out_as_the_api_shows_them_with_the_number_as_matched() 
 
 
 def test_a_courier_shiptrack_cannot_track_is_reported_without_a_carrier_code() -> None:
-    # A Canada Post number: a known format of a carrier shiptrack has no adapter for yet.
-    _, candidates = account_candidates(PRODUCTION, [], "0073938000549297")
+    # An Amazon Logistics number: a known format of a carrier shiptrack has no adapter for.
+    _, candidates = account_candidates(PRODUCTION, [], "TBA304925834000")
 
     assert candidates, "the format is known"
     assert all(c.candidate.carrier_code is None for c in candidates)
-    assert any("Canada" in c.candidate.carrier_name for c in candidates)
+    assert any("Amazon" in c.candidate.carrier_name for c in candidates)
+
+
+def test_canada_post_numbers_are_trackable_now_that_it_has_an_adapter() -> None:
+    _, candidates = account_candidates(PRODUCTION, [], "0073938000549297")
+    assert [c.candidate.carrier_code for c in candidates] == ["canada_post"]

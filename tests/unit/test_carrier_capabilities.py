@@ -105,6 +105,7 @@ DECLARED: dict[str, tuple[int, Budget, bool, bool]] = {
     "ups": (1, Budget(requests_per_second=1.0, burst=1), True, True),
     "fedex": (30, Budget(requests_per_second=1.0, burst=10), True, False),
     "dhl_express": (1, Budget(requests_per_second=250 / 86400, burst=1), False, False),
+    "canada_post": (1, Budget(requests_per_second=1.0, burst=1), False, False),
 }
 
 
@@ -156,6 +157,10 @@ def test_a_batch_size_that_does_not_depend_on_the_connection_ignores_its_options
             "dhl_express",
             "DHL Express does not push tracking updates to shiptrack; its packages are polled",
         ),
+        (
+            "canada_post",
+            "Canada Post does not push tracking updates to shiptrack; its packages are polled",
+        ),
     ],
 )
 async def test_carriers_that_do_not_push_refuse_every_push_with_404(
@@ -167,7 +172,7 @@ async def test_carriers_that_do_not_push_refuse_every_push_with_404(
     assert (refused.value.status_code, refused.value.message) == (404, message)
 
 
-@pytest.mark.parametrize("code", ["usps", "fedex", "dhl_express"])
+@pytest.mark.parametrize("code", ["usps", "fedex", "dhl_express", "canada_post"])
 def test_carriers_that_fetch_no_push_token_are_issued_none(
     registry: CarrierRegistry, code: str
 ) -> None:

@@ -8,6 +8,7 @@ process at start-up with an ImportError naming it, instead of a carrier that fai
 from __future__ import annotations
 
 from shiptrack.carriers.base import CarrierAdapter
+from shiptrack.carriers.canada_post import CanadaPostCarrier
 from shiptrack.carriers.dhl import DhlCarrier
 from shiptrack.carriers.fedex import FedexCarrier
 from shiptrack.carriers.http import CarrierHttp, HttpCarrier
@@ -24,6 +25,7 @@ ADAPTERS: dict[str, type[HttpCarrier]] = {
     "ups": UpsCarrier,
     "fedex": FedexCarrier,
     "dhl_express": DhlCarrier,
+    "canada_post": CanadaPostCarrier,
 }
 
 _without_adapter = sorted(set(CARRIERS) - set(ADAPTERS))

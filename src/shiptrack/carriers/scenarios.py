@@ -218,6 +218,7 @@ NUMBER_FORMATS: dict[str, str] = {
     "usps": "94001000000000{n:08d}",
     "stamps_com": "94001000000000{n:08d}",
     "dhl_express": "999{n:07d}",
+    "canada_post": "70239990000{n:05d}",
 }
 DEFAULT_SCENARIO = SCENARIOS[0]
 

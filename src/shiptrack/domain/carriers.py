@@ -86,6 +86,15 @@ CARRIERS: dict[str, CarrierKind] = {
             ("api_key",),
             "https://api-eu.dhl.com",
         ),
+        CarrierKind(
+            "canada_post",
+            "Canada Post",
+            "canada_post",
+            "https://www.canadapost-postescanada.ca/track-reperage/en#/search?searchFor={tn}",
+            _OAUTH,
+            "https://soa-gw.canadapost.ca",
+            "https://ct.soa-gw.canadapost.ca",
+        ),
     )
 }
 

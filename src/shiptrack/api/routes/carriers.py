@@ -111,9 +111,9 @@ async def connect_carrier(
     body: ConnectCarrierBody | None = None,
 ) -> JSON:
     """Connect a carrier account with its API credentials (`client_id` and `client_secret` for
-    UPS, FedEx, USPS and Stamps.com; `api_key` for DHL Express). Sandbox accounts connect
-    simulated carriers and need no credentials. Credentials are encrypted at rest and never
-    returned."""
+    UPS, FedEx, USPS and Stamps.com; `api_key` for DHL Express; the API user as `client_id` and its
+    password as `client_secret` for Canada Post). Sandbox accounts connect simulated carriers and
+    need no credentials. Credentials are encrypted at rest and never returned."""
     request = ConnectRequest(**(body.model_dump() if body else {}))
     connection_id = await connections.connect(account, carrier_name, request)
     return JSON({"carrier_id": format_id(connection_id)})
