@@ -11,6 +11,7 @@ from shiptrack.carriers.base import CarrierAdapter
 from shiptrack.carriers.dhl import DhlCarrier
 from shiptrack.carriers.fedex import FedexCarrier
 from shiptrack.carriers.http import CarrierHttp, HttpCarrier
+from shiptrack.carriers.royal_mail import RoyalMailCarrier
 from shiptrack.carriers.sandbox import SandboxCarrier
 from shiptrack.carriers.ups import UpsCarrier
 from shiptrack.carriers.usps import UspsCarrier
@@ -24,6 +25,7 @@ ADAPTERS: dict[str, type[HttpCarrier]] = {
     "ups": UpsCarrier,
     "fedex": FedexCarrier,
     "dhl_express": DhlCarrier,
+    "royal_mail": RoyalMailCarrier,
 }
 
 _without_adapter = sorted(set(CARRIERS) - set(ADAPTERS))

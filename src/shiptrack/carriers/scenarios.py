@@ -218,6 +218,7 @@ NUMBER_FORMATS: dict[str, str] = {
     "usps": "94001000000000{n:08d}",
     "stamps_com": "94001000000000{n:08d}",
     "dhl_express": "999{n:07d}",
+    "royal_mail": "SB{n:09d}GB",
 }
 DEFAULT_SCENARIO = SCENARIOS[0]
 

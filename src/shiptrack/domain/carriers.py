@@ -86,6 +86,15 @@ CARRIERS: dict[str, CarrierKind] = {
             ("api_key",),
             "https://api-eu.dhl.com",
         ),
+        CarrierKind(
+            "royal_mail",
+            "Royal Mail",
+            "royal_mail",
+            "https://www.royalmail.com/track-your-item#/tracking-results/{tn}",
+            _OAUTH,
+            # The Swagger names one host for production and development: "test" is this host.
+            "https://api.royalmail.net",
+        ),
     )
 }
 
