@@ -32,7 +32,8 @@ Magic numbers (any other number is unknown: E1142):
 :data:`NOT_JSON`       the summary answers 200 with HTML
 =====================  ==========================================================================
 
-State: ``fake.state["outage"] = True`` answers 503 with ``Retry-After: 1``; ``fake.state["as"] =
+State: ``fake.state["outage"] = True`` answers 503 with ``Retry-After: 1``,
+``fake.state["rate_limited"] = True`` answers 429 with ``Retry-After: 1``; ``fake.state["as"] =
 {number: magic}`` answers ``number`` with a magic number's data (to move a package on).
 """
 
@@ -206,7 +207,19 @@ def _refusal(request: web.Request) -> web.Response | None:
         response = _body(503, "Service Unavailable", moreInformation="Try again later")
         response.headers["Retry-After"] = "1"
         return response
+    if state.get("rate_limited"):
+        return _too_many()
     return None
+
+
+def _too_many() -> web.Response:
+    response = _body(
+        429,
+        "Too Many Requests",
+        moreInformation="The rate limit has been exceeded for the plan or operation being used",
+    )
+    response.headers["Retry-After"] = "1"
+    return response
 
 
 def _source(request: web.Request, number: str) -> str:
@@ -221,11 +234,7 @@ async def _summary_route(request: web.Request) -> web.Response:
     if not numbers or len(numbers) > MAX_SUMMARY:
         return _body(400, "Bad Request", moreInformation="1 to 30 mailPieceId values are allowed")
     if RATE_LIMITED in numbers:
-        response = _body(
-            429,
-            "Too Many Requests",
-            moreInformation="The rate limit has been exceeded for the plan or operation being used",
-        )
+        response = _too_many()
         response.headers["Retry-After"] = "7"
         return response
     if SERVER_ERROR in numbers:
