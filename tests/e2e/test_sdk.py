@@ -182,7 +182,7 @@ def test_sdk_lists_no_carriers_for_a_new_production_account(
 @pytest.mark.parametrize(
     ("carrier_code", "number", "status", "error_code", "error_type"),
     [
-        ("royal_mail", UPS_NUMBER, 400, "carrier_not_supported", "validation"),
+        ("pony_express", UPS_NUMBER, 400, "carrier_not_supported", "validation"),
         ("ups", "ABC/123", 400, "invalid_field_value", "validation"),
         ("ups", "7" * 65, 400, "invalid_string_length", "validation"),
         ("ups", "%20", 400, "field_value_required", "validation"),
