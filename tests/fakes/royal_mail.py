@@ -33,8 +33,11 @@ Magic numbers (any other number is unknown: E1142):
 =====================  ==========================================================================
 
 State: ``fake.state["outage"] = True`` answers 503 with ``Retry-After: 1``,
-``fake.state["rate_limited"] = True`` answers 429 with ``Retry-After: 1``; ``fake.state["as"] =
-{number: magic}`` answers ``number`` with a magic number's data (to move a package on).
+``fake.state["rate_limited"] = True`` answers 429 with ``Retry-After: 1``,
+``fake.state["terms_refused"] = True`` answers 400 E0004 as if the terms header were missing,
+``fake.state["summary_400"] = True`` answers every summary 400 without naming a number;
+``fake.state["as"] = {number: magic}`` answers ``number`` with a magic number's data (to move a
+package on).
 """
 
 from __future__ import annotations
@@ -195,7 +198,7 @@ def _refusal(request: web.Request) -> web.Response | None:
         )
     if client not in state.get("clients", {(CLIENT_ID, CLIENT_SECRET)}):
         return _body(401, "Unauthorized", moreInformation="Invalid client id or secret")
-    if request.headers.get("X-Accept-RMG-Terms") != "yes":
+    if request.headers.get("X-Accept-RMG-Terms") != "yes" or state.get("terms_refused"):
         error = _error(
             "E0004",
             "Failed header validation for X-Accept-RMG-Terms",
@@ -231,7 +234,7 @@ async def _summary_route(request: web.Request) -> web.Response:
     if refused is not None:
         return refused
     numbers = [n for n in request.query.get("mailPieceId", "").split(",") if n]
-    if not numbers or len(numbers) > MAX_SUMMARY:
+    if not numbers or len(numbers) > MAX_SUMMARY or request.app["fake"].state.get("summary_400"):
         return _body(400, "Bad Request", moreInformation="1 to 30 mailPieceId values are allowed")
     if RATE_LIMITED in numbers:
         response = _too_many()

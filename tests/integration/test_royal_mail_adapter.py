@@ -261,6 +261,32 @@ async def test_a_number_that_moves_on_is_reported_anew(
     assert package_status(await track(carrier, fake, number)) == ("DE", "DELIVERED")
 
 
+async def test_a_summary_refusal_naming_no_number_asks_each_number_on_its_own(
+    carrier: RoyalMailCarrier, fake: FakeServer
+) -> None:
+    fake.state["summary_400"] = True
+    numbers = [rm.DELIVERED, "ZZ123456789GB"]
+    results = await carrier.track(context(fake.url), [TrackRequest(n) for n in numbers])
+    assert package_status(results[rm.DELIVERED]) == ("DE", "DELIVERED")
+    assert results["ZZ123456789GB"] is NOT_FOUND
+    assert fake.paths() == [
+        "/mailpieces/v2/summary",
+        f"/mailpieces/v2/{rm.DELIVERED}/events",
+        "/mailpieces/v2/ZZ123456789GB/events",
+    ]
+
+
+async def test_a_request_refused_for_its_headers_e0004_is_a_transport_error(
+    carrier: RoyalMailCarrier, fake: FakeServer
+) -> None:
+    fake.state["terms_refused"] = True
+    with pytest.raises(TransportError, match="E0004"):
+        await track(carrier, fake, rm.DELIVERED)
+    with pytest.raises(TransportError, match="E0004") as caught:
+        await carrier.verify(context(fake.url))
+    assert not isinstance(caught.value, CredentialsRejected)
+
+
 # --- transport errors -----------------------------------------------------------------------------
 
 
