@@ -163,7 +163,7 @@ def test_sdk_lists_the_same_carriers_as_the_api(server: Server, tenant: Tenant) 
     assert result["errors"] == []
     assert isinstance(result["request_id"], str)
     codes = sorted(c["carrier_code"] for c in result["carriers"])
-    assert codes == ["dhl_express", "fedex", "stamps_com", "ups", "ups", "usps"]
+    assert codes == ["dhl_express", "fedex", "royal_mail", "stamps_com", "ups", "ups", "usps"]
     assert added.json()["carrier_id"] in {c["carrier_id"] for c in result["carriers"]}
 
 
