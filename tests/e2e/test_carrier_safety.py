@@ -37,7 +37,7 @@ from tests.conftest import (
     make_tenant,
     start_server,
 )
-from tests.fakes import accept_all, dhl, fedex, leaky, ups, usps
+from tests.fakes import accept_all, dhl, fedex, leaky, royal_mail, ups, usps
 from tests.fakes.server import FakeServer, serve
 from tests.support import own_engine_server, start_tracking, wait_for_tracking
 
@@ -57,6 +57,7 @@ CREDENTIALS: dict[str, Credentials] = {
     "ups": {"client_id": "id-1", "client_secret": "secret-1"},
     "usps": {"client_id": "id-1", "client_secret": "secret-1"},
     "fedex": {"client_id": "id-1", "client_secret": "secret-1"},
+    "royal_mail": {"client_id": "id-1", "client_secret": "secret-1"},
 }
 #: A number of each carrier's that the adapter will ask about.
 NUMBERS = {
@@ -64,6 +65,7 @@ NUMBERS = {
     "ups": ups.DELIVERED,
     "usps": usps.DELIVERED,
     "fedex": fedex.DELIVERED,
+    "royal_mail": royal_mail.DELIVERED,
 }
 #: Spellings of the loopback address where the carrier fake listens (``{port}``): a production
 #: connect dials its base URL at once, so only these are tried there — were the guard broken, the
@@ -313,7 +315,7 @@ def test_an_unreachable_carrier_is_named_without_its_address(fresh: Tenant) -> N
 def test_a_live_lookup_never_repeats_what_was_answered(
     fresh: Tenant, leaking: FakeServer, carrier: str, answer: str
 ) -> None:
-    if carrier == "dhl_express":  # the key check is a lookup: it must succeed first
+    if carrier in ("dhl_express", "royal_mail"):  # the check is a lookup: it must succeed first
         leaking.state["answer"] = "json-error"
     response = fresh.client.post(
         f"{CONNECT}/{carrier}", json={**CREDENTIALS[carrier], "base_url": leaking.url}
@@ -327,6 +329,6 @@ def test_a_live_lookup_never_repeats_what_was_answered(
 
     assert_nothing_echoed(looked_up.text, leaking)
     outcome: dict[str, Any] = looked_up.json()
-    if looked_up.status_code != 200:  # DHL reads its 400 as "not found"
+    if looked_up.status_code != 200:  # DHL and Royal Mail read a 400 as "not found"
         assert looked_up.status_code == 503, looked_up.text
         assert outcome["errors"][0]["error_code"] == "unspecified"

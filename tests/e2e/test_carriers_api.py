@@ -45,7 +45,7 @@ CARRIERS = "/v1/carriers"
 CONNECT = "/v1/connections/carriers"
 #: The official ShipEngine OpenAPI extract kept in the repository (see tests/contract/README.md).
 SPEC = Path(__file__).parents[1] / "contract" / "shipengine-openapi-tracking.yaml"
-SUPPORTED = ("ups", "fedex", "usps", "stamps_com", "dhl_express", "canada_post")
+SUPPORTED = ("ups", "fedex", "usps", "stamps_com", "dhl_express", "canada_post", "royal_mail")
 OAUTH_CARRIERS = ("ups", "fedex", "usps", "stamps_com")
 SE_ID = re.compile(r"se(-[a-z0-9]+)+")
 

@@ -23,7 +23,15 @@ from shiptrack.store.migrate import head_revision
 from shiptrack.store.tables import metadata
 from tests.conftest import DatabaseServer, Server, assert_error, cli_env, free_port, run_cli
 
-SUPPORTED_CARRIERS = {"ups", "fedex", "usps", "stamps_com", "dhl_express", "canada_post"}
+SUPPORTED_CARRIERS = {
+    "ups",
+    "fedex",
+    "usps",
+    "stamps_com",
+    "dhl_express",
+    "canada_post",
+    "royal_mail",
+}
 KEY_ALPHABET = re.compile(r"[A-Za-z0-9_-]+")
 
 

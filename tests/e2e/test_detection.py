@@ -131,3 +131,14 @@ def test_a_given_carrier_code_overrides_detection(tracker: Tenant) -> None:
     assert [(s["carrier_code"], s["tracking_number"]) for s in subscriptions["subscriptions"]] == [
         ("fedex", UPS_NUMBER)
     ]
+
+
+def test_a_gb_s10_number_detects_as_royal_mail_with_the_accounts_connection(
+    tenant: Tenant,
+) -> None:
+    body = detect(tenant, "RB123456785GB").json()
+
+    first = body["candidates"][0]
+    assert first["carrier_code"] == "royal_mail"
+    assert first["carrier_id"] == connection_id(tenant, "royal_mail")
+    assert first["checksum_valid"] is True

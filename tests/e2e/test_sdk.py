@@ -163,7 +163,16 @@ def test_sdk_lists_the_same_carriers_as_the_api(server: Server, tenant: Tenant) 
     assert result["errors"] == []
     assert isinstance(result["request_id"], str)
     codes = sorted(c["carrier_code"] for c in result["carriers"])
-    assert codes == ["canada_post", "dhl_express", "fedex", "stamps_com", "ups", "ups", "usps"]
+    assert codes == [
+        "canada_post",
+        "dhl_express",
+        "fedex",
+        "royal_mail",
+        "stamps_com",
+        "ups",
+        "ups",
+        "usps",
+    ]
     assert added.json()["carrier_id"] in {c["carrier_id"] for c in result["carriers"]}
 
 
@@ -182,7 +191,7 @@ def test_sdk_lists_no_carriers_for_a_new_production_account(
 @pytest.mark.parametrize(
     ("carrier_code", "number", "status", "error_code", "error_type"),
     [
-        ("royal_mail", UPS_NUMBER, 400, "carrier_not_supported", "validation"),
+        ("pony_express", UPS_NUMBER, 400, "carrier_not_supported", "validation"),
         ("ups", "ABC/123", 400, "invalid_field_value", "validation"),
         ("ups", "7" * 65, 400, "invalid_string_length", "validation"),
         ("ups", "%20", 400, "field_value_required", "validation"),

@@ -12,6 +12,7 @@ from shiptrack.carriers.canada_post import CanadaPostCarrier
 from shiptrack.carriers.dhl import DhlCarrier
 from shiptrack.carriers.fedex import FedexCarrier
 from shiptrack.carriers.http import CarrierHttp, HttpCarrier
+from shiptrack.carriers.royal_mail import RoyalMailCarrier
 from shiptrack.carriers.sandbox import SandboxCarrier
 from shiptrack.carriers.ups import UpsCarrier
 from shiptrack.carriers.usps import UspsCarrier
@@ -26,6 +27,7 @@ ADAPTERS: dict[str, type[HttpCarrier]] = {
     "fedex": FedexCarrier,
     "dhl_express": DhlCarrier,
     "canada_post": CanadaPostCarrier,
+    "royal_mail": RoyalMailCarrier,
 }
 
 _without_adapter = sorted(set(CARRIERS) - set(ADAPTERS))

@@ -219,6 +219,7 @@ NUMBER_FORMATS: dict[str, str] = {
     "stamps_com": "94001000000000{n:08d}",
     "dhl_express": "999{n:07d}",
     "canada_post": "70239990000{n:05d}",
+    "royal_mail": "SB{n:09d}GB",
 }
 DEFAULT_SCENARIO = SCENARIOS[0]
 

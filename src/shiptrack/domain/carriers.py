@@ -95,6 +95,15 @@ CARRIERS: dict[str, CarrierKind] = {
             "https://soa-gw.canadapost.ca",
             "https://ct.soa-gw.canadapost.ca",
         ),
+        CarrierKind(
+            "royal_mail",
+            "Royal Mail",
+            "royal_mail",
+            "https://www.royalmail.com/track-your-item#/tracking-results/{tn}",
+            _OAUTH,
+            # The Swagger names one host for production and development: "test" is this host.
+            "https://api.royalmail.net",
+        ),
     )
 }
 
