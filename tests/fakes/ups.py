@@ -24,6 +24,9 @@ Magic tracking numbers (any other number is "Tracking Information Not Found", HT
 - :data:`EXCEPTION`: type X, status code 050 "address information required".
 - :data:`CUSTOMS`: type X, status code 092 "clearance in progress" (a live capture's shape).
 - :data:`ATTEMPT`: type X, activity code 48, status code 022 (first attempt).
+  :data:`ATTEMPT_AS_EXCEPTION`: type X, activity code 48 under the generic exception status code
+  013. :data:`ATTEMPT_BY_WORDING`: type X with codes no table lists, "DELIVERY ATTEMPTED …" at
+  the final attempt.
 - :data:`PICKUP_POINT`: type D, activity code 2Q, status code 161 (UPS Access Point).
 - :data:`LABEL_ONLY`: type M, activity code MP, status code 003.
 - :data:`UPDATE`: a first attempt, then a newer 154 "delivery date updated" (type X).
@@ -63,6 +66,8 @@ OUT_FOR_DELIVERY = "1ZOUTFORDELIVERY01"
 EXCEPTION = "1ZEXCEPTION0000001"
 CUSTOMS = "1ZCUSTOMS000000001"
 ATTEMPT = "1ZATTEMPT000000001"
+ATTEMPT_AS_EXCEPTION = "1ZATTEMPT000000013"
+ATTEMPT_BY_WORDING = "1ZATTEMPT000000099"
 PICKUP_POINT = "1ZACCESSPOINT00001"
 LABEL_ONLY = "1ZLABELONLY0000001"
 UPDATE = "1ZUPDATE0000000001"
@@ -474,6 +479,20 @@ def _answers() -> dict[str, Any]:
         ),
         CUSTOMS: _simple(CUSTOMS, _newest("X", "CI", "Customs Clearance in Progress", "092")),
         ATTEMPT: _simple(ATTEMPT, ATTEMPT_ACTIVITY),
+        ATTEMPT_AS_EXCEPTION: _simple(
+            ATTEMPT_AS_EXCEPTION,
+            _newest("X", "48", "THE RECEIVER WAS NOT AVAILABLE FOR DELIVERY.", "013"),
+        ),
+        ATTEMPT_BY_WORDING: _simple(
+            ATTEMPT_BY_WORDING,
+            _newest(
+                "X",
+                "Q9",
+                "DELIVERY ATTEMPTED. THE RECEIVER WAS NOT AVAILABLE AT THE TIME OF THE FINAL "
+                "DELIVERY ATTEMPT.",
+                "977",
+            ),
+        ),
         PICKUP_POINT: _simple(
             PICKUP_POINT,
             _newest(

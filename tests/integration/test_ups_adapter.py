@@ -161,6 +161,8 @@ async def test_in_transit_package_with_its_pickup_date_and_delivery_window(
         (ups.EXCEPTION, ("EX", "ADDRESS_QUERY")),
         (ups.CUSTOMS, ("IT", "CUSTOMS_PROCESSING")),
         (ups.ATTEMPT, ("AT", "ATTEMPTED_DELIVERY")),
+        (ups.ATTEMPT_AS_EXCEPTION, ("AT", "ATTEMPTED_DELIVERY")),
+        (ups.ATTEMPT_BY_WORDING, ("AT", "ATTEMPTED_DELIVERY_FINAL")),
         (ups.PICKUP_POINT, ("SP", "DELIVERED_TO_PICKUP_POINT")),
         (ups.LABEL_ONLY, ("NY", "SHIPMENT_CREATED")),
     ],

@@ -5,6 +5,11 @@ Normalisation (the decisions are in ``domain/mappings/ups.csv``):
 - every activity is looked up by its 3-digit status code (``status:011``), then its 2-character
   activity code (``code:FS``), then its status type (``type:D``). An update (type ``U``) is looked
   up by its type first: whatever codes it carries it never changes the status.
+- a failed delivery attempt that UPS files as an exception (type ``X``, a generic exception status
+  code such as ``013``) is an attempt: when the lookup says only "exception, unspecified", the
+  activity code (``code:48``) and then the wording (:data:`ATTEMPT_WORDING`, table keys
+  ``wording:attempt`` / ``wording:final_attempt``) are asked whether it is an attempt. A specific
+  exception (refused, return, damage, customs, address) stays ``EX``.
 - ``occurred_at`` is UTC from ``gmtDate``/``gmtTime``, else from the local time and ``gmtOffset``;
   without either it stays ``None`` and only ``carrier_occurred_at`` (the local wall time) is set.
 - not found (HTTP 200 with warning ``TW0001``, HTTP 404 with UPS's error body, HTTP 400 ``TV1002``
@@ -39,7 +44,22 @@ CARRIER = "UPS"
 INVALID_NUMBER_CODES = frozenset({"TV1002"})
 #: Status types looked up before any code: they never change the package's status.
 TYPE_FIRST = frozenset({"U"})
+#: An exception the lookup knows nothing more about: an attempt's code or wording may refine it.
+GENERIC_EXCEPTION = "UNSPECIFIED_EXCEPTION"
 _OFFSET = re.compile(r"^([+-])(\d{1,2})[.:]?(\d{2})$")
+#: How UPS words a failed delivery attempt (its English texts; shiptrack asks for ``en_US``).
+ATTEMPT_WORDING = re.compile(
+    r"delivery attempt|attempted delivery|attempted to deliver|tried to deliver"
+    r"|(receiver|customer|recipient) was not available|receiving business was closed",
+    re.IGNORECASE,
+)
+#: The last attempt: "... at the time of the final (delivery) attempt", not "a final attempt will
+#: be made" (the second attempt announcing the last one).
+FINAL_ATTEMPT_WORDING = re.compile(
+    r"(time of|at) the final (delivery )?attempt|final delivery attempt was made", re.IGNORECASE
+)
+#: Wording of a return: an attempt that ends in a return to the sender stays an exception.
+RETURN_WORDING = re.compile(r"\breturn", re.IGNORECASE)
 
 
 def mapping_keys(status_type: str | None, code: str | None, status_code: str | None) -> list[str]:
@@ -54,9 +74,34 @@ def mapping_keys(status_type: str | None, code: str | None, status_code: str | N
     return keys
 
 
-def map_activity(status_type: str | None, code: str | None, status_code: str | None) -> Mapped:
-    """The ShipEngine status of a UPS activity (Track API) or event (Track Alert)."""
-    return table("ups").lookup(mapping_keys(status_type, code, status_code))
+def attempt_keys(code: str | None, descriptions: tuple[str | None, ...]) -> list[str]:
+    """The keys that can make an activity UPS files as an exception a delivery attempt: its
+    activity code, then its wording (see :data:`ATTEMPT_WORDING`)."""
+    keys = [f"code:{code}"] if code else []
+    text = " ".join(d for d in descriptions if d)
+    if ATTEMPT_WORDING.search(text) and not RETURN_WORDING.search(text):
+        keys.append("wording:final_attempt" if FINAL_ATTEMPT_WORDING.search(text) else "")
+        keys.append("wording:attempt")
+    return [key for key in keys if key]
+
+
+def map_activity(
+    status_type: str | None,
+    code: str | None,
+    status_code: str | None,
+    *descriptions: str | None,
+) -> Mapped:
+    """The ShipEngine status of a UPS activity (Track API) or event (Track Alert), given its
+    codes and texts (``description``, ``simplifiedTextDescription``)."""
+    ups = table("ups")
+    mapped = ups.lookup(mapping_keys(status_type, code, status_code))
+    if (mapped.status_code, mapped.status_detail_code) == (StatusCode.EX, GENERIC_EXCEPTION):
+        # UPS files attempts under type X, often with a generic exception status code: the
+        # activity code or the wording says what happened.
+        attempt = ups.lookup(attempt_keys(code, descriptions))
+        if attempt.status_code == StatusCode.AT:
+            return attempt
+    return mapped
 
 
 # --- reading the Track API ----------------------------------------------------------------------
@@ -298,7 +343,7 @@ def _event(
     postal_code: str | None,
     country: str | None,
 ) -> TrackEvent:
-    mapped = map_activity(status_type, code, status_code)
+    mapped = map_activity(status_type, code, status_code, description, simplified)
     return TrackEvent(
         status_code=mapped.status_code.value,
         status_detail_code=mapped.status_detail_code,
