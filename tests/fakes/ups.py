@@ -37,7 +37,8 @@ Magic tracking numbers (any other number is "Tracking Information Not Found", HT
 - :data:`ALTERNATE`: a USPS PIC (Ground Saver) that UPS lists as the alternate tracking number of
   one of two packages.
 - :data:`NOT_FOUND`: HTTP 200, warning TW0001, no package. :data:`NOT_FOUND_404`: HTTP 404 with
-  the TW0001 error body. :data:`INVALID`: HTTP 400 TV1002 "Invalid inquiry number".
+  the TW0001 error body. :data:`NO_INFORMATION`: HTTP 404, error 151044 "No tracking information
+  available". :data:`INVALID`: HTTP 400 TV1002 "Invalid inquiry number".
 - :data:`RATE_LIMITED`: 429 with ``Retry-After: 7``. :data:`SERVER_ERROR`: 500 10004.
   :data:`UNAVAILABLE`: 503. :data:`BLOCKED`: 403 "Blocked Merchant".
 - :data:`SLOW`: answers after ``state["slow_seconds"]``. :data:`MALFORMED`: 200 with an HTML body.
@@ -79,6 +80,7 @@ ALTERNATE_UPS = "1ZALTERNATE0000001"
 NOT_FOUND = "1ZNOTFOUND00000001"
 NOT_FOUND_404 = "1ZNOTFOUND00000404"
 INVALID = "1ZINVALIDNUMBER"
+NO_INFORMATION = "1ZNOINFORMATION001"
 RATE_LIMITED = "1ZRATELIMITED00429"
 SERVER_ERROR = "1ZSERVERERROR00500"
 UNAVAILABLE = "1ZUNAVAILABLE00503"
@@ -574,6 +576,8 @@ async def _track(request: web.Request) -> web.StreamResponse:
         return web.json_response(_NOT_FOUND_BODY, status=404)
     if number == INVALID:
         return web.json_response(_errors("TV1002", "Invalid inquiry number"), status=400)
+    if number == NO_INFORMATION:
+        return web.json_response(_errors("151044", "No tracking information available"), status=404)
     if number == RATE_LIMITED:
         return web.json_response(
             _errors("429", "Quota Limit Exceeded"),

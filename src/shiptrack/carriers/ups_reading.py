@@ -12,8 +12,10 @@ Normalisation (the decisions are in ``domain/mappings/ups.csv``):
   exception (refused, return, damage, customs, address) stays ``EX``.
 - ``occurred_at`` is UTC from ``gmtDate``/``gmtTime``, else from the local time and ``gmtOffset``;
   without either it stays ``None`` and only ``carrier_occurred_at`` (the local wall time) is set.
-- not found (HTTP 200 with warning ``TW0001``, HTTP 404 with UPS's error body, HTTP 400 ``TV1002``
-  invalid inquiry number) is :data:`~shiptrack.domain.changes.NOT_FOUND`: the package is ``NY``.
+- not found (HTTP 200 with warning ``TW0001``, HTTP 404 with UPS's error body, an error
+  ``151044`` "No tracking information available") is :data:`~shiptrack.domain.changes.NOT_FOUND`:
+  the package is ``NY``. An invalid number (HTTP 400 ``TV1002`` "Invalid inquiry number", or any
+  error with that text) is :class:`~shiptrack.domain.changes.InvalidNumber`.
 - one number can answer several shipments or packages: the package whose ``trackingNumber`` is the
   number asked wins, then one whose alternate tracking number is; among several candidates the one
   with the most recent activity (a reused number's current use).
@@ -31,7 +33,7 @@ from typing import Any
 
 from shiptrack.carriers.base import PushRefused, Result, TransportError
 from shiptrack.carriers.http import Answer, check_transport
-from shiptrack.domain.changes import NOT_FOUND, CarrierReport
+from shiptrack.domain.changes import NOT_FOUND, CarrierReport, InvalidNumber
 from shiptrack.domain.mapping import Mapped, table
 from shiptrack.domain.statuses import StatusCode
 from shiptrack.domain.timefmt import format_utc
@@ -40,8 +42,11 @@ from shiptrack.domain.tracking import TrackEvent
 log = logging.getLogger("shiptrack.carriers.ups")
 
 CARRIER = "UPS"
-#: A 400 that is about the number, not about the request: the number is treated as not found.
+#: An error that says the number itself is invalid: UPS will never know it.
 INVALID_NUMBER_CODES = frozenset({"TV1002"})
+INVALID_NUMBER_TEXT = "invalid inquiry number"
+#: An error that says UPS has nothing on the number (yet): not found, like warning ``TW0001``.
+NOT_FOUND_CODES = frozenset({"TW0001", "151044"})
 #: Status types looked up before any code: they never change the package's status.
 TYPE_FIRST = frozenset({"U"})
 #: An exception the lookup knows nothing more about: an attempt's code or wording may refine it.
@@ -111,14 +116,25 @@ def read_track_answer(answer: Answer, number: str) -> Result:
     """What a Track API answer says about ``number``; :class:`TransportError` when it says
     nothing (auth failure, 429, 5xx, an unreadable body)."""
     check_transport(answer, CARRIER)
-    if answer.status == 404:
-        if _error_codes(answer) is not None:
+    if answer.status in (400, 404):
+        errors = _errors(answer)
+        invalid = next(
+            (
+                (code, message)
+                for code, message in errors or []
+                if code in INVALID_NUMBER_CODES or INVALID_NUMBER_TEXT in (message or "").lower()
+            ),
+            None,
+        )
+        if invalid is not None:
+            return InvalidNumber(CARRIER, *invalid)
+        if answer.status == 404 and errors is not None:
             return NOT_FOUND
-        raise TransportError("UPS answered HTTP 404 without its error body (wrong base URL?)")
-    if answer.status == 400:
-        codes = _error_codes(answer) or []
-        if INVALID_NUMBER_CODES & set(codes):
+        codes = [code for code, _ in errors or []]
+        if NOT_FOUND_CODES & set(codes):
             return NOT_FOUND
+        if answer.status == 404:
+            raise TransportError("UPS answered HTTP 404 without its error body (wrong base URL?)")
         log.warning("UPS refused a tracking request (HTTP 400 %s)", ", ".join(codes) or "?")
         raise TransportError("UPS refused the request (HTTP 400)")
     if answer.status != 200:
@@ -491,8 +507,9 @@ def _canonical(number: str | None) -> str:
     return "".join((number or "").split()).upper()
 
 
-def _error_codes(answer: Answer) -> list[str] | None:
-    """The codes of UPS's error body ``{"response": {"errors": [...]}}``; ``None`` without one."""
+def _errors(answer: Answer) -> list[tuple[str, str | None]] | None:
+    """The codes and messages of UPS's error body ``{"response": {"errors": [...]}}``; ``None``
+    without one."""
     try:
         body = json.loads(answer.body)
     except (ValueError, UnicodeDecodeError):
@@ -501,4 +518,8 @@ def _error_codes(answer: Answer) -> list[str] | None:
     errors = response.get("errors") if isinstance(response, dict) else None
     if not isinstance(errors, list):
         return None
-    return [code for e in errors if isinstance(e, dict) and (code := _text(e.get("code")))]
+    return [
+        (code, _text(e.get("message")))
+        for e in errors
+        if isinstance(e, dict) and (code := _text(e.get("code")))
+    ]

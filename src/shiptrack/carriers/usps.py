@@ -53,7 +53,13 @@ from shiptrack.carriers.http import (
     Token,
     check_transport,
 )
-from shiptrack.domain.changes import NOT_FOUND, CarrierReport, event_moment, newest_first
+from shiptrack.domain.changes import (
+    NOT_FOUND,
+    CarrierReport,
+    InvalidNumber,
+    event_moment,
+    newest_first,
+)
 from shiptrack.domain.mapping import table
 from shiptrack.domain.statuses import StatusCode
 from shiptrack.domain.timefmt import format_utc
@@ -172,6 +178,9 @@ class UspsCarrier(OAuthCarrier):
                     "tracking details"
                 )
             return self._read_items(queries, items)
+        invalid = _invalid_number(answer) if len(queries) == 1 else None
+        if invalid is not None:
+            return {queries[0]: invalid}
         if _not_found(answer, single=len(queries) == 1):
             return dict.fromkeys(queries, NOT_FOUND)
         raise _failure(answer)
@@ -192,6 +201,9 @@ class UspsCarrier(OAuthCarrier):
                     "USPS answered HTTP 200 without the documented tracking object"
                 )
             return self._report(detail)
+        invalid = _invalid_number(answer)
+        if invalid is not None:
+            return invalid
         if _not_found(answer, single=True):
             return NOT_FOUND
         raise _failure(answer)
@@ -199,6 +211,7 @@ class UspsCarrier(OAuthCarrier):
     def _read_items(self, queries: list[str], items: list[dict[str, Any]]) -> dict[str, Result]:
         wanted = set(queries)
         pieces: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        invalid_numbers: dict[str, InvalidNumber] = {}
         for item in items:
             number = (_text(item.get("trackingNumber")) or "").replace("-", "").upper()
             if not number and len(queries) == 1:
@@ -208,6 +221,8 @@ class UspsCarrier(OAuthCarrier):
             status = _text(item.get("statusCode")) or "200"
             if status.startswith("2"):
                 pieces[number].append(item)
+            elif status == "400" and (invalid := _invalid_in(item)) is not None:
+                invalid_numbers[number] = invalid
             elif status == "429" or status.startswith("5"):
                 # The status is the answer's: repeated only when it is a plain HTTP status.
                 shown = status if re.fullmatch(r"[0-9]{3}", status) else "5xx"
@@ -216,7 +231,9 @@ class UspsCarrier(OAuthCarrier):
         results: dict[str, Result] = {}
         for query in queries:
             found = [(self._report(piece), _mailed(piece)) for piece in pieces.get(query, [])]
-            results[query] = _latest_piece(found) if found else NOT_FOUND
+            results[query] = (
+                _latest_piece(found) if found else invalid_numbers.get(query, NOT_FOUND)
+            )
         return results
 
     # --- normalisation ------------------------------------------------------------------------
@@ -338,6 +355,40 @@ def _error_codes(body: dict[str, Any]) -> list[str]:
     if isinstance(details, list):
         codes += [_text(d.get("code")) for d in details if isinstance(d, dict)]
     return [c for c in codes if c]
+
+
+#: The request parameter a USPS error names when it is about the tracking number itself.
+_NUMBER_PARAMETERS = frozenset({"trackingnumber"})
+
+
+def _invalid_in(body: Any) -> InvalidNumber | None:
+    """The invalid number an ``ErrorMessage`` (or a v3r2 per-number failure) reports: an error
+    whose ``source.parameter`` is the tracking number. A tracking error code (``1500xx``, "may be
+    incorrect or the status update is not yet available") is USPS not knowing it yet, not this."""
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, dict):
+        return None
+    if any(code.startswith("1500") for code in _error_codes(body)):
+        return None
+    details = error.get("errors")
+    for detail in details if isinstance(details, list) else []:
+        source = detail.get("source") if isinstance(detail, dict) else None
+        parameter = _text(source.get("parameter")) if isinstance(source, dict) else None
+        if parameter is not None and parameter.lower() in _NUMBER_PARAMETERS:
+            return InvalidNumber(
+                "USPS",
+                _text(detail.get("code")),
+                _text(detail.get("detail")) or _text(detail.get("title")),
+            )
+    return None
+
+
+def _invalid_number(answer: Answer) -> InvalidNumber | None:
+    """USPS's HTTP 400 about the one tracking number asked (see :func:`_invalid_in`)."""
+    if answer.status != 400:
+        return None
+    body = _error_body(answer)
+    return _invalid_in(body) if body is not None else None
 
 
 def _not_found(answer: Answer, *, single: bool) -> bool:
