@@ -12,6 +12,7 @@ other pair gets 401 ``250002``. Tokens have ``expires_in`` ``"14399"`` unless
 - ``state["expire_on_use"] = True``: every token expires on its first use.
 - ``state["token_status"] = 429`` (or 500, ...): the token endpoint fails with that status.
 - ``state["slow_seconds"]``: how long :data:`SLOW` takes to answer (3 s by default).
+- ``state["rate_limited"] = {number, ...}``: those numbers answer 429 with ``Retry-After: 1``.
 
 Magic tracking numbers (any other number is "Tracking Information Not Found", HTTP 200 + TW0001):
 
@@ -572,6 +573,10 @@ async def _track(request: web.Request) -> web.StreamResponse:
     if not request.headers.get("transactionSrc"):
         return web.json_response(_errors("VSS004", "Missing transactionSrc"), status=400)
     number = request.match_info["number"]
+    if number in state.get("rate_limited", set()):
+        return web.json_response(
+            _errors("429", "Quota Limit Exceeded"), status=429, headers={"Retry-After": "1"}
+        )
     if number == NOT_FOUND_404:
         return web.json_response(_NOT_FOUND_BODY, status=404)
     if number == INVALID:
