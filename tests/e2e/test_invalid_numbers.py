@@ -19,6 +19,7 @@ from tests.fakes import ups
 from tests.fakes.server import FakeServer, serve
 from tests.support import (
     connect_carrier,
+    get_tracking,
     own_engine_server,
     production_account,
     recorded,
@@ -26,6 +27,9 @@ from tests.support import (
     wait_for_tracking,
     wait_until_stopped,
 )
+
+
+VERDICT = "UPS says the tracking number is invalid (TV1002 Invalid inquiry number)"
 
 
 @pytest.fixture(scope="module")
@@ -64,6 +68,16 @@ def account(server: Server, fake: FakeServer) -> Iterator[Tenant]:
 def test_an_invalid_number_walks_to_unknown_and_stops_after_three_confirmations(
     server: Server, account: Tenant, fake: FakeServer
 ) -> None:
+    live = get_tracking(account, "ups", ups.INVALID)  # not tracked: asked live, nothing stored
+    assert (live["status_code"], live["status_detail_code"]) == ("UN", "TRACKING_EXPIRED")
+    assert (live["carrier_status_code"], live["active"], live["stop_reason"]) == (
+        "TV1002",
+        False,
+        None,
+    )
+    assert live["last_error"] == VERDICT
+    asked_before = ups.track_requests(fake).count(ups.INVALID)
+
     start_tracking(account, "ups", ups.INVALID)
     body = wait_until_stopped(account, "ups", ups.INVALID)
 
@@ -71,18 +85,27 @@ def test_an_invalid_number_walks_to_unknown_and_stops_after_three_confirmations(
     assert body["status_description"] == "Unknown"
     assert body["status_detail_description"].startswith("Tracking for this parcel has expired")
     assert body["stop_reason"] == "invalid_number"
-    assert body["last_error"] == (
-        "UPS says the tracking number is invalid (TV1002 Invalid inquiry number)"
-    )
+    assert body["last_error"] == VERDICT
     assert body["carrier_status_code"] == "TV1002"
     assert body["carrier_status_description"] == "Invalid inquiry number"
     assert (body["events"], body["next_check_at"]) == ([], None)
-    assert ups.track_requests(fake).count(ups.INVALID) == INVALID_NUMBER_CONFIRMATIONS
+    asked = ups.track_requests(fake).count(ups.INVALID) - asked_before
+    assert asked == INVALID_NUMBER_CONFIRMATIONS
     rows = recorded(server, account.account_id, "ups", ups.INVALID)
     assert [(c.previous_status, c.status_code, c.status_detail_code) for c in rows.changes] == [
         ("UN", "UN", "TRACKING_EXPIRED")
     ]
     assert len(rows.deliveries) == 1
+
+    # Started again, the number is asked from zero confirmations and stops again.
+    start_tracking(account, "ups", ups.INVALID)
+    wait_for_tracking(
+        account, "ups", ups.INVALID, lambda b: b["active"] is True, "the restart to take effect"
+    )
+    again = wait_until_stopped(account, "ups", ups.INVALID)
+    assert again["stop_reason"] == "invalid_number"
+    asked = ups.track_requests(fake).count(ups.INVALID) - asked_before
+    assert asked == 2 * INVALID_NUMBER_CONFIRMATIONS
 
 
 def test_a_number_ups_does_not_know_stays_not_yet_in_system_and_tracked(
