@@ -28,7 +28,6 @@ from tests.support import (
     wait_until_stopped,
 )
 
-
 VERDICT = "UPS says the tracking number is invalid (TV1002 Invalid inquiry number)"
 
 
