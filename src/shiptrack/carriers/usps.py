@@ -39,6 +39,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
+from shiptrack.carriers import usps_errors
 from shiptrack.carriers.base import (
     Budget,
     ConnectionContext,
@@ -51,7 +52,6 @@ from shiptrack.carriers.http import (
     CarrierHttp,
     OAuthCarrier,
     Token,
-    check_transport,
 )
 from shiptrack.domain.changes import (
     NOT_FOUND,
@@ -178,12 +178,12 @@ class UspsCarrier(OAuthCarrier):
                     "tracking details"
                 )
             return self._read_items(queries, items)
-        invalid = _invalid_number(answer) if len(queries) == 1 else None
+        invalid = usps_errors.invalid_number(answer) if len(queries) == 1 else None
         if invalid is not None:
             return {queries[0]: invalid}
-        if _not_found(answer, single=len(queries) == 1):
+        if usps_errors.not_found(answer, single=len(queries) == 1):
             return dict.fromkeys(queries, NOT_FOUND)
-        raise _failure(answer)
+        raise usps_errors.failure(answer)
 
     async def _ask_v3(self, connection: ConnectionContext, query: str) -> Result:
         url = f"{_base(connection)}/tracking/v3/tracking/{quote(query, safe='')}"
@@ -201,12 +201,12 @@ class UspsCarrier(OAuthCarrier):
                     "USPS answered HTTP 200 without the documented tracking object"
                 )
             return self._report(detail)
-        invalid = _invalid_number(answer)
+        invalid = usps_errors.invalid_number(answer)
         if invalid is not None:
             return invalid
-        if _not_found(answer, single=True):
+        if usps_errors.not_found(answer, single=True):
             return NOT_FOUND
-        raise _failure(answer)
+        raise usps_errors.failure(answer)
 
     def _read_items(self, queries: list[str], items: list[dict[str, Any]]) -> dict[str, Result]:
         wanted = set(queries)
@@ -221,7 +221,7 @@ class UspsCarrier(OAuthCarrier):
             status = _text(item.get("statusCode")) or "200"
             if status.startswith("2"):
                 pieces[number].append(item)
-            elif status == "400" and (invalid := _invalid_in(item)) is not None:
+            elif status == "400" and (invalid := usps_errors.invalid_in(item)) is not None:
                 invalid_numbers[number] = invalid
             elif status == "429" or status.startswith("5"):
                 # The status is the answer's: repeated only when it is a plain HTTP status.
@@ -335,93 +335,6 @@ def _base(connection: ConnectionContext) -> str:
 
 def _headers(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}", "Accept": "application/json"}
-
-
-def _error_body(answer: Answer) -> dict[str, Any] | None:
-    """USPS's ``ErrorMessage`` envelope (``{"apiVersion", "error": {...}}``), if the body is one."""
-    try:
-        body = answer.json("USPS")
-    except TransportError:
-        return None
-    if isinstance(body, dict) and isinstance(body.get("error"), dict):
-        return body
-    return None
-
-
-def _error_codes(body: dict[str, Any]) -> list[str]:
-    error = body["error"]
-    codes = [_text(error.get("code"))]
-    details = error.get("errors")
-    if isinstance(details, list):
-        codes += [_text(d.get("code")) for d in details if isinstance(d, dict)]
-    return [c for c in codes if c]
-
-
-#: The request parameter a USPS error names when it is about the tracking number itself.
-_NUMBER_PARAMETERS = frozenset({"trackingnumber"})
-
-
-def _invalid_in(body: Any) -> InvalidNumber | None:
-    """The invalid number an ``ErrorMessage`` (or a v3r2 per-number failure) reports: an error
-    whose ``source.parameter`` is the tracking number. A tracking error code (``1500xx``, "may be
-    incorrect or the status update is not yet available") is USPS not knowing it yet, not this."""
-    error = body.get("error") if isinstance(body, dict) else None
-    if not isinstance(error, dict):
-        return None
-    if any(code.startswith("1500") for code in _error_codes(body)):
-        return None
-    details = error.get("errors")
-    for detail in details if isinstance(details, list) else []:
-        source = detail.get("source") if isinstance(detail, dict) else None
-        parameter = _text(source.get("parameter")) if isinstance(source, dict) else None
-        if parameter is not None and parameter.lower() in _NUMBER_PARAMETERS:
-            return InvalidNumber(
-                "USPS",
-                _text(detail.get("code")),
-                _text(detail.get("detail")) or _text(detail.get("title")),
-            )
-    return None
-
-
-def _invalid_number(answer: Answer) -> InvalidNumber | None:
-    """USPS's HTTP 400 about the one tracking number asked (see :func:`_invalid_in`)."""
-    if answer.status != 400:
-        return None
-    body = _error_body(answer)
-    return _invalid_in(body) if body is not None else None
-
-
-def _not_found(answer: Answer, *, single: bool) -> bool:
-    """Whether USPS said it does not know the number(s): a 404 in its error format, or, for a
-    single number, a 400 with a tracking error code (150001 to 150012, "status not available")."""
-    body = _error_body(answer)
-    if body is None:
-        return False
-    if answer.status == 404:
-        return True
-    return (
-        answer.status == 400
-        and single
-        and any(code.startswith("1500") for code in _error_codes(body))
-    )
-
-
-def _failure(answer: Answer) -> TransportError:
-    """The error for an answer that is neither tracking data nor "not found"."""
-    check_transport(answer, "USPS")
-    body = _error_body(answer)
-    if body is not None:
-        message = _text(body["error"].get("message")) or "no message"
-        log.warning("USPS refused a tracking request (HTTP %s): %s", answer.status, message)
-        return TransportError(f"USPS refused the tracking request (HTTP {answer.status})")
-    log.warning(
-        "USPS answered HTTP %s with a body that is not its own: %r",
-        answer.status,
-        answer.body[:120],
-    )
-    return TransportError(
-        f"USPS answered HTTP {answer.status} with a body that is not a USPS answer"
-    )
 
 
 # --- fields -------------------------------------------------------------------------------------
