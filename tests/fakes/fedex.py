@@ -64,6 +64,7 @@ SEVERAL = "770000000009"
 FOLLOW_ON = "770000000010"
 #: A number FedEx does not know.
 UNKNOWN = "770099999999"
+INVALID = "770000000000X"
 
 _counter = itertools.count(1)
 
@@ -170,6 +171,16 @@ def not_found(number: str) -> dict[str, Any]:
             "try again.",
         },
     }
+
+
+def invalid(number: str) -> dict[str, Any]:
+    """The per-number error of a number FedEx calls invalid (the message is the fake's own)."""
+    entry = not_found(number)
+    entry["error"] = {
+        "code": "TRACKING.TRACKINGNUMBER.INVALID",
+        "message": "Invalid tracking number.",
+    }
+    return entry
 
 
 MANKATO = place("MANKATO", "MN", "56001")
@@ -614,6 +625,7 @@ async def _track(request: web.Request) -> web.Response:
         # Not in FedEx's documentation: the schema only says "Maximum limit is 30".
         return _error(400, "BAD.REQUEST.ERROR", "trackingInfo accepts at most 30 items.")
     table = {**journeys(), **state.get("shipments", {})}
+    table[INVALID] = [invalid(INVALID)]
     output = track_output({n: table.get(n) or [not_found(n)] for n in numbers})
     if "x-customer-transaction-id" in request.headers:
         output["customerTransactionId"] = request.headers["x-customer-transaction-id"]

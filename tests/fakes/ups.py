@@ -12,6 +12,7 @@ other pair gets 401 ``250002``. Tokens have ``expires_in`` ``"14399"`` unless
 - ``state["expire_on_use"] = True``: every token expires on its first use.
 - ``state["token_status"] = 429`` (or 500, ...): the token endpoint fails with that status.
 - ``state["slow_seconds"]``: how long :data:`SLOW` takes to answer (3 s by default).
+- ``state["rate_limited"] = {number, ...}``: those numbers answer 429 with ``Retry-After: 1``.
 
 Magic tracking numbers (any other number is "Tracking Information Not Found", HTTP 200 + TW0001):
 
@@ -24,6 +25,9 @@ Magic tracking numbers (any other number is "Tracking Information Not Found", HT
 - :data:`EXCEPTION`: type X, status code 050 "address information required".
 - :data:`CUSTOMS`: type X, status code 092 "clearance in progress" (a live capture's shape).
 - :data:`ATTEMPT`: type X, activity code 48, status code 022 (first attempt).
+  :data:`ATTEMPT_AS_EXCEPTION`: type X, activity code 48 under the generic exception status code
+  013. :data:`ATTEMPT_BY_WORDING`: type X with codes no table lists, "DELIVERY ATTEMPTED …" at
+  the final attempt.
 - :data:`PICKUP_POINT`: type D, activity code 2Q, status code 161 (UPS Access Point).
 - :data:`LABEL_ONLY`: type M, activity code MP, status code 003.
 - :data:`UPDATE`: a first attempt, then a newer 154 "delivery date updated" (type X).
@@ -34,7 +38,8 @@ Magic tracking numbers (any other number is "Tracking Information Not Found", HT
 - :data:`ALTERNATE`: a USPS PIC (Ground Saver) that UPS lists as the alternate tracking number of
   one of two packages.
 - :data:`NOT_FOUND`: HTTP 200, warning TW0001, no package. :data:`NOT_FOUND_404`: HTTP 404 with
-  the TW0001 error body. :data:`INVALID`: HTTP 400 TV1002 "Invalid inquiry number".
+  the TW0001 error body. :data:`NO_INFORMATION`: HTTP 404, error 151044 "No tracking information
+  available". :data:`INVALID`: HTTP 400 TV1002 "Invalid inquiry number".
 - :data:`RATE_LIMITED`: 429 with ``Retry-After: 7``. :data:`SERVER_ERROR`: 500 10004.
   :data:`UNAVAILABLE`: 503. :data:`BLOCKED`: 403 "Blocked Merchant".
 - :data:`SLOW`: answers after ``state["slow_seconds"]``. :data:`MALFORMED`: 200 with an HTML body.
@@ -63,6 +68,8 @@ OUT_FOR_DELIVERY = "1ZOUTFORDELIVERY01"
 EXCEPTION = "1ZEXCEPTION0000001"
 CUSTOMS = "1ZCUSTOMS000000001"
 ATTEMPT = "1ZATTEMPT000000001"
+ATTEMPT_AS_EXCEPTION = "1ZATTEMPT000000013"
+ATTEMPT_BY_WORDING = "1ZATTEMPT000000099"
 PICKUP_POINT = "1ZACCESSPOINT00001"
 LABEL_ONLY = "1ZLABELONLY0000001"
 UPDATE = "1ZUPDATE0000000001"
@@ -74,6 +81,7 @@ ALTERNATE_UPS = "1ZALTERNATE0000001"
 NOT_FOUND = "1ZNOTFOUND00000001"
 NOT_FOUND_404 = "1ZNOTFOUND00000404"
 INVALID = "1ZINVALIDNUMBER"
+NO_INFORMATION = "1ZNOINFORMATION001"
 RATE_LIMITED = "1ZRATELIMITED00429"
 SERVER_ERROR = "1ZSERVERERROR00500"
 UNAVAILABLE = "1ZUNAVAILABLE00503"
@@ -474,6 +482,20 @@ def _answers() -> dict[str, Any]:
         ),
         CUSTOMS: _simple(CUSTOMS, _newest("X", "CI", "Customs Clearance in Progress", "092")),
         ATTEMPT: _simple(ATTEMPT, ATTEMPT_ACTIVITY),
+        ATTEMPT_AS_EXCEPTION: _simple(
+            ATTEMPT_AS_EXCEPTION,
+            _newest("X", "48", "THE RECEIVER WAS NOT AVAILABLE FOR DELIVERY.", "013"),
+        ),
+        ATTEMPT_BY_WORDING: _simple(
+            ATTEMPT_BY_WORDING,
+            _newest(
+                "X",
+                "Q9",
+                "DELIVERY ATTEMPTED. THE RECEIVER WAS NOT AVAILABLE AT THE TIME OF THE FINAL "
+                "DELIVERY ATTEMPT.",
+                "977",
+            ),
+        ),
         PICKUP_POINT: _simple(
             PICKUP_POINT,
             _newest(
@@ -551,10 +573,16 @@ async def _track(request: web.Request) -> web.StreamResponse:
     if not request.headers.get("transactionSrc"):
         return web.json_response(_errors("VSS004", "Missing transactionSrc"), status=400)
     number = request.match_info["number"]
+    if number in state.get("rate_limited", set()):
+        return web.json_response(
+            _errors("429", "Quota Limit Exceeded"), status=429, headers={"Retry-After": "1"}
+        )
     if number == NOT_FOUND_404:
         return web.json_response(_NOT_FOUND_BODY, status=404)
     if number == INVALID:
         return web.json_response(_errors("TV1002", "Invalid inquiry number"), status=400)
+    if number == NO_INFORMATION:
+        return web.json_response(_errors("151044", "No tracking information available"), status=404)
     if number == RATE_LIMITED:
         return web.json_response(
             _errors("429", "Quota Limit Exceeded"),

@@ -59,6 +59,10 @@ from typing import Any, TypedDict
 
 from aiohttp import web
 
+#: A number the fake refuses as invalid: HTTP 400 on v3, a per-number 400 inside a 207 on v3r2,
+#: both naming ``trackingNumber`` as the parameter at fault (the message is the fake's own).
+INVALID = "9499000000000000000000"
+INVALID_TEXT = "The tracking number is not valid."
 CLIENT_ID = "usps-consumer-key"
 CLIENT_SECRET = "usps-consumer-secret"
 
@@ -518,10 +522,14 @@ async def _refusal(request: web.Request, version: str) -> web.Response | None:
     return None
 
 
-def _bad_request(detail: str, parameter: str) -> web.Response:
-    body = _error(400, "Bad Request")
+def _bad_request_body(detail: str, parameter: str, *, version: str = "v3r2") -> Any:
+    body = _error(400, "Bad Request", version=version)
     body["error"]["errors"][0].update(detail=detail, source={"parameter": parameter})
-    return web.json_response(body, status=400)
+    return body
+
+
+def _bad_request(detail: str, parameter: str, *, version: str = "v3r2") -> web.Response:
+    return web.json_response(_bad_request_body(detail, parameter, version=version), status=400)
 
 
 async def _track_v3r2(request: web.Request) -> web.Response:
@@ -552,7 +560,11 @@ async def _track_v3r2(request: web.Request) -> web.Response:
         number = item["trackingNumber"]
         status = state.get("item_status", {}).get(number)
         pieces = pieces_of(state, number)
-        if status is not None or not pieces:
+        if number == INVALID:
+            failed = True
+            refusal = _bad_request_body(INVALID_TEXT, "trackingNumber")
+            answers.append({"statusCode": "400", "trackingNumber": number, **refusal})
+        elif status is not None or not pieces:
             failed = True
             code = status or "404"
             answers.append(
@@ -581,6 +593,8 @@ async def _track_v3(request: web.Request) -> web.Response:
         return refused
     state = request.app["fake"].state
     number = request.match_info["trackingNumber"]
+    if number == INVALID:
+        return _bad_request(INVALID_TEXT, "trackingNumber", version="v3")
     status = state.get("item_status", {}).get(number)
     if status is not None:
         return web.json_response(

@@ -25,7 +25,7 @@ import pytest
 from shiptrack.carriers.base import ConnectionContext, PushRefused, TrackRequest, TransportError
 from shiptrack.carriers.fedex import FedexCarrier
 from shiptrack.carriers.http import CarrierHttp, CredentialsRejected
-from shiptrack.domain.changes import NOT_FOUND, CarrierReport, Known, observe
+from shiptrack.domain.changes import NOT_FOUND, CarrierReport, InvalidNumber, Known, observe
 from shiptrack.domain.statuses import StatusCode
 from tests.fakes import fedex
 from tests.fakes.dial import FAKES_ALLOWED
@@ -245,6 +245,20 @@ async def test_unknown_number_is_not_found_not_an_error(
 ) -> None:
     results = await carrier.track(
         connection, [TrackRequest(fedex.UNKNOWN), TrackRequest(fedex.IN_TRANSIT)]
+    )
+    assert results[fedex.UNKNOWN] is NOT_FOUND
+    assert isinstance(results[fedex.IN_TRANSIT], CarrierReport)
+
+
+async def test_an_invalid_number_is_invalid_not_merely_not_found(
+    carrier: FedexCarrier, connection: ConnectionContext, fake: FakeServer
+) -> None:
+    results = await carrier.track(
+        connection,
+        [TrackRequest(fedex.INVALID), TrackRequest(fedex.UNKNOWN), TrackRequest(fedex.IN_TRANSIT)],
+    )
+    assert results[fedex.INVALID] == InvalidNumber(
+        "FedEx", "TRACKING.TRACKINGNUMBER.INVALID", "Invalid tracking number."
     )
     assert results[fedex.UNKNOWN] is NOT_FOUND
     assert isinstance(results[fedex.IN_TRANSIT], CarrierReport)

@@ -27,7 +27,14 @@ import pytest
 from shiptrack.carriers.base import ConnectionContext, PushRefused, TrackRequest, TransportError
 from shiptrack.carriers.http import CarrierHttp, CredentialsRejected
 from shiptrack.carriers.ups import UpsCarrier
-from shiptrack.domain.changes import NOT_FOUND, CarrierReport, Known, event_identity, observe
+from shiptrack.domain.changes import (
+    NOT_FOUND,
+    CarrierReport,
+    InvalidNumber,
+    Known,
+    event_identity,
+    observe,
+)
 from shiptrack.domain.timefmt import format_utc
 from tests.conftest import free_port
 from tests.fakes import ups
@@ -161,6 +168,8 @@ async def test_in_transit_package_with_its_pickup_date_and_delivery_window(
         (ups.EXCEPTION, ("EX", "ADDRESS_QUERY")),
         (ups.CUSTOMS, ("IT", "CUSTOMS_PROCESSING")),
         (ups.ATTEMPT, ("AT", "ATTEMPTED_DELIVERY")),
+        (ups.ATTEMPT_AS_EXCEPTION, ("AT", "ATTEMPTED_DELIVERY")),
+        (ups.ATTEMPT_BY_WORDING, ("AT", "ATTEMPTED_DELIVERY_FINAL")),
         (ups.PICKUP_POINT, ("SP", "DELIVERED_TO_PICKUP_POINT")),
         (ups.LABEL_ONLY, ("NY", "SHIPMENT_CREATED")),
     ],
@@ -183,13 +192,20 @@ async def test_a_delivery_date_update_keeps_the_status_and_moves_the_estimate(
 
 
 @pytest.mark.parametrize(
-    "number", [ups.NOT_FOUND, ups.NOT_FOUND_404, ups.INVALID, "1ZNEVERHEARDOF0001"]
+    "number", [ups.NOT_FOUND, ups.NOT_FOUND_404, ups.NO_INFORMATION, "1ZNEVERHEARDOF0001"]
 )
 async def test_numbers_ups_does_not_know_are_not_found(
     adapter: UpsCarrier, fake: FakeServer, number: str
 ) -> None:
     results = await adapter.track(connection(fake.url), [TrackRequest(number)])
     assert results == {number: NOT_FOUND}
+
+
+async def test_an_invalid_inquiry_number_is_invalid_not_merely_not_found(
+    adapter: UpsCarrier, fake: FakeServer
+) -> None:
+    results = await adapter.track(connection(fake.url), [TrackRequest(ups.INVALID)])
+    assert results == {ups.INVALID: InvalidNumber("UPS", "TV1002", "Invalid inquiry number")}
 
 
 async def test_of_several_shipments_the_current_one_is_picked(

@@ -29,7 +29,7 @@ import pytest
 from shiptrack.carriers.base import ConnectionContext, PushRefused, TrackRequest, TransportError
 from shiptrack.carriers.http import CarrierHttp, CredentialsRejected
 from shiptrack.carriers.usps import UspsCarrier
-from shiptrack.domain.changes import NOT_FOUND, CarrierReport, Known, observe
+from shiptrack.domain.changes import NOT_FOUND, CarrierReport, InvalidNumber, Known, observe
 from shiptrack.domain.tracking import TrackEvent
 from tests.fakes import usps
 from tests.fakes.dial import FAKES_ALLOWED
@@ -437,6 +437,21 @@ async def test_v3_asks_one_number_per_get_with_detail(
     assert all(r.query == {"expand": "DETAIL"} for r in gets)
     assert adapter.batch_size_for(context) == 1
     assert adapter.batch_size_for(connection(fake)) == 35
+
+
+@pytest.mark.parametrize("version", ["v3r2", "v3"])
+async def test_a_400_about_the_tracking_number_makes_it_invalid_not_merely_not_found(
+    fake: FakeServer, adapter: UspsCarrier, version: str
+) -> None:
+    alone = await track(adapter, connection(fake, version), usps.INVALID)
+    assert alone == {usps.INVALID: InvalidNumber("USPS", "400", usps.INVALID_TEXT)}
+    # Among other numbers (v3r2: one 207 answer), only that number is invalid.
+    mixed = await track(
+        adapter, connection(fake, version), usps.INVALID, usps.UNKNOWN, usps.DELIVERED
+    )
+    assert mixed[usps.INVALID] == InvalidNumber("USPS", "400", usps.INVALID_TEXT)
+    assert mixed[usps.UNKNOWN] is NOT_FOUND
+    assert isinstance(mixed[usps.DELIVERED], CarrierReport)
 
 
 async def test_a_number_with_dashes_is_asked_without_them_and_answered_under_its_own_name(

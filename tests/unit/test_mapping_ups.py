@@ -103,7 +103,8 @@ EXPECTED: list[tuple[list[str], str, str]] = [
         "AT",
         "ATTEMPTED_DELIVERY",
     ),
-    (_status("024"), "AT", "ATTEMPTED_DELIVERY_FINAL"),
+    ([*_status("024"), "wording:final_attempt"], "AT", "ATTEMPTED_DELIVERY_FINAL"),
+    (["wording:attempt"], "AT", "ATTEMPTED_DELIVERY"),
     # Exceptions, returns, holds.
     (_status("007") + _type("MV"), "EX", "CANCELLED"),
     (
@@ -180,6 +181,7 @@ def test_every_documented_code_is_in_the_table_and_nothing_else() -> None:
         | {f"type:{t}" for t in DOCUMENTED_TYPES}
     )
     keys = {row["key"] for row in _csv_rows()}
+    documented |= {"wording:attempt", "wording:final_attempt"}  # the attempt wordings' decisions
     assert documented - keys == set(), "documented UPS codes missing from ups.csv"
     assert keys - documented == set(), "ups.csv maps codes UPS does not document"
     assert keys == set(EXPECTED_BY_KEY)
@@ -219,6 +221,88 @@ def test_activity_code_beats_the_type_when_the_status_code_is_unknown() -> None:
 def test_the_type_decides_when_no_code_is_known() -> None:
     mapped = map_activity("X", "ZZ", "999")
     assert (mapped.status_code, mapped.status_detail_code) == ("EX", "UNSPECIFIED_EXCEPTION")
+
+
+@pytest.mark.parametrize(
+    ("codes", "description", "expected"),
+    [
+        # Attempt codes win over a generic exception status code under type X.
+        (("X", "48", "013"), "THE RECEIVER WAS NOT AVAILABLE FOR DELIVERY.", "ATTEMPTED_DELIVERY"),
+        (("X", "55", "029"), None, "ATTEMPTED_DELIVERY"),
+        (("X", "48", "022"), None, "ATTEMPTED_DELIVERY"),
+        (("X", "48", "024"), None, "ATTEMPTED_DELIVERY_FINAL"),
+        # Codes UPS does not document for it: the wording says it was an attempt.
+        (("X", "ZZ", "013"), "DELIVERY ATTEMPTED", "ATTEMPTED_DELIVERY"),
+        (("X", None, None), "The receiver was not available for delivery.", "ATTEMPTED_DELIVERY"),
+        (
+            ("X", "ZZ", "999"),
+            "WE TRIED TO DELIVER TO THE BUSINESS, BUT IT WAS CLOSED.",
+            "ATTEMPTED_DELIVERY",
+        ),
+        (
+            ("X", "ZZ", "013"),
+            "THE RECEIVER WAS NOT AVAILABLE FOR DELIVERY. A FINAL ATTEMPT WILL BE MADE TOMORROW.",
+            "ATTEMPTED_DELIVERY",
+        ),
+        (
+            ("X", "ZZ", "013"),
+            "The receiver was not available at the time of the final delivery attempt.",
+            "ATTEMPTED_DELIVERY_FINAL",
+        ),
+    ],
+    ids=[
+        "code-48-under-013",
+        "code-55-under-029",
+        "status-022",
+        "status-024",
+        "wording-delivery-attempted",
+        "wording-receiver-not-available",
+        "wording-business-closed",
+        "wording-final-attempt-announced",
+        "wording-final-attempt",
+    ],
+)
+def test_a_failed_attempt_ups_files_as_an_exception_is_an_attempt(
+    codes: tuple[str, str | None, str | None], description: str | None, expected: str
+) -> None:
+    mapped = map_activity(*codes, description)
+    assert (mapped.status_code, mapped.status_detail_code) == ("AT", expected)
+
+
+@pytest.mark.parametrize(
+    ("codes", "description", "expected"),
+    [
+        (("X", "ZZ", "013"), "Exception: package damaged", "UNSPECIFIED_EXCEPTION"),
+        (("X", "RS", "064"), "Delivery attempted: the receiver refused it", "REFUSED_BY_CUSTOMER"),
+        (
+            ("X", "48", "033"),
+            "The receiver was not available. Returning to sender.",
+            "RETURN_TO_SENDER",
+        ),
+        (
+            ("X", "ZZ", "013"),
+            "The receiver was not available at the final attempt. Returning to the sender.",
+            "UNSPECIFIED_EXCEPTION",
+        ),
+        (("X", "AE", "050"), "The address is incomplete.", "ADDRESS_QUERY"),
+        (
+            ("X", "ZZ", "058"),
+            "Delivery attempted; clearance information required",
+            "HELD_BY_CUSTOMS",
+        ),
+    ],
+    ids=["plain", "refused", "return-code", "return-wording", "address", "customs"],
+)
+def test_exceptions_stay_exceptions(
+    codes: tuple[str, str | None, str | None], description: str, expected: str
+) -> None:
+    mapped = map_activity(*codes, description)
+    assert (mapped.status_code, mapped.status_detail_code) == ("EX", expected)
+
+
+def test_the_attempt_wording_never_turns_a_scan_that_is_not_an_exception_into_an_attempt() -> None:
+    mapped = map_activity("I", "AR", "005", "Arrived; a delivery attempt is planned for tomorrow")
+    assert (mapped.status_code, mapped.status_detail_code) == ("IT", "IN_TRANSIT")
 
 
 def test_an_update_is_informational_whatever_codes_it_carries() -> None:

@@ -1,11 +1,12 @@
 """The carrier plug-in interface.
 
 An adapter turns "these tracking numbers, on this carrier connection" into one
-:class:`~shiptrack.domain.changes.CarrierReport` or :data:`~shiptrack.domain.changes.NOT_FOUND` per
-number, or raises :class:`TransportError` for the whole batch. It normalises with its carrier's
-mapping table (``shiptrack.domain.mapping``) and declares, as class attributes and methods of
-:class:`CarrierAdapter`, how it may be called: batch size, request budget, whether the carrier
-pushes and whether it fetches a push token first. Capabilities are declared, never probed for.
+:class:`~shiptrack.domain.changes.CarrierReport`, :data:`~shiptrack.domain.changes.NOT_FOUND` or
+:class:`~shiptrack.domain.changes.InvalidNumber` per number, or raises :class:`TransportError`
+for the whole batch. It normalises with its carrier's mapping table (``shiptrack.domain.mapping``)
+and declares, as class attributes and methods of :class:`CarrierAdapter`, how it may be called:
+batch size, request budget, whether the carrier pushes and whether it fetches a push token first.
+Capabilities are declared, never probed for.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
 
-from shiptrack.domain.changes import CarrierReport, NotFoundYet
+from shiptrack.domain.changes import CarrierReport, InvalidNumber, NotFoundYet
 
-Result = CarrierReport | NotFoundYet
+#: An adapter's answer for one number: a report, not found (yet), or the carrier's word that the
+#: number itself is invalid (:class:`~shiptrack.domain.changes.InvalidNumber`).
+Result = CarrierReport | NotFoundYet | InvalidNumber
 
 
 class TransportError(Exception):

@@ -11,7 +11,8 @@ Several shipments for one number
        :data:`FOLLOW_ON_WINDOW` after the subscription — the subscribed parcel or its later leg,
        never a stranger who gets the number months later; if every shipment started later than
        that, the one that started first;
-    3. shipments carrying only an ``error`` are ignored; when none has any date, FedEx's first.
+    3. shipments carrying only an ``error`` are ignored (``TRACKING.TRACKINGNUMBER.INVALID`` with no
+       shipment makes the number invalid); when none has any date, FedEx's first.
 
 Timestamps
     Scan times are ISO-8601 with the local offset: ``occurred_at`` is their UTC instant and
@@ -30,7 +31,7 @@ from typing import Any
 
 from shiptrack.carriers.base import Result
 from shiptrack.carriers.http import Answer
-from shiptrack.domain.changes import NOT_FOUND, CarrierReport
+from shiptrack.domain.changes import NOT_FOUND, CarrierReport, InvalidNumber
 from shiptrack.domain.mapping import table
 from shiptrack.domain.timefmt import format_utc
 from shiptrack.domain.tracking import TrackEvent
@@ -76,10 +77,20 @@ def complete_results(document: Any) -> dict[str, list[Any]]:
     return answered
 
 
+#: Per-number errors that say the number itself is invalid (``…NOTFOUND`` is "not yet").
+INVALID_NUMBER_CODES = frozenset({"TRACKING.TRACKINGNUMBER.INVALID"})
+
+
 def result(shipments: list[Any], since: datetime | None) -> Result:
-    """What the answer for one number means: the chosen shipment's report, or not found."""
+    """What the answer for one number means: the chosen shipment's report, not found, or (when
+    FedEx has no shipment and says so) an invalid number."""
     usable = [s for s in shipments if _has_data(s)]
     if not usable:
+        for shipment in shipments:
+            error = _object(shipment.get("error"))
+            code = _text(error.get("code"))
+            if code in INVALID_NUMBER_CODES:
+                return InvalidNumber("FedEx", code, _text(error.get("message")))
         return NOT_FOUND
     return report(choose_shipment(usable, since))
 

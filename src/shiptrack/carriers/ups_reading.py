@@ -5,10 +5,17 @@ Normalisation (the decisions are in ``domain/mappings/ups.csv``):
 - every activity is looked up by its 3-digit status code (``status:011``), then its 2-character
   activity code (``code:FS``), then its status type (``type:D``). An update (type ``U``) is looked
   up by its type first: whatever codes it carries it never changes the status.
+- a failed delivery attempt that UPS files as an exception (type ``X``, a generic exception status
+  code such as ``013``) is an attempt: when the lookup says only "exception, unspecified", the
+  activity code (``code:48``) and then the wording (:data:`ATTEMPT_WORDING`, table keys
+  ``wording:attempt`` / ``wording:final_attempt``) are asked whether it is an attempt. A specific
+  exception (refused, return, damage, customs, address) stays ``EX``.
 - ``occurred_at`` is UTC from ``gmtDate``/``gmtTime``, else from the local time and ``gmtOffset``;
   without either it stays ``None`` and only ``carrier_occurred_at`` (the local wall time) is set.
-- not found (HTTP 200 with warning ``TW0001``, HTTP 404 with UPS's error body, HTTP 400 ``TV1002``
-  invalid inquiry number) is :data:`~shiptrack.domain.changes.NOT_FOUND`: the package is ``NY``.
+- not found (HTTP 200 with warning ``TW0001``, HTTP 404 with UPS's error body, an error
+  ``151044`` "No tracking information available") is :data:`~shiptrack.domain.changes.NOT_FOUND`:
+  the package is ``NY``. An invalid number (HTTP 400 ``TV1002`` "Invalid inquiry number", or any
+  error with that text) is :class:`~shiptrack.domain.changes.InvalidNumber`.
 - one number can answer several shipments or packages: the package whose ``trackingNumber`` is the
   number asked wins, then one whose alternate tracking number is; among several candidates the one
   with the most recent activity (a reused number's current use).
@@ -26,7 +33,7 @@ from typing import Any
 
 from shiptrack.carriers.base import PushRefused, Result, TransportError
 from shiptrack.carriers.http import Answer, check_transport
-from shiptrack.domain.changes import NOT_FOUND, CarrierReport
+from shiptrack.domain.changes import NOT_FOUND, CarrierReport, InvalidNumber
 from shiptrack.domain.mapping import Mapped, table
 from shiptrack.domain.statuses import StatusCode
 from shiptrack.domain.timefmt import format_utc
@@ -35,11 +42,29 @@ from shiptrack.domain.tracking import TrackEvent
 log = logging.getLogger("shiptrack.carriers.ups")
 
 CARRIER = "UPS"
-#: A 400 that is about the number, not about the request: the number is treated as not found.
+#: An error that says the number itself is invalid: UPS will never know it.
 INVALID_NUMBER_CODES = frozenset({"TV1002"})
+INVALID_NUMBER_TEXT = "invalid inquiry number"
+#: An error that says UPS has nothing on the number (yet): not found, like warning ``TW0001``.
+NOT_FOUND_CODES = frozenset({"TW0001", "151044"})
 #: Status types looked up before any code: they never change the package's status.
 TYPE_FIRST = frozenset({"U"})
+#: An exception the lookup knows nothing more about: an attempt's code or wording may refine it.
+GENERIC_EXCEPTION = "UNSPECIFIED_EXCEPTION"
 _OFFSET = re.compile(r"^([+-])(\d{1,2})[.:]?(\d{2})$")
+#: How UPS words a failed delivery attempt (its English texts; shiptrack asks for ``en_US``).
+ATTEMPT_WORDING = re.compile(
+    r"delivery attempt|attempted delivery|attempted to deliver|tried to deliver"
+    r"|(receiver|customer|recipient) was not available|receiving business was closed",
+    re.IGNORECASE,
+)
+#: The last attempt: "... at the time of the final (delivery) attempt", not "a final attempt will
+#: be made" (the second attempt announcing the last one).
+FINAL_ATTEMPT_WORDING = re.compile(
+    r"(time of|at) the final (delivery )?attempt|final delivery attempt was made", re.IGNORECASE
+)
+#: Wording of a return: an attempt that ends in a return to the sender stays an exception.
+RETURN_WORDING = re.compile(r"\breturn", re.IGNORECASE)
 
 
 def mapping_keys(status_type: str | None, code: str | None, status_code: str | None) -> list[str]:
@@ -54,9 +79,34 @@ def mapping_keys(status_type: str | None, code: str | None, status_code: str | N
     return keys
 
 
-def map_activity(status_type: str | None, code: str | None, status_code: str | None) -> Mapped:
-    """The ShipEngine status of a UPS activity (Track API) or event (Track Alert)."""
-    return table("ups").lookup(mapping_keys(status_type, code, status_code))
+def attempt_keys(code: str | None, descriptions: tuple[str | None, ...]) -> list[str]:
+    """The keys that can make an activity UPS files as an exception a delivery attempt: its
+    activity code, then its wording (see :data:`ATTEMPT_WORDING`)."""
+    keys = [f"code:{code}"] if code else []
+    text = " ".join(d for d in descriptions if d)
+    if ATTEMPT_WORDING.search(text) and not RETURN_WORDING.search(text):
+        keys.append("wording:final_attempt" if FINAL_ATTEMPT_WORDING.search(text) else "")
+        keys.append("wording:attempt")
+    return [key for key in keys if key]
+
+
+def map_activity(
+    status_type: str | None,
+    code: str | None,
+    status_code: str | None,
+    *descriptions: str | None,
+) -> Mapped:
+    """The ShipEngine status of a UPS activity (Track API) or event (Track Alert), given its
+    codes and texts (``description``, ``simplifiedTextDescription``)."""
+    ups = table("ups")
+    mapped = ups.lookup(mapping_keys(status_type, code, status_code))
+    if (mapped.status_code, mapped.status_detail_code) == (StatusCode.EX, GENERIC_EXCEPTION):
+        # UPS files attempts under type X, often with a generic exception status code: the
+        # activity code or the wording says what happened.
+        attempt = ups.lookup(attempt_keys(code, descriptions))
+        if attempt.status_code == StatusCode.AT:
+            return attempt
+    return mapped
 
 
 # --- reading the Track API ----------------------------------------------------------------------
@@ -66,14 +116,25 @@ def read_track_answer(answer: Answer, number: str) -> Result:
     """What a Track API answer says about ``number``; :class:`TransportError` when it says
     nothing (auth failure, 429, 5xx, an unreadable body)."""
     check_transport(answer, CARRIER)
-    if answer.status == 404:
-        if _error_codes(answer) is not None:
+    if answer.status in (400, 404):
+        errors = _errors(answer)
+        invalid = next(
+            (
+                (code, message)
+                for code, message in errors or []
+                if code in INVALID_NUMBER_CODES or INVALID_NUMBER_TEXT in (message or "").lower()
+            ),
+            None,
+        )
+        if invalid is not None:
+            return InvalidNumber(CARRIER, *invalid)
+        if answer.status == 404 and errors is not None:
             return NOT_FOUND
-        raise TransportError("UPS answered HTTP 404 without its error body (wrong base URL?)")
-    if answer.status == 400:
-        codes = _error_codes(answer) or []
-        if INVALID_NUMBER_CODES & set(codes):
+        codes = [code for code, _ in errors or []]
+        if NOT_FOUND_CODES & set(codes):
             return NOT_FOUND
+        if answer.status == 404:
+            raise TransportError("UPS answered HTTP 404 without its error body (wrong base URL?)")
         log.warning("UPS refused a tracking request (HTTP 400 %s)", ", ".join(codes) or "?")
         raise TransportError("UPS refused the request (HTTP 400)")
     if answer.status != 200:
@@ -298,7 +359,7 @@ def _event(
     postal_code: str | None,
     country: str | None,
 ) -> TrackEvent:
-    mapped = map_activity(status_type, code, status_code)
+    mapped = map_activity(status_type, code, status_code, description, simplified)
     return TrackEvent(
         status_code=mapped.status_code.value,
         status_detail_code=mapped.status_detail_code,
@@ -446,8 +507,9 @@ def _canonical(number: str | None) -> str:
     return "".join((number or "").split()).upper()
 
 
-def _error_codes(answer: Answer) -> list[str] | None:
-    """The codes of UPS's error body ``{"response": {"errors": [...]}}``; ``None`` without one."""
+def _errors(answer: Answer) -> list[tuple[str, str | None]] | None:
+    """The codes and messages of UPS's error body ``{"response": {"errors": [...]}}``; ``None``
+    without one."""
     try:
         body = json.loads(answer.body)
     except (ValueError, UnicodeDecodeError):
@@ -456,4 +518,8 @@ def _error_codes(answer: Answer) -> list[str] | None:
     errors = response.get("errors") if isinstance(response, dict) else None
     if not isinstance(errors, list):
         return None
-    return [code for e in errors if isinstance(e, dict) and (code := _text(e.get("code")))]
+    return [
+        (code, _text(e.get("message")))
+        for e in errors
+        if isinstance(e, dict) and (code := _text(e.get("code")))
+    ]

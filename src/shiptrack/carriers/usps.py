@@ -39,6 +39,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
+from shiptrack.carriers import usps_errors
 from shiptrack.carriers.base import (
     Budget,
     ConnectionContext,
@@ -51,9 +52,14 @@ from shiptrack.carriers.http import (
     CarrierHttp,
     OAuthCarrier,
     Token,
-    check_transport,
 )
-from shiptrack.domain.changes import NOT_FOUND, CarrierReport, event_moment, newest_first
+from shiptrack.domain.changes import (
+    NOT_FOUND,
+    CarrierReport,
+    InvalidNumber,
+    event_moment,
+    newest_first,
+)
 from shiptrack.domain.mapping import table
 from shiptrack.domain.statuses import StatusCode
 from shiptrack.domain.timefmt import format_utc
@@ -172,9 +178,12 @@ class UspsCarrier(OAuthCarrier):
                     "tracking details"
                 )
             return self._read_items(queries, items)
-        if _not_found(answer, single=len(queries) == 1):
+        invalid = usps_errors.invalid_number(answer) if len(queries) == 1 else None
+        if invalid is not None:
+            return {queries[0]: invalid}
+        if usps_errors.not_found(answer, single=len(queries) == 1):
             return dict.fromkeys(queries, NOT_FOUND)
-        raise _failure(answer)
+        raise usps_errors.failure(answer)
 
     async def _ask_v3(self, connection: ConnectionContext, query: str) -> Result:
         url = f"{_base(connection)}/tracking/v3/tracking/{quote(query, safe='')}"
@@ -192,13 +201,17 @@ class UspsCarrier(OAuthCarrier):
                     "USPS answered HTTP 200 without the documented tracking object"
                 )
             return self._report(detail)
-        if _not_found(answer, single=True):
+        invalid = usps_errors.invalid_number(answer)
+        if invalid is not None:
+            return invalid
+        if usps_errors.not_found(answer, single=True):
             return NOT_FOUND
-        raise _failure(answer)
+        raise usps_errors.failure(answer)
 
     def _read_items(self, queries: list[str], items: list[dict[str, Any]]) -> dict[str, Result]:
         wanted = set(queries)
         pieces: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        invalid_numbers: dict[str, InvalidNumber] = {}
         for item in items:
             number = (_text(item.get("trackingNumber")) or "").replace("-", "").upper()
             if not number and len(queries) == 1:
@@ -208,6 +221,8 @@ class UspsCarrier(OAuthCarrier):
             status = _text(item.get("statusCode")) or "200"
             if status.startswith("2"):
                 pieces[number].append(item)
+            elif status == "400" and (invalid := usps_errors.invalid_in(item)) is not None:
+                invalid_numbers[number] = invalid
             elif status == "429" or status.startswith("5"):
                 # The status is the answer's: repeated only when it is a plain HTTP status.
                 shown = status if re.fullmatch(r"[0-9]{3}", status) else "5xx"
@@ -216,7 +231,9 @@ class UspsCarrier(OAuthCarrier):
         results: dict[str, Result] = {}
         for query in queries:
             found = [(self._report(piece), _mailed(piece)) for piece in pieces.get(query, [])]
-            results[query] = _latest_piece(found) if found else NOT_FOUND
+            results[query] = (
+                _latest_piece(found) if found else invalid_numbers.get(query, NOT_FOUND)
+            )
         return results
 
     # --- normalisation ------------------------------------------------------------------------
@@ -318,59 +335,6 @@ def _base(connection: ConnectionContext) -> str:
 
 def _headers(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}", "Accept": "application/json"}
-
-
-def _error_body(answer: Answer) -> dict[str, Any] | None:
-    """USPS's ``ErrorMessage`` envelope (``{"apiVersion", "error": {...}}``), if the body is one."""
-    try:
-        body = answer.json("USPS")
-    except TransportError:
-        return None
-    if isinstance(body, dict) and isinstance(body.get("error"), dict):
-        return body
-    return None
-
-
-def _error_codes(body: dict[str, Any]) -> list[str]:
-    error = body["error"]
-    codes = [_text(error.get("code"))]
-    details = error.get("errors")
-    if isinstance(details, list):
-        codes += [_text(d.get("code")) for d in details if isinstance(d, dict)]
-    return [c for c in codes if c]
-
-
-def _not_found(answer: Answer, *, single: bool) -> bool:
-    """Whether USPS said it does not know the number(s): a 404 in its error format, or, for a
-    single number, a 400 with a tracking error code (150001 to 150012, "status not available")."""
-    body = _error_body(answer)
-    if body is None:
-        return False
-    if answer.status == 404:
-        return True
-    return (
-        answer.status == 400
-        and single
-        and any(code.startswith("1500") for code in _error_codes(body))
-    )
-
-
-def _failure(answer: Answer) -> TransportError:
-    """The error for an answer that is neither tracking data nor "not found"."""
-    check_transport(answer, "USPS")
-    body = _error_body(answer)
-    if body is not None:
-        message = _text(body["error"].get("message")) or "no message"
-        log.warning("USPS refused a tracking request (HTTP %s): %s", answer.status, message)
-        return TransportError(f"USPS refused the tracking request (HTTP {answer.status})")
-    log.warning(
-        "USPS answered HTTP %s with a body that is not its own: %r",
-        answer.status,
-        answer.body[:120],
-    )
-    return TransportError(
-        f"USPS answered HTTP {answer.status} with a body that is not a USPS answer"
-    )
 
 
 # --- fields -------------------------------------------------------------------------------------

@@ -62,6 +62,35 @@ NOT_FOUND = NotFoundYet()
 
 
 @dataclass(frozen=True, slots=True)
+class InvalidNumber:
+    """The carrier says the number itself is invalid (UPS "Invalid inquiry number", FedEx
+    ``TRACKING.TRACKINGNUMBER.INVALID``, …): not "not yet in system". The package becomes ``UN`` /
+    :data:`INVALID_NUMBER_DETAIL`, and tracking stops after a few such answers in a row
+    (:data:`shiptrack.domain.schedule.INVALID_NUMBER_CONFIRMATIONS`)."""
+
+    #: The carrier's name ("UPS"), for the package's ``last_error``.
+    carrier: str
+    #: The carrier's error code and text, kept as the package's carrier status code and text.
+    code: str | None = None
+    message: str | None = None
+
+    def verdict(self) -> str:
+        """What the package's ``last_error`` says: who said the number is invalid, and how."""
+        said = " ".join(part for part in (self.code, self.message) if part)
+        return f"{self.carrier} says the tracking number is invalid" + (
+            f" ({said})" if said else ""
+        )
+
+
+#: The ``status_detail_code`` of an invalid number. ShipEngine's enum has no "invalid tracking
+#: number" code, and shiptrack never sends a code outside it (clients generated from the schema
+#: would refuse the answer); the closest is ``TRACKING_EXPIRED`` ("Tracking for this parcel has
+#: expired …"): tracking of the number ends. ``stop_reason`` (``invalid_number``), ``last_error``
+#: and the carrier status code and text say why.
+INVALID_NUMBER_DETAIL = "TRACKING_EXPIRED"
+
+
+@dataclass(frozen=True, slots=True)
 class Known:
     """What the store knows of a package before this check."""
 
@@ -103,6 +132,9 @@ class Observation:
     estimated_delivery_date: str | None = None
     actual_delivery_date: str | None = None
     carrier_found: bool = True
+    #: The carrier's answer that the number is invalid, when it counts as a confirmation (a number
+    #: the carrier once answered with scans is never taken for invalid).
+    invalid: InvalidNumber | None = None
 
 
 def event_identity(event: TrackEvent) -> bytes:
@@ -163,10 +195,12 @@ def _chronological(events: list[TrackEvent]) -> list[TrackEvent]:
     return [e for _, _, e in sorted(timed, key=lambda t: (t[0], -t[1]))] + untimed[::-1]
 
 
-def observe(known: Known, report: CarrierReport | NotFoundYet) -> Observation:
+def observe(known: Known, report: CarrierReport | NotFoundYet | InvalidNumber) -> Observation:
     """Compare a carrier's answer with what is known; see the module docstring for the rules."""
     if isinstance(report, NotFoundYet):
         return _not_found(known)
+    if isinstance(report, InvalidNumber):
+        return _invalid(known, report)
 
     unique: dict[bytes, TrackEvent] = {}
     for event in report.events:
@@ -253,7 +287,12 @@ def observe(known: Known, report: CarrierReport | NotFoundYet) -> Observation:
 
 def _not_found(known: Known) -> Observation:
     changes = []
-    if not known.settled:
+    # A number the carrier called invalid and now only does not know is back to "not yet".
+    was_invalid = (known.status_code, known.status_detail_code) == (
+        StatusCode.UN,
+        INVALID_NUMBER_DETAIL,
+    )
+    if not known.settled or was_invalid:
         changes.append(
             Change(
                 sequence=known.sequence + 1,
@@ -276,6 +315,38 @@ def _not_found(known: Known) -> Observation:
         status_detail_code=status[1],
         defining_event=None,
         carrier_found=False,
+    )
+
+
+def _invalid(known: Known, answer: InvalidNumber) -> Observation:
+    """The carrier says the number is invalid: ``UN`` / :data:`INVALID_NUMBER_DETAIL`, a change
+    when that is news. A number that was found before (it has scans, or a status besides ``NY``
+    and ``UN``) is not taken for invalid on the carrier's word: that answer is read as "not
+    found", which keeps what we had."""
+    if known.identities or known.status_code not in (StatusCode.NY, StatusCode.UN):
+        return _not_found(known)
+    status = (StatusCode.UN.value, INVALID_NUMBER_DETAIL)
+    changes = []
+    if not known.settled or (known.status_code, known.status_detail_code) != status:
+        changes.append(
+            Change(
+                sequence=known.sequence + 1,
+                previous_status=known.status_code,
+                status_code=status[0],
+                status_detail_code=status[1],
+                occurred_at=None,
+                correction=False,
+                event=None,
+            )
+        )
+    return Observation(
+        new_events=[],
+        changes=changes,
+        status_code=status[0],
+        status_detail_code=status[1],
+        defining_event=None,
+        carrier_found=False,
+        invalid=answer,
     )
 
 

@@ -19,6 +19,7 @@ from typing import Any
 from shiptrack.domain.changes import (
     CarrierReport,
     Change,
+    InvalidNumber,
     Known,
     NotFoundYet,
     Observation,
@@ -33,8 +34,9 @@ from shiptrack.domain.schedule import SchedulePolicy, stop_reason
 from shiptrack.domain.statuses import StatusCode
 from shiptrack.domain.tracking import Subscription, TrackEvent
 
-#: What a carrier said about one number: a report, or that it does not know it (yet).
-CarrierAnswer = CarrierReport | NotFoundYet
+#: What a carrier said about one number: a report, that it does not know it (yet), or that the
+#: number itself is invalid.
+CarrierAnswer = CarrierReport | NotFoundYet | InvalidNumber
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +53,8 @@ class ClaimedPackage:
     lease_until: datetime | None
     #: When the package was due (``None`` for a push): how late a claim came is measured from it.
     due_at: datetime | None = None
+    #: How many checks in a row so far heard from the carrier that the number is invalid.
+    invalid_checks: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +134,11 @@ class PackageState:
     #: ``None`` when tracking stops; then ``stop_reason`` says why.
     next_check_at: datetime | None
     stop_reason: str | None
+    #: Checks in a row that heard the number is invalid (0 after any other answer).
+    invalid_checks: int = 0
+    #: What the package shows as ``last_error``: the carrier's verdict on an invalid number, else
+    #: nothing (the carrier answered).
+    last_error: str | None = None
 
     @property
     def active(self) -> bool:
@@ -201,7 +210,13 @@ def decide(
     changes = list(observation.changes)
     age = now - claimed.created_at
     stop = None
-    if policy.schedule.expired(observation.status_code, age=age, speed=policy.speed):
+    invalid = observation.invalid
+    # Only the carrier's word counts: a failed call never reaches decide, so it neither confirms
+    # nor breaks the run; any other answer starts it again.
+    invalid_checks = claimed.invalid_checks + 1 if invalid is not None else 0
+    if invalid is None and policy.schedule.expired(
+        observation.status_code, age=age, speed=policy.speed
+    ):
         # After what this check recorded: a first check that finds nothing expires from NY.
         after = replace(
             before,
@@ -216,11 +231,15 @@ def decide(
     detail = final.status_detail_code if final else observation.status_detail_code
     status_since = now if final else claimed.status_since
     stop = stop or stop_reason(
-        status_code, status_since=status_since, now=now, exception_watch=policy.exception_watch
+        status_code,
+        status_since=status_since,
+        now=now,
+        exception_watch=policy.exception_watch,
+        invalid_confirmations=invalid_checks,
     )
     event = observation.defining_event
     carrier_status_code, carrier_detail_code, carrier_status_description, exception = (
-        _carrier_fields(subscription, status_code, event)
+        _carrier_fields(subscription, status_code, event, invalid)
     )
     ship_date = observation.ship_date or subscription.ship_date
     estimated = observation.estimated_delivery_date or subscription.estimated_delivery_date
@@ -251,6 +270,8 @@ def decide(
         checked_at=now,
         next_check_at=next_check_at,
         stop_reason=stop,
+        invalid_checks=invalid_checks,
+        last_error=invalid.verdict() if invalid is not None else None,
     )
     grown = (*history, *observation.new_events) if observation.new_events else None
     if not changes:  # most checks: nothing to notify, so no snapshot of the package is built
@@ -271,7 +292,7 @@ def decide(
         active=package.active,
         stop_reason=stop,
         last_checked_at=now,
-        last_error=None,
+        last_error=package.last_error,
     )
     notices = tuple(
         _notice(latest, change, scans, latest=index == len(changes) - 1)
@@ -303,7 +324,7 @@ def observed_package(
     texts of the event that decides it (kept as they were when no event decides), and the dates
     the carrier gave (kept when it gave none)."""
     carrier_status_code, carrier_detail_code, carrier_status_description, exception = (
-        _carrier_fields(subscription, status_code, observation.defining_event)
+        _carrier_fields(subscription, status_code, observation.defining_event, observation.invalid)
     )
     return replace(
         subscription,
@@ -345,11 +366,17 @@ def as_of(
 
 
 def _carrier_fields(
-    package: Subscription, status_code: str, event: TrackEvent | None
+    package: Subscription,
+    status_code: str,
+    event: TrackEvent | None,
+    invalid: InvalidNumber | None = None,
 ) -> tuple[str | None, str | None, str | None, str | None]:
     """The carrier's status code, detail code and text, and the exception description, of a
     package whose status ``event`` decides (the package's own when no event decides it); the
-    exception description only while the status is an exception."""
+    exception description only while the status is an exception. A number the carrier calls
+    invalid shows the carrier's error code and text."""
+    if invalid is not None:
+        return invalid.code, None, invalid.message, None
     if event is None:
         return (
             package.carrier_status_code,

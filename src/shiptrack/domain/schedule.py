@@ -7,6 +7,8 @@ package state                           next check
 ======================================  ===================================================
 not found yet (``NY``/``UN``)           a quarter of the subscription's age, 5 min … 6 h;
                                         expired (``UN``/``TRACKING_EXPIRED``) after 30 days
+invalid number (``UN``)                 the same; stops after
+                                        :data:`INVALID_NUMBER_CONFIRMATIONS` answers in a row
 accepted, in transit                    every 3 h
 out for delivery, delivery attempt,     every 30 min
 or past the estimated delivery date
@@ -31,6 +33,12 @@ from shiptrack.domain.statuses import StatusCode
 
 #: No check is scheduled sooner than this after the previous one, whatever the speed.
 MIN_INTERVAL = timedelta(seconds=0.5)
+
+#: How many checks in a row must hear from the carrier that a number is invalid before tracking
+#: of it stops (``stop_reason`` ``invalid_number``). The checks are spaced as any number not found
+#: (:meth:`SchedulePolicy.interval`); a check that fails (429, 5xx, timeout) is no confirmation and
+#: does not break the run, and any other answer (found, not found) starts the count again.
+INVALID_NUMBER_CONFIRMATIONS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,12 +136,16 @@ def stop_reason(
     status_since: datetime | None,
     now: datetime,
     exception_watch: timedelta | None,
+    invalid_confirmations: int = 0,
 ) -> str | None:
     """Why tracking stops by itself now, or ``None``.
 
     Delivered packages stop at once, as on ShipEngine; so do exceptions, unless the account chose to
-    keep watching exceptions for a while (some recover: a held parcel is released).
+    keep watching exceptions for a while (some recover: a held parcel is released). A number the
+    carrier has called invalid :data:`INVALID_NUMBER_CONFIRMATIONS` checks in a row stops too.
     """
+    if invalid_confirmations >= INVALID_NUMBER_CONFIRMATIONS:
+        return "invalid_number"
     if status_code == StatusCode.DE:
         return "delivered"
     if status_code == StatusCode.EX and (

@@ -357,7 +357,7 @@ class Tracking:
             stop_reason=None,
             last_checked_at=format_utc(utcnow()),
             next_check_at=None,
-            last_error=None,
+            last_error=observation.invalid.verdict() if observation.invalid else None,
         )
         return body
 

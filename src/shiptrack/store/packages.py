@@ -65,6 +65,7 @@ def _claimed(
         settled=row.last_checked_at is not None and not row.announce,
         lease_until=lease_until,
         due_at=due_at,
+        invalid_checks=row.invalid_checks,
     )
 
 
@@ -87,6 +88,8 @@ _CHECK_COLUMNS = (
     "actual_delivery_date",
     "sequence",
     "status_since",
+    "invalid_checks",
+    "last_error",
     "last_checked_at",
     "updated_at",
     "active",
@@ -111,6 +114,8 @@ def _checked_row(package: PackageState) -> dict[str, Any]:
         "b_actual_delivery_date": package.actual_delivery_date,
         "b_sequence": package.sequence,
         "b_status_since": package.status_since,
+        "b_invalid_checks": package.invalid_checks,
+        "b_last_error": package.last_error,
         "b_last_checked_at": package.checked_at,
         "b_updated_at": package.checked_at,
         "b_active": not stopped,
@@ -147,6 +152,8 @@ class SqlPackages:
                     "next_check_at": statement.excluded.next_check_at,
                     "stop_reason": None,
                     "stopped_at": None,
+                    # A restarted invalid number is asked again from the start.
+                    "invalid_checks": 0,
                     # A restart notifies the current state, even if it has not changed.
                     "announce": True,
                     # A check claimed before the stop must not record over the restart (it would
@@ -363,7 +370,6 @@ class SqlPackages:
             .where(subscriptions.c.id == sa.bindparam("b_id"))
             .values(
                 lease_until=None,
-                last_error=None,
                 announce=False,
                 **{name: sa.bindparam(f"b_{name}") for name in _CHECK_COLUMNS},
             ),

@@ -175,6 +175,8 @@ subscriptions = sa.Table(
     sa.Column("stop_reason", sa.String(40), nullable=True),
     # When the current status was first seen.
     sa.Column("status_since", UTCDateTime(), nullable=True),
+    # Checks in a row whose carrier said the number is invalid (migration 0010).
+    sa.Column("invalid_checks", sa.Integer(), nullable=False, server_default="0"),
     # The next successful check notifies the current state even if nothing changed (a restart).
     sa.Column("announce", sa.Boolean(), nullable=False, server_default=sa.false()),
     # The package's public tracking page is /t/{public_token}: 128 random bits (migration 0008).

@@ -67,6 +67,7 @@ def _claimed(
         settled=row.last_checked_at is not None and not row.announce,
         lease_until=lease_until,
         due_at=due_at,
+        invalid_checks=row.invalid_checks,
     )
 
 
@@ -87,6 +88,7 @@ def _checked(row: SubscriptionRow, package: PackageState) -> SubscriptionRow:
         actual_delivery_date=package.actual_delivery_date,
         sequence=package.sequence,
         status_since=utc_or_none(package.status_since),
+        invalid_checks=package.invalid_checks,
         last_checked_at=checked_at,
         updated_at=checked_at,
         active=not stopped,
@@ -94,7 +96,7 @@ def _checked(row: SubscriptionRow, package: PackageState) -> SubscriptionRow:
         stopped_at=checked_at if stopped else None,
         next_check_at=utc_or_none(package.next_check_at),
         lease_until=None,
-        last_error=None,
+        last_error=package.last_error,
         announce=False,
     )
 
@@ -158,6 +160,7 @@ class MemoryPackages:
                         next_check_at=now,
                         stop_reason=None,
                         stopped_at=None,
+                        invalid_checks=0,
                         # A restart notifies the current state, and a check claimed before the
                         # stop holds nothing any more (see the SQL store).
                         announce=True,

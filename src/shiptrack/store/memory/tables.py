@@ -199,6 +199,7 @@ class SubscriptionRow:
     last_error: str | None = None
     stop_reason: str | None = None
     status_since: datetime | None = None
+    invalid_checks: int = 0
     announce: bool = False
     created_at: datetime
     updated_at: datetime
