@@ -114,8 +114,10 @@ class AustraliaPostCarrier(HttpCarrier):
             log.warning("%s refused %d ids at once (%s)", CARRIER, len(chunk), TOO_MANY_IDS)
             return None
         if answer.status != 200:
+            # What the carrier said goes to the log only: an answer is never repeated to clients.
             detail = error_text(document.get("errors") if isinstance(document, dict) else None)
-            raise TransportError(f"{CARRIER} answered HTTP {answer.status}: {detail}")
+            log.warning("%s answered HTTP %s: %s", CARRIER, answer.status, detail)
+            raise TransportError(f"{CARRIER} answered HTTP {answer.status}")
         try:
             entries = tracking_results(document)
         except Malformed as error:
