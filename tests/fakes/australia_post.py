@@ -26,7 +26,9 @@ Magic numbers (any other id is unknown: ESB-10001):
 :data:`NOT_JSON`       200 with HTML
 =====================  ==========================================================================
 
-State: ``fake.state["max_ids"] = n`` lowers the 51101 limit; ``fake.state["as"] =
+State: ``fake.state["outage"] = True`` answers 503 and ``fake.state["rate_limited"] = True`` 429
+API_002 (both with ``Retry-After: 1``), ``fake.state["revoked"] = True`` 401 to everyone;
+``fake.state["max_ids"] = n`` lowers the 51101 limit; ``fake.state["as"] =
 {number: magic}`` answers ``number`` with a magic number's data (to move a package on).
 """
 
@@ -56,6 +58,7 @@ SERVER_ERROR = "7XX1000000000500"
 NOT_JSON = "7XX1000000000999"
 
 MAX_IDS = 10
+_SOON = {"Retry-After": "1"}
 
 
 def sample(name: str) -> Any:
@@ -159,7 +162,12 @@ def _authorised(request: web.Request) -> bool:
 
 async def _track(request: web.Request) -> web.Response:
     state: dict[str, Any] = request.app["fake"].state
-    if not _authorised(request):
+    if state.get("outage"):
+        return web.json_response({"errors": [{"code": "503"}]}, status=503, headers=_SOON)
+    if state.get("rate_limited"):
+        body = {"errors": [{"code": "API_002", "name": "Too many requests"}]}
+        return web.json_response(body, status=429, headers=_SOON)
+    if state.get("revoked") or not _authorised(request):
         return web.json_response(
             {"errors": [{"code": "API_001", "name": "Unauthorized"}]}, status=401
         )
