@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import base64
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from shiptrack.carriers.australia_post_reading import (
     TOO_MANY_IDS,
@@ -39,9 +39,16 @@ from shiptrack.carriers.australia_post_reading import (
     result_report,
     tracking_results,
 )
-from shiptrack.carriers.base import Budget, ConnectionContext, Result, TrackRequest, TransportError
+from shiptrack.carriers.base import (
+    Budget,
+    ConnectionContext,
+    PushRefused,
+    Result,
+    TrackRequest,
+    TransportError,
+)
 from shiptrack.carriers.http import Answer, CredentialsRejected, HttpCarrier, check_transport
-from shiptrack.domain.changes import NOT_FOUND
+from shiptrack.domain.changes import NOT_FOUND, CarrierReport
 
 log = logging.getLogger("shiptrack.carriers.australia_post")
 
@@ -102,6 +109,15 @@ class AustraliaPostCarrier(HttpCarrier):
                 tracking_results(document)
             except Malformed as error:
                 raise TransportError(f"{CARRIER} answered an unreadable body: {error}") from None
+
+    async def read_push(
+        self, connection: ConnectionContext, headers: Mapping[str, str], body: bytes
+    ) -> dict[str, CarrierReport]:
+        """Australia Post packages are polled; shiptrack receives no Australia Post pushes."""
+        raise PushRefused(
+            f"{CARRIER} does not push tracking updates to shiptrack; its packages are polled",
+            status_code=404,
+        )
 
     async def _track_chunk(
         self, connection: ConnectionContext, chunk: list[str]
