@@ -45,7 +45,16 @@ CARRIERS = "/v1/carriers"
 CONNECT = "/v1/connections/carriers"
 #: The official ShipEngine OpenAPI extract kept in the repository (see tests/contract/README.md).
 SPEC = Path(__file__).parents[1] / "contract" / "shipengine-openapi-tracking.yaml"
-SUPPORTED = ("ups", "fedex", "usps", "stamps_com", "dhl_express", "canada_post", "royal_mail")
+SUPPORTED = (
+    "ups",
+    "fedex",
+    "usps",
+    "stamps_com",
+    "dhl_express",
+    "canada_post",
+    "royal_mail",
+    "australia_post",
+)
 OAUTH_CARRIERS = ("ups", "fedex", "usps", "stamps_com")
 SE_ID = re.compile(r"se(-[a-z0-9]+)+")
 
@@ -271,6 +280,21 @@ def test_canada_post_connects_with_its_api_user_and_password(
     assert _by_id(production_tenant)[carrier_id]["carrier_code"] == "canada_post"
 
 
+def test_australia_post_connects_with_its_api_key_password_and_account_number(
+    production_tenant: Tenant, carrier_host: str
+) -> None:
+    body = {
+        "api_key": "key",
+        "client_secret": _secret(),
+        "account_number": "0007654321",
+        "base_url": carrier_host,
+    }
+    carrier_id = _connect(production_tenant, "australia_post", body)
+    connection = _by_id(production_tenant)[carrier_id]
+    assert connection["carrier_code"] == "australia_post"
+    assert connection["account_number"] == "0007654321"
+
+
 def test_dhl_express_connects_with_an_api_key(production_tenant: Tenant, carrier_host: str) -> None:
     body = {"api_key": _secret(), "base_url": carrier_host}
     carrier_id = _connect(production_tenant, "dhl_express", body)
@@ -287,6 +311,8 @@ def test_dhl_express_connects_with_an_api_key(production_tenant: Tenant, carrier
         ("stamps_com", {"nickname": "no credentials"}, ["client_id", "client_secret"]),
         ("dhl_express", {}, ["api_key"]),
         ("canada_post", {"client_id": "user"}, ["client_secret"]),
+        ("australia_post", {"api_key": "key"}, ["client_secret", "account_number"]),
+        ("australia_post", {"api_key": "key", "client_secret": "pw"}, ["account_number"]),
     ],
 )
 def test_production_connection_without_credentials_names_each_missing_field(
@@ -365,11 +391,10 @@ def test_http_base_url_is_accepted_and_is_where_the_credentials_are_checked(
 def test_a_carrier_that_cannot_be_reached_is_503_and_nothing_is_connected(
     production_tenant: Tenant, carrier_name: str
 ) -> None:
-    credentials = (
-        {"api_key": "key"}
-        if carrier_name == "dhl_express"
-        else {"client_id": "id", "client_secret": "secret"}
-    )
+    credentials = {
+        "dhl_express": {"api_key": "key"},
+        "australia_post": {"api_key": "key", "client_secret": "secret", "account_number": "1"},
+    }.get(carrier_name, {"client_id": "id", "client_secret": "secret"})
     body = {**credentials, "base_url": f"http://127.0.0.1:{free_port()}"}
     response = production_tenant.client.post(f"{CONNECT}/{carrier_name}", json=body)
     assert_error(response, 503, "unspecified", error_type="system", error_source="carrier")

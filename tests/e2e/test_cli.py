@@ -31,6 +31,7 @@ SUPPORTED_CARRIERS = {
     "dhl_express",
     "canada_post",
     "royal_mail",
+    "australia_post",
 }
 KEY_ALPHABET = re.compile(r"[A-Za-z0-9_-]+")
 

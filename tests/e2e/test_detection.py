@@ -142,3 +142,14 @@ def test_a_gb_s10_number_detects_as_royal_mail_with_the_accounts_connection(
     assert first["carrier_code"] == "royal_mail"
     assert first["carrier_id"] == connection_id(tenant, "royal_mail")
     assert first["checksum_valid"] is True
+
+
+def test_an_au_s10_number_detects_as_australia_post_with_the_accounts_connection(
+    tenant: Tenant,
+) -> None:
+    body = detect(tenant, "RB123456785AU").json()
+
+    first = body["candidates"][0]
+    assert first["carrier_code"] == "australia_post"
+    assert first["carrier_id"] == connection_id(tenant, "australia_post")
+    assert first["checksum_valid"] is True

@@ -44,7 +44,16 @@ SPEC = Path(__file__).parents[1] / "contract" / "shipengine-openapi-tracking.yam
 
 SUBSCRIPTIONS = "/v1/tracking/subscriptions"
 SCENARIOS = "/v1/sandbox/scenarios"
-CARRIER_CODES = {"ups", "fedex", "usps", "stamps_com", "dhl_express", "canada_post", "royal_mail"}
+CARRIER_CODES = {
+    "ups",
+    "fedex",
+    "usps",
+    "stamps_com",
+    "dhl_express",
+    "canada_post",
+    "royal_mail",
+    "australia_post",
+}
 #: The fields of one entry of the subscription listing.
 SUBSCRIPTION_FIELDS = {
     "carrier_code",

@@ -164,6 +164,7 @@ def test_sdk_lists_the_same_carriers_as_the_api(server: Server, tenant: Tenant) 
     assert isinstance(result["request_id"], str)
     codes = sorted(c["carrier_code"] for c in result["carriers"])
     assert codes == [
+        "australia_post",
         "canada_post",
         "dhl_express",
         "fedex",

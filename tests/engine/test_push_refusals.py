@@ -24,6 +24,7 @@ BODY = b'{"shipments": []}'
         ("stamps_com", "USPS"),
         ("dhl_express", "DHL Express"),
         ("canada_post", "Canada Post"),
+        ("australia_post", "Australia Post"),
     ],
 )
 @pytest.mark.parametrize("carrier_id", ["se-1", "se-999999", "not-an-id"])

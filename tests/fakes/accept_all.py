@@ -1,5 +1,6 @@
 """A carrier host that accepts any credentials and knows no package: enough to connect USPS, UPS,
-FedEx, DHL and Canada Post connections in tests that are not about the carriers themselves."""
+FedEx, DHL, Canada Post and Australia Post connections in tests that are not about the carriers
+themselves."""
 
 from __future__ import annotations
 
@@ -29,6 +30,14 @@ async def _canada_post(request: web.Request) -> web.Response:
     )
 
 
+async def _australia_post(request: web.Request) -> web.Response:
+    ids = [i for i in request.query.get("tracking_ids", "").split(",") if i]
+    errors = [{"code": "ESB-10001", "name": "Invalid tracking ID"}]
+    return web.json_response(
+        {"tracking_results": [{"tracking_id": i, "errors": errors} for i in ids]}
+    )
+
+
 def app() -> web.Application:
     """The application; point a connection's ``base_url`` at where it is served."""
     application = web.Application()
@@ -37,4 +46,5 @@ def app() -> web.Application:
     application.router.add_post("/oauth/token", _token)  # FedEx
     application.router.add_get("/track/shipments", _dhl)  # DHL
     application.router.add_get("/vis/track/pin/{pin}/detail", _canada_post)  # Canada Post
+    application.router.add_get("/shipping/v1/track", _australia_post)  # Australia Post
     return application

@@ -107,6 +107,7 @@ DECLARED: dict[str, tuple[int, Budget, bool, bool]] = {
     "dhl_express": (1, Budget(requests_per_second=250 / 86400, burst=1), False, False),
     "canada_post": (1, Budget(requests_per_second=1.0, burst=1), False, False),
     "royal_mail": (30, Budget(requests_per_second=0.1, burst=1), False, False),
+    "australia_post": (10, Budget(requests_per_second=10 / 60, burst=1), False, False),
 }
 
 

@@ -63,6 +63,17 @@ def test_a_connect_form_sends_only_the_carriers_fields_that_were_filled_in() -> 
     assert secret.kind == "password"  # never shown back
 
 
+def test_australia_post_asks_its_account_number_once_as_a_required_field() -> None:
+    fields = connect_fields(
+        "australia_post", ("api_key", "client_secret", "account_number"), push=False, usps=False
+    )
+    account = [field for field in fields if field.name == "account_number"]
+    assert len(account) == 1
+    assert (account[0].label, account[0].kind, account[0].hint) == ("Account number", "text", "")
+    form = {"api_key": "k", "client_secret": "s", "account_number": "0007654321"}
+    assert connect_body(form, fields) == form
+
+
 def test_flash_codes_name_fixed_messages() -> None:
     assert with_flash("/console/webhooks/se-1", "webhook-saved") == (
         "/console/webhooks/se-1?done=webhook-saved"

@@ -7,6 +7,7 @@ process at start-up with an ImportError naming it, instead of a carrier that fai
 
 from __future__ import annotations
 
+from shiptrack.carriers.australia_post import AustraliaPostCarrier
 from shiptrack.carriers.base import CarrierAdapter
 from shiptrack.carriers.canada_post import CanadaPostCarrier
 from shiptrack.carriers.dhl import DhlCarrier
@@ -28,6 +29,7 @@ ADAPTERS: dict[str, type[HttpCarrier]] = {
     "dhl_express": DhlCarrier,
     "canada_post": CanadaPostCarrier,
     "royal_mail": RoyalMailCarrier,
+    "australia_post": AustraliaPostCarrier,
 }
 
 _without_adapter = sorted(set(CARRIERS) - set(ADAPTERS))

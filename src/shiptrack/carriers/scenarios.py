@@ -220,6 +220,7 @@ NUMBER_FORMATS: dict[str, str] = {
     "dhl_express": "999{n:07d}",
     "canada_post": "70239990000{n:05d}",
     "royal_mail": "SB{n:09d}GB",
+    "australia_post": "7XX99900{n:08d}",
 }
 DEFAULT_SCENARIO = SCENARIOS[0]
 

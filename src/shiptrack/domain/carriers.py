@@ -104,6 +104,16 @@ CARRIERS: dict[str, CarrierKind] = {
             # The Swagger names one host for production and development: "test" is this host.
             "https://api.royalmail.net",
         ),
+        CarrierKind(
+            "australia_post",
+            "Australia Post",
+            "australia_post",
+            "https://auspost.com.au/mypost/track/details/{tn}",
+            # HTTP Basic (api_key:client_secret) plus the account-number header: all three needed.
+            ("api_key", "client_secret", "account_number"),
+            "https://digitalapi.auspost.com.au",
+            "https://digitalapi.auspost.com.au/test",
+        ),
     )
 }
 

@@ -122,7 +122,8 @@ class Connections:
                 field_name=foreign[0],
             )
         if not account.sandbox:
-            missing = [name for name in kind.credential_fields if not given[name]]
+            # account_number is optional except where the carrier needs it (Australia Post).
+            missing = [name for name in kind.credential_fields if not getattr(request, name)]
             if missing:
                 details = [
                     ErrorDetail(

@@ -111,12 +111,22 @@ def connect_fields(
 ) -> list[FormField]:
     """The fields ``POST /v1/connections/carriers/{carrier_code}`` takes for this carrier."""
     fields = [FormField("nickname", "Nickname", hint="optional")]
-    labels = {"client_id": "Client id", "client_secret": "Client secret", "api_key": "API key"}
+    labels = {
+        "client_id": "Client id",
+        "client_secret": "Client secret",
+        "api_key": "API key",
+        "account_number": "Account number",
+    }
     for name in credential_fields:
         fields.append(
-            FormField(name, labels.get(name, name), "text" if name == "client_id" else "password")
+            FormField(
+                name,
+                labels.get(name, name),
+                "text" if name in ("client_id", "account_number") else "password",
+            )
         )
-    fields.append(FormField("account_number", "Account number", hint="optional"))
+    if "account_number" not in credential_fields:
+        fields.append(FormField("account_number", "Account number", hint="optional"))
     fields.append(
         FormField("base_url", "Base URL", hint="optional: production (default), test, or a URL")
     )
