@@ -68,7 +68,9 @@ SANDBOX_NUMBER = "1ZSANDBOX0000001"
 #: Holds SQLite's write lock on a file until its stdin is closed.
 HOLDER = """
 import sqlite3, sys
-connection = sqlite3.connect(sys.argv[1], isolation_level=None)
+# A long busy timeout: the server under test keeps writing, and under a loaded CI machine the
+# default 5 s of retries can all land while one of its writes holds the lock.
+connection = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=60)
 connection.execute("BEGIN IMMEDIATE")
 print("locked", flush=True)
 sys.stdin.read()
