@@ -5,7 +5,8 @@ workers, real database) whose Royal Mail connection points at the fake Tracking 
 Covers: connecting checks the client id and secret with Royal Mail (refused ones are ``400``
 ``integrations``/``verification_failure`` from the carrier and nothing is stored; Royal Mail down
 is ``503``); a started package is polled and shows the mapped status, its events newest first in
-true UTC with Royal Mail's wall times, the signer and the Royal Mail tracking page; more than 30
+true UTC with Royal Mail's wall times, the signer and the Royal Mail tracking page; later checks
+ask a number's events again only when its summary shows a newer scan; more than 30
 packages are asked in summaries of at most 30; an unknown number is not yet in the system; revoked
 credentials (401), a rate limit (429) and an outage (5xx) show ``last_error`` and change no status.
 
@@ -173,6 +174,31 @@ def test_delivered_package_shows_royal_mails_data_in_utc(engine: Server, connect
     assert walk(recorded(engine, connected.account_id, CODE, rm.CLOCK_CHANGE)) == [
         ("UN", "DE", "DELIVERED_SPECIFIED_SAFE_PLACE")
     ]
+
+
+def test_events_are_asked_again_only_once_the_summary_shows_a_newer_scan(
+    engine: Server, connected: Tenant, fake: FakeServer
+) -> None:
+    number = rm.IN_TRANSIT
+    events_path = f"/mailpieces/v2/{number}/events"
+    start_tracking(connected, CODE, number)
+    wait_for_tracking(connected, CODE, number, lambda b: b["status_code"] == "IT", "in transit")
+    wait_for_tracking(
+        connected, CODE, number, lambda _: summaries_with(fake, number) >= 4, "more summaries"
+    )
+    # The first check fetched the history; the later ones saw nothing newer in the summary.
+    assert fake.paths().count(events_path) == 1
+    fake.state["as"] = {number: rm.DELIVERED}
+    body = wait_for_tracking(
+        connected, CODE, number, lambda b: b["status_code"] == "DE", "the delivery"
+    )
+    assert fake.paths().count(events_path) == 2
+    assert [e["event_code"] for e in body["events"]][:2] == ["EVKSP", "EVGPD"]
+    changes = walk(recorded(engine, connected.account_id, CODE, number))
+    # The delivery's history is all newer than the 2016 scans: each of its steps is a change.
+    assert changes[0] == ("UN", "IT", "PARCEL_REDIRECTED_BY_CARRIER")
+    assert changes[-1] == ("IT", "DE", "DELIVERED")
+    assert len(changes) == 1 + len(rm.EVENTS[rm.DELIVERED])
 
 
 def test_more_than_30_packages_are_asked_in_summaries_of_at_most_30(

@@ -24,6 +24,7 @@ BODY = b'{"shipments": []}'
         ("stamps_com", "USPS"),
         ("dhl_express", "DHL Express"),
         ("canada_post", "Canada Post"),
+        ("royal_mail", "Royal Mail"),
         ("australia_post", "Australia Post"),
     ],
 )

@@ -1,14 +1,15 @@
 """The Royal Mail adapter (``shiptrack.carriers.royal_mail.RoyalMailCarrier``) over real HTTP
 against the fake Tracking API v2 (``tests/fakes/royal_mail.py``) on 127.0.0.1.
 
-Covers: the requests Royal Mail documents (a summary per 30 numbers, then ``/events`` for the
-numbers the summary knows, the ``X-IBM-Client-Id`` / ``X-IBM-Client-Secret`` /
-``X-Accept-RMG-Terms: yes`` headers); what a subscriber sees for delivered (signer, dates), in
-transit (the Swagger's own example, the estimated window), a failed attempt, a Post Office
-collection (SP), a return to sender (EX), unmapped scans; true UTC across the BST/GMT change,
-with and without offsets; not found (E1142, the all-unknown 404, a refused barcode); and the
-transport errors that never change a stored status: 401, 403 E0016, 429 with ``Retry-After``,
-500 E0009, 503, unreachable, not JSON, one failing history failing the batch. Also ``verify()``.
+Covers: the requests Royal Mail documents (a summary per 30 numbers, then ``/events`` only for the
+numbers the summary knows and whose last event is newer than the newest stored scan, the ``X-IBM-
+Client-Id`` / ``X-IBM-Client-Secret`` / ``X-Accept-RMG-Terms: yes`` headers); what a subscriber sees
+for delivered (signer, dates), in transit (the Swagger's own example, the estimated window), a
+failed attempt, a Post Office collection (SP), a return to sender (EX), unmapped scans; true UTC
+across the BST/GMT change, with and without offsets; not found (E1142, the all-unknown 404, a
+refused barcode); and the transport errors that never change a stored status: 401, 403 E0016, 429
+with ``Retry-After``, 500 E0009, 503, unreachable, not JSON, one failing history failing the batch.
+Also ``verify()``.
 """
 
 from __future__ import annotations
@@ -22,7 +23,14 @@ from aiohttp import web
 from shiptrack.carriers.base import ConnectionContext, Result, TrackRequest, TransportError
 from shiptrack.carriers.http import CarrierHttp, CredentialsRejected
 from shiptrack.carriers.royal_mail import RoyalMailCarrier
-from shiptrack.domain.changes import NOT_FOUND, CarrierReport, Known, observe
+from shiptrack.domain.changes import (
+    NOT_FOUND,
+    UNCHANGED,
+    CarrierReport,
+    Known,
+    newest_moment,
+    observe,
+)
 from shiptrack.domain.tracking import TrackEvent
 from tests.conftest import free_port
 from tests.fakes import royal_mail as rm
@@ -116,6 +124,40 @@ async def test_a_summary_then_events_only_for_the_numbers_royal_mail_knows(
         assert request.headers["X-IBM-Client-Id"] == rm.CLIENT_ID
         assert request.headers["X-IBM-Client-Secret"] == rm.CLIENT_SECRET
         assert request.headers["X-Accept-RMG-Terms"] == "yes"
+
+
+async def test_a_summary_showing_nothing_newer_than_what_is_stored_asks_no_events(
+    carrier: RoyalMailCarrier, fake: FakeServer
+) -> None:
+    stored = newest_moment((await report(carrier, fake, rm.IN_TRANSIT)).events)
+    fake.requests.clear()
+    results = await carrier.track(
+        context(fake.url), [TrackRequest(rm.IN_TRANSIT, newest_event_at=stored)]
+    )
+    assert results == {rm.IN_TRANSIT: UNCHANGED}
+    assert fake.paths() == ["/mailpieces/v2/summary"]
+
+
+async def test_only_the_numbers_whose_summary_moved_on_get_their_events_asked(
+    carrier: RoyalMailCarrier, fake: FakeServer
+) -> None:
+    numbers = (rm.IN_TRANSIT, rm.ATTEMPTED, rm.DELIVERED)
+    stored = {n: newest_moment((await report(carrier, fake, n)).events) for n in numbers}
+    fake.state["as"] = {rm.IN_TRANSIT: rm.DELIVERED}  # its newest scan is now from 2026
+    fake.requests.clear()
+    results = await carrier.track(
+        context(fake.url),
+        [TrackRequest(n, newest_event_at=at) for n, at in stored.items()]
+        + [TrackRequest(rm.PICKUP_POINT)],  # nothing stored yet
+    )
+    assert (results[rm.ATTEMPTED], results[rm.DELIVERED]) == (UNCHANGED, UNCHANGED)
+    assert package_status(results[rm.IN_TRANSIT]) == ("DE", "DELIVERED")
+    assert isinstance(results[rm.PICKUP_POINT], CarrierReport)
+    assert fake.paths() == [
+        "/mailpieces/v2/summary",
+        f"/mailpieces/v2/{rm.IN_TRANSIT}/events",
+        f"/mailpieces/v2/{rm.PICKUP_POINT}/events",
+    ]
 
 
 async def test_more_than_30_numbers_are_split_into_summaries_of_30(

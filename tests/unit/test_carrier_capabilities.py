@@ -98,16 +98,17 @@ async def test_closing_the_registry_closes_each_adapter_once(registry: CarrierRe
 
 # --- what each carrier declares -----------------------------------------------------------------
 
-#: code -> (numbers per call, default budget, pushes, fetches a push token), as documented.
-DECLARED: dict[str, tuple[int, Budget, bool, bool]] = {
-    "usps": (35, Budget(requests_per_second=54 / 3600, burst=6), False, False),
-    "stamps_com": (35, Budget(requests_per_second=54 / 3600, burst=6), False, False),
-    "ups": (1, Budget(requests_per_second=1.0, burst=1), True, True),
-    "fedex": (30, Budget(requests_per_second=1.0, burst=10), True, False),
-    "dhl_express": (1, Budget(requests_per_second=250 / 86400, burst=1), False, False),
-    "canada_post": (1, Budget(requests_per_second=1.0, burst=1), False, False),
-    "royal_mail": (30, Budget(requests_per_second=0.1, burst=1), False, False),
-    "australia_post": (10, Budget(requests_per_second=10 / 60, burst=1), False, False),
+#: code -> (numbers per call, default budget, pushes, fetches a push token, told what is stored),
+#: as documented.
+DECLARED: dict[str, tuple[int, Budget, bool, bool, bool]] = {
+    "usps": (35, Budget(requests_per_second=54 / 3600, burst=6), False, False, False),
+    "stamps_com": (35, Budget(requests_per_second=54 / 3600, burst=6), False, False, False),
+    "ups": (1, Budget(requests_per_second=1.0, burst=1), True, True, False),
+    "fedex": (30, Budget(requests_per_second=1.0, burst=10), True, False, False),
+    "dhl_express": (1, Budget(requests_per_second=250 / 86400, burst=1), False, False, False),
+    "canada_post": (1, Budget(requests_per_second=1.0, burst=1), False, False, False),
+    "royal_mail": (30, Budget(requests_per_second=0.1, burst=1), False, False, True),
+    "australia_post": (10, Budget(requests_per_second=10 / 60, burst=1), False, False, False),
 }
 
 
@@ -119,6 +120,7 @@ def test_each_carrier_declares_what_the_docs_say(registry: CarrierRegistry, code
         adapter.budget,
         adapter.accepts_push,
         adapter.issues_push_tokens,
+        adapter.compares_with_stored,
     )
     assert declared == DECLARED[code]
 
@@ -151,30 +153,29 @@ def test_a_batch_size_that_does_not_depend_on_the_connection_ignores_its_options
 
 
 @pytest.mark.parametrize(
-    ("code", "message"),
+    ("code", "carrier"),
     [
-        ("usps", "USPS does not push tracking updates to shiptrack"),
-        ("stamps_com", "USPS does not push tracking updates to shiptrack"),
-        (
-            "dhl_express",
-            "DHL Express does not push tracking updates to shiptrack; its packages are polled",
-        ),
-        (
-            "canada_post",
-            "Canada Post does not push tracking updates to shiptrack; its packages are polled",
-        ),
+        ("usps", "USPS"),
+        ("stamps_com", "USPS"),
+        ("dhl_express", "DHL Express"),
+        ("canada_post", "Canada Post"),
+        ("royal_mail", "Royal Mail"),
+        ("australia_post", "Australia Post"),
     ],
 )
 async def test_carriers_that_do_not_push_refuse_every_push_with_404(
-    registry: CarrierRegistry, code: str, message: str
+    registry: CarrierRegistry, code: str, carrier: str
 ) -> None:
     adapter = registry.adapter(code, simulated=False)
     with pytest.raises(PushRefused) as refused:
         await adapter.read_push(context(code), {"Content-Type": "application/json"}, b"{}")
+    message = f"{carrier} does not push tracking updates to shiptrack; its packages are polled"
     assert (refused.value.status_code, refused.value.message) == (404, message)
 
 
-@pytest.mark.parametrize("code", ["usps", "fedex", "dhl_express", "canada_post"])
+@pytest.mark.parametrize(
+    "code", ["usps", "fedex", "dhl_express", "canada_post", "royal_mail", "australia_post"]
+)
 def test_carriers_that_fetch_no_push_token_are_issued_none(
     registry: CarrierRegistry, code: str
 ) -> None:
@@ -206,6 +207,7 @@ async def test_an_adapter_gets_the_defaults_of_what_it_does_not_declare() -> Non
     adapter = Minimal()
     assert adapter.batch_size_for(context("minimal", api_version="v3")) == 1
     assert (adapter.accepts_push, adapter.issues_push_tokens) == (False, False)
+    assert adapter.compares_with_stored is False
     headers: Mapping[str, str] = {}
     with pytest.raises(PushRefused) as refused:
         await adapter.read_push(context("minimal"), headers, b"{}")

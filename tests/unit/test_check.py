@@ -6,7 +6,8 @@ carrier codes and dates, when it is checked next (by status, past its estimated 
 sandbox clock) or why it stops (delivered, exception, exception watch, expiry), which scans are
 added to its history, and the notices: one per status change with the next sequence, the package as
 it was at each change (an earlier change of the same check shows its own scan's codes and only the
-scans up to it), and a restart's announcement of an unchanged status.
+scans up to it), a restart's announcement of an unchanged status, and a carrier's "nothing newer"
+(``UNCHANGED``) keeping everything as it is.
 """
 
 from __future__ import annotations
@@ -15,7 +16,14 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from shiptrack.domain.changes import NOT_FOUND, CarrierReport, StoredEvent, event_identity
+from shiptrack.domain.changes import (
+    NOT_FOUND,
+    UNCHANGED,
+    CarrierReport,
+    StoredEvent,
+    event_identity,
+    newest_moment,
+)
 from shiptrack.domain.check import CheckPolicy, ClaimedPackage, decide
 from shiptrack.domain.schedule import SchedulePolicy
 from shiptrack.domain.tracking import Subscription, TrackEvent
@@ -285,3 +293,51 @@ def test_a_carrier_that_stops_finding_a_known_package_keeps_what_it_said() -> No
     assert outcome.package.carrier_status_code == "IT"
     assert outcome.package.carrier_detail_code == "IT-D"
     assert outcome.package.ship_date == "2026-05-04"
+
+
+def test_a_carrier_that_saw_nothing_newer_keeps_the_package_as_it_is() -> None:
+    known = replace(
+        IN_TRANSIT_PACKAGE,
+        subscription=replace(
+            IN_TRANSIT_PACKAGE.subscription,
+            carrier_detail_code="IT-D",
+            carrier_status_description="IN_TRANSIT (carrier text)",
+            ship_date="2026-05-04",
+            estimated_delivery_date="2026-05-06",
+        ),
+    )
+
+    outcome = decide(known, stored(PICKED_UP, IN_TRANSIT), UNCHANGED, POLICY, NOW)
+
+    assert outcome.history is None
+    assert outcome.notices == ()
+    package = outcome.package
+    assert (package.status_code, package.status_detail_code, package.sequence) == (
+        "IT",
+        "IN_TRANSIT",
+        2,
+    )
+    assert (package.carrier_status_code, package.carrier_detail_code) == ("IT", "IT-D")
+    assert package.carrier_status_description == "IN_TRANSIT (carrier text)"
+    assert (package.ship_date, package.estimated_delivery_date) == ("2026-05-04", "2026-05-06")
+    assert package.status_since == T0 + timedelta(hours=5)
+    assert package.checked_at == NOW
+    assert package.next_check_at == NOW + timedelta(seconds=SCHEDULE.in_transit)
+    assert package.last_error is None and package.invalid_checks == 0
+
+
+def test_nothing_newer_on_a_restart_still_announces_the_status() -> None:
+    restarted = replace(IN_TRANSIT_PACKAGE, settled=False, announce=True)
+
+    outcome = decide(restarted, stored(PICKED_UP, IN_TRANSIT), UNCHANGED, POLICY, NOW)
+
+    [notice] = outcome.notices
+    assert (notice.change.previous_status, notice.change.status_code) == ("IT", "IT")
+    assert notice.change.sequence == 3
+    assert notice.events == (IN_TRANSIT, PICKED_UP)
+
+
+def test_the_newest_stored_moment_counts_unmapped_scans_too() -> None:
+    unmapped = scan(9, "UN", "CARRIER_STATUS_NOT_MAPPED", code="ZZ")
+    assert newest_moment([PICKED_UP, unmapped, IN_TRANSIT]) == T0 + timedelta(hours=9)
+    assert newest_moment([]) is None

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import base64
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 from shiptrack.carriers.australia_post_reading import (
     TOO_MANY_IDS,
@@ -42,13 +42,12 @@ from shiptrack.carriers.australia_post_reading import (
 from shiptrack.carriers.base import (
     Budget,
     ConnectionContext,
-    PushRefused,
     Result,
     TrackRequest,
     TransportError,
 )
 from shiptrack.carriers.http import Answer, CredentialsRejected, HttpCarrier, check_transport
-from shiptrack.domain.changes import NOT_FOUND, CarrierReport
+from shiptrack.domain.changes import NOT_FOUND
 
 log = logging.getLogger("shiptrack.carriers.australia_post")
 
@@ -109,15 +108,6 @@ class AustraliaPostCarrier(HttpCarrier):
                 tracking_results(document)
             except Malformed as error:
                 raise TransportError(f"{CARRIER} answered an unreadable body: {error}") from None
-
-    async def read_push(
-        self, connection: ConnectionContext, headers: Mapping[str, str], body: bytes
-    ) -> dict[str, CarrierReport]:
-        """Australia Post packages are polled; shiptrack receives no Australia Post pushes."""
-        raise PushRefused(
-            f"{CARRIER} does not push tracking updates to shiptrack; its packages are polled",
-            status_code=404,
-        )
 
     async def _track_chunk(
         self, connection: ConnectionContext, chunk: list[str]

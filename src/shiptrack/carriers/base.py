@@ -1,8 +1,10 @@
 """The carrier plug-in interface.
 
 An adapter turns "these tracking numbers, on this carrier connection" into one
-:class:`~shiptrack.domain.changes.CarrierReport`, :data:`~shiptrack.domain.changes.NOT_FOUND` or
-:class:`~shiptrack.domain.changes.InvalidNumber` per number, or raises :class:`TransportError`
+:class:`~shiptrack.domain.changes.CarrierReport`, :data:`~shiptrack.domain.changes.NOT_FOUND`,
+:class:`~shiptrack.domain.changes.InvalidNumber` or (an adapter that :attr:`~CarrierAdapter.
+compares_with_stored` only) :data:`~shiptrack.domain.changes.UNCHANGED` per number, or raises
+:class:`TransportError`
 for the whole batch. It normalises with its carrier's mapping table (``shiptrack.domain.mapping``)
 and declares, as class attributes and methods of :class:`CarrierAdapter`, how it may be called:
 batch size, request budget, whether the carrier pushes and whether it fetches a push token first.
@@ -17,11 +19,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
 
-from shiptrack.domain.changes import CarrierReport, InvalidNumber, NotFoundYet
+from shiptrack.domain.changes import CarrierReport, InvalidNumber, NotFoundYet, Unchanged
 
-#: An adapter's answer for one number: a report, not found (yet), or the carrier's word that the
-#: number itself is invalid (:class:`~shiptrack.domain.changes.InvalidNumber`).
-Result = CarrierReport | NotFoundYet | InvalidNumber
+#: An adapter's answer for one number: a report, not found (yet), the carrier's word that the
+#: number itself is invalid (:class:`~shiptrack.domain.changes.InvalidNumber`), or that nothing
+#: happened since the newest stored scan (:data:`~shiptrack.domain.changes.UNCHANGED`).
+Result = CarrierReport | NotFoundYet | InvalidNumber | Unchanged
 
 
 class TransportError(Exception):
@@ -47,10 +50,17 @@ class Budget:
 @dataclass(frozen=True, slots=True)
 class TrackRequest:
     """One number to ask about; ``since`` is when the account subscribed (``None`` for a one-off
-    lookup), which only the sandbox uses, to know how far its simulated journey has come."""
+    lookup), which only the sandbox uses, to know how far its simulated journey has come.
+
+    ``newest_event_at`` is when the newest stored scan of the number happened. It is given only to
+    an adapter that :attr:`~CarrierAdapter.compares_with_stored`, and only for a package whose
+    state need not be announced (``None`` otherwise: first check, restart, no scans yet); the
+    adapter may then answer :data:`~shiptrack.domain.changes.UNCHANGED` when its carrier says,
+    without the whole history, that nothing happened after it."""
 
     tracking_number: str
     since: datetime | None = None
+    newest_event_at: datetime | None = None
 
 
 class PushRefused(Exception):
@@ -103,6 +113,11 @@ class CarrierAdapter(ABC):
     #: Whether the carrier fetches a token from shiptrack before pushing
     #: (:meth:`issue_push_token` issues it); only UPS Track Alert does.
     issues_push_tokens: ClassVar[bool] = False
+    #: Whether :meth:`track` is told when each number's newest stored scan happened
+    #: (:attr:`TrackRequest.newest_event_at`, one more read of the store per call) to skip
+    #: fetching histories that did not change; only Royal Mail, whose summary names each item's
+    #: last event, can use it.
+    compares_with_stored: ClassVar[bool] = False
 
     def batch_size_for(self, connection: ConnectionContext) -> int:
         """Numbers one :meth:`track` call may carry on this connection (the same for every
@@ -127,9 +142,11 @@ class CarrierAdapter(ABC):
         self, connection: ConnectionContext, headers: Mapping[str, str], body: bytes
     ) -> dict[str, CarrierReport]:
         """Authenticate and read a push the carrier sent; :class:`PushRefused` if it must not be
-        stored. By default the carrier does not push, and every push is refused (404)."""
+        stored. By default the carrier does not push, and every push is refused (404) in the words
+        the engine answers such pushes with (``engine.push``)."""
         raise PushRefused(
-            f"{self.carrier} does not push tracking updates to shiptrack", status_code=404
+            f"{self.carrier} does not push tracking updates to shiptrack; its packages are polled",
+            status_code=404,
         )
 
     def issue_push_token(

@@ -27,13 +27,12 @@ from __future__ import annotations
 import base64
 import logging
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from urllib.parse import quote
 
 from shiptrack.carriers.base import (
     Budget,
     ConnectionContext,
-    PushRefused,
     Result,
     TrackRequest,
     TransportError,
@@ -46,7 +45,7 @@ from shiptrack.carriers.canada_post_reading import (
     parse,
 )
 from shiptrack.carriers.http import Answer, CredentialsRejected, HttpCarrier, check_transport
-from shiptrack.domain.changes import NOT_FOUND, CarrierReport
+from shiptrack.domain.changes import NOT_FOUND
 
 log = logging.getLogger("shiptrack.carriers.canada_post")
 
@@ -99,15 +98,6 @@ class CanadaPostCarrier(HttpCarrier):
                 f"{CARRIER} answered the credentials check with HTTP {answer.status}"
             )
         _xml(answer)  # a host that does not answer like Canada Post is not Canada Post
-
-    async def read_push(
-        self, connection: ConnectionContext, headers: Mapping[str, str], body: bytes
-    ) -> dict[str, CarrierReport]:
-        """Canada Post packages are polled; shiptrack receives no Canada Post pushes."""
-        raise PushRefused(
-            f"{CARRIER} does not push tracking updates to shiptrack; its packages are polled",
-            status_code=404,
-        )
 
     async def _ask(self, connection: ConnectionContext, authorization: str, pin: str) -> Answer:
         path = TRACK_PATH.format(pin=quote(pin, safe=""))

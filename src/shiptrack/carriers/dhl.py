@@ -27,12 +27,11 @@ connection on a bigger plan sets ``requests_per_minute`` (e.g. 0.69 for Standard
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 from shiptrack.carriers.base import (
     Budget,
     ConnectionContext,
-    PushRefused,
     Result,
     TrackRequest,
     TransportError,
@@ -44,7 +43,7 @@ from shiptrack.carriers.http import (
     HttpCarrier,
     check_transport,
 )
-from shiptrack.domain.changes import NOT_FOUND, CarrierReport
+from shiptrack.domain.changes import NOT_FOUND
 
 log = logging.getLogger("shiptrack.carriers.dhl")
 
@@ -92,16 +91,6 @@ class DhlCarrier(HttpCarrier):
         if answer.status not in (200, 400, 404):
             raise TransportError(f"{CARRIER} answered the key check with HTTP {answer.status}")
         answer.json(CARRIER)  # a host that does not answer like DHL is not DHL
-
-    async def read_push(
-        self, connection: ConnectionContext, headers: Mapping[str, str], body: bytes
-    ) -> dict[str, CarrierReport]:
-        """DHL Express packages are polled; shiptrack receives no DHL pushes. (The inherited
-        refusal, kept in the words DHL connections have always been answered with.)"""
-        raise PushRefused(
-            f"{CARRIER} does not push tracking updates to shiptrack; its packages are polled",
-            status_code=404,
-        )
 
     async def _ask(self, connection: ConnectionContext, key: str, number: str) -> Answer:
         return await self.http.send(

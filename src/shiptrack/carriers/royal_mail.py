@@ -10,11 +10,13 @@ Polling, per batch of up to 30 numbers:
 1. ``GET {base}/mailpieces/v2/summary?mailPieceId=a,b,…`` (at most 30, comma separated) says, per
    number, whether Royal Mail knows it (``status`` ``200`` with a ``summary``) or not (an ``error``
    such as ``E1142`` "Barcode reference … isn't recognised"): not known is not found (``NY``).
-2. ``GET {base}/mailpieces/v2/{id}/events`` for every number the summary knows, for its history.
-   The adapter interface gives an adapter only the numbers (and when each was subscribed), not what
-   is stored for them, so it cannot tell which summaries changed: every known number's events are
-   fetched. The summary still saves one call per unknown number, and stops a batch early when the
-   credentials, the rate limit or Royal Mail fail.
+2. ``GET {base}/mailpieces/v2/{id}/events`` for each number whose summary changed: the adapter
+   :attr:`~RoyalMailCarrier.compares_with_stored`, so the engine tells it when each number's
+   newest stored scan happened, and a summary whose ``lastEventDateTime`` is not later than that
+   is :data:`~shiptrack.domain.changes.UNCHANGED` without a second call. Numbers with nothing
+   stored yet, those whose state must be announced (first check, restart), and summaries without
+   a last event time get their events fetched. The summary also saves one call per unknown
+   number, and stops a batch early when the credentials, the rate limit or Royal Mail fail.
 
 Errors come in Royal Mail's own body (``httpCode``, ``httpMessage``, ``moreInformation``,
 ``errors[{errorCode, errorDescription, …}]``) and mean:
@@ -31,14 +33,16 @@ What the answers mean is read in ``royal_mail_reading.py``.
 
 Request budget. Royal Mail publishes no number for this API, only the 429 it answers. The budget
 paces :meth:`RoyalMailCarrier.track` calls, and one call is up to 31 requests (a summary and up to
-30 event histories), so the default is one call every 10 seconds: at most about 3 requests a
-second and 259,200 number checks a day. A connection sets ``requests_per_minute`` for more.
+30 event histories when every item moved), so the default is one call every 10 seconds: at most
+about 3 requests a second and 259,200 number checks a day. A connection sets
+``requests_per_minute`` for more.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from datetime import datetime
 from urllib.parse import quote
 
 from shiptrack.carriers.base import Budget, ConnectionContext, Result, TrackRequest, TransportError
@@ -52,9 +56,10 @@ from shiptrack.carriers.royal_mail_reading import (
     piece_error,
     piece_ids,
     piece_known,
+    piece_last_event_at,
     summary_pieces,
 )
-from shiptrack.domain.changes import NOT_FOUND
+from shiptrack.domain.changes import NOT_FOUND, UNCHANGED
 
 log = logging.getLogger("shiptrack.carriers.royal_mail")
 
@@ -74,18 +79,25 @@ class RoyalMailCarrier(HttpCarrier):
     carrier = CARRIER
     batch_size = BATCH_SIZE
     budget = Budget(requests_per_second=0.1, burst=1)
+    compares_with_stored = True
 
     async def track(
         self, connection: ConnectionContext, requests: Sequence[TrackRequest]
     ) -> dict[str, Result]:
-        """A summary per 30 numbers, then the events of each number the summary knows."""
-        numbers = [request.tracking_number for request in requests]
+        """A summary per 30 numbers, then the events of each number whose summary shows an event
+        newer than the newest stored one."""
+        stored = {request.tracking_number: request.newest_event_at for request in requests}
+        numbers = list(stored)
         results: dict[str, Result] = {}
         for start in range(0, len(numbers), BATCH_SIZE):
             chunk = numbers[start : start + BATCH_SIZE]
             known = await self._summary(connection, chunk, results)
-            for number in known:
-                results[number] = await self._events(connection, number)
+            for number, last_event_at in known.items():
+                newest = stored[number]
+                if newest is not None and last_event_at is not None and last_event_at <= newest:
+                    results[number] = UNCHANGED
+                else:
+                    results[number] = await self._events(connection, number)
         return results
 
     async def verify(self, connection: ConnectionContext) -> None:
@@ -107,9 +119,9 @@ class RoyalMailCarrier(HttpCarrier):
 
     async def _summary(
         self, connection: ConnectionContext, chunk: list[str], results: dict[str, Result]
-    ) -> list[str]:
+    ) -> dict[str, datetime | None]:
         """Ask the summary of ``chunk``; record the numbers Royal Mail does not know in
-        ``results`` and return those it knows."""
+        ``results`` and return those it knows, with when each one's last event happened."""
         answer = await self._get(connection, "/summary", {"mailPieceId": ",".join(chunk)})
         check_transport(answer, CARRIER)
         if answer.status not in (200, 400, 404):
@@ -125,20 +137,20 @@ class RoyalMailCarrier(HttpCarrier):
             if answer.status == 404:
                 # Nothing asked is known: a 404 without pieces is about the whole list.
                 results.update(dict.fromkeys(chunk, NOT_FOUND))
-                return []
+                return {}
             if answer.status == 400:
                 # A refusal that names no number: ask each number on its own, so that one bad
                 # barcode does not hide the others.
                 log.warning("%s refused a summary: %s", CARRIER, error_text(document))
-                return chunk
+                return dict.fromkeys(chunk)
             raise TransportError(f"{CARRIER} answered with an unreadable body: {error}") from None
         by_id = {compact(number): number for number in chunk}
-        known: list[str] = []
+        known: dict[str, datetime | None] = {}
         for piece in pieces:
             matches = [by_id[i] for i in piece_ids(piece) if i in by_id]
             for number in dict.fromkeys(matches):
                 if piece_known(piece):
-                    known.append(number)
+                    known[number] = piece_last_event_at(piece)
                 else:
                     log.info("%s does not know %s: %s", CARRIER, number, piece_error(piece))
                     results[number] = NOT_FOUND

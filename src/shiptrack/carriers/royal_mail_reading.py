@@ -129,6 +129,12 @@ def piece_known(piece: Mapping[str, Any]) -> bool:
     return status.startswith("2") and bool(_obj(piece.get("summary"))) and not piece.get("error")
 
 
+def piece_last_event_at(piece: Mapping[str, Any]) -> datetime | None:
+    """When the last event a summary piece names happened (UTC), ``None`` when it names none."""
+    occurred_at, _ = parse_timestamp(_obj(piece.get("summary")).get("lastEventDateTime"))
+    return occurred_at
+
+
 def piece_error(piece: Mapping[str, Any]) -> str:
     """A summary piece's error, for the log."""
     error = _obj(piece.get("error"))

@@ -16,6 +16,8 @@ Rules (the README's "How changes are detected" says the same in prose):
 - A status is the pair (``status_code``, ``status_detail_code``): "out for delivery" is a
   change from "in transit" although both are ``IT``.
 - Leaving ``DE`` is only possible through a newer scan, and is flagged as a correction.
+- A carrier that says nothing happened since the newest stored scan (:data:`UNCHANGED`, from an
+  adapter that can tell without fetching the history) keeps everything as it is.
 """
 
 from __future__ import annotations
@@ -59,6 +61,28 @@ class NotFoundYet:
 
 
 NOT_FOUND = NotFoundYet()
+
+
+class Unchanged:
+    """The carrier knows the number and has nothing newer than the newest stored scan.
+
+    Only an adapter told what is stored (``TrackRequest.newest_event_at``) answers this, and only
+    when its carrier says so without the whole history (Royal Mail's summary names each item's
+    last event): the stored history, status and dates are kept.
+    """
+
+    _instance: Unchanged | None = None
+
+    def __new__(cls) -> Unchanged:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "UNCHANGED"
+
+
+UNCHANGED = Unchanged()
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,10 +219,14 @@ def _chronological(events: list[TrackEvent]) -> list[TrackEvent]:
     return [e for _, _, e in sorted(timed, key=lambda t: (t[0], -t[1]))] + untimed[::-1]
 
 
-def observe(known: Known, report: CarrierReport | NotFoundYet | InvalidNumber) -> Observation:
+def observe(
+    known: Known, report: CarrierReport | NotFoundYet | InvalidNumber | Unchanged
+) -> Observation:
     """Compare a carrier's answer with what is known; see the module docstring for the rules."""
     if isinstance(report, NotFoundYet):
         return _not_found(known)
+    if isinstance(report, Unchanged):
+        return _unchanged(known)
     if isinstance(report, InvalidNumber):
         return _invalid(known, report)
 
@@ -283,6 +311,38 @@ def observe(known: Known, report: CarrierReport | NotFoundYet | InvalidNumber) -
         estimated_delivery_date=report.estimated_delivery_date,
         actual_delivery_date=actual,
     )
+
+
+def _unchanged(known: Known) -> Observation:
+    """Nothing newer than what is stored: the status stays. A package whose state must be
+    announced (first check, restart) announces it as it is, although the engine asks for the
+    whole history then, so an adapter never answers :data:`UNCHANGED` for such a package."""
+    changes = []
+    if not known.settled:
+        changes.append(
+            Change(
+                sequence=known.sequence + 1,
+                previous_status=known.status_code,
+                status_code=known.status_code,
+                status_detail_code=known.status_detail_code,
+                occurred_at=None,
+                correction=False,
+                event=None,
+            )
+        )
+    return Observation(
+        new_events=[],
+        changes=changes,
+        status_code=known.status_code,
+        status_detail_code=known.status_detail_code,
+        defining_event=None,
+    )
+
+
+def newest_moment(events: Iterable[TrackEvent]) -> datetime | None:
+    """When the newest scan happened, mapped or not (what a carrier's "last event" is compared
+    with)."""
+    return max((m for e in events if (m := event_moment(e)) is not None), default=None)
 
 
 def _not_found(known: Known) -> Observation:

@@ -24,6 +24,7 @@ from shiptrack.domain.changes import (
     NotFoundYet,
     Observation,
     StoredEvent,
+    Unchanged,
     event_moment,
     expiry,
     newest_first,
@@ -34,9 +35,9 @@ from shiptrack.domain.schedule import SchedulePolicy, stop_reason
 from shiptrack.domain.statuses import StatusCode
 from shiptrack.domain.tracking import Subscription, TrackEvent
 
-#: What a carrier said about one number: a report, that it does not know it (yet), or that the
-#: number itself is invalid.
-CarrierAnswer = CarrierReport | NotFoundYet | InvalidNumber
+#: What a carrier said about one number: a report, that it does not know it (yet), that the
+#: number itself is invalid, or that nothing happened since the newest stored scan.
+CarrierAnswer = CarrierReport | NotFoundYet | InvalidNumber | Unchanged
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,7 +33,7 @@ from shiptrack.carriers.base import (
 )
 from shiptrack.carriers.pacing import RequestPacer
 from shiptrack.carriers.registry import CarrierRegistry
-from shiptrack.domain.changes import CarrierReport
+from shiptrack.domain.changes import CarrierReport, Unchanged, newest_moment
 from shiptrack.domain.check import ClaimedPackage, ConnectionState
 from shiptrack.domain.errors import ServiceUnavailable
 from shiptrack.domain.ids import format_id
@@ -304,14 +304,14 @@ async def _check_connection(
                 later.append((slot.wait, chunk))
                 return
             try:
-                results = await _ask(adapter, context, chunk, checks.metrics)
+                results = await _ask(checks, adapter, context, chunk)
             except TransportError as error:
                 count(CHECK_ERROR, len(chunk))
                 failures.append(error)
                 unasked.extend(chunk)
                 return
         found = sum(
-            isinstance(results.get(item.subscription.tracking_number), CarrierReport)
+            isinstance(results.get(item.subscription.tracking_number), CarrierReport | Unchanged)
             for item in chunk
         )
         count(CHECK_FOUND, found)
@@ -340,21 +340,48 @@ async def _check_connection(
 
 
 async def _ask(
+    checks: Checks,
     adapter: CarrierAdapter,
     context: ConnectionContext,
     chunk: Sequence[ClaimedPackage],
-    metrics: Metrics,
 ) -> dict[str, Result]:
+    newest: dict[int, datetime | None] = {}
+    if adapter.compares_with_stored:
+        newest = await _newest_stored(checks.store, [item for item in chunk if item.settled])
     requests = [
-        TrackRequest(item.subscription.tracking_number, since=item.created_at) for item in chunk
+        TrackRequest(
+            item.subscription.tracking_number,
+            since=item.created_at,
+            newest_event_at=newest.get(item.subscription.id),
+        )
+        for item in chunk
     ]
     try:
-        return await track_timed(adapter, context, requests, metrics)
+        return await track_timed(adapter, context, requests, checks.metrics)
     except TransportError:
         raise
     except Exception as error:  # an adapter bug must not stop the engine
         log.exception("carrier adapter %s failed", context.carrier_code)
         raise TransportError("failed unexpectedly (the server log says why)") from error
+
+
+async def _newest_stored(
+    store: Store, items: Sequence[ClaimedPackage]
+) -> dict[int, datetime | None]:
+    """When each package's newest stored scan happened, for an adapter that skips unchanged
+    histories. Packages whose state must be announced are not given (their whole history is
+    asked); nor is any when the store cannot answer: asking for everything is only slower."""
+    if not items:
+        return {}
+    try:
+        async with store.quick_read() as tx:
+            stored = await tx.packages.histories([item.subscription.id for item in items])
+    except ServiceUnavailable:
+        return {}
+    return {
+        subscription_id: newest_moment(event for _, event in events)
+        for subscription_id, events in stored.items()
+    }
 
 
 async def _carrier_failed(
