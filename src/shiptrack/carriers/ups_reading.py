@@ -28,11 +28,12 @@ import logging
 import re
 from collections.abc import Mapping
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from shiptrack.carriers.base import PushRefused, Result, TransportError
 from shiptrack.carriers.http import Answer, check_transport
+from shiptrack.carriers.ups_times import event_times, local_text, moment_of
 from shiptrack.domain.changes import NOT_FOUND, CarrierReport, InvalidNumber
 from shiptrack.domain.mapping import Mapped, table
 from shiptrack.domain.statuses import StatusCode
@@ -51,7 +52,6 @@ NOT_FOUND_CODES = frozenset({"TW0001", "151044"})
 TYPE_FIRST = frozenset({"U"})
 #: An exception the lookup knows nothing more about: an attempt's code or wording may refine it.
 GENERIC_EXCEPTION = "UNSPECIFIED_EXCEPTION"
-_OFFSET = re.compile(r"^([+-])(\d{1,2})[.:]?(\d{2})$")
 #: How UPS words a failed delivery attempt (its English texts; shiptrack asks for ``en_US``).
 ATTEMPT_WORDING = re.compile(
     r"delivery attempt|attempted delivery|attempted to deliver|tried to deliver"
@@ -192,7 +192,8 @@ def _latest_activity(package: Mapping[str, Any]) -> datetime:
     moments = [
         moment
         for activity in _list(package.get("activity"))
-        if isinstance(activity, dict) and (moment := _moment(_activity_times(activity))) is not None
+        if isinstance(activity, dict)
+        and (moment := moment_of(_activity_times(activity))) is not None
     ]
     return max(moments, default=datetime.min.replace(tzinfo=UTC))
 
@@ -216,7 +217,7 @@ def package_report(package: Mapping[str, Any], shipment: Mapping[str, Any]) -> C
     times = _dict(package.get("deliveryTime"))
     time_type = _text(times.get("type"))
     estimated_day = dates.get("RDD") or dates.get("SDD")
-    estimated = _local_text(
+    estimated = local_text(
         estimated_day,
         _text(times.get("endTime")) if time_type in ("CMT", "EDW", "CDW", "IDW") else None,
     )
@@ -224,7 +225,7 @@ def package_report(package: Mapping[str, Any], shipment: Mapping[str, Any]) -> C
     if newest_delivery is not None and newest_delivery.occurred_at is not None:
         actual = format_utc(newest_delivery.occurred_at)
     elif dates.get("DEL"):
-        actual = _local_text(
+        actual = local_text(
             dates["DEL"], _text(times.get("endTime")) if time_type == "DEL" else None
         )
     return CarrierReport(
@@ -237,7 +238,7 @@ def package_report(package: Mapping[str, Any], shipment: Mapping[str, Any]) -> C
 
 def _ship_date(shipment: Mapping[str, Any], events: list[TrackEvent]) -> str | None:
     """``pickupDate`` when UPS gives it, else the time of the first acceptance scan."""
-    pickup = _local_text(_text(shipment.get("pickupDate")), None)
+    pickup = local_text(_text(shipment.get("pickupDate")), None)
     if pickup:
         return pickup
     accepted = [e for e in events if e.status_code == StatusCode.AC]
@@ -326,7 +327,7 @@ def push_report(payload: Mapping[str, Any]) -> CarrierReport:
     signer = _text(payload.get("receivedBy"))
     if delivered and signer:
         event = replace(event, signer=signer)
-    estimated = _local_text(
+    estimated = local_text(
         _text(payload.get("scheduledDeliveryDate")),
         None if delivered else _text(payload.get("deliveryEndTime")),
     )
@@ -334,7 +335,7 @@ def push_report(payload: Mapping[str, Any]) -> CarrierReport:
     if delivered and event.occurred_at is not None:
         actual = format_utc(event.occurred_at)
     elif payload.get("actualDeliveryDate"):
-        actual = _local_text(
+        actual = local_text(
             _text(payload.get("actualDeliveryDate")), _text(payload.get("actualDeliveryTime"))
         )
     return CarrierReport(
@@ -377,92 +378,8 @@ def _event(
     )
 
 
-def event_times(
-    *,
-    local_date: str | None,
-    local_time: str | None,
-    gmt_date: str | None,
-    gmt_time: str | None,
-    offset: str | None,
-) -> tuple[str | None, datetime | None]:
-    """(local wall time as ISO text without offset, UTC time or ``None``).
-
-    UTC comes from the GMT date and time, else from the local time and the GMT offset
-    (``-05:00`` in the Track API, ``-04.00`` in Track Alert). A local time without either stays
-    local only: it is never labelled UTC.
-    """
-    local = _combine(local_date, local_time)
-    shift = _offset(offset)
-    gmt = _combine(gmt_date, gmt_time)
-    utc = gmt.replace(tzinfo=UTC) if gmt is not None else None
-    if utc is None and local is not None and shift is not None:
-        utc = (local - shift).replace(tzinfo=UTC)
-    if local is None and utc is not None and shift is not None:
-        local = (utc + shift).replace(tzinfo=None)
-    return (local.isoformat() if local is not None else None), utc
-
-
-def _combine(day: str | None, clock: str | None) -> datetime | None:
-    parsed_day = _date(day)
-    parsed_time = _time(clock)
-    if parsed_day is None or parsed_time is None:
-        return None
-    return datetime(parsed_day.year, parsed_day.month, parsed_day.day, *parsed_time)
-
-
-def _date(value: str | None) -> date | None:
-    """``YYYYMMDD``."""
-    if not value or len(value) != 8 or not value.isdigit():
-        return None
-    try:
-        return date(int(value[:4]), int(value[4:6]), int(value[6:]))
-    except ValueError:
-        return None
-
-
-def _time(value: str | None) -> tuple[int, int, int] | None:
-    """``HHMMSS``, ``HH:MM:SS``, or ``HMMSS`` (UPS drops the leading zero in places)."""
-    if not value:
-        return None
-    digits = value.strip().replace(":", "")
-    if not digits.isdigit() or len(digits) > 6:
-        return None
-    digits = digits.zfill(6)
-    hour, minute, second = int(digits[:2]), int(digits[2:4]), int(digits[4:])
-    if hour > 23 or minute > 59 or second > 59:
-        return None
-    return hour, minute, second
-
-
-def _offset(value: str | None) -> timedelta | None:
-    match = _OFFSET.match(value.strip()) if value else None
-    if match is None:
-        return None
-    sign, hours, minutes = match.groups()
-    if int(hours) > 23 or int(minutes) > 59:
-        return None
-    shift = timedelta(hours=int(hours), minutes=int(minutes))
-    return -shift if sign == "-" else shift
-
-
-def _local_text(day: str | None, clock: str | None) -> str | None:
-    """A local date (and time) as ISO text without an offset; midnight when no time is given."""
-    parsed_day = _date(day)
-    if parsed_day is None:
-        return None
-    parsed_time = _time(clock) or (0, 0, 0)
-    return datetime(parsed_day.year, parsed_day.month, parsed_day.day, *parsed_time).isoformat()
-
-
-def _moment(times: tuple[str | None, datetime | None]) -> datetime | None:
-    local, utc = times
-    if utc is not None:
-        return utc
-    return datetime.fromisoformat(local).replace(tzinfo=UTC) if local else None
-
-
 def _event_sort_key(event: TrackEvent) -> datetime:
-    return _moment((event.carrier_occurred_at, event.occurred_at)) or datetime.min.replace(
+    return moment_of((event.carrier_occurred_at, event.occurred_at)) or datetime.min.replace(
         tzinfo=UTC
     )
 

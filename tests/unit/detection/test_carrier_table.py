@@ -23,6 +23,11 @@ CODES = KNOWN_CARRIER_CODES | PLANNED_CARRIER_CODES
 
 def test_shiptrack_tracks_these_carriers_today() -> None:
     assert {"ups", "fedex", "usps", "dhl_express"} <= KNOWN_CARRIER_CODES
+    assert {"canada_post", "royal_mail", "australia_post"} <= KNOWN_CARRIER_CODES
+
+
+def test_a_planned_carrier_is_one_not_tracked_yet() -> None:
+    assert not PLANNED_CARRIER_CODES & KNOWN_CARRIER_CODES
 
 
 def test_every_format_of_the_data_has_exactly_one_row() -> None:
