@@ -1,7 +1,7 @@
 """The console's webhooks and carriers pages over plain HTTP: another account's webhook is a 404
 page, a form without the CSRF token changes nothing, the API's validation messages are shown, a
-rotated secret is shown exactly once, connecting a carrier checks what the API checks, and a
-connection shows when its calls last worked."""
+rotated secret is shown exactly once, a webhook's signatures are chosen and shown, connecting a
+carrier checks what the API checks, and a connection shows when its calls last worked."""
 
 from __future__ import annotations
 
@@ -122,6 +122,50 @@ def test_editing_a_webhook_keeps_the_apis_rules(server: Server, tenant: Tenant) 
     assert stored["url"] == "https://receiver.invalid/renamed"
     assert stored["name"] == "Orders"
     assert stored["headers"] == [{"key": "X-Team", "value": "parcels"}]
+
+
+def test_the_signatures_of_a_webhook_are_chosen_and_shown_as_the_api_keeps_them(
+    server: Server, tenant: Tenant
+) -> None:
+    client, csrf = console(server, tenant)
+    with closing(client):
+        made = client.post(
+            "/console/webhooks",
+            data={
+                "csrf_token": csrf,
+                "event": "track",
+                "url": "https://receiver.invalid/signed",
+                "signatures": "standard",
+            },
+        )
+        assert made.status_code == 303, made.text
+        [stored] = _webhooks(tenant)
+        assert stored["signatures"] == ["standard"]
+        path = f"/console/webhooks/{stored['webhook_id']}"
+        assert '<option value="standard" selected>' in client.get(path).text
+
+        saved = client.post(
+            path,
+            data={
+                "csrf_token": csrf,
+                "url": "https://receiver.invalid/signed",
+                "signatures": "both",
+            },
+        )
+        assert saved.status_code == 303
+        assert '<option value="both" selected>' in client.get(path).text
+        refused = client.post(
+            path,
+            data={
+                "csrf_token": csrf,
+                "url": "https://receiver.invalid/signed",
+                "signatures": "md5",
+            },
+        )
+        assert refused.status_code == 400
+        assert "is not a signature scheme" in refused.text
+    [stored] = _webhooks(tenant)
+    assert "signatures" not in stored  # both again: ShipEngine's object, no extension field
 
 
 def test_a_rotated_secret_is_shown_once_and_signs_from_then_on(

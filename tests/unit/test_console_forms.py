@@ -41,8 +41,10 @@ def test_a_webhook_form_becomes_the_apis_body() -> None:
         "name": None,
         "store_id": 12,
         "headers": [],
+        "signatures": ["shipengine", "standard"],
         "event": "track",
     }
+    assert webhook_body({"signatures": "standard"}, with_event=False)["signatures"] == ["standard"]
     # Not a number: passed on as text, for the API's model to refuse in its own words.
     assert webhook_body({"store_id": "twelve"}, with_event=False)["store_id"] == "twelve"
     assert "event" not in webhook_body({}, with_event=False)

@@ -11,7 +11,12 @@ from typing import Any
 from pydantic import ValidationError
 
 from shiptrack.api.errors import validation_detail
-from shiptrack.domain.webhooks import WebhookHeader
+from shiptrack.domain.webhooks import (
+    SHIPENGINE_SIGNATURE,
+    SIGNATURE_SCHEMES,
+    STANDARD_SIGNATURE,
+    WebhookHeader,
+)
 
 
 def parse_headers(text: str) -> list[dict[str, str]]:
@@ -56,10 +61,31 @@ def webhook_body(form: Mapping[str, str], *, with_event: bool) -> dict[str, Any]
         "name": optional_text(form.get("name")),
         "store_id": optional_number(form.get("store_id"), int),
         "headers": parse_headers(form.get("headers") or ""),
+        "signatures": signatures_of(form.get("signatures")),
     }
     if with_event:
         body["event"] = (form.get("event") or "").strip()
     return body
+
+
+#: The console's signature choices, as the API's ``signatures`` lists.
+SIGNATURE_CHOICES = {
+    "both": list(SIGNATURE_SCHEMES),
+    STANDARD_SIGNATURE: [STANDARD_SIGNATURE],
+    SHIPENGINE_SIGNATURE: [SHIPENGINE_SIGNATURE],
+}
+
+
+def signatures_of(choice: str | None) -> list[str]:
+    """The ``signatures`` of a console choice (both when none is given); an unknown choice is
+    passed on as a scheme name for the API to refuse with its own message."""
+    value = (choice or "both").strip()
+    return SIGNATURE_CHOICES.get(value, [value])
+
+
+def signatures_choice(signatures: tuple[str, ...]) -> str:
+    """The console choice that shows a webhook's ``signatures``."""
+    return "both" if signatures == SIGNATURE_SCHEMES else signatures[0]
 
 
 def model_error_message(error: ValidationError) -> str:

@@ -13,7 +13,13 @@ from starlette.responses import Response
 from shiptrack.api.models import CreateWebhookBody, UpdateWebhookBody
 from shiptrack.domain.errors import ShiptrackError, ValidationFailed
 from shiptrack.domain.ids import format_id
-from shiptrack.domain.webhooks import WEBHOOK_EVENTS, Webhook, WebhookChanges, WebhookHeader
+from shiptrack.domain.webhooks import (
+    KEEP,
+    WEBHOOK_EVENTS,
+    Webhook,
+    WebhookChanges,
+    WebhookHeader,
+)
 from shiptrack.services.deliveries import FAILURES_COUNTED
 from shiptrack.web.console.auth import see_other
 from shiptrack.web.console.deps import CheckedFormDep, PartsDep, SessionDep
@@ -28,6 +34,7 @@ from shiptrack.web.console.forms_api import (
     attempt_error,
     headers_text,
     model_error_message,
+    signatures_choice,
     webhook_body,
     when,
 )
@@ -103,6 +110,7 @@ async def create_webhook(
             name=body.name,
             store_id=body.store_id,
             headers=[WebhookHeader(h.key, h.value) for h in body.headers],
+            signatures=body.signatures,
         )
     except ValidationError as error:
         return await _list_page(
@@ -151,6 +159,7 @@ async def _webhook_page(
             "name": webhook.name or "",
             "store_id": "" if webhook.store_id is None else str(webhook.store_id),
             "headers": headers_text(webhook.headers),
+            "signatures": signatures_choice(webhook.signatures),
         }
     context = _context(
         request,
@@ -173,7 +182,8 @@ async def _webhook_page(
 async def update_webhook(
     request: Request, session: SessionDep, parts: PartsDep, form: CheckedFormDep, webhook_id: str
 ) -> Response:
-    """Change the url, name, store id and headers as ``PUT /v1/environment/webhooks/{id}`` does
+    """Change the url, name, store id, headers and signatures as ``PUT
+    /v1/environment/webhooks/{id}`` does
     (which also re-enables a disabled webhook)."""
     try:
         body = UpdateWebhookBody.model_validate(webhook_body(form, with_event=False))
@@ -184,6 +194,7 @@ async def update_webhook(
             name=body.name,
             store_id=body.store_id,
             headers=tuple(WebhookHeader(h.key, h.value) for h in body.headers or []),
+            signatures=tuple(body.signatures) if body.signatures is not None else KEEP,
         )
         await parts.webhooks.update(session.account, webhook_id, changes)
     except ValidationError as error:
