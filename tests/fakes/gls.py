@@ -25,6 +25,7 @@ Magic numbers (any other id is unknown: E_404_01):
 :data:`DST`              German scans without offsets either side of the 29 March 2026 change
 :data:`UNMAPPED`         a code the table does not know, newest read by the parcel status
 :data:`TWO_PARCELS`      answered as two parcels; the one whose unitno is the id asked is read
+:data:`LEFT_OUT`         left out of the answer altogether
 :data:`PARCEL_FAILED`    a per-id ``E_500_01``
 :data:`RATE_LIMITED`     429 QuotaViolation, ``Retry-After: 7``
 :data:`SERVER_ERROR`     500
@@ -62,6 +63,7 @@ RETURNED = "91000000005"
 DST = "91000000006"
 UNMAPPED = "91000000007"
 TWO_PARCELS = "91000000010"
+LEFT_OUT = "91000000404"
 PARCEL_FAILED = "91000000501"
 RATE_LIMITED = "91000000429"
 SERVER_ERROR = "91000000500"
@@ -238,6 +240,8 @@ def _entry(number: str, source: str) -> list[dict[str, Any]]:
         ours = _parcel(number, number, *PARCELS[IN_TRANSIT])
         other = _parcel(number, "91000000099", *_OTHER_PARCEL)
         return [other, ours]  # the newer one first: the adapter must not just take the newest
+    if source == LEFT_OUT:
+        return []
     if source == PARCEL_FAILED:
         return [
             {"requested": number, "errorCode": "E_500_01", "errorMessage": "Internal Server Error"}
