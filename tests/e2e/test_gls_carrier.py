@@ -7,44 +7,25 @@ Covers: connecting fetches a token from the Authentication API v2 (refused crede
 ``503``); a started package is polled and walks through GLS's own statuses (in transit, a failed
 attempt, a return) in true UTC from the event's country, with the GLS tracking page; a locker is a
 pickup point; more than 10 packages are asked 10 at a time under one token; an unknown id
-(``E_404_01``) is not yet in the system; an expired token is renewed without an error; revoked
-credentials show ``last_error`` and change no status.
+(``E_404_01``) is not yet in the system; an expired token is renewed without an error. Revoked
+credentials, the daily quota (429) and outages are the failure contract suite's
+(``test_carrier_failures_contract.py``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from tests.conftest import DatabaseServer, Server, Tenant, assert_error
+from tests.carrier_kit import FAKE_CARRIERS, e2e_fixtures, walk
+from tests.conftest import Server, Tenant, assert_error
 from tests.fakes import gls
-from tests.fakes.server import FakeServer, serve
-from tests.support import (
-    QUICK_SCHEDULE,
-    Recorded,
-    connect_carrier,
-    get_tracking,
-    own_engine_server,
-    production_account,
-    recorded,
-    start_tracking,
-    wait_for_tracking,
-)
+from tests.fakes.server import FakeServer
+from tests.support import get_tracking, recorded, start_tracking, wait_for_tracking
 
 CODE = "gls"
 CONNECT = f"/v1/connections/carriers/{CODE}"
-
-
-def connect(tenant: Tenant, fake: FakeServer) -> str:
-    return connect_carrier(
-        tenant,
-        CODE,
-        client_id=gls.CLIENT_ID,
-        client_secret=gls.CLIENT_SECRET,
-        base_url=fake.url,
-        requests_per_minute=600,
-    )
+KIT = FAKE_CARRIERS[CODE]
+engine, fake, shipper, connected = e2e_fixtures(KIT)
 
 
 def asked(fake: FakeServer, number: str) -> int:
@@ -54,46 +35,6 @@ def asked(fake: FakeServer, number: str) -> int:
         if r.path.startswith(gls.TRACK_PREFIX)
         and number in r.path.removeprefix(gls.TRACK_PREFIX).split(",")
     )
-
-
-def walk(record: Recorded) -> list[tuple[str | None, str, str | None]]:
-    return [(c.previous_status, c.status_code, c.status_detail_code) for c in record.changes]
-
-
-@pytest.fixture(scope="module")
-def engine(
-    test_database: DatabaseServer, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Server]:
-    """A server with workers, re-polling every half second and backing off for at most one."""
-    yield from own_engine_server(
-        test_database,
-        tmp_path_factory,
-        "gls-engine",
-        **QUICK_SCHEDULE,
-        SHIPTRACK_SCHEDULE_NOT_FOUND_MAX="0.5",
-    )
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeServer]:
-    """This test's own GLS host."""
-    with serve(gls.app()) as running:
-        yield running
-
-
-@pytest.fixture
-def shipper(engine: Server) -> Iterator[Tenant]:
-    """A production account with a ``track`` webhook and no carrier yet."""
-    with production_account(engine, "gls-shipper") as tenant:
-        yield tenant
-
-
-@pytest.fixture
-def connected(shipper: Tenant, fake: FakeServer) -> Tenant:
-    """The account with GLS connected at the fake host."""
-    connect(shipper, fake)
-    fake.requests.clear()
-    return shipper
 
 
 # --- connecting ----------------------------------------------------------------------------------
@@ -129,7 +70,7 @@ def test_gls_down_while_connecting_is_503(shipper: Tenant, fake: FakeServer) -> 
 
 
 def test_valid_credentials_connect_with_one_token_fetch(shipper: Tenant, fake: FakeServer) -> None:
-    carrier_id = connect(shipper, fake)
+    carrier_id = KIT.connect(shipper, fake)
     assert fake.paths() == [gls.TOKEN_PATH]
     (carrier,) = shipper.client.get("/v1/carriers").json()["carriers"]
     assert (carrier["carrier_id"], carrier["carrier_code"]) == (carrier_id, CODE)
@@ -232,23 +173,3 @@ def test_an_expired_token_is_renewed_without_an_error(connected: Tenant, fake: F
     )
     assert body["last_error"] is None
     assert fake.paths().count(gls.TOKEN_PATH) == tokens + 1
-
-
-def test_revoked_credentials_show_last_error_and_change_no_status(
-    engine: Server, connected: Tenant, fake: FakeServer
-) -> None:
-    start_tracking(connected, CODE, gls.ATTEMPTED)
-    wait_for_tracking(connected, CODE, gls.ATTEMPTED, lambda b: b["status_code"] == "AT", "AT")
-    fake.state["revoked"] = True
-    failing = wait_for_tracking(
-        connected, CODE, gls.ATTEMPTED, lambda b: b["last_error"] is not None, "a 401"
-    )
-    assert "GLS" in failing["last_error"] and "401" in failing["last_error"]
-    assert (failing["status_code"], failing["active"]) == ("AT", True)
-    assert len(recorded(engine, connected.account_id, CODE, gls.ATTEMPTED).changes) == 1
-    fake.state.pop("revoked")
-    fake.state["as"] = {gls.ATTEMPTED: gls.RETURNED}
-    back = wait_for_tracking(
-        connected, CODE, gls.ATTEMPTED, lambda b: b["status_code"] == "EX", "the recovery"
-    )
-    assert back["last_error"] is None
