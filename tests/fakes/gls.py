@@ -26,6 +26,7 @@ Magic numbers (any other id is unknown: E_404_01):
 :data:`UNMAPPED`         a code the table does not know, newest read by the parcel status
 :data:`TWO_PARCELS`      answered as two parcels; the one whose unitno is the id asked is read
 :data:`LEFT_OUT`         left out of the answer altogether
+:data:`REFUSED`          a request with it is refused: 400 problem body
 :data:`PARCEL_FAILED`    a per-id ``E_500_01``
 :data:`RATE_LIMITED`     429 QuotaViolation, ``Retry-After: 7``
 :data:`SERVER_ERROR`     500
@@ -64,6 +65,7 @@ DST = "91000000006"
 UNMAPPED = "91000000007"
 TWO_PARCELS = "91000000010"
 LEFT_OUT = "91000000404"
+REFUSED = "91000000400"
 PARCEL_FAILED = "91000000501"
 RATE_LIMITED = "91000000429"
 SERVER_ERROR = "91000000500"
@@ -334,6 +336,8 @@ async def _track(request: web.Request) -> web.Response:
         return _problem(400, "Bad Request", detail, request.path)
     aliases: dict[str, str] = state.get("as", {})
     sources = [aliases.get(i, i) for i in ids]
+    if REFUSED in sources:
+        return _problem(400, "Bad Request", "Failed to read the parcel ids", request.path)
     if RATE_LIMITED in sources:
         return _fault(
             429,

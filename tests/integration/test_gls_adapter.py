@@ -254,6 +254,16 @@ async def test_fewer_ids_than_sent_are_asked_one_at_a_time(
     assert [len(p.removeprefix(TRACK).split(",")) for p in track_paths(fake)] == [3, 1, 1, 1]
 
 
+async def test_an_id_gls_refuses_is_not_found_and_spares_the_others(
+    carrier: GlsCarrier, fake: FakeServer
+) -> None:
+    numbers = [gls.REFUSED, gls.IN_TRANSIT]
+    results = await carrier.track(context(fake.url), [TrackRequest(n) for n in numbers])
+    assert results[gls.REFUSED] is NOT_FOUND
+    assert package_status(results[gls.IN_TRANSIT]) == ("IT", "HUB_SCAN_IN")
+    assert [len(p.removeprefix(TRACK).split(",")) for p in track_paths(fake)] == [2, 1, 1]
+
+
 async def test_a_parcel_gls_failed_to_read_fails_the_batch(
     carrier: GlsCarrier, fake: FakeServer
 ) -> None:

@@ -17,7 +17,9 @@ ids, ``Accept-Language: EN`` (the mapping reads English descriptions). What GLS 
   as well, so one bad id cannot stall the connection; ``E_400_02`` (too many ids) asks the batch
   again one id at a time; ``E_500_01`` (GLS failed on that parcel) fails the batch, so that no
   stored status changes on a failure.
-- ``400`` "Provided … of size '11' is more than allowed limit of 10": one id at a time too.
+- ``400`` (a problem body: "Provided … of size '11' is more than allowed limit of 10", or GLS
+  refusing an id): the batch is asked again one id at a time, and an id refused on its own is
+  not found.
 - ``401``/``403`` after a fresh token, ``429`` (``policies.ratelimit.QuotaViolation``: the daily
   quota), ``5xx``, a ``404`` (a wrong ``base_url``: GLS answers unknown ids inside a 200),
   timeouts and bodies that are not that JSON: transport errors.
@@ -107,10 +109,7 @@ class GlsCarrier(OAuthCarrier):
             except _TooMany:
                 log.warning("%s refused %d ids at once; asking one at a time", CARRIER, len(chunk))
                 for number in chunk:
-                    try:
-                        results.update(await self._track_chunk(connection, [number]))
-                    except _TooMany:
-                        raise TransportError(f"{CARRIER} refused a single parcel id") from None
+                    results.update(await self._track_chunk(connection, [number]))
         return results
 
     async def _track_chunk(
@@ -123,7 +122,8 @@ class GlsCarrier(OAuthCarrier):
             log.warning("%s answered HTTP 400: %s", CARRIER, error_text(document))
             if len(chunk) > 1:
                 raise _TooMany
-            raise TransportError(f"{CARRIER} answered HTTP 400")
+            # GLS refuses this one id: not found, so that one bad id cannot stall the connection.
+            return {chunk[0]: NOT_FOUND}
         try:
             entries = parcels(document)
         except Malformed as error:
@@ -139,7 +139,7 @@ class GlsCarrier(OAuthCarrier):
             else:
                 answered.setdefault(asked, []).append(entry)
         if TOO_MANY_IDS in errors.values() and len(chunk) > 1:
-            raise _TooMany
+            raise _TooMany  # a single id answered E_400_02 is refused: not found, below
         results: dict[str, Result] = {}
         for number in chunk:
             key = number.upper()
