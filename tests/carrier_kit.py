@@ -209,10 +209,12 @@ def _registry() -> dict[str, FakeCarrier]:
     from shiptrack.carriers.australia_post import AustraliaPostCarrier
     from shiptrack.carriers.canada_post import CanadaPostCarrier
     from shiptrack.carriers.dhl import DhlCarrier
+    from shiptrack.carriers.gls import GlsCarrier
     from shiptrack.carriers.royal_mail import RoyalMailCarrier
     from tests.fakes import australia_post as ap
     from tests.fakes import canada_post as cp
     from tests.fakes import dhl
+    from tests.fakes import gls as gl
     from tests.fakes import royal_mail as rm
 
     def replace_state(key: str, value: Any) -> Callable[[FakeServer], None]:
@@ -273,6 +275,20 @@ def _registry() -> dict[str, FakeCarrier]:
             rate_limited=ap.RATE_LIMITED,
             server_error=ap.SERVER_ERROR,
             revoke=replace_state("revoked", True),
+        ),
+        FakeCarrier(
+            code="gls",
+            name="GLS",
+            app=gl.app,
+            adapter=GlsCarrier,
+            credentials={"client_id": gl.CLIENT_ID, "client_secret": gl.CLIENT_SECRET},
+            known=gl.IN_TRANSIT,
+            moved_on=gl.DELIVERED,
+            rate_limited=gl.RATE_LIMITED,
+            server_error=gl.SERVER_ERROR,
+            # The token endpoint and the tracking API both refuse (401).
+            revoke=replace_state("revoked", True),
+            slow=gl.SLOW,
         ),
         # Add new carriers here (append only).
     ]

@@ -54,8 +54,9 @@ SUPPORTED = (
     "canada_post",
     "royal_mail",
     "australia_post",
+    "gls",
 )
-OAUTH_CARRIERS = ("ups", "fedex", "usps", "stamps_com")
+OAUTH_CARRIERS = ("ups", "fedex", "usps", "stamps_com", "gls")
 SE_ID = re.compile(r"se(-[a-z0-9]+)+")
 
 
@@ -313,6 +314,7 @@ def test_dhl_express_connects_with_an_api_key(production_tenant: Tenant, carrier
         ("canada_post", {"client_id": "user"}, ["client_secret"]),
         ("australia_post", {"api_key": "key"}, ["client_secret", "account_number"]),
         ("australia_post", {"api_key": "key", "client_secret": "pw"}, ["account_number"]),
+        ("gls", {"client_id": "id"}, ["client_secret"]),
     ],
 )
 def test_production_connection_without_credentials_names_each_missing_field(

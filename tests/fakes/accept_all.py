@@ -1,5 +1,5 @@
 """A carrier host that accepts any credentials and knows no package: enough to connect USPS, UPS,
-FedEx, DHL, Canada Post and Australia Post connections in tests that are not about the carriers
+FedEx, DHL, Canada Post, Australia Post and GLS connections in tests that are not about the carriers
 themselves."""
 
 from __future__ import annotations
@@ -38,6 +38,14 @@ async def _australia_post(request: web.Request) -> web.Response:
     )
 
 
+async def _gls(request: web.Request) -> web.Response:
+    ids = [i for i in request.match_info["ids"].split(",") if i]
+    parcels = [
+        {"requested": i, "errorCode": "E_404_01", "errorMessage": "Resource Not Found"} for i in ids
+    ]
+    return web.json_response({"parcels": parcels})
+
+
 def app() -> web.Application:
     """The application; point a connection's ``base_url`` at where it is served."""
     application = web.Application()
@@ -47,4 +55,6 @@ def app() -> web.Application:
     application.router.add_get("/track/shipments", _dhl)  # DHL
     application.router.add_get("/vis/track/pin/{pin}/detail", _canada_post)  # Canada Post
     application.router.add_get("/shipping/v1/track", _australia_post)  # Australia Post
+    application.router.add_post("/oauth2/v2/token", _token)  # GLS
+    application.router.add_get("/track-and-trace-v1/tracking/simple/trackids/{ids}", _gls)  # GLS
     return application

@@ -50,7 +50,12 @@ async def _anything(request: web.Request) -> web.Response:
 def app() -> web.Application:
     """The application; point a connection's ``base_url`` at where it is served."""
     application = web.Application()
-    for path in ("/oauth2/v3/token", "/security/v1/oauth/token", "/oauth/token"):
+    for path in (
+        "/oauth2/v3/token",
+        "/security/v1/oauth/token",
+        "/oauth/token",
+        "/oauth2/v2/token",  # GLS
+    ):
         application.router.add_post(path, _token)
     application.router.add_route("*", "/{tail:.*}", _anything)
     return application

@@ -12,6 +12,7 @@ from shiptrack.carriers.base import CarrierAdapter
 from shiptrack.carriers.canada_post import CanadaPostCarrier
 from shiptrack.carriers.dhl import DhlCarrier
 from shiptrack.carriers.fedex import FedexCarrier
+from shiptrack.carriers.gls import GlsCarrier
 from shiptrack.carriers.http import CarrierHttp, HttpCarrier
 from shiptrack.carriers.royal_mail import RoyalMailCarrier
 from shiptrack.carriers.sandbox import SandboxCarrier
@@ -30,6 +31,7 @@ ADAPTERS: dict[str, type[HttpCarrier]] = {
     "canada_post": CanadaPostCarrier,
     "royal_mail": RoyalMailCarrier,
     "australia_post": AustraliaPostCarrier,
+    "gls": GlsCarrier,
 }
 
 _without_adapter = sorted(set(CARRIERS) - set(ADAPTERS))

@@ -221,6 +221,7 @@ NUMBER_FORMATS: dict[str, str] = {
     "canada_post": "70239990000{n:05d}",
     "royal_mail": "SB{n:09d}GB",
     "australia_post": "7XX99900{n:08d}",
+    "gls": "GLS99{n:07d}",
 }
 DEFAULT_SCENARIO = SCENARIOS[0]
 

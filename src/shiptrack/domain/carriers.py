@@ -114,6 +114,16 @@ CARRIERS: dict[str, CarrierKind] = {
             "https://digitalapi.auspost.com.au",
             "https://digitalapi.auspost.com.au/test",
         ),
+        CarrierKind(
+            "gls",
+            "GLS",
+            "gls",
+            "https://gls-group.com/GROUP/en/parcel-tracking?match={tn}",
+            # OAuth2 client credentials (Authentication API v2); the sandbox the specs name.
+            _OAUTH,
+            "https://api.gls-group.net",
+            "https://api-sandbox.gls-group.net",
+        ),
     )
 }
 

@@ -24,6 +24,7 @@ CODES = KNOWN_CARRIER_CODES | PLANNED_CARRIER_CODES
 def test_shiptrack_tracks_these_carriers_today() -> None:
     assert {"ups", "fedex", "usps", "dhl_express"} <= KNOWN_CARRIER_CODES
     assert {"canada_post", "royal_mail", "australia_post"} <= KNOWN_CARRIER_CODES
+    assert "gls" in KNOWN_CARRIER_CODES
 
 
 def test_a_planned_carrier_is_one_not_tracked_yet() -> None:

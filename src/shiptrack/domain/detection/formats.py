@@ -42,7 +42,6 @@ PLANNED_CARRIER_CODES = frozenset(
         "dhl_parcel",
         "la_poste",
         "postnl",
-        "gls",
     }
 )
 #: The format whose carrier is decided by the issuing country (``s10_countries.csv``).
