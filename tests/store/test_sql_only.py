@@ -1,4 +1,5 @@
-"""What only the SQL store has: claims that skip each other's locked rows on PostgreSQL (two real
+"""What only the SQL store has: quick reads that hold no snapshot (the in-memory store may give
+one), claims that skip each other's locked rows on PostgreSQL (two real
 connections at once; the in-memory store and SQLite run one writer at a time, so a claim there
 waits by design), and claims that read the partial indexes ``ix_subscriptions_due`` and
 ``ix_deliveries_due`` instead of the tables."""
@@ -29,6 +30,7 @@ from tests.store.seeds import (
     claim_deliveries,
     claim_packages,
     ids,
+    new_account,
 )
 
 
@@ -248,3 +250,21 @@ async def test_the_delivery_claim_reads_the_due_index_and_leases_by_primary_key(
             await conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
             assert "ix_deliveries_due" in await _postgresql_indexes(conn, *select)
             assert "pk_deliveries" in await _postgresql_indexes(conn, *update)
+
+
+async def test_a_quick_read_sees_each_commit_as_it_lands(sql_store: SqlStore) -> None:
+    await new_account(sql_store, "before")
+
+    async with sql_store.quick_read() as tx:
+        first = [a.name for a in await tx.accounts.all()]
+        await new_account(sql_store, "during")
+        # A quick read holds no snapshot: its next statement sees what committed meanwhile.
+        second = [a.name for a in await tx.accounts.all()]
+
+    assert (first, second) == (["before"], ["before", "during"])
+    # Its connection goes back to the pool as it came: a read on it still holds one snapshot.
+    for _ in range(3):
+        async with sql_store.read() as tx:
+            before = [a.name for a in await tx.accounts.all()]
+            await new_account(sql_store, f"later-{len(before)}")
+            assert [a.name for a in await tx.accounts.all()] == before
