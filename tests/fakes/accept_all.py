@@ -38,6 +38,11 @@ async def _australia_post(request: web.Request) -> web.Response:
     )
 
 
+async def _postnl(request: web.Request) -> web.Response:
+    warning = [{"Message": "No shipment found", "Code": "2"}]
+    return web.json_response({"CompleteStatus": {}, "Warnings": warning})
+
+
 def app() -> web.Application:
     """The application; point a connection's ``base_url`` at where it is served."""
     application = web.Application()
@@ -47,4 +52,5 @@ def app() -> web.Application:
     application.router.add_get("/track/shipments", _dhl)  # DHL
     application.router.add_get("/vis/track/pin/{pin}/detail", _canada_post)  # Canada Post
     application.router.add_get("/shipping/v1/track", _australia_post)  # Australia Post
+    application.router.add_get("/shipment/v2/status/barcode/{barcode}", _postnl)  # PostNL
     return application

@@ -221,6 +221,7 @@ NUMBER_FORMATS: dict[str, str] = {
     "canada_post": "70239990000{n:05d}",
     "royal_mail": "SB{n:09d}GB",
     "australia_post": "7XX99900{n:08d}",
+    "postnl": "3SSBOX{n:09d}",
 }
 DEFAULT_SCENARIO = SCENARIOS[0]
 

@@ -114,6 +114,16 @@ CARRIERS: dict[str, CarrierKind] = {
             "https://digitalapi.auspost.com.au",
             "https://digitalapi.auspost.com.au/test",
         ),
+        CarrierKind(
+            "postnl",
+            "PostNL",
+            "postnl",
+            "https://postnl.nl/tracktrace/?B={tn}&D=NL&T=C",
+            # The ShippingStatus API takes one key, in the apikey header.
+            ("api_key",),
+            "https://api.postnl.nl",
+            "https://api-sandbox.postnl.nl",
+        ),
     )
 }
 

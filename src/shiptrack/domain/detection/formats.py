@@ -41,7 +41,6 @@ PLANNED_CARRIER_CODES = frozenset(
         "dhl_ecommerce",
         "dhl_parcel",
         "la_poste",
-        "postnl",
         "gls",
     }
 )
