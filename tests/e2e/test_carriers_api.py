@@ -54,6 +54,7 @@ SUPPORTED = (
     "canada_post",
     "royal_mail",
     "australia_post",
+    "postnl",
 )
 OAUTH_CARRIERS = ("ups", "fedex", "usps", "stamps_com")
 SE_ID = re.compile(r"se(-[a-z0-9]+)+")
@@ -295,6 +296,12 @@ def test_australia_post_connects_with_its_api_key_password_and_account_number(
     assert connection["account_number"] == "0007654321"
 
 
+def test_postnl_connects_with_an_api_key(production_tenant: Tenant, carrier_host: str) -> None:
+    body = {"api_key": _secret(), "base_url": carrier_host}
+    carrier_id = _connect(production_tenant, "postnl", body)
+    assert _by_id(production_tenant)[carrier_id]["carrier_code"] == "postnl"
+
+
 def test_dhl_express_connects_with_an_api_key(production_tenant: Tenant, carrier_host: str) -> None:
     body = {"api_key": _secret(), "base_url": carrier_host}
     carrier_id = _connect(production_tenant, "dhl_express", body)
@@ -313,6 +320,7 @@ def test_dhl_express_connects_with_an_api_key(production_tenant: Tenant, carrier
         ("canada_post", {"client_id": "user"}, ["client_secret"]),
         ("australia_post", {"api_key": "key"}, ["client_secret", "account_number"]),
         ("australia_post", {"api_key": "key", "client_secret": "pw"}, ["account_number"]),
+        ("postnl", {"nickname": "no key"}, ["api_key"]),
     ],
 )
 def test_production_connection_without_credentials_names_each_missing_field(
@@ -394,6 +402,7 @@ def test_a_carrier_that_cannot_be_reached_is_503_and_nothing_is_connected(
     credentials = {
         "dhl_express": {"api_key": "key"},
         "australia_post": {"api_key": "key", "client_secret": "secret", "account_number": "1"},
+        "postnl": {"api_key": "key"},
     }.get(carrier_name, {"client_id": "id", "client_secret": "secret"})
     body = {**credentials, "base_url": f"http://127.0.0.1:{free_port()}"}
     response = production_tenant.client.post(f"{CONNECT}/{carrier_name}", json=body)

@@ -14,52 +14,33 @@ for every carrier by the carrier contract suites. Also ``verify()``.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 
 import pytest
 
-from shiptrack.carriers.base import ConnectionContext, Result, TrackRequest, TransportError
-from shiptrack.carriers.http import CarrierHttp, CredentialsRejected
+from shiptrack.carriers.base import (
+    CarrierAdapter,
+    ConnectionContext,
+    Result,
+    TrackRequest,
+    TransportError,
+)
+from shiptrack.carriers.http import CredentialsRejected
 from shiptrack.carriers.postnl import PostNLCarrier
 from shiptrack.domain.changes import NOT_FOUND, CarrierReport, Known, observe
+from tests.carrier_kit import FAKE_CARRIERS, adapter_fixtures
 from tests.fakes import postnl as pn
-from tests.fakes.dial import FAKES_ALLOWED
-from tests.fakes.server import FakeServer, serve
+from tests.fakes.server import FakeServer
 
-
-@pytest.fixture(scope="module")
-def running() -> Iterator[FakeServer]:
-    with serve(pn.app()) as fake:
-        yield fake
-
-
-@pytest.fixture
-def fake(running: FakeServer) -> FakeServer:
-    """The fake PostNL host, with no scripted state and no recorded requests."""
-    running.state.clear()
-    running.requests.clear()
-    return running
-
-
-@pytest.fixture
-async def carrier() -> AsyncIterator[PostNLCarrier]:
-    adapter = PostNLCarrier(CarrierHttp("PostNL", policy=FAKES_ALLOWED))
-    yield adapter
-    await adapter.close()
+KIND = FAKE_CARRIERS["postnl"]
+running, fake, carrier = adapter_fixtures(KIND)
 
 
 def context(url: str, key: str | None = pn.API_KEY) -> ConnectionContext:
-    return ConnectionContext(
-        connection_id=7,
-        carrier_code="postnl",
-        simulated=False,
-        base_url=url,
-        credentials={"api_key": key} if key else {},
-    )
+    return KIND.context(url, api_key=key)
 
 
-async def report(carrier: PostNLCarrier, fake: FakeServer, number: str) -> CarrierReport:
+async def report(carrier: CarrierAdapter, fake: FakeServer, number: str) -> CarrierReport:
     results = await carrier.track(context(fake.url), [TrackRequest(number)])
     assert set(results) == {number}
     assert isinstance(results[number], CarrierReport), results[number]
@@ -81,7 +62,7 @@ def codes(result: CarrierReport) -> list[tuple[str | None, str]]:
 
 
 async def test_one_call_per_barcode_with_the_apikey_in_english_with_details(
-    carrier: PostNLCarrier, fake: FakeServer
+    carrier: CarrierAdapter, fake: FakeServer
 ) -> None:
     numbers = ["3SXYZ0000001", "3SXYZ0000002", "3SXYZ0000003"]
     results = await carrier.track(context(fake.url), [TrackRequest(n) for n in numbers])
@@ -94,11 +75,11 @@ async def test_one_call_per_barcode_with_the_apikey_in_english_with_details(
     assert (PostNLCarrier.budget.requests_per_second, PostNLCarrier.budget.burst) == (1.0, 1)
 
 
-# --- what PostNL answers ------------------------------------------------------------------------
+# --- what PostNL answers --------------------------------------------------------------------------
 
 
 async def test_the_captured_delivery_reads_its_undocumented_codes_through_the_statuses(
-    carrier: PostNLCarrier, fake: FakeServer
+    carrier: CarrierAdapter, fake: FakeServer
 ) -> None:
     result = await report(carrier, fake, pn.DELIVERED)
     # Newest first: "01B" is not in PostNL's code list; the status 11 recorded with it says
@@ -122,7 +103,7 @@ async def test_the_captured_delivery_reads_its_undocumented_codes_through_the_st
 
 
 async def test_postnls_own_example_is_out_for_delivery_with_its_window_in_utc(
-    carrier: PostNLCarrier, fake: FakeServer
+    carrier: CarrierAdapter, fake: FakeServer
 ) -> None:
     result = await report(carrier, fake, pn.OUT_FOR_DELIVERY)
     assert codes(result) == [("J05", "IT"), ("J01", "IT"), ("B01", "AC"), ("A01", "NY")]
@@ -133,7 +114,7 @@ async def test_postnls_own_example_is_out_for_delivery_with_its_window_in_utc(
 
 
 async def test_a_status_without_events_is_reported_as_one_event(
-    carrier: PostNLCarrier, fake: FakeServer
+    carrier: CarrierAdapter, fake: FakeServer
 ) -> None:
     result = await report(carrier, fake, pn.CURRENT_ONLY)
     (only,) = result.events
@@ -152,7 +133,7 @@ async def test_a_status_without_events_is_reported_as_one_event(
     ids=["main-barcode", "second-parcel"],
 )
 async def test_a_multi_parcel_shipment_reports_the_parcel_asked_for(
-    carrier: PostNLCarrier, fake: FakeServer, number: str, first_scan: str
+    carrier: CarrierAdapter, fake: FakeServer, number: str, first_scan: str
 ) -> None:
     result = await report(carrier, fake, number)
     (event,) = result.events
@@ -173,7 +154,7 @@ async def test_a_multi_parcel_shipment_reports_the_parcel_asked_for(
     ids=["failed-attempt", "parcel-locker", "outlet-then-collected", "returned"],
 )
 async def test_journeys_map_to_the_policy(
-    carrier: PostNLCarrier,
+    carrier: CarrierAdapter,
     fake: FakeServer,
     number: str,
     walked: list[str],
@@ -185,7 +166,7 @@ async def test_journeys_map_to_the_policy(
 
 
 async def test_times_are_dutch_local_time_across_the_october_change(
-    carrier: PostNLCarrier, fake: FakeServer
+    carrier: CarrierAdapter, fake: FakeServer
 ) -> None:
     result = await report(carrier, fake, pn.DST)
     assert [(e.occurred_at, e.carrier_occurred_at) for e in result.events] == [
@@ -196,7 +177,7 @@ async def test_times_are_dutch_local_time_across_the_october_change(
 
 
 async def test_an_undocumented_code_with_no_status_is_kept_unmapped(
-    carrier: PostNLCarrier, fake: FakeServer
+    carrier: CarrierAdapter, fake: FakeServer
 ) -> None:
     result = await report(carrier, fake, pn.UNMAPPED)
     unknown = result.events[1]
@@ -210,7 +191,7 @@ async def test_an_undocumented_code_with_no_status_is_kept_unmapped(
 
 
 async def test_no_shipment_found_and_a_refused_barcode_are_not_found(
-    carrier: PostNLCarrier, fake: FakeServer
+    carrier: CarrierAdapter, fake: FakeServer
 ) -> None:
     numbers = ["3SXYZ0000009", pn.REFUSED, pn.DELIVERED]
     results = await carrier.track(context(fake.url), [TrackRequest(n) for n in numbers])
@@ -219,10 +200,10 @@ async def test_no_shipment_found_and_a_refused_barcode_are_not_found(
     assert isinstance(results[pn.DELIVERED], CarrierReport)
 
 
-# --- PostNL's own failures --------------------------------------------------------------------------
+# --- PostNL's own failures -----------------------------------------------------------------------
 
 
-async def test_a_refused_apikey_fails_the_batch(carrier: PostNLCarrier, fake: FakeServer) -> None:
+async def test_a_refused_apikey_fails_the_batch(carrier: CarrierAdapter, fake: FakeServer) -> None:
     with pytest.raises(TransportError, match=r"PostNL refused the credentials \(HTTP 401\)"):
         await carrier.track(context(fake.url, key="wrong"), [TrackRequest(pn.DELIVERED)])
 
@@ -236,14 +217,14 @@ async def test_a_refused_apikey_fails_the_batch(carrier: PostNLCarrier, fake: Fa
     ids=["wrong-base-url-404", "not-json"],
 )
 async def test_answers_that_are_not_postnls_fail_the_batch(
-    carrier: PostNLCarrier, fake: FakeServer, path: str, number: str, message: str
+    carrier: CarrierAdapter, fake: FakeServer, path: str, number: str, message: str
 ) -> None:
     with pytest.raises(TransportError, match=message):
         await carrier.track(context(fake.url + path), [TrackRequest(number)])
 
 
 async def test_a_connection_without_a_key_fails_without_calling(
-    carrier: PostNLCarrier, fake: FakeServer
+    carrier: CarrierAdapter, fake: FakeServer
 ) -> None:
     with pytest.raises(TransportError, match="no api_key"):
         await carrier.track(context(fake.url, key=None), [TrackRequest(pn.DELIVERED)])
@@ -254,7 +235,7 @@ async def test_a_connection_without_a_key_fails_without_calling(
 
 
 async def test_verify_accepts_the_key_with_one_lookup(
-    carrier: PostNLCarrier, fake: FakeServer
+    carrier: CarrierAdapter, fake: FakeServer
 ) -> None:
     await carrier.verify(context(fake.url))
     assert fake.paths() == ["/shipment/v2/status/barcode/3SXXXX000000000"]
@@ -262,14 +243,14 @@ async def test_verify_accepts_the_key_with_one_lookup(
 
 @pytest.mark.parametrize("key", ["wrong", None], ids=["refused", "missing"])
 async def test_verify_rejects_a_key_postnl_refuses_or_none(
-    carrier: PostNLCarrier, fake: FakeServer, key: str | None
+    carrier: CarrierAdapter, fake: FakeServer, key: str | None
 ) -> None:
     with pytest.raises(CredentialsRejected):
         await carrier.verify(context(fake.url, key=key))
 
 
 async def test_verify_refuses_a_host_that_does_not_answer_like_postnl(
-    carrier: PostNLCarrier, fake: FakeServer
+    carrier: CarrierAdapter, fake: FakeServer
 ) -> None:
     fake.state["as"] = {"3SXXXX000000000": pn.NOT_JSON}
     with pytest.raises(TransportError) as raised:

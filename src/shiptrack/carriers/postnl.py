@@ -71,8 +71,9 @@ class PostNLCarrier(HttpCarrier):
         return results
 
     async def verify(self, connection: ConnectionContext) -> None:
-        """One lookup of a barcode no parcel has: a ``200`` or ``400`` in PostNL's JSON proves the
-        API key; ``401``/``403`` mean PostNL refused it."""
+        """One lookup of a barcode no parcel has: a ``200`` in PostNL's JSON, or a ``400`` in JSON
+        (a refused key is answered ``401`` before the request is validated: PostNL's 401 names the
+        ``apikey`` header), proves the API key; ``401``/``403`` mean PostNL refused it."""
         answer = await self._get(connection, PROBE_BARCODE, verifying=True)
         if answer.status in (401, 403):
             raise CredentialsRejected(f"{CARRIER} refused the api_key (HTTP {answer.status})")
@@ -87,8 +88,6 @@ class PostNLCarrier(HttpCarrier):
                 shipments(document)
             except Malformed as error:
                 raise TransportError(f"{CARRIER} answered an unreadable body: {error}") from None
-        elif not _fault(document):
-            raise TransportError(f"{CARRIER} answered HTTP 400 without its error body")
 
     async def _track_one(self, connection: ConnectionContext, number: str) -> Result:
         answer = await self._get(connection, number)
