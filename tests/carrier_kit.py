@@ -185,6 +185,22 @@ def e2e_fixtures(carrier: FakeCarrier) -> tuple[Any, Any, Any, Any]:
     return engine, fake, shipper, connected
 
 
+def contract_fixtures() -> tuple[Any, Any]:
+    """Fixtures ``kind`` (each registered :class:`FakeCarrier` in turn) and ``fake`` (a host of
+    its own for the test) for a contract suite: ``kind, fake = contract_fixtures()``."""
+
+    @pytest.fixture(params=sorted(FAKE_CARRIERS))
+    def kind(request: pytest.FixtureRequest) -> FakeCarrier:
+        return FAKE_CARRIERS[request.param]
+
+    @pytest.fixture
+    def fake(kind: FakeCarrier) -> Iterator[FakeServer]:
+        with serve(kind.app()) as running:
+            yield running
+
+    return kind, fake
+
+
 # --- the registry ---------------------------------------------------------------------------------
 
 

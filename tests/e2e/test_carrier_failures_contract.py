@@ -17,9 +17,9 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from tests.carrier_kit import FAKE_CARRIERS, FakeCarrier, walk
+from tests.carrier_kit import FakeCarrier, contract_fixtures, walk
 from tests.conftest import DatabaseServer, Server
-from tests.fakes.server import FakeServer, serve
+from tests.fakes.server import FakeServer
 from tests.support import (
     QUICK_SCHEDULE,
     own_engine_server,
@@ -59,15 +59,7 @@ def engine(
     )
 
 
-@pytest.fixture(params=sorted(FAKE_CARRIERS))
-def kind(request: pytest.FixtureRequest) -> FakeCarrier:
-    return FAKE_CARRIERS[request.param]
-
-
-@pytest.fixture
-def fake(kind: FakeCarrier) -> Iterator[FakeServer]:
-    with serve(kind.app()) as running:
-        yield running
+kind, fake = contract_fixtures()
 
 
 @pytest.mark.parametrize("switch", sorted(SWITCHES))

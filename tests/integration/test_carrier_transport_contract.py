@@ -13,30 +13,19 @@ changes a stored status: that is tested through a running server in
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from shiptrack.carriers.base import Result, TrackRequest, TransportError
 from shiptrack.carriers.http import CredentialsRejected
 from shiptrack.domain.changes import CarrierReport
-from tests.carrier_kit import FAKE_CARRIERS, FakeCarrier
+from tests.carrier_kit import FAKE_CARRIERS, FakeCarrier, contract_fixtures
 from tests.conftest import free_port
 from tests.fakes.server import FakeServer, serve
 
-CODES = sorted(FAKE_CARRIERS)
 SLOW_CODES = sorted(code for code, carrier in FAKE_CARRIERS.items() if carrier.slow)
 
 
-@pytest.fixture(params=CODES)
-def kind(request: pytest.FixtureRequest) -> FakeCarrier:
-    return FAKE_CARRIERS[request.param]
-
-
-@pytest.fixture
-def fake(kind: FakeCarrier) -> Iterator[FakeServer]:
-    with serve(kind.app()) as running:
-        yield running
+kind, fake = contract_fixtures()
 
 
 async def ask(kind: FakeCarrier, fake: FakeServer, number: str) -> Result:
