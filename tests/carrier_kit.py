@@ -210,11 +210,13 @@ def _registry() -> dict[str, FakeCarrier]:
     from shiptrack.carriers.canada_post import CanadaPostCarrier
     from shiptrack.carriers.dhl import DhlCarrier
     from shiptrack.carriers.gls import GlsCarrier
+    from shiptrack.carriers.postnl import PostNLCarrier
     from shiptrack.carriers.royal_mail import RoyalMailCarrier
     from tests.fakes import australia_post as ap
     from tests.fakes import canada_post as cp
     from tests.fakes import dhl
     from tests.fakes import gls as gl
+    from tests.fakes import postnl as pn
     from tests.fakes import royal_mail as rm
 
     def replace_state(key: str, value: Any) -> Callable[[FakeServer], None]:
@@ -289,6 +291,19 @@ def _registry() -> dict[str, FakeCarrier]:
             # The token endpoint and the tracking API both refuse (401).
             revoke=replace_state("revoked", True),
             slow=gl.SLOW,
+        ),
+        FakeCarrier(
+            code="postnl",
+            name="PostNL",
+            app=pn.app,
+            adapter=PostNLCarrier,
+            credentials={"api_key": pn.API_KEY},
+            known=pn.ATTEMPTED,
+            moved_on=pn.OUTLET,
+            rate_limited=pn.RATE_LIMITED,
+            server_error=pn.SERVER_ERROR,
+            revoke=pn.revoke,
+            slow=pn.SLOW,
         ),
         # Add new carriers here (append only).
     ]

@@ -55,6 +55,7 @@ SUPPORTED = (
     "royal_mail",
     "australia_post",
     "gls",
+    "postnl",
 )
 OAUTH_CARRIERS = ("ups", "fedex", "usps", "stamps_com", "gls")
 SE_ID = re.compile(r"se(-[a-z0-9]+)+")
@@ -296,6 +297,12 @@ def test_australia_post_connects_with_its_api_key_password_and_account_number(
     assert connection["account_number"] == "0007654321"
 
 
+def test_postnl_connects_with_an_api_key(production_tenant: Tenant, carrier_host: str) -> None:
+    body = {"api_key": _secret(), "base_url": carrier_host}
+    carrier_id = _connect(production_tenant, "postnl", body)
+    assert _by_id(production_tenant)[carrier_id]["carrier_code"] == "postnl"
+
+
 def test_dhl_express_connects_with_an_api_key(production_tenant: Tenant, carrier_host: str) -> None:
     body = {"api_key": _secret(), "base_url": carrier_host}
     carrier_id = _connect(production_tenant, "dhl_express", body)
@@ -315,6 +322,7 @@ def test_dhl_express_connects_with_an_api_key(production_tenant: Tenant, carrier
         ("australia_post", {"api_key": "key"}, ["client_secret", "account_number"]),
         ("australia_post", {"api_key": "key", "client_secret": "pw"}, ["account_number"]),
         ("gls", {"client_id": "id"}, ["client_secret"]),
+        ("postnl", {"nickname": "no key"}, ["api_key"]),
     ],
 )
 def test_production_connection_without_credentials_names_each_missing_field(
@@ -396,6 +404,7 @@ def test_a_carrier_that_cannot_be_reached_is_503_and_nothing_is_connected(
     credentials = {
         "dhl_express": {"api_key": "key"},
         "australia_post": {"api_key": "key", "client_secret": "secret", "account_number": "1"},
+        "postnl": {"api_key": "key"},
     }.get(carrier_name, {"client_id": "id", "client_secret": "secret"})
     body = {**credentials, "base_url": f"http://127.0.0.1:{free_port()}"}
     response = production_tenant.client.post(f"{CONNECT}/{carrier_name}", json=body)

@@ -33,6 +33,7 @@ SUPPORTED_CARRIERS = {
     "royal_mail",
     "australia_post",
     "gls",
+    "postnl",
 }
 KEY_ALPHABET = re.compile(r"[A-Za-z0-9_-]+")
 

@@ -153,3 +153,21 @@ def test_an_au_s10_number_detects_as_australia_post_with_the_accounts_connection
     assert first["carrier_code"] == "australia_post"
     assert first["carrier_id"] == connection_id(tenant, "australia_post")
     assert first["checksum_valid"] is True
+
+
+def test_an_nl_s10_number_detects_as_postnl_with_the_accounts_connection(tenant: Tenant) -> None:
+    body = detect(tenant, "RB123456785NL").json()
+
+    first = body["candidates"][0]
+    assert (first["carrier_code"], first["carrier_name"]) == ("postnl", "PostNL")
+    assert first["carrier_id"] == connection_id(tenant, "postnl")
+    assert first["checksum_valid"] is True
+
+
+def test_a_postnl_3s_barcode_is_detected_only_as_a_sandbox_number(tenant: Tenant) -> None:
+    # The vendored detection data has no PostNL 3S format: a real 3S barcode matches nothing
+    # (give carrier_code=postnl), while the sandbox's own 3S scenario numbers are PostNL's.
+    assert detect(tenant, "3SDEVC288882229").json()["candidates"] == []
+    (sandbox,) = detect(tenant, "3SSBOX000000001").json()["candidates"]
+    assert (sandbox["carrier_code"], sandbox["confidence"]) == ("postnl", "high")
+    assert sandbox["carrier_id"] == connection_id(tenant, "postnl")

@@ -54,6 +54,7 @@ CARRIER_CODES = {
     "royal_mail",
     "australia_post",
     "gls",
+    "postnl",
 }
 #: The fields of one entry of the subscription listing.
 SUBSCRIPTION_FIELDS = {

@@ -27,6 +27,7 @@ BODY = b'{"shipments": []}'
         ("royal_mail", "Royal Mail"),
         ("australia_post", "Australia Post"),
         ("gls", "GLS"),
+        ("postnl", "PostNL"),
     ],
 )
 @pytest.mark.parametrize("carrier_id", ["se-1", "se-999999", "not-an-id"])

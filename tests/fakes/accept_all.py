@@ -46,6 +46,11 @@ async def _gls(request: web.Request) -> web.Response:
     return web.json_response({"parcels": parcels})
 
 
+async def _postnl(request: web.Request) -> web.Response:
+    warning = [{"Message": "No shipment found", "Code": "2"}]
+    return web.json_response({"CompleteStatus": {}, "Warnings": warning})
+
+
 def app() -> web.Application:
     """The application; point a connection's ``base_url`` at where it is served."""
     application = web.Application()
@@ -57,4 +62,5 @@ def app() -> web.Application:
     application.router.add_get("/shipping/v1/track", _australia_post)  # Australia Post
     application.router.add_post("/oauth2/v2/token", _token)  # GLS
     application.router.add_get("/track-and-trace-v1/tracking/simple/trackids/{ids}", _gls)  # GLS
+    application.router.add_get("/shipment/v2/status/barcode/{barcode}", _postnl)  # PostNL
     return application

@@ -110,6 +110,7 @@ DECLARED: dict[str, tuple[int, Budget, bool, bool, bool]] = {
     "royal_mail": (30, Budget(requests_per_second=0.1, burst=1), False, False, True),
     "australia_post": (10, Budget(requests_per_second=10 / 60, burst=1), False, False, False),
     "gls": (10, Budget(requests_per_second=500 / 86400, burst=1), False, False, False),
+    "postnl": (1, Budget(requests_per_second=1.0, burst=1), False, False, False),
 }
 
 
@@ -163,6 +164,7 @@ def test_a_batch_size_that_does_not_depend_on_the_connection_ignores_its_options
         ("royal_mail", "Royal Mail"),
         ("australia_post", "Australia Post"),
         ("gls", "GLS"),
+        ("postnl", "PostNL"),
     ],
 )
 async def test_carriers_that_do_not_push_refuse_every_push_with_404(

@@ -14,6 +14,7 @@ from shiptrack.carriers.dhl import DhlCarrier
 from shiptrack.carriers.fedex import FedexCarrier
 from shiptrack.carriers.gls import GlsCarrier
 from shiptrack.carriers.http import CarrierHttp, HttpCarrier
+from shiptrack.carriers.postnl import PostNLCarrier
 from shiptrack.carriers.royal_mail import RoyalMailCarrier
 from shiptrack.carriers.sandbox import SandboxCarrier
 from shiptrack.carriers.ups import UpsCarrier
@@ -32,6 +33,7 @@ ADAPTERS: dict[str, type[HttpCarrier]] = {
     "royal_mail": RoyalMailCarrier,
     "australia_post": AustraliaPostCarrier,
     "gls": GlsCarrier,
+    "postnl": PostNLCarrier,
 }
 
 _without_adapter = sorted(set(CARRIERS) - set(ADAPTERS))

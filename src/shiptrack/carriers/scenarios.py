@@ -222,6 +222,7 @@ NUMBER_FORMATS: dict[str, str] = {
     "royal_mail": "SB{n:09d}GB",
     "australia_post": "7XX99900{n:08d}",
     "gls": "GLS99{n:07d}",
+    "postnl": "3SSBOX{n:09d}",
 }
 DEFAULT_SCENARIO = SCENARIOS[0]
 

@@ -124,6 +124,16 @@ CARRIERS: dict[str, CarrierKind] = {
             "https://api.gls-group.net",
             "https://api-sandbox.gls-group.net",
         ),
+        CarrierKind(
+            "postnl",
+            "PostNL",
+            "postnl",
+            "https://postnl.nl/tracktrace/?B={tn}&D=NL&T=C",
+            # The ShippingStatus API takes one key, in the apikey header.
+            ("api_key",),
+            "https://api.postnl.nl",
+            "https://api-sandbox.postnl.nl",
+        ),
     )
 }
 
