@@ -13,6 +13,7 @@ from shiptrack.carriers.canada_post import CanadaPostCarrier
 from shiptrack.carriers.dhl import DhlCarrier
 from shiptrack.carriers.fedex import FedexCarrier
 from shiptrack.carriers.http import CarrierHttp, HttpCarrier
+from shiptrack.carriers.la_poste import LaPosteCarrier
 from shiptrack.carriers.royal_mail import RoyalMailCarrier
 from shiptrack.carriers.sandbox import SandboxCarrier
 from shiptrack.carriers.ups import UpsCarrier
@@ -30,6 +31,7 @@ ADAPTERS: dict[str, type[HttpCarrier]] = {
     "canada_post": CanadaPostCarrier,
     "royal_mail": RoyalMailCarrier,
     "australia_post": AustraliaPostCarrier,
+    "la_poste": LaPosteCarrier,
 }
 
 _without_adapter = sorted(set(CARRIERS) - set(ADAPTERS))

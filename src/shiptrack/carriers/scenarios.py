@@ -221,6 +221,7 @@ NUMBER_FORMATS: dict[str, str] = {
     "canada_post": "70239990000{n:05d}",
     "royal_mail": "SB{n:09d}GB",
     "australia_post": "7XX99900{n:08d}",
+    "la_poste": "LP{n:09d}FR",
 }
 DEFAULT_SCENARIO = SCENARIOS[0]
 

@@ -114,6 +114,15 @@ CARRIERS: dict[str, CarrierKind] = {
             "https://digitalapi.auspost.com.au",
             "https://digitalapi.auspost.com.au/test",
         ),
+        CarrierKind(
+            "la_poste",
+            "La Poste",
+            "la_poste",
+            "https://www.laposte.fr/outils/suivre-vos-envois?code={tn}",
+            ("api_key",),
+            # The Suivi spec names one server: "test" is production (test keys have low quotas).
+            "https://api.laposte.fr/suivi/v2",
+        ),
     )
 }
 

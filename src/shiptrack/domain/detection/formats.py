@@ -40,7 +40,6 @@ PLANNED_CARRIER_CODES = frozenset(
     {
         "dhl_ecommerce",
         "dhl_parcel",
-        "la_poste",
         "postnl",
         "gls",
     }
