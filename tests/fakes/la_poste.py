@@ -37,7 +37,8 @@ Magic numbers (any other id is unknown: 104 / 404):
 State: ``fake.state["outage"] = True`` answers 503 and ``fake.state["rate_limited"] = True`` 429
 (both with ``Retry-After: 1``); ``fake.state["keys"] = set()`` refuses every key (401);
 ``fake.state["as"] = {number: magic}`` answers ``number`` with a magic number's data (to move a
-package on); ``fake.state["as_text"] = True`` gives the 207's objects as JSON texts (the spec's
+package on); ``fake.state["max_ids"] = n`` refuses calls of more than ``n`` ids with a 400 that
+names no id; ``fake.state["as_text"] = True`` gives the 207's objects as JSON texts (the spec's
 207 schema is an array of strings).
 """
 
@@ -296,7 +297,7 @@ async def _track(request: web.Request) -> web.Response:
     if (
         lang not in LANGS
         or not ids
-        or len(ids) > MAX_IDS
+        or len(ids) > state.get("max_ids", MAX_IDS)
         or (request.headers.get("Accept") != "application/json")
     ):
         body = {"returnCode": 400, "returnMessage": "Requête invalide.", "lang": "fr_FR"}
