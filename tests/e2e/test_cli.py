@@ -32,6 +32,7 @@ SUPPORTED_CARRIERS = {
     "canada_post",
     "royal_mail",
     "australia_post",
+    "la_poste",
 }
 KEY_ALPHABET = re.compile(r"[A-Za-z0-9_-]+")
 

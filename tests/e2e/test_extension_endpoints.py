@@ -53,6 +53,7 @@ CARRIER_CODES = {
     "canada_post",
     "royal_mail",
     "australia_post",
+    "la_poste",
 }
 #: The fields of one entry of the subscription listing.
 SUBSCRIPTION_FIELDS = {

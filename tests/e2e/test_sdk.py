@@ -168,6 +168,7 @@ def test_sdk_lists_the_same_carriers_as_the_api(server: Server, tenant: Tenant) 
         "canada_post",
         "dhl_express",
         "fedex",
+        "la_poste",
         "royal_mail",
         "stamps_com",
         "ups",

@@ -26,6 +26,7 @@ BODY = b'{"shipments": []}'
         ("canada_post", "Canada Post"),
         ("royal_mail", "Royal Mail"),
         ("australia_post", "Australia Post"),
+        ("la_poste", "La Poste"),
     ],
 )
 @pytest.mark.parametrize("carrier_id", ["se-1", "se-999999", "not-an-id"])

@@ -1,5 +1,5 @@
 """A carrier host that accepts any credentials and knows no package: enough to connect USPS, UPS,
-FedEx, DHL, Canada Post and Australia Post connections in tests that are not about the carriers
+FedEx, DHL, Canada Post, Australia Post and La Poste connections in tests that are not about the carriers
 themselves."""
 
 from __future__ import annotations
@@ -38,6 +38,14 @@ async def _australia_post(request: web.Request) -> web.Response:
     )
 
 
+async def _la_poste(request: web.Request) -> web.Response:
+    ids = [i for i in request.match_info["ids"].split(",") if i]
+    entries = [{"returnCode": 104, "returnMessage": "Not yet available", "idShip": i} for i in ids]
+    if len(entries) == 1:
+        return web.json_response(entries[0], status=404)
+    return web.json_response(entries, status=207)
+
+
 def app() -> web.Application:
     """The application; point a connection's ``base_url`` at where it is served."""
     application = web.Application()
@@ -47,4 +55,5 @@ def app() -> web.Application:
     application.router.add_get("/track/shipments", _dhl)  # DHL
     application.router.add_get("/vis/track/pin/{pin}/detail", _canada_post)  # Canada Post
     application.router.add_get("/shipping/v1/track", _australia_post)  # Australia Post
+    application.router.add_get("/idships/{ids}", _la_poste)  # La Poste
     return application
