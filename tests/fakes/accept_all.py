@@ -1,6 +1,6 @@
 """A carrier host that accepts any credentials and knows no package: enough to connect USPS, UPS,
-FedEx, DHL, Canada Post, Australia Post and La Poste connections in tests that are not about the carriers
-themselves."""
+FedEx, DHL, Canada Post, Australia Post and La Poste connections in tests that are not about the
+carriers themselves."""
 
 from __future__ import annotations
 

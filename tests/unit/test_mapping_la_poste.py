@@ -22,7 +22,10 @@ from shiptrack.carriers.la_poste_reading import (
 )
 
 #: The event codes of La Poste's Suivi documentation ("codes événements").
-DOCUMENTED = "DR1 PC1 PC2 ET1 ET2 ET3 ET4 EP1 DO1 DO2 DO3 PB1 PB2 MD2 ND1 AG1 RE1 DI1 DI2".split()
+DOCUMENTED = (
+    *("DR1", "PC1", "PC2", "ET1", "ET2", "ET3", "ET4", "EP1", "DO1", "DO2"),
+    *("DO3", "PB1", "PB2", "MD2", "ND1", "AG1", "RE1", "DI1", "DI2"),
+)
 
 
 def rows() -> dict[str, dict[str, str]]:

@@ -49,7 +49,7 @@ from shiptrack.domain.statuses import StatusCode
 from shiptrack.domain.timefmt import format_utc
 from shiptrack.domain.tracking import TrackEvent
 
-#: ``holder`` (who carries the item, per the spec's enum) → the name kept as ``carrier_detail_code``.
+#: ``holder`` (who carries the item, the spec's enum) → the name kept as ``carrier_detail_code``.
 HOLDERS: dict[int, str] = {1: "courrier", 3: "chronopost", 4: "colissimo"}
 PARIS = ZoneInfo("Europe/Paris")
 #: The zone of an offset-less date, by the event's country (ISO 3166 alpha-2, as La Poste gives
