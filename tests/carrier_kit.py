@@ -209,10 +209,12 @@ def _registry() -> dict[str, FakeCarrier]:
     from shiptrack.carriers.australia_post import AustraliaPostCarrier
     from shiptrack.carriers.canada_post import CanadaPostCarrier
     from shiptrack.carriers.dhl import DhlCarrier
+    from shiptrack.carriers.la_poste import LaPosteCarrier
     from shiptrack.carriers.royal_mail import RoyalMailCarrier
     from tests.fakes import australia_post as ap
     from tests.fakes import canada_post as cp
     from tests.fakes import dhl
+    from tests.fakes import la_poste as lp
     from tests.fakes import royal_mail as rm
 
     def replace_state(key: str, value: Any) -> Callable[[FakeServer], None]:
@@ -273,6 +275,19 @@ def _registry() -> dict[str, FakeCarrier]:
             rate_limited=ap.RATE_LIMITED,
             server_error=ap.SERVER_ERROR,
             revoke=replace_state("revoked", True),
+        ),
+        FakeCarrier(
+            code="la_poste",
+            name="La Poste",
+            app=lp.app,
+            adapter=LaPosteCarrier,
+            credentials={"api_key": lp.API_KEY},
+            known=lp.IN_TRANSIT,
+            moved_on=lp.ATTEMPTED,
+            rate_limited=lp.RATE_LIMITED,
+            server_error=lp.SERVER_ERROR,
+            revoke=replace_state("keys", set()),
+            slow=lp.SLOW,
         ),
         # Add new carriers here (append only).
     ]

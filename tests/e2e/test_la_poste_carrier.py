@@ -12,33 +12,14 @@ Failures (401, 429, 5xx) are tested for every carrier by the carrier failures co
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
-from tests.conftest import DatabaseServer, Server, Tenant, assert_error
+from tests.carrier_kit import FAKE_CARRIERS, e2e_fixtures, walk
+from tests.conftest import Server, Tenant, assert_error
 from tests.fakes import la_poste as lp
-from tests.fakes.server import FakeServer, serve
-from tests.support import (
-    QUICK_SCHEDULE,
-    Recorded,
-    connect_carrier,
-    get_tracking,
-    own_engine_server,
-    production_account,
-    recorded,
-    start_tracking,
-    wait_for_tracking,
-)
+from tests.fakes.server import FakeServer
+from tests.support import get_tracking, recorded, start_tracking, wait_for_tracking
 
 CODE = "la_poste"
 CONNECT = f"/v1/connections/carriers/{CODE}"
-
-
-def connect(tenant: Tenant, fake: FakeServer) -> str:
-    return connect_carrier(
-        tenant, CODE, api_key=lp.API_KEY, base_url=fake.url, requests_per_minute=600
-    )
 
 
 def ids_of(fake: FakeServer) -> list[list[str]]:
@@ -46,44 +27,8 @@ def ids_of(fake: FakeServer) -> list[list[str]]:
     return [r.path.removeprefix("/idships/").split(",") for r in fake.requests]
 
 
-def walk(record: Recorded) -> list[tuple[str | None, str, str | None]]:
-    return [(c.previous_status, c.status_code, c.status_detail_code) for c in record.changes]
-
-
-@pytest.fixture(scope="module")
-def engine(
-    test_database: DatabaseServer, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Server]:
-    """A server with workers, re-polling every half second and backing off for at most one."""
-    yield from own_engine_server(
-        test_database,
-        tmp_path_factory,
-        "la-poste-engine",
-        **QUICK_SCHEDULE,
-        SHIPTRACK_SCHEDULE_NOT_FOUND_MAX="0.5",
-    )
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeServer]:
-    """This test's own La Poste host."""
-    with serve(lp.app()) as running:
-        yield running
-
-
-@pytest.fixture
-def shipper(engine: Server) -> Iterator[Tenant]:
-    """A production account with a ``track`` webhook and no carrier yet."""
-    with production_account(engine, "la-poste-shipper") as tenant:
-        yield tenant
-
-
-@pytest.fixture
-def connected(shipper: Tenant, fake: FakeServer) -> Tenant:
-    """The account with La Poste connected at the fake host."""
-    connect(shipper, fake)
-    fake.requests.clear()
-    return shipper
+KIT = FAKE_CARRIERS[CODE]
+engine, fake, shipper, connected = e2e_fixtures(KIT)
 
 
 # --- connecting ----------------------------------------------------------------------------------
@@ -114,7 +59,7 @@ def test_la_poste_down_while_connecting_is_503(shipper: Tenant, fake: FakeServer
 
 
 def test_a_valid_key_connects_with_one_lookup(shipper: Tenant, fake: FakeServer) -> None:
-    carrier_id = connect(shipper, fake)
+    carrier_id = KIT.connect(shipper, fake)
     (request,) = fake.requests
     assert request.path.startswith("/idships/")
     assert request.headers["X-Okapi-Key"] == lp.API_KEY

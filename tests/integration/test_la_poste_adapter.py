@@ -13,39 +13,19 @@ every carrier by the carrier transport contract.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 
 import pytest
 
 from shiptrack.carriers.base import ConnectionContext, Result, TrackRequest, TransportError
-from shiptrack.carriers.http import CarrierHttp, CredentialsRejected
+from shiptrack.carriers.http import CredentialsRejected
 from shiptrack.carriers.la_poste import LaPosteCarrier
 from shiptrack.domain.changes import NOT_FOUND, CarrierReport, InvalidNumber, Known, observe
+from tests.carrier_kit import FAKE_CARRIERS, adapter_fixtures
 from tests.fakes import la_poste as lp
-from tests.fakes.dial import FAKES_ALLOWED
-from tests.fakes.server import FakeServer, serve
+from tests.fakes.server import FakeServer
 
-
-@pytest.fixture(scope="module")
-def running() -> Iterator[FakeServer]:
-    with serve(lp.app()) as fake:
-        yield fake
-
-
-@pytest.fixture
-def fake(running: FakeServer) -> FakeServer:
-    """The fake La Poste host, with no scripted state and no recorded requests."""
-    running.state.clear()
-    running.requests.clear()
-    return running
-
-
-@pytest.fixture
-async def carrier() -> AsyncIterator[LaPosteCarrier]:
-    adapter = LaPosteCarrier(CarrierHttp("La Poste", policy=FAKES_ALLOWED))
-    yield adapter
-    await adapter.close()
+running, fake, carrier = adapter_fixtures(FAKE_CARRIERS["la_poste"])
 
 
 def context(url: str, key: str | None = lp.API_KEY) -> ConnectionContext:
