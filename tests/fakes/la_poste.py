@@ -38,7 +38,8 @@ State: ``fake.state["outage"] = True`` answers 503 and ``fake.state["rate_limite
 (both with ``Retry-After: 1``); ``fake.state["keys"] = set()`` refuses every key (401);
 ``fake.state["as"] = {number: magic}`` answers ``number`` with a magic number's data (to move a
 package on); ``fake.state["max_ids"] = n`` refuses calls of more than ``n`` ids with a 400 that
-names no id; ``fake.state["as_text"] = True`` gives the 207's objects as JSON texts (the spec's
+names no id; ``fake.state["shown"] = {number: other}`` names ``other`` as the ``idShip`` of
+``number``'s answer; ``fake.state["as_text"] = True`` gives the 207's objects as JSON texts (the spec's
 207 schema is an array of strings).
 """
 
@@ -312,7 +313,8 @@ async def _track(request: web.Request) -> web.Response:
         return web.Response(text="<html>Gateway</html>", content_type="text/html")
     if SLOW in sources:
         await asyncio.sleep(float(state.get("delay", 2.0)))
-    answers = [_entry(i, s, lang) for i, s in zip(ids, sources, strict=True)]
+    shown: dict[str, str] = state.get("shown", {})
+    answers = [_entry(shown.get(i, i), s, lang) for i, s in zip(ids, sources, strict=True)]
     if len(answers) == 1:
         status, entry = answers[0]
         return web.json_response([entry] if status == 200 else entry, status=status)

@@ -115,6 +115,17 @@ async def test_a_multi_status_answer_is_read_id_by_id_with_its_partial_failures(
     assert "pas valide" in (invalid.message or "")
 
 
+async def test_an_answer_under_another_spelling_is_the_single_ids_but_left_out_of_several(
+    carrier: LaPosteCarrier, fake: FakeServer
+) -> None:
+    fake.state["shown"] = {lp.IN_TRANSIT: "6A 0000 0000 002", lp.DELIVERED: "6A0000000000X"}
+    alone = await track_all(carrier, fake, lp.IN_TRANSIT)
+    assert package_status(alone[lp.IN_TRANSIT]) == ("IT", "IN_TRANSIT")
+    several = await track_all(carrier, fake, lp.DELIVERED, lp.PICKUP_POINT)
+    assert several[lp.DELIVERED] is NOT_FOUND  # the 207 names no such id
+    assert isinstance(several[lp.PICKUP_POINT], CarrierReport)
+
+
 # --- what the shipments say ----------------------------------------------------------------------
 
 

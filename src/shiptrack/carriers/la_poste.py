@@ -10,7 +10,8 @@ What La Poste answers, and what it means here (the per-id reading is in ``la_pos
 
 - ``200`` (one id) or ``207`` multi-status (several ids): one object per id with its own
   ``returnCode``: ``200`` and a ``shipment``, ``400`` (the number is not valid: an invalid number),
-  ``404``/``104``/… (not found). A ``207`` mixing found, unknown and invalid ids is read id by id.
+  ``404``/``104``/… (not found). A ``207`` mixing found, unknown and invalid ids is read id by id;
+  an id the answer does not name is not found (with one id asked, its one answer is about it).
 - ``400`` / ``404`` for a single id: that id is invalid / not found, when the body names it. A
   ``400`` that names none of the ids asked refuses the request itself: with several ids, each is
   asked alone; with one, it is a transport error (never an invalid number on a guess).
@@ -127,8 +128,10 @@ class LaPosteCarrier(HttpCarrier):
         for entry in found:
             named = (entry_id(entry) or "").upper()
             number = wanted.get(named)
-            if number is None and not named and len(chunk) == 1 and answer.status != 400:
-                number = chunk[0]  # one id asked: an answer that names none is about it
+            if number is None and len(chunk) == 1 and len(found) == 1:
+                # One id asked, one answer: it is about that id, whatever spelling it names (but
+                # a 400 that names no id refuses the request, not the number).
+                number = chunk[0] if named or answer.status != 400 else None
             if number is None:
                 if answer.status == 400:
                     # What La Poste said goes to the log only: it is never repeated to clients.
