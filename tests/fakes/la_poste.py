@@ -39,8 +39,8 @@ State: ``fake.state["outage"] = True`` answers 503 and ``fake.state["rate_limite
 ``fake.state["as"] = {number: magic}`` answers ``number`` with a magic number's data (to move a
 package on); ``fake.state["max_ids"] = n`` refuses calls of more than ``n`` ids with a 400 that
 names no id; ``fake.state["shown"] = {number: other}`` names ``other`` as the ``idShip`` of
-``number``'s answer; ``fake.state["as_text"] = True`` gives the 207's objects as JSON texts (the spec's
-207 schema is an array of strings).
+``number``'s answer; ``fake.state["as_text"] = True`` gives the 207's objects as JSON texts
+(the spec's 207 schema is an array of strings).
 """
 
 from __future__ import annotations
