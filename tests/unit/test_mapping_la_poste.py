@@ -20,6 +20,7 @@ from shiptrack.carriers.la_poste_reading import (
     parse_timestamp,
     shipment_report,
 )
+from shiptrack.domain.carriers import CARRIERS
 
 #: The event codes of La Poste's Suivi documentation ("codes événements").
 DOCUMENTED = (
@@ -140,3 +141,14 @@ def test_the_holder_names_the_network_and_a_pickup_point_is_named_while_it_waits
     assert (taken.event_code, taken.description) == ("PC1", "Taken in charge.")
     assert report.ship_date == "2026-07-01T08:00:00Z"
     assert report.actual_delivery_date is None
+
+
+def test_test_and_production_are_the_one_server_the_spec_names() -> None:
+    kind = CARRIERS["la_poste"]
+    production = "https://api.laposte.fr/suivi/v2"
+    assert kind.api_url(None) == kind.api_url("production") == kind.api_url("test") == production
+    assert kind.api_url("https://proxy.example/suivi/v2/") == "https://proxy.example/suivi/v2"
+    assert kind.credential_fields == ("api_key",)
+    assert kind.tracking_url("6A 1") == (
+        "https://www.laposte.fr/outils/suivre-vos-envois?code=6A%201"
+    )
