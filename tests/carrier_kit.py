@@ -210,12 +210,14 @@ def _registry() -> dict[str, FakeCarrier]:
     from shiptrack.carriers.canada_post import CanadaPostCarrier
     from shiptrack.carriers.dhl import DhlCarrier
     from shiptrack.carriers.gls import GlsCarrier
+    from shiptrack.carriers.la_poste import LaPosteCarrier
     from shiptrack.carriers.postnl import PostNLCarrier
     from shiptrack.carriers.royal_mail import RoyalMailCarrier
     from tests.fakes import australia_post as ap
     from tests.fakes import canada_post as cp
     from tests.fakes import dhl
     from tests.fakes import gls as gl
+    from tests.fakes import la_poste as lp
     from tests.fakes import postnl as pn
     from tests.fakes import royal_mail as rm
 
@@ -304,6 +306,19 @@ def _registry() -> dict[str, FakeCarrier]:
             server_error=pn.SERVER_ERROR,
             revoke=pn.revoke,
             slow=pn.SLOW,
+        ),
+        FakeCarrier(
+            code="la_poste",
+            name="La Poste",
+            app=lp.app,
+            adapter=LaPosteCarrier,
+            credentials={"api_key": lp.API_KEY},
+            known=lp.IN_TRANSIT,
+            moved_on=lp.ATTEMPTED,
+            rate_limited=lp.RATE_LIMITED,
+            server_error=lp.SERVER_ERROR,
+            revoke=replace_state("keys", set()),
+            slow=lp.SLOW,
         ),
         # Add new carriers here (append only).
     ]

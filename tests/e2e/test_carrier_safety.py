@@ -43,6 +43,7 @@ from tests.fakes import (
     dhl,
     fedex,
     gls,
+    la_poste,
     leaky,
     postnl,
     royal_mail,
@@ -73,6 +74,7 @@ CREDENTIALS: dict[str, Credentials] = {
     "australia_post": {"api_key": "key-1", "client_secret": "secret-1", "account_number": "1"},
     "gls": {"client_id": "id-1", "client_secret": "secret-1"},
     "postnl": {"api_key": "key-1"},
+    "la_poste": {"api_key": "key-1"},
 }
 #: A number of each carrier's that the adapter will ask about.
 NUMBERS = {
@@ -84,6 +86,7 @@ NUMBERS = {
     "australia_post": australia_post.DELIVERED,
     "gls": gls.DELIVERED,
     "postnl": postnl.DELIVERED,
+    "la_poste": la_poste.DELIVERED,
 }
 #: Spellings of the loopback address where the carrier fake listens (``{port}``): a production
 #: connect dials its base URL at once, so only these are tried there — were the guard broken, the
@@ -333,7 +336,7 @@ def test_an_unreachable_carrier_is_named_without_its_address(fresh: Tenant) -> N
 def test_a_live_lookup_never_repeats_what_was_answered(
     fresh: Tenant, leaking: FakeServer, carrier: str, answer: str
 ) -> None:
-    if carrier in ("dhl_express", "royal_mail", "australia_post", "postnl"):  # a lookup
+    if carrier in ("dhl_express", "royal_mail", "australia_post", "postnl", "la_poste"):  # lookup
         leaking.state["answer"] = "json-error"
     response = fresh.client.post(
         f"{CONNECT}/{carrier}", json={**CREDENTIALS[carrier], "base_url": leaking.url}

@@ -56,6 +56,7 @@ SUPPORTED = (
     "australia_post",
     "gls",
     "postnl",
+    "la_poste",
 )
 OAUTH_CARRIERS = ("ups", "fedex", "usps", "stamps_com", "gls")
 SE_ID = re.compile(r"se(-[a-z0-9]+)+")
@@ -309,6 +310,15 @@ def test_dhl_express_connects_with_an_api_key(production_tenant: Tenant, carrier
     assert _by_id(production_tenant)[carrier_id]["carrier_code"] == "dhl_express"
 
 
+def test_la_poste_connects_with_an_okapi_api_key(
+    production_tenant: Tenant, carrier_host: str
+) -> None:
+    body = {"api_key": _secret(), "base_url": carrier_host}
+    carrier_id = _connect(production_tenant, "la_poste", body)
+    connection = _by_id(production_tenant)[carrier_id]
+    assert (connection["carrier_code"], connection["friendly_name"]) == ("la_poste", "La Poste")
+
+
 @pytest.mark.parametrize(
     ("carrier_name", "body", "missing"),
     [
@@ -323,6 +333,7 @@ def test_dhl_express_connects_with_an_api_key(production_tenant: Tenant, carrier
         ("australia_post", {"api_key": "key", "client_secret": "pw"}, ["account_number"]),
         ("gls", {"client_id": "id"}, ["client_secret"]),
         ("postnl", {"nickname": "no key"}, ["api_key"]),
+        ("la_poste", {}, ["api_key"]),
     ],
 )
 def test_production_connection_without_credentials_names_each_missing_field(
@@ -405,6 +416,7 @@ def test_a_carrier_that_cannot_be_reached_is_503_and_nothing_is_connected(
         "dhl_express": {"api_key": "key"},
         "australia_post": {"api_key": "key", "client_secret": "secret", "account_number": "1"},
         "postnl": {"api_key": "key"},
+        "la_poste": {"api_key": "key"},
     }.get(carrier_name, {"client_id": "id", "client_secret": "secret"})
     body = {**credentials, "base_url": f"http://127.0.0.1:{free_port()}"}
     response = production_tenant.client.post(f"{CONNECT}/{carrier_name}", json=body)

@@ -34,6 +34,7 @@ SUPPORTED_CARRIERS = {
     "australia_post",
     "gls",
     "postnl",
+    "la_poste",
 }
 KEY_ALPHABET = re.compile(r"[A-Za-z0-9_-]+")
 

@@ -171,3 +171,14 @@ def test_a_postnl_3s_barcode_is_detected_only_as_a_sandbox_number(tenant: Tenant
     (sandbox,) = detect(tenant, "3SSBOX000000001").json()["candidates"]
     assert (sandbox["carrier_code"], sandbox["confidence"]) == ("postnl", "high")
     assert sandbox["carrier_id"] == connection_id(tenant, "postnl")
+
+
+def test_an_fr_s10_number_detects_as_la_poste_with_the_accounts_connection(
+    tenant: Tenant,
+) -> None:
+    body = detect(tenant, "RB123456785FR").json()
+
+    first = body["candidates"][0]
+    assert first["carrier_code"] == "la_poste"
+    assert first["carrier_id"] == connection_id(tenant, "la_poste")
+    assert first["checksum_valid"] is True

@@ -55,6 +55,7 @@ CARRIER_CODES = {
     "australia_post",
     "gls",
     "postnl",
+    "la_poste",
 }
 #: The fields of one entry of the subscription listing.
 SUBSCRIPTION_FIELDS = {

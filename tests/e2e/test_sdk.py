@@ -169,6 +169,7 @@ def test_sdk_lists_the_same_carriers_as_the_api(server: Server, tenant: Tenant) 
         "dhl_express",
         "fedex",
         "gls",
+        "la_poste",
         "postnl",
         "royal_mail",
         "stamps_com",

@@ -171,6 +171,7 @@ def assert_live_answer(
         "australia_post",
         "gls",
         "postnl",
+        "la_poste",
     ],
 )
 def test_start_answers_204_with_an_empty_body_for_every_supported_carrier(

@@ -28,6 +28,7 @@ BODY = b'{"shipments": []}'
         ("australia_post", "Australia Post"),
         ("gls", "GLS"),
         ("postnl", "PostNL"),
+        ("la_poste", "La Poste"),
     ],
 )
 @pytest.mark.parametrize("carrier_id", ["se-1", "se-999999", "not-an-id"])

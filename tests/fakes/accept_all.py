@@ -1,6 +1,6 @@
 """A carrier host that accepts any credentials and knows no package: enough to connect USPS, UPS,
-FedEx, DHL, Canada Post, Australia Post and GLS connections in tests that are not about the carriers
-themselves."""
+FedEx, DHL, Canada Post, Australia Post, GLS, PostNL and La Poste connections in tests that are not
+about the carriers themselves."""
 
 from __future__ import annotations
 
@@ -51,6 +51,14 @@ async def _postnl(request: web.Request) -> web.Response:
     return web.json_response({"CompleteStatus": {}, "Warnings": warning})
 
 
+async def _la_poste(request: web.Request) -> web.Response:
+    ids = [i for i in request.match_info["ids"].split(",") if i]
+    entries = [{"returnCode": 104, "returnMessage": "Not yet available", "idShip": i} for i in ids]
+    if len(entries) == 1:
+        return web.json_response(entries[0], status=404)
+    return web.json_response(entries, status=207)
+
+
 def app() -> web.Application:
     """The application; point a connection's ``base_url`` at where it is served."""
     application = web.Application()
@@ -63,4 +71,5 @@ def app() -> web.Application:
     application.router.add_post("/oauth2/v2/token", _token)  # GLS
     application.router.add_get("/track-and-trace-v1/tracking/simple/trackids/{ids}", _gls)  # GLS
     application.router.add_get("/shipment/v2/status/barcode/{barcode}", _postnl)  # PostNL
+    application.router.add_get("/idships/{ids}", _la_poste)  # La Poste
     return application

@@ -4,7 +4,7 @@ whatever it answers carries :data:`SECRET`, which shiptrack must never repeat to
 ``state["token"]``: ``"ok"`` (the default: a token, so the connection can be made), ``"500"``
 (an error page with the secret) or ``"html"`` (a 200 page with the secret). ``state["answer"]``,
 for every other request: ``"html"`` (the default), ``"500"``, or ``"json-error"`` (a 400 whose JSON
-carries the secret in the error shapes of UPS, USPS, FedEx and DHL at once).
+carries the secret in the error shapes of UPS, USPS, FedEx, DHL and La Poste at once).
 """
 
 from __future__ import annotations
@@ -41,6 +41,8 @@ async def _anything(request: web.Request) -> web.Response:
                 "errors": [detail],  # FedEx
                 "title": SECRET,  # DHL (problem+json)
                 "detail": SECRET,
+                "returnCode": 400,  # La Poste
+                "returnMessage": SECRET,
             },
             status=400,
         )

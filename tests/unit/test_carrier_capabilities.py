@@ -111,6 +111,7 @@ DECLARED: dict[str, tuple[int, Budget, bool, bool, bool]] = {
     "australia_post": (10, Budget(requests_per_second=10 / 60, burst=1), False, False, False),
     "gls": (10, Budget(requests_per_second=500 / 86400, burst=1), False, False, False),
     "postnl": (1, Budget(requests_per_second=1.0, burst=1), False, False, False),
+    "la_poste": (10, Budget(requests_per_second=1.0, burst=1), False, False, False),
 }
 
 
@@ -165,6 +166,7 @@ def test_a_batch_size_that_does_not_depend_on_the_connection_ignores_its_options
         ("australia_post", "Australia Post"),
         ("gls", "GLS"),
         ("postnl", "PostNL"),
+        ("la_poste", "La Poste"),
     ],
 )
 async def test_carriers_that_do_not_push_refuse_every_push_with_404(
@@ -178,7 +180,17 @@ async def test_carriers_that_do_not_push_refuse_every_push_with_404(
 
 
 @pytest.mark.parametrize(
-    "code", ["usps", "fedex", "dhl_express", "canada_post", "royal_mail", "australia_post", "gls"]
+    "code",
+    [
+        "usps",
+        "fedex",
+        "dhl_express",
+        "canada_post",
+        "royal_mail",
+        "australia_post",
+        "gls",
+        "la_poste",
+    ],
 )
 def test_carriers_that_fetch_no_push_token_are_issued_none(
     registry: CarrierRegistry, code: str

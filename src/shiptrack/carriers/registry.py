@@ -14,6 +14,7 @@ from shiptrack.carriers.dhl import DhlCarrier
 from shiptrack.carriers.fedex import FedexCarrier
 from shiptrack.carriers.gls import GlsCarrier
 from shiptrack.carriers.http import CarrierHttp, HttpCarrier
+from shiptrack.carriers.la_poste import LaPosteCarrier
 from shiptrack.carriers.postnl import PostNLCarrier
 from shiptrack.carriers.royal_mail import RoyalMailCarrier
 from shiptrack.carriers.sandbox import SandboxCarrier
@@ -34,6 +35,7 @@ ADAPTERS: dict[str, type[HttpCarrier]] = {
     "australia_post": AustraliaPostCarrier,
     "gls": GlsCarrier,
     "postnl": PostNLCarrier,
+    "la_poste": LaPosteCarrier,
 }
 
 _without_adapter = sorted(set(CARRIERS) - set(ADAPTERS))

@@ -223,6 +223,7 @@ NUMBER_FORMATS: dict[str, str] = {
     "australia_post": "7XX99900{n:08d}",
     "gls": "GLS99{n:07d}",
     "postnl": "3SSBOX{n:09d}",
+    "la_poste": "LP{n:09d}FR",
 }
 DEFAULT_SCENARIO = SCENARIOS[0]
 

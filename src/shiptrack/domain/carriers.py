@@ -134,6 +134,15 @@ CARRIERS: dict[str, CarrierKind] = {
             "https://api.postnl.nl",
             "https://api-sandbox.postnl.nl",
         ),
+        CarrierKind(
+            "la_poste",
+            "La Poste",
+            "la_poste",
+            "https://www.laposte.fr/outils/suivre-vos-envois?code={tn}",
+            ("api_key",),
+            # The Suivi spec names one server: "test" is production (test keys have low quotas).
+            "https://api.laposte.fr/suivi/v2",
+        ),
     )
 }
 

@@ -40,7 +40,6 @@ PLANNED_CARRIER_CODES = frozenset(
     {
         "dhl_ecommerce",
         "dhl_parcel",
-        "la_poste",
     }
 )
 #: The format whose carrier is decided by the issuing country (``s10_countries.csv``).
