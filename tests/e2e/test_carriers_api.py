@@ -54,6 +54,8 @@ SUPPORTED = (
     "canada_post",
     "royal_mail",
     "australia_post",
+    "dhl_parcel",
+    "dhl_ecommerce",
 )
 OAUTH_CARRIERS = ("ups", "fedex", "usps", "stamps_com")
 SE_ID = re.compile(r"se(-[a-z0-9]+)+")
@@ -301,6 +303,15 @@ def test_dhl_express_connects_with_an_api_key(production_tenant: Tenant, carrier
     assert _by_id(production_tenant)[carrier_id]["carrier_code"] == "dhl_express"
 
 
+@pytest.mark.parametrize("carrier_name", ["dhl_parcel", "dhl_ecommerce"])
+def test_dhl_parcel_and_ecommerce_connect_with_the_dhl_api_key(
+    production_tenant: Tenant, carrier_host: str, carrier_name: str
+) -> None:
+    body = {"api_key": _secret(), "base_url": carrier_host}
+    carrier_id = _connect(production_tenant, carrier_name, body)
+    assert _by_id(production_tenant)[carrier_id]["carrier_code"] == carrier_name
+
+
 @pytest.mark.parametrize(
     ("carrier_name", "body", "missing"),
     [
@@ -313,6 +324,8 @@ def test_dhl_express_connects_with_an_api_key(production_tenant: Tenant, carrier
         ("canada_post", {"client_id": "user"}, ["client_secret"]),
         ("australia_post", {"api_key": "key"}, ["client_secret", "account_number"]),
         ("australia_post", {"api_key": "key", "client_secret": "pw"}, ["account_number"]),
+        ("dhl_parcel", {}, ["api_key"]),
+        ("dhl_ecommerce", {"nickname": "no key"}, ["api_key"]),
     ],
 )
 def test_production_connection_without_credentials_names_each_missing_field(
@@ -394,6 +407,8 @@ def test_a_carrier_that_cannot_be_reached_is_503_and_nothing_is_connected(
     credentials = {
         "dhl_express": {"api_key": "key"},
         "australia_post": {"api_key": "key", "client_secret": "secret", "account_number": "1"},
+        "dhl_parcel": {"api_key": "key"},
+        "dhl_ecommerce": {"api_key": "key"},
     }.get(carrier_name, {"client_id": "id", "client_secret": "secret"})
     body = {**credentials, "base_url": f"http://127.0.0.1:{free_port()}"}
     response = production_tenant.client.post(f"{CONNECT}/{carrier_name}", json=body)

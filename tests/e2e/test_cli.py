@@ -32,6 +32,8 @@ SUPPORTED_CARRIERS = {
     "canada_post",
     "royal_mail",
     "australia_post",
+    "dhl_parcel",
+    "dhl_ecommerce",
 }
 KEY_ALPHABET = re.compile(r"[A-Za-z0-9_-]+")
 

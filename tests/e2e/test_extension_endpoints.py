@@ -53,6 +53,8 @@ CARRIER_CODES = {
     "canada_post",
     "royal_mail",
     "australia_post",
+    "dhl_parcel",
+    "dhl_ecommerce",
 }
 #: The fields of one entry of the subscription listing.
 SUBSCRIPTION_FIELDS = {

@@ -161,7 +161,17 @@ def assert_live_answer(
 
 @pytest.mark.parametrize(
     "carrier_code",
-    ["ups", "fedex", "usps", "stamps_com", "dhl_express", "canada_post", "australia_post"],
+    [
+        "ups",
+        "fedex",
+        "usps",
+        "stamps_com",
+        "dhl_express",
+        "canada_post",
+        "australia_post",
+        "dhl_parcel",
+        "dhl_ecommerce",
+    ],
 )
 def test_start_answers_204_with_an_empty_body_for_every_supported_carrier(
     tracker: Tenant, carrier_code: str

@@ -26,6 +26,8 @@ BODY = b'{"shipments": []}'
         ("canada_post", "Canada Post"),
         ("royal_mail", "Royal Mail"),
         ("australia_post", "Australia Post"),
+        ("dhl_parcel", "DHL Parcel"),
+        ("dhl_ecommerce", "DHL eCommerce"),
     ],
 )
 @pytest.mark.parametrize("carrier_id", ["se-1", "se-999999", "not-an-id"])

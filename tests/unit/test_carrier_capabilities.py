@@ -109,6 +109,8 @@ DECLARED: dict[str, tuple[int, Budget, bool, bool, bool]] = {
     "canada_post": (1, Budget(requests_per_second=1.0, burst=1), False, False, False),
     "royal_mail": (30, Budget(requests_per_second=0.1, burst=1), False, False, True),
     "australia_post": (10, Budget(requests_per_second=10 / 60, burst=1), False, False, False),
+    "dhl_parcel": (1, Budget(requests_per_second=250 / 86400, burst=1), False, False, False),
+    "dhl_ecommerce": (1, Budget(requests_per_second=250 / 86400, burst=1), False, False, False),
 }
 
 
@@ -161,6 +163,8 @@ def test_a_batch_size_that_does_not_depend_on_the_connection_ignores_its_options
         ("canada_post", "Canada Post"),
         ("royal_mail", "Royal Mail"),
         ("australia_post", "Australia Post"),
+        ("dhl_parcel", "DHL Parcel"),
+        ("dhl_ecommerce", "DHL eCommerce"),
     ],
 )
 async def test_carriers_that_do_not_push_refuse_every_push_with_404(
@@ -174,7 +178,17 @@ async def test_carriers_that_do_not_push_refuse_every_push_with_404(
 
 
 @pytest.mark.parametrize(
-    "code", ["usps", "fedex", "dhl_express", "canada_post", "royal_mail", "australia_post"]
+    "code",
+    [
+        "usps",
+        "fedex",
+        "dhl_express",
+        "canada_post",
+        "royal_mail",
+        "australia_post",
+        "dhl_parcel",
+        "dhl_ecommerce",
+    ],
 )
 def test_carriers_that_fetch_no_push_token_are_issued_none(
     registry: CarrierRegistry, code: str

@@ -10,7 +10,7 @@ from __future__ import annotations
 from shiptrack.carriers.australia_post import AustraliaPostCarrier
 from shiptrack.carriers.base import CarrierAdapter
 from shiptrack.carriers.canada_post import CanadaPostCarrier
-from shiptrack.carriers.dhl import DhlCarrier
+from shiptrack.carriers.dhl import DhlCarrier, DhlEcommerceCarrier, DhlParcelCarrier
 from shiptrack.carriers.fedex import FedexCarrier
 from shiptrack.carriers.http import CarrierHttp, HttpCarrier
 from shiptrack.carriers.royal_mail import RoyalMailCarrier
@@ -30,6 +30,8 @@ ADAPTERS: dict[str, type[HttpCarrier]] = {
     "canada_post": CanadaPostCarrier,
     "royal_mail": RoyalMailCarrier,
     "australia_post": AustraliaPostCarrier,
+    "dhl_parcel": DhlParcelCarrier,
+    "dhl_ecommerce": DhlEcommerceCarrier,
 }
 
 _without_adapter = sorted(set(CARRIERS) - set(ADAPTERS))

@@ -221,6 +221,8 @@ NUMBER_FORMATS: dict[str, str] = {
     "canada_post": "70239990000{n:05d}",
     "royal_mail": "SB{n:09d}GB",
     "australia_post": "7XX99900{n:08d}",
+    "dhl_parcel": "003404349990{n:08d}",
+    "dhl_ecommerce": "GM99900{n:011d}",
 }
 DEFAULT_SCENARIO = SCENARIOS[0]
 

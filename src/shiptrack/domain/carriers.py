@@ -114,6 +114,23 @@ CARRIERS: dict[str, CarrierKind] = {
             "https://digitalapi.auspost.com.au",
             "https://digitalapi.auspost.com.au/test",
         ),
+        # Both use DHL's Unified API with the dhl_express key; DHL has no test host for it.
+        CarrierKind(
+            "dhl_parcel",
+            "DHL Parcel",
+            "dhl_parcel",
+            "https://www.dhl.com/global-en/home/tracking.html?tracking-id={tn}",
+            ("api_key",),
+            "https://api-eu.dhl.com",
+        ),
+        CarrierKind(
+            "dhl_ecommerce",
+            "DHL eCommerce",
+            "dhl_ecommerce",
+            "https://www.dhl.com/global-en/home/tracking.html?tracking-id={tn}",
+            ("api_key",),
+            "https://api-eu.dhl.com",
+        ),
     )
 }
 

@@ -38,8 +38,6 @@ KNOWN_CARRIER_CODES = frozenset(kind.tracking_code for kind in CARRIERS.values()
 #: them; a code leaves this list when its adapter lands.
 PLANNED_CARRIER_CODES = frozenset(
     {
-        "dhl_ecommerce",
-        "dhl_parcel",
         "la_poste",
         "postnl",
         "gls",
