@@ -305,7 +305,13 @@ SAMPLES = [
     Sample("unknown:delivered", None, "Delivered", ("DE", "DELIVERED")),
     Sample("unknown:returned", "unknown", "Returned to shipper", ("EX", "RETURN_TO_SENDER")),
     # rows that the phrase table (dhl_phrases.csv) reaches for the Parcel services
-    Sample("transit:information", "transit", "", ("UN", "INFORMATION"), status="SIGNATURE_RECORDED"),
+    Sample(
+        "transit:information",
+        "transit",
+        "",
+        ("UN", "INFORMATION"),
+        status="SIGNATURE_RECORDED",
+    ),
     Sample(
         "transit:collect-from-carrier",
         "transit",

@@ -1,11 +1,12 @@
 """DHL Express, DHL Parcel and DHL eCommerce through DHL's "Shipment Tracking - Unified" API.
 
-One class, :class:`DhlCarrier`, parametrised by its :class:`~shiptrack.carriers.dhl_divisions.Division`
-(the ``service`` values its carrier code owns); :class:`DhlParcelCarrier` and
+One class, :class:`DhlCarrier`, parametrised by its ``Division`` (``dhl_divisions``: the
+``service`` values its carrier code owns); :class:`DhlParcelCarrier` and
 :class:`DhlEcommerceCarrier` only name theirs. Every division uses the same key, host and budget.
 
-One call per number: ``GET {base_url}/track/shipments?trackingNumber=…[&service=<hint>]&language=en``
-with the connection's key in the ``DHL-API-Key`` header (Express hints ``express``, eCommerce
+One call per number:
+``GET {base_url}/track/shipments?trackingNumber=…[&service=<hint>]&language=en`` with the
+connection's key in the ``DHL-API-Key`` header (Express hints ``express``, eCommerce
 ``ecommerce``, Parcel no hint: its five services cannot be named in one). There is no OAuth and no
 token.
 
@@ -98,9 +99,7 @@ class DhlCarrier(HttpCarrier):
             raise CredentialsRejected(f"{self.carrier} refused the API key (HTTP {answer.status})")
         check_transport(answer, self.carrier)
         if answer.status not in (200, 400, 404):
-            raise TransportError(
-                f"{self.carrier} answered the key check with HTTP {answer.status}"
-            )
+            raise TransportError(f"{self.carrier} answered the key check with HTTP {answer.status}")
         answer.json(self.carrier)  # a host that does not answer like DHL is not DHL
 
     async def _ask(self, connection: ConnectionContext, key: str, number: str) -> Answer:
@@ -140,7 +139,7 @@ class DhlCarrier(HttpCarrier):
 
 
 class DhlParcelCarrier(DhlCarrier):
-    """DHL Parcel Germany, Netherlands, Poland and UK, and Deutsche Post letters (``dhl_parcel``)."""
+    """DHL Parcel Germany, Netherlands, Poland, UK and Deutsche Post letters (``dhl_parcel``)."""
 
     division = PARCEL
     carrier = PARCEL.carrier

@@ -193,9 +193,7 @@ def map_event(
     return mapping.lookup(mapping_keys(event, return_flag=return_flag))
 
 
-def parse_timestamp(
-    value: Any, zone: ZoneInfo | None = None
-) -> tuple[datetime | None, str | None]:
+def parse_timestamp(value: Any, zone: ZoneInfo | None = None) -> tuple[datetime | None, str | None]:
     """``(occurred_at, carrier_occurred_at)`` of a DHL timestamp.
 
     The wall time is the time as DHL wrote it, without offset; the UTC moment exists when DHL gave
