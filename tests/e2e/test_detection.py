@@ -153,3 +153,14 @@ def test_an_au_s10_number_detects_as_australia_post_with_the_accounts_connection
     assert first["carrier_code"] == "australia_post"
     assert first["carrier_id"] == connection_id(tenant, "australia_post")
     assert first["checksum_valid"] is True
+
+
+def test_a_de_s10_number_detects_as_dhl_parcel_with_the_accounts_connection(
+    tenant: Tenant,
+) -> None:
+    body = detect(tenant, "RB123456785DE").json()
+
+    first = body["candidates"][0]
+    assert first["carrier_code"] == "dhl_parcel"
+    assert first["carrier_id"] == connection_id(tenant, "dhl_parcel")
+    assert first["checksum_valid"] is True
