@@ -32,8 +32,6 @@ from shiptrack.domain.statuses import StatusCode
 from shiptrack.domain.timefmt import format_utc
 from shiptrack.domain.tracking import TrackEvent
 
-#: The Unified API's name for DHL Express shipments (the ``service`` query parameter and field).
-SERVICE = "express"
 #: The statusCode values DHL documents (``ShipmentEvent.statusCode`` in the Unified API spec).
 DOCUMENTED_STATUS_CODES = ("pre-transit", "transit", "delivered", "failure", "unknown")
 
