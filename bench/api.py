@@ -44,8 +44,15 @@ BENCH = BENCH_DIR
 
 
 @contextmanager
-def ceiling_server(factory: str, database_url: str, processes: int) -> Iterator[Process]:
-    """A ceiling app under uvicorn with shiptrack's server settings."""
+def ceiling_server(
+    factory: str,
+    database_url: str,
+    processes: int,
+    *,
+    module: str = "bench.ceiling_apps",
+    env: dict[str, str] | None = None,
+) -> Iterator[Process]:
+    """A ceiling app (``module:factory``) under uvicorn with shiptrack's server settings."""
     if factory == "composite":
         run_async(create_table(database_url))
     port = free_port()
@@ -54,7 +61,7 @@ def ceiling_server(factory: str, database_url: str, processes: int) -> Iterator[
             sys.executable,
             "-m",
             "uvicorn",
-            f"bench.ceiling_apps:{factory}",
+            f"{module}:{factory}",
             "--factory",
             "--port",
             str(port),
@@ -69,7 +76,7 @@ def ceiling_server(factory: str, database_url: str, processes: int) -> Iterator[
             str(processes),
         ],
         cwd=ROOT,
-        env={**_base_env(), "CEILING_DATABASE_URL": database_url},
+        env={**_base_env(), "CEILING_DATABASE_URL": database_url, **(env or {})},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -2,31 +2,26 @@
 and workers, real database) whose Australia Post connection points at the fake Track items API
 (``tests/fakes/australia_post.py``) on 127.0.0.1.
 
-Covers: connecting checks the API key, password and account number with Australia Post (refused
-ones are ``400`` ``integrations``/``verification_failure`` from the carrier and nothing is stored;
-Australia Post down is ``503``); a started package is polled and shows the mapped status, its
-events in true UTC with Australia Post's wall times and the Australia Post tracking page; more than
-10 packages are asked 10 at a time; an unknown id (ESB-10001) is not yet in the system; revoked
-credentials (401), a rate limit (429 API_002) and an outage (5xx) show ``last_error`` and change no
-status.
+Covers: connecting checks the API key, password and account number with Australia Post (refused ones
+are ``400`` ``integrations``/``verification_failure`` from the carrier and nothing is stored;
+Australia Post down is ``503``); a started package is polled and shows the mapped status, its events
+in true UTC with Australia Post's wall times and the Australia Post tracking page; more than 10
+packages are asked 10 at a time; an unknown id (ESB-10001) is not yet in the system.
+
+The failures every carrier shares (401, 429, 503 keep the stored status) are tested in
+``test_carrier_failures_contract.py``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from tests.conftest import DatabaseServer, Server, Tenant, assert_error
+from tests.carrier_kit import FAKE_CARRIERS, e2e_fixtures, walk
+from tests.conftest import Server, Tenant, assert_error
 from tests.fakes import australia_post as ap
-from tests.fakes.server import FakeServer, serve
+from tests.fakes.server import FakeServer
 from tests.support import (
-    QUICK_SCHEDULE,
-    Recorded,
-    connect_carrier,
     get_tracking,
-    own_engine_server,
-    production_account,
     recorded,
     start_tracking,
     wait_for_tracking,
@@ -36,61 +31,12 @@ CODE = "australia_post"
 CONNECT = f"/v1/connections/carriers/{CODE}"
 
 
-def connect(tenant: Tenant, fake: FakeServer) -> str:
-    return connect_carrier(
-        tenant,
-        CODE,
-        api_key=ap.API_KEY,
-        client_secret=ap.PASSWORD,
-        account_number=ap.ACCOUNT,
-        base_url=fake.url,
-        requests_per_minute=600,
-    )
-
-
 def asked(fake: FakeServer, number: str) -> int:
     return sum(1 for r in fake.requests if number in r.query.get("tracking_ids", "").split(","))
 
 
-def walk(record: Recorded) -> list[tuple[str | None, str, str | None]]:
-    return [(c.previous_status, c.status_code, c.status_detail_code) for c in record.changes]
-
-
-@pytest.fixture(scope="module")
-def engine(
-    test_database: DatabaseServer, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Server]:
-    """A server with workers, re-polling every half second and backing off for at most one."""
-    yield from own_engine_server(
-        test_database,
-        tmp_path_factory,
-        "australia-post-engine",
-        **QUICK_SCHEDULE,
-        SHIPTRACK_SCHEDULE_NOT_FOUND_MAX="0.5",
-    )
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeServer]:
-    """This test's own Australia Post host."""
-    with serve(ap.app()) as running:
-        yield running
-
-
-@pytest.fixture
-def shipper(engine: Server) -> Iterator[Tenant]:
-    """A production account with a ``track`` webhook and no carrier yet."""
-    with production_account(engine, "australia-post-shipper") as tenant:
-        yield tenant
-
-
-@pytest.fixture
-def connected(shipper: Tenant, fake: FakeServer) -> Tenant:
-    """The account with Australia Post connected at the fake host."""
-    connect(shipper, fake)
-    fake.requests.clear()
-    return shipper
-
+KIT = FAKE_CARRIERS["australia_post"]
+engine, fake, shipper, connected = e2e_fixtures(KIT)
 
 # --- connecting ----------------------------------------------------------------------------------
 
@@ -137,7 +83,7 @@ def test_australia_post_down_while_connecting_is_503(shipper: Tenant, fake: Fake
 
 
 def test_valid_credentials_connect_with_one_lookup(shipper: Tenant, fake: FakeServer) -> None:
-    carrier_id = connect(shipper, fake)
+    carrier_id = KIT.connect(shipper, fake)
     assert fake.paths() == ["/shipping/v1/track"]
     assert fake.requests[0].headers["account-number"] == ap.ACCOUNT
     (carrier,) = shipper.client.get("/v1/carriers").json()["carriers"]
@@ -209,30 +155,3 @@ def test_an_unknown_id_is_not_yet_in_the_system(
     assert (body["status_code"], body["events"], body["active"]) == ("NY", [], True)
     assert body["last_error"] is None
     assert walk(recorded(engine, connected.account_id, CODE, number)) == [("UN", "NY", None)]
-
-
-@pytest.mark.parametrize(
-    ("switch", "shown"),
-    [("revoked", "401"), ("rate_limited", "429"), ("outage", "503")],
-    ids=["revoked-401", "rate-limited-429", "outage-503"],
-)
-def test_failures_show_last_error_and_change_no_status(
-    engine: Server, connected: Tenant, fake: FakeServer, switch: str, shown: str
-) -> None:
-    start_tracking(connected, CODE, ap.ATTEMPTED)
-    wait_for_tracking(connected, CODE, ap.ATTEMPTED, lambda b: b["status_code"] == "AT", "AT")
-    fake.state[switch] = True
-    failing = wait_for_tracking(
-        connected, CODE, ap.ATTEMPTED, lambda b: b["last_error"] is not None, f"a {shown}"
-    )
-    assert shown in failing["last_error"]
-    assert (failing["status_code"], failing["status_detail_code"]) == ("AT", "CUSTOMER_CARDED")
-    assert failing["active"] is True
-    assert len(recorded(engine, connected.account_id, CODE, ap.ATTEMPTED).changes) == 1
-    fake.state.pop(switch)
-    # A newer history (the sample's 2014 one would be older than the stored events).
-    fake.state["as"] = {ap.ATTEMPTED: ap.COLLECTED}
-    back = wait_for_tracking(
-        connected, CODE, ap.ATTEMPTED, lambda b: b["status_code"] == "DE", "the recovery"
-    )
-    assert back["last_error"] is None

@@ -5,12 +5,14 @@ service (``tests/fakes/canada_post.py``) on 127.0.0.1.
 Covers: connecting checks the API user and password with Canada Post (refused ones are ``400``
 ``integrations``/``verification_failure`` from the carrier and nothing is stored; Canada Post being
 down is ``503``); detection names ``canada_post`` with the account's connection for a Canada Post
-PIN; a started package is polled and shows the mapped status, its scans newest first with UTC
-times from the scans' zones and the local wall times, the signer, dates and the Canada Post
-tracking page, and the change and notification the engine recorded; a package that moves on
-records every transition; an outage (5xx), a rate limit (429) and revoked credentials (401) show
-``last_error`` and change no status; unknown PINs are not yet in the system; a live lookup asks
-Canada Post and stores nothing.
+PIN; a started package is polled and shows the mapped status, its scans newest first with UTC times
+from the scans' zones and the local wall times, the signer, dates and the Canada Post tracking page,
+and the change and notification the engine recorded; a package that moves on records every
+transition; unknown PINs are not yet in the system; a live lookup asks Canada Post and stores
+nothing.
+
+The failures every carrier shares (401, 429, 503 keep the stored status) are tested in
+``test_carrier_failures_contract.py``.
 
 The server runs with short schedule intervals and backoffs so that re-polls happen within a test;
 connections set ``requests_per_minute`` so that the default budget does not slow the tests.
@@ -19,20 +21,15 @@ connections set ``requests_per_minute`` so that the default budget does not slow
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import DatabaseServer, Server, Tenant, assert_error
+from tests.carrier_kit import FAKE_CARRIERS, e2e_fixtures, walk
+from tests.conftest import Server, Tenant, assert_error
 from tests.fakes import canada_post as cp
-from tests.fakes.server import FakeServer, serve
+from tests.fakes.server import FakeServer
 from tests.support import (
-    QUICK_SCHEDULE,
-    Recorded,
-    connect_carrier,
     get_tracking,
-    own_engine_server,
-    production_account,
     recorded,
     start_tracking,
     wait_for_tracking,
@@ -43,68 +40,14 @@ CONNECT = f"/v1/connections/carriers/{CODE}"
 #: A real-format Canada Post PIN with a valid check digit (detection's example).
 DETECTABLE = "0073938000549297"
 
+KIT = FAKE_CARRIERS["canada_post"]
+engine, fake, shipper, connected = e2e_fixtures(KIT)
 
 # --- helpers -------------------------------------------------------------------------------------
 
 
-def connect(tenant: Tenant, fake: FakeServer, password: str = cp.PASSWORD) -> str:
-    return connect_carrier(
-        tenant,
-        CODE,
-        client_id=cp.USER,
-        client_secret=password,
-        account_number="0008765432",
-        base_url=fake.url,
-        requests_per_minute=600,
-    )
-
-
 def lookups(fake: FakeServer, number: str) -> int:
     return sum(1 for r in fake.requests if r.path == f"/vis/track/pin/{number}/detail")
-
-
-def walk(record: Recorded) -> list[tuple[str | None, str, str | None]]:
-    return [(c.previous_status, c.status_code, c.status_detail_code) for c in record.changes]
-
-
-# --- fixtures ------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def engine(
-    test_database: DatabaseServer, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Server]:
-    """A server with workers, re-polling every half second and backing off for at most one."""
-    yield from own_engine_server(
-        test_database,
-        tmp_path_factory,
-        "canada-post-engine",
-        **QUICK_SCHEDULE,
-        SHIPTRACK_SCHEDULE_NOT_FOUND_MAX="0.5",
-        SHIPTRACK_SCHEDULE_PICKUP_POINT="0.5",
-    )
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeServer]:
-    """This test's own Canada Post host."""
-    with serve(cp.app()) as running:
-        yield running
-
-
-@pytest.fixture
-def shipper(engine: Server) -> Iterator[Tenant]:
-    """A production account with a ``track`` webhook and no carrier yet."""
-    with production_account(engine, "canada-post-shipper") as tenant:
-        yield tenant
-
-
-@pytest.fixture
-def connected(shipper: Tenant, fake: FakeServer) -> Tenant:
-    """The account with Canada Post connected at the fake host."""
-    connect(shipper, fake)
-    fake.requests.clear()
-    return shipper
 
 
 # --- connecting ----------------------------------------------------------------------------------
@@ -144,7 +87,7 @@ def test_canada_post_down_while_connecting_is_503_and_nothing_is_stored(
 
 
 def test_valid_credentials_connect_with_one_lookup(shipper: Tenant, fake: FakeServer) -> None:
-    carrier_id = connect(shipper, fake)
+    carrier_id = KIT.connect(shipper, fake)
     assert len(fake.requests) == 1
     assert fake.requests[0].headers["Accept"] == cp.MEDIA_TYPE
     (carrier,) = shipper.client.get("/v1/carriers").json()["carriers"]
@@ -237,33 +180,6 @@ def test_a_package_moving_on_to_a_post_office_records_every_transition(
         ("IT", "SP", "COLLECT_AT_LOCAL_PO"),
         ("SP", "DE", "DELIVERED"),
     ]
-
-
-@pytest.mark.parametrize(
-    ("switch", "shown"),
-    [("outage", "503"), ("rate_limited", "429"), ("users", "401")],
-    ids=["5xx", "429", "401"],
-)
-def test_failures_show_last_error_and_change_no_status(
-    engine: Server,
-    connected: Tenant,
-    fake: FakeServer,
-    switch: str,
-    shown: str,
-) -> None:
-    start_tracking(connected, CODE, cp.FAILED_ATTEMPT)
-    wait_for_tracking(
-        connected, CODE, cp.FAILED_ATTEMPT, lambda b: b["status_code"] == "AT", "the attempt"
-    )
-    fake.state[switch] = set() if switch == "users" else True
-    failing = wait_for_tracking(
-        connected, CODE, cp.FAILED_ATTEMPT, lambda b: b["last_error"] is not None, shown
-    )
-    assert shown in failing["last_error"]
-    assert (failing["status_code"], failing["status_detail_code"]) == ("AT", "ATTEMPTED_DELIVERY")
-    assert failing["active"] is True
-    changes = recorded(engine, connected.account_id, CODE, cp.FAILED_ATTEMPT).changes
-    assert len(changes) == 1
 
 
 def test_a_return_to_sender_stops_tracking_as_an_exception(connected: Tenant) -> None:

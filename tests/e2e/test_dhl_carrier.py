@@ -6,11 +6,13 @@ Covers: connecting checks the key with DHL (a refused or forbidden key is ``400`
 ``integrations``/``verification_failure`` from the carrier and nothing is stored; DHL being down is
 ``503``); a started package is polled and shows the mapped status, its events newest first with
 DHL's wall times (UTC only where DHL gave an offset), signer, proof of delivery and dates, the DHL
-tracking page, and the changes and outbox rows the engine recorded; a package that moves on
-between polls records every transition; a DHL outage and a revoked key show ``last_error`` and
-change no status; exceptions stop tracking; unknown numbers are not yet in the system; a live
-lookup of a never-started number asks DHL and stores nothing; DHL pushes are refused (``404``)
-and store nothing.
+tracking page, and the changes and outbox rows the engine recorded; a package that moves on between
+polls records every transition; exceptions stop tracking; unknown numbers are not yet in the system;
+a live lookup of a never-started number asks DHL and stores nothing; DHL pushes are refused
+(``404``) and store nothing.
+
+The failures every carrier shares (401, 429, 503 keep the stored status) are tested in
+``test_carrier_failures_contract.py``.
 
 The server runs with short schedule intervals and backoffs so that re-polls happen within a test;
 connections set ``requests_per_minute`` so that DHL's default Starter budget (one call every
@@ -20,21 +22,16 @@ connections set ``requests_per_minute`` so that DHL's default Starter budget (on
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from tests.conftest import DatabaseServer, Server, Tenant, assert_error
+from tests.carrier_kit import FAKE_CARRIERS, e2e_fixtures, walk
+from tests.conftest import Server, Tenant, assert_error
 from tests.fakes import dhl
-from tests.fakes.server import FakeServer, serve
+from tests.fakes.server import FakeServer
 from tests.support import (
-    QUICK_SCHEDULE,
-    Recorded,
-    connect_carrier,
     get_tracking,
-    own_engine_server,
-    production_account,
     recorded,
     start_tracking,
     wait_for_tracking,
@@ -42,62 +39,14 @@ from tests.support import (
 
 CONNECT = "/v1/connections/carriers/dhl_express"
 
+KIT = FAKE_CARRIERS["dhl_express"]
+engine, fake, shipper, connected = e2e_fixtures(KIT)
 
 # --- helpers -------------------------------------------------------------------------------------
 
 
-def connect(tenant: Tenant, fake: FakeServer, key: str = dhl.VALID_KEY) -> str:
-    return connect_carrier(
-        tenant, "dhl_express", api_key=key, base_url=fake.url, requests_per_minute=600
-    )
-
-
 def lookups(fake: FakeServer, number: str) -> int:
     return sum(1 for r in fake.requests if r.query.get("trackingNumber") == number)
-
-
-def walk(record: Recorded) -> list[tuple[str | None, str, str | None]]:
-    return [(c.previous_status, c.status_code, c.status_detail_code) for c in record.changes]
-
-
-# --- fixtures ------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def engine(
-    test_database: DatabaseServer, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Server]:
-    """A server with workers, re-polling every half second and backing off for at most one."""
-    yield from own_engine_server(
-        test_database,
-        tmp_path_factory,
-        "dhl-engine",
-        **QUICK_SCHEDULE,
-        SHIPTRACK_SCHEDULE_NOT_FOUND_MAX="0.5",
-        SHIPTRACK_SCHEDULE_PICKUP_POINT="0.5",
-    )
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeServer]:
-    """This test's own DHL host."""
-    with serve(dhl.app()) as running:
-        yield running
-
-
-@pytest.fixture
-def shipper(engine: Server) -> Iterator[Tenant]:
-    """A production account with a ``track`` webhook and no carrier yet."""
-    with production_account(engine, "dhl-shipper") as tenant:
-        yield tenant
-
-
-@pytest.fixture
-def connected(shipper: Tenant, fake: FakeServer) -> Tenant:
-    """The account with DHL Express connected at the fake host."""
-    connect(shipper, fake)
-    fake.requests.clear()
-    return shipper
 
 
 # --- connecting ----------------------------------------------------------------------------------
@@ -133,7 +82,7 @@ def test_dhl_down_while_connecting_is_503_and_nothing_is_stored(
 
 
 def test_a_valid_key_connects_with_one_lookup(shipper: Tenant, fake: FakeServer) -> None:
-    carrier_id = connect(shipper, fake)
+    carrier_id = KIT.connect(shipper, fake)
     assert len(fake.requests) == 1
     assert fake.requests[0].query["service"] == "express"
     (carrier,) = shipper.client.get("/v1/carriers").json()["carriers"]
@@ -229,63 +178,6 @@ def test_a_package_moving_on_records_every_transition(
     ]
 
 
-def test_a_dhl_outage_shows_last_error_and_changes_no_status(
-    engine: Server, connected: Tenant, fake: FakeServer
-) -> None:
-    start_tracking(connected, "dhl_express", dhl.IN_TRANSIT)
-    wait_for_tracking(
-        connected, "dhl_express", dhl.IN_TRANSIT, lambda b: b["status_code"] == "IT", "in transit"
-    )
-    fake.state["outage"] = True
-    failing = wait_for_tracking(
-        connected,
-        "dhl_express",
-        dhl.IN_TRANSIT,
-        lambda b: b["last_error"] is not None,
-        "the outage",
-    )
-    assert "503" in failing["last_error"]
-    assert (failing["status_code"], failing["status_detail_code"]) == ("IT", "HUB_SCAN_OUT")
-    assert failing["active"] is True
-    assert len(failing["events"]) == 4
-    assert walk(recorded(engine, connected.account_id, "dhl_express", dhl.IN_TRANSIT)) == [
-        ("UN", "IT", "HUB_SCAN_OUT")
-    ]
-    fake.state["outage"] = False
-    fake.state["as"] = {dhl.IN_TRANSIT: dhl.OUT_FOR_DELIVERY}
-    back = wait_for_tracking(
-        connected,
-        "dhl_express",
-        dhl.IN_TRANSIT,
-        lambda b: b["status_detail_code"] == "OUT_FOR_DELIVERY",
-        "the recovery",
-    )
-    assert back["last_error"] is None
-
-
-def test_a_revoked_key_shows_last_error_and_changes_no_status(
-    engine: Server, connected: Tenant, fake: FakeServer
-) -> None:
-    start_tracking(connected, "dhl_express", dhl.PICKUP_POINT)
-    wait_for_tracking(
-        connected,
-        "dhl_express",
-        dhl.PICKUP_POINT,
-        lambda b: b["status_code"] == "SP",
-        "the pickup point",
-    )
-    fake.state["keys"] = set()
-    failing = wait_for_tracking(
-        connected, "dhl_express", dhl.PICKUP_POINT, lambda b: b["last_error"] is not None, "a 401"
-    )
-    assert "401" in failing["last_error"]
-    assert (failing["status_code"], failing["status_detail_code"]) == (
-        "SP",
-        "AWAITING_COLLECTION_FROM_PICKUP_POINT",
-    )
-    assert len(recorded(engine, connected.account_id, "dhl_express", dhl.PICKUP_POINT).changes) == 1
-
-
 def test_an_exception_stops_tracking_with_its_description(connected: Tenant) -> None:
     start_tracking(connected, "dhl_express", dhl.EXCEPTION)
     body = wait_for_tracking(
@@ -331,7 +223,7 @@ def test_a_live_lookup_asks_dhl_and_stores_nothing(
 def test_dhl_pushes_are_refused_and_store_nothing(
     engine: Server, shipper: Tenant, fake: FakeServer
 ) -> None:
-    carrier_id = connect(shipper, fake)
+    carrier_id = KIT.connect(shipper, fake)
     start_tracking(shipper, "dhl_express", dhl.IN_TRANSIT)
     wait_for_tracking(
         shipper, "dhl_express", dhl.IN_TRANSIT, lambda b: b["status_code"] == "IT", "in transit"

@@ -3,12 +3,14 @@ workers, real database) whose Royal Mail connection points at the fake Tracking 
 (``tests/fakes/royal_mail.py``) on 127.0.0.1.
 
 Covers: connecting checks the client id and secret with Royal Mail (refused ones are ``400``
-``integrations``/``verification_failure`` from the carrier and nothing is stored; Royal Mail down
-is ``503``); a started package is polled and shows the mapped status, its events newest first in
-true UTC with Royal Mail's wall times, the signer and the Royal Mail tracking page; later checks
-ask a number's events again only when its summary shows a newer scan; more than 30
-packages are asked in summaries of at most 30; an unknown number is not yet in the system; revoked
-credentials (401), a rate limit (429) and an outage (5xx) show ``last_error`` and change no status.
+``integrations``/``verification_failure`` from the carrier and nothing is stored; Royal Mail down is
+``503``); a started package is polled and shows the mapped status, its events newest first in true
+UTC with Royal Mail's wall times, the signer and the Royal Mail tracking page; later checks ask a
+number's events again only when its summary shows a newer scan; more than 30 packages are asked in
+summaries of at most 30; an unknown number is not yet in the system.
+
+The failures every carrier shares (401, 429, 503 keep the stored status) are tested in
+``test_carrier_failures_contract.py``.
 
 The server runs with short schedule intervals and backoffs; connections set
 ``requests_per_minute`` so that the default budget (one batch every 10 s) does not slow the tests.
@@ -16,20 +18,14 @@ The server runs with short schedule intervals and backoffs; connections set
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from tests.conftest import DatabaseServer, Server, Tenant, assert_error
+from tests.carrier_kit import FAKE_CARRIERS, e2e_fixtures, walk
+from tests.conftest import Server, Tenant, assert_error
 from tests.fakes import royal_mail as rm
-from tests.fakes.server import FakeServer, serve
+from tests.fakes.server import FakeServer
 from tests.support import (
-    QUICK_SCHEDULE,
-    Recorded,
-    connect_carrier,
     get_tracking,
-    own_engine_server,
-    production_account,
     recorded,
     start_tracking,
     wait_for_tracking,
@@ -37,17 +33,6 @@ from tests.support import (
 
 CODE = "royal_mail"
 CONNECT = f"/v1/connections/carriers/{CODE}"
-
-
-def connect(tenant: Tenant, fake: FakeServer) -> str:
-    return connect_carrier(
-        tenant,
-        CODE,
-        client_id=rm.CLIENT_ID,
-        client_secret=rm.CLIENT_SECRET,
-        base_url=fake.url,
-        requests_per_minute=600,
-    )
 
 
 def summaries_with(fake: FakeServer, number: str) -> int:
@@ -58,45 +43,8 @@ def summaries_with(fake: FakeServer, number: str) -> int:
     )
 
 
-def walk(record: Recorded) -> list[tuple[str | None, str, str | None]]:
-    return [(c.previous_status, c.status_code, c.status_detail_code) for c in record.changes]
-
-
-@pytest.fixture(scope="module")
-def engine(
-    test_database: DatabaseServer, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Server]:
-    """A server with workers, re-polling every half second and backing off for at most one."""
-    yield from own_engine_server(
-        test_database,
-        tmp_path_factory,
-        "royal-mail-engine",
-        **QUICK_SCHEDULE,
-        SHIPTRACK_SCHEDULE_NOT_FOUND_MAX="0.5",
-    )
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeServer]:
-    """This test's own Royal Mail host."""
-    with serve(rm.app()) as running:
-        yield running
-
-
-@pytest.fixture
-def shipper(engine: Server) -> Iterator[Tenant]:
-    """A production account with a ``track`` webhook and no carrier yet."""
-    with production_account(engine, "royal-mail-shipper") as tenant:
-        yield tenant
-
-
-@pytest.fixture
-def connected(shipper: Tenant, fake: FakeServer) -> Tenant:
-    """The account with Royal Mail connected at the fake host."""
-    connect(shipper, fake)
-    fake.requests.clear()
-    return shipper
-
+KIT = FAKE_CARRIERS["royal_mail"]
+engine, fake, shipper, connected = e2e_fixtures(KIT)
 
 # --- connecting ----------------------------------------------------------------------------------
 
@@ -136,7 +84,7 @@ def test_royal_mail_down_while_connecting_is_503(shipper: Tenant, fake: FakeServ
 
 
 def test_valid_credentials_connect_with_one_summary(shipper: Tenant, fake: FakeServer) -> None:
-    carrier_id = connect(shipper, fake)
+    carrier_id = KIT.connect(shipper, fake)
     assert fake.paths() == ["/mailpieces/v2/summary"]
     assert fake.requests[0].headers["X-Accept-RMG-Terms"] == "yes"
     (carrier,) = shipper.client.get("/v1/carriers").json()["carriers"]
@@ -232,34 +180,3 @@ def test_an_unknown_number_is_not_yet_in_the_system(
     assert body["last_error"] is None
     assert not any(r.path.endswith("/events") for r in fake.requests)
     assert walk(recorded(engine, connected.account_id, CODE, number)) == [("UN", "NY", None)]
-
-
-@pytest.mark.parametrize(
-    ("switch", "shown"),
-    [("clients", "401"), ("rate_limited", "429"), ("outage", "503")],
-    ids=["revoked-401", "rate-limited-429", "outage-503"],
-)
-def test_failures_show_last_error_and_change_no_status(
-    engine: Server, connected: Tenant, fake: FakeServer, switch: str, shown: str
-) -> None:
-    start_tracking(connected, CODE, rm.IN_TRANSIT)
-    wait_for_tracking(
-        connected, CODE, rm.IN_TRANSIT, lambda b: b["status_code"] == "IT", "in transit"
-    )
-    fake.state[switch] = set() if switch == "clients" else True
-    failing = wait_for_tracking(
-        connected, CODE, rm.IN_TRANSIT, lambda b: b["last_error"] is not None, f"a {shown}"
-    )
-    assert shown in failing["last_error"]
-    assert (failing["status_code"], failing["status_detail_code"]) == (
-        "IT",
-        "PARCEL_REDIRECTED_BY_CARRIER",
-    )
-    assert failing["active"] is True
-    assert len(recorded(engine, connected.account_id, CODE, rm.IN_TRANSIT).changes) == 1
-    fake.state.pop(switch)
-    fake.state["as"] = {rm.IN_TRANSIT: rm.DELIVERED}
-    back = wait_for_tracking(
-        connected, CODE, rm.IN_TRANSIT, lambda b: b["status_code"] == "DE", "the recovery"
-    )
-    assert back["last_error"] is None

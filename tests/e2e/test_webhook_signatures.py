@@ -2,13 +2,15 @@
 
 A real ``shiptrack serve`` process delivers to real receivers on 127.0.0.1. Each delivery carries
 ShipEngine's RSA signature (checked with ``cryptography`` against the key ``GET /jwks`` publishes
-under the ``x-shipengine-rsa-sha256-key-id`` header) and a Standard Webhooks signature (checked
-with the PyPI ``standardwebhooks`` package and the ``secret`` returned when the webhook was
-created). Covers: both signatures verify and any tampering breaks both; the timestamps are the
-moment of sending; the request headers (``Content-Type``, ``User-Agent``, the webhook's own
-headers); ``/jwks`` itself; rotating a webhook's secret (two signatures during the overlap);
-rotating the signing key from the CLI (in ``/jwks`` and ``signing-key list`` at once, not signing
-before its activation). The ``webhook-id`` on retries, the end of a secret's overlap and a key's
+under the ``x-shipengine-rsa-sha256-key-id`` header) and a Standard Webhooks signature (checked with
+the PyPI ``standardwebhooks`` package and the ``secret`` returned when the webhook was created).
+Covers: both signatures verify and any tampering breaks both; the timestamps are the moment of
+sending; the request headers (``Content-Type``, ``User-Agent``, the webhook's own headers);
+``/jwks`` itself; rotating a webhook's secret (two signatures during the overlap); rotating the
+signing key from the CLI (in ``/jwks`` and ``signing-key list`` at once, not signing before its
+activation); a webhook that asks for one signature only (``signatures``, an extension) gets that
+one, changes apply from the next delivery, and a list that would leave a delivery unsigned or is
+unclear is refused. The ``webhook-id`` on retries, the end of a secret's overlap and a key's
 activation are tested in-process (``tests/engine/test_delivery_notifications.py``,
 ``test_delivery_signing.py``).
 """
@@ -26,7 +28,7 @@ from cryptography.exceptions import InvalidSignature
 from standardwebhooks import WebhookVerificationError
 
 from shiptrack.carriers.scenarios import SCENARIOS, sandbox_number
-from tests.conftest import DatabaseServer, Server, Tenant, make_tenant
+from tests.conftest import DatabaseServer, Server, Tenant, assert_error, make_tenant
 from tests.e2e.webhook_support import (
     WEBHOOKS,
     Received,
@@ -218,6 +220,90 @@ def test_changed_custom_headers_are_sent_from_then_on(account: Tenant, receiver:
     request = one_test_event(account, created["webhook_id"], receiver)
     assert request.headers["x-other"] == "2"
     assert "x-version" not in request.headers
+
+
+# --- choosing the signatures (extension) ---------------------------------------------------------
+
+SHIPENGINE_HEADERS = (
+    "x-shipengine-rsa-sha256-key-id",
+    "x-shipengine-rsa-sha256-signature",
+    "x-shipengine-timestamp",
+)
+STANDARD_HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature")
+
+
+def test_a_webhook_that_asks_for_the_standard_signature_only_gets_no_rsa_one(
+    hub: Server, account: Tenant, receiver: Receiver
+) -> None:
+    created = create_webhook(account, receiver.url, signatures=["standard"])
+    assert created["signatures"] == ["standard"]
+    assert account.client.get(f"{WEBHOOKS}/{created['webhook_id']}").json()["signatures"] == [
+        "standard"
+    ]
+
+    request = one_test_event(account, created["webhook_id"], receiver)
+
+    verify_standard(created["secret"], request.headers, request.body)
+    assert not [name for name in SHIPENGINE_HEADERS if name in request.headers]
+
+
+def test_a_webhook_that_asks_for_the_shipengine_signature_only_gets_no_hmac_one(
+    hub: Server, account: Tenant, receiver: Receiver
+) -> None:
+    created = create_webhook(account, receiver.url, signatures=["shipengine"])
+
+    request = one_test_event(account, created["webhook_id"], receiver)
+
+    verify_shipengine(jwks(hub), request.headers, request.body)
+    assert not [name for name in STANDARD_HEADERS if name in request.headers]
+
+
+def test_changed_signatures_apply_from_the_next_delivery(
+    hub: Server, account: Tenant, receiver: Receiver
+) -> None:
+    created = create_webhook(account, receiver.url, signatures=["standard"])
+    path = f"{WEBHOOKS}/{created['webhook_id']}"
+
+    response = account.client.put(path, json={"signatures": ["standard", "shipengine"]})
+    assert response.status_code == 204, response.text
+
+    # Both, the default: the webhook object is ShipEngine's again, without the extension field.
+    assert "signatures" not in account.client.get(path).json()
+    request = one_test_event(account, created["webhook_id"], receiver)
+    verify_shipengine(jwks(hub), request.headers, request.body)
+    verify_standard(created["secret"], request.headers, request.body)
+
+
+@pytest.mark.parametrize(
+    ("signatures", "field_name"),
+    [
+        ([], "signatures"),
+        (["rsa"], "signatures[0]"),
+        (["standard", "standard"], "signatures[1]"),
+        (None, "signatures"),
+    ],
+    ids=["none", "unknown", "twice", "null"],
+)
+def test_signatures_that_would_leave_a_delivery_unsigned_or_unclear_are_refused(
+    account: Tenant, receiver: Receiver, signatures: list[str] | None, field_name: str
+) -> None:
+    created = create_webhook(account, receiver.url)
+    path = f"{WEBHOOKS}/{created['webhook_id']}"
+
+    updated = account.client.put(path, json={"signatures": signatures})
+    made = account.client.post(
+        WEBHOOKS, json={"event": "track", "url": receiver.url + "/x", "signatures": signatures}
+    )
+
+    assert_error(updated, 400, "invalid_field_value", field_name=field_name)
+    if signatures is not None:
+        assert_error(made, 400, "invalid_field_value", field_name=field_name)
+    else:  # null on create is "left out": both signatures
+        assert made.status_code == 200, made.text
+    # Nothing stored changed: the webhook still signs both ways.
+    request = one_test_event(account, created["webhook_id"], receiver)
+    for name in (*SHIPENGINE_HEADERS, *STANDARD_HEADERS):
+        assert request.headers[name], name
 
 
 # --- /jwks ----------------------------------------------------------------------------------------

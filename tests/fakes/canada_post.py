@@ -45,7 +45,8 @@ any other PIN              ``404`` ``004`` "No Pin History"
 =========================  =====================================================================
 
 State switches: ``fake.state["outage"] = True`` answers every lookup ``503`` with
-``Retry-After: 1``; ``fake.state["rate_limited"] = True`` answers every lookup ``429``;
+``Retry-After: 1``; ``fake.state["rate_limited"] = True`` answers every lookup ``429`` with
+``Retry-After: 1``;
 ``fake.state["as"] = {pin: magic}`` answers ``pin`` with the journey of the
 magic PIN (its ``<pin>`` becomes ``pin``), to make a package move on.
 """
@@ -414,7 +415,8 @@ async def _track(request: web.Request) -> web.Response:
     if state.get("outage"):
         return _xml(messages_xml("Server", "Service Unavailable"), 503, **{"Retry-After": "1"})
     if pin == RATE_LIMITED or state.get("rate_limited"):
-        return _xml(messages_xml("Server", "Rate exceeded"), 429, **{"Retry-After": "7"})
+        wait = "7" if pin == RATE_LIMITED else "1"
+        return _xml(messages_xml("Server", "Rate exceeded"), 429, **{"Retry-After": wait})
     if pin == SERVER_ERROR:
         return _xml(messages_xml("Server", "Internal Server Error"), 500)
     if pin == BAD_PIN:

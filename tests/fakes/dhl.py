@@ -36,7 +36,8 @@ any other number        ``404`` "No result found"
 ======================  ==============================================================
 
 State switches: ``fake.state["outage"] = True`` answers every lookup ``503`` with
-``Retry-After: 1``; ``fake.state["as"] = {number: magic}`` answers ``number`` with the body of the
+``Retry-After: 1``, ``fake.state["rate_limited"] = True`` ``429`` with ``Retry-After: 1``;
+``fake.state["as"] = {number: magic}`` answers ``number`` with the body of the
 magic number ``magic`` (the shipment ids become ``number``), to make a package move on.
 """
 
@@ -405,8 +406,9 @@ async def _track(request: web.Request) -> web.Response:
         return _problem(400, "Bad request", f"service {service} is not supported")
     if state.get("outage"):
         return _problem(503, "Service Unavailable", "Try again later", **{"Retry-After": "1"})
-    if number == RATE_LIMITED:
-        return _problem(429, "Too Many Requests", "Rate limit exceeded", **{"Retry-After": "7"})
+    if number == RATE_LIMITED or state.get("rate_limited"):
+        wait = "7" if number == RATE_LIMITED else "1"
+        return _problem(429, "Too Many Requests", "Rate limit exceeded", **{"Retry-After": wait})
     if number == SERVER_ERROR:
         return _problem(500, "Internal Server Error", "An unexpected error occurred")
     if number == BAD_NUMBER:

@@ -2,51 +2,33 @@
 HTTP against the fake Track items API (``tests/fakes/australia_post.py``) on 127.0.0.1.
 
 Covers: the request Australia Post documents (up to 10 ids, Basic auth, ``account-number``); the
-documentation sample (delivered, times from its offsets); a failed attempt (AT), a parcel locker
-and a Post Office collection (SP, then collected DE), a return to sender (EX), unmapped wording;
-true UTC from each state's zone across the October 2026 daylight-saving change; not found
-(ESB-10001, an id left out); 51101 answered by asking one id at a time; and the transport errors
-that never change a stored status: 401, 429 API_002, 500, unreachable, not JSON. Also
-``verify()``.
+documentation sample (delivered, times from its offsets); a failed attempt (AT), a parcel locker and
+a Post Office collection (SP, then collected DE), a return to sender (EX), unmapped wording; true
+UTC from each state's zone across the October 2026 daylight-saving change; not found (ESB-10001, an
+id left out); 51101 answered by asking one id at a time; and failures failing the whole batch: 401,
+429 API_002, 500, not JSON. Also ``verify()``.
+
+The transport errors every carrier shares (429 with ``Retry-After``, 500, a 503 outage, timeout,
+unreachable, revoked credentials, ``verify()`` during an outage) are tested in
+``test_carrier_transport_contract.py``.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 
 import pytest
 
 from shiptrack.carriers.australia_post import AustraliaPostCarrier
 from shiptrack.carriers.base import ConnectionContext, Result, TrackRequest, TransportError
-from shiptrack.carriers.http import CarrierHttp, CredentialsRejected
+from shiptrack.carriers.http import CredentialsRejected
 from shiptrack.domain.changes import NOT_FOUND, CarrierReport, Known, observe
 from shiptrack.domain.tracking import TrackEvent
-from tests.conftest import free_port
+from tests.carrier_kit import FAKE_CARRIERS, adapter_fixtures
 from tests.fakes import australia_post as ap
-from tests.fakes.dial import FAKES_ALLOWED
-from tests.fakes.server import FakeServer, serve
+from tests.fakes.server import FakeServer
 
-
-@pytest.fixture(scope="module")
-def running() -> Iterator[FakeServer]:
-    with serve(ap.app()) as fake:
-        yield fake
-
-
-@pytest.fixture
-def fake(running: FakeServer) -> FakeServer:
-    """The fake Australia Post host, with no scripted state and no recorded requests."""
-    running.state.clear()
-    running.requests.clear()
-    return running
-
-
-@pytest.fixture
-async def carrier() -> AsyncIterator[AustraliaPostCarrier]:
-    adapter = AustraliaPostCarrier(CarrierHttp("Australia Post", policy=FAKES_ALLOWED))
-    yield adapter
-    await adapter.close()
+running, fake, carrier = adapter_fixtures(FAKE_CARRIERS["australia_post"])
 
 
 def context(
@@ -264,13 +246,6 @@ async def test_refused_credentials_fail_the_batch(
 ) -> None:
     with pytest.raises(TransportError, match="401"):
         await carrier.track(context(fake.url, password="wrong"), [TrackRequest(ap.DELIVERED)])
-
-
-async def test_an_unreachable_host_fails_the_batch(carrier: AustraliaPostCarrier) -> None:
-    with pytest.raises(TransportError):
-        await carrier.track(
-            context(f"http://127.0.0.1:{free_port()}"), [TrackRequest(ap.DELIVERED)]
-        )
 
 
 # --- verify ---------------------------------------------------------------------------------------

@@ -8,18 +8,21 @@ although Canada Post lists them out of order, the signer from the signature scan
 actual dates), in transit, out for delivery with a changed expected date, pickup at a post office
 and at a parcel locker (``SP``), collected (``DE``), failed attempt (``AT``), returned to the sender
 and refused (``EX``), an unknown identifier, no scans yet (``NY``), the ``track-v2`` namespace;
-times in every zone (BC, AB, ON, NS, NL's half hour), with and without ``event-time-zone``,
-across the spring and autumn DST changes, and none made up for a scan abroad; not found (``404``
-"No Pin History", ``400`` for a refused PIN); and the transport errors that must never change a
-stored status: refused credentials (401/403), 429 with ``Retry-After``, 5xx, timeout, bodies that
-are not Canada Post's XML (HTML, another root, a DOCTYPE), a ``404`` that is not Canada Post's,
-one failure failing the batch. Also ``verify()``, refused pushes and the default budget.
+times in every zone (BC, AB, ON, NS, NL's half hour), with and without ``event-time-zone``, across
+the spring and autumn DST changes, and none made up for a scan abroad; not found (``404`` "No Pin
+History", ``400`` for a refused PIN); and Canada Post's own transport errors: refused credentials
+(401/403), bodies that are not Canada Post's XML (HTML, another root, a DOCTYPE), a ``404`` that is
+not Canada Post's, one failure failing the batch. Also ``verify()``, refused pushes and the default
+budget.
+
+The transport errors every carrier shares (429 with ``Retry-After``, 500, a 503 outage, timeout,
+unreachable, revoked credentials, ``verify()`` during an outage) are tested in
+``test_carrier_transport_contract.py``.
 """
 
 from __future__ import annotations
 
 import base64
-from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -33,34 +36,14 @@ from shiptrack.carriers.base import (
     TransportError,
 )
 from shiptrack.carriers.canada_post import CanadaPostCarrier
-from shiptrack.carriers.http import CarrierHttp, CredentialsRejected
+from shiptrack.carriers.http import CredentialsRejected
 from shiptrack.domain.changes import NOT_FOUND, CarrierReport, Known, observe
 from shiptrack.domain.tracking import TrackEvent
-from tests.conftest import free_port
+from tests.carrier_kit import FAKE_CARRIERS, adapter_fixtures
 from tests.fakes import canada_post as cp
-from tests.fakes.dial import FAKES_ALLOWED
 from tests.fakes.server import FakeServer, serve
 
-
-@pytest.fixture(scope="module")
-def running() -> Iterator[FakeServer]:
-    with serve(cp.app()) as fake:
-        yield fake
-
-
-@pytest.fixture
-def fake(running: FakeServer) -> FakeServer:
-    """The fake Canada Post host, with no scripted state and no recorded requests."""
-    running.state.clear()
-    running.requests.clear()
-    return running
-
-
-@pytest.fixture
-async def carrier() -> AsyncIterator[CanadaPostCarrier]:
-    adapter = CanadaPostCarrier(CarrierHttp("Canada Post", policy=FAKES_ALLOWED))
-    yield adapter
-    await adapter.close()
+running, fake, carrier = adapter_fixtures(FAKE_CARRIERS["canada_post"])
 
 
 def context(
@@ -377,54 +360,6 @@ async def test_refused_credentials_are_a_transport_error(
         await carrier.track(context(fake.url, user, password), [TrackRequest(cp.DELIVERED)])
 
 
-async def test_credentials_revoked_after_they_worked_fail_without_a_retry(
-    carrier: CanadaPostCarrier, fake: FakeServer
-) -> None:
-    assert isinstance(await track(carrier, fake, cp.IN_TRANSIT), CarrierReport)
-    fake.state["users"] = set()
-    with pytest.raises(TransportError, match="401"):
-        await track(carrier, fake, cp.IN_TRANSIT)
-    assert len(fake.requests) == 2
-
-
-async def test_429_carries_the_retry_after(carrier: CanadaPostCarrier, fake: FakeServer) -> None:
-    with pytest.raises(TransportError) as caught:
-        await track(carrier, fake, cp.RATE_LIMITED)
-    assert "429" in caught.value.message
-    assert caught.value.retry_after == 7
-
-
-async def test_500_is_a_transport_error(carrier: CanadaPostCarrier, fake: FakeServer) -> None:
-    with pytest.raises(TransportError, match="500"):
-        await track(carrier, fake, cp.SERVER_ERROR)
-
-
-async def test_503_outage_is_a_transport_error_with_its_retry_after(
-    carrier: CanadaPostCarrier, fake: FakeServer
-) -> None:
-    fake.state["outage"] = True
-    with pytest.raises(TransportError) as caught:
-        await track(carrier, fake, cp.DELIVERED)
-    assert "503" in caught.value.message
-    assert caught.value.retry_after == 1
-
-
-async def test_a_slow_answer_is_a_timeout(fake: FakeServer) -> None:
-    fake.state["delay"] = 1.5
-    adapter = CanadaPostCarrier(CarrierHttp("Canada Post", policy=FAKES_ALLOWED, timeout=0.3))
-    try:
-        with pytest.raises(TransportError, match="did not answer in time"):
-            await adapter.track(context(fake.url), [TrackRequest(cp.SLOW)])
-    finally:
-        await adapter.close()
-
-
-async def test_an_unreachable_host_is_a_transport_error(carrier: CanadaPostCarrier) -> None:
-    url = f"http://127.0.0.1:{free_port()}"
-    with pytest.raises(TransportError, match="could not be reached"):
-        await carrier.track(context(url), [TrackRequest(cp.DELIVERED)])
-
-
 @pytest.mark.parametrize(
     "number", [cp.NOT_XML, cp.WRONG_ROOT, cp.WITH_DOCTYPE], ids=["html", "root", "doctype"]
 )
@@ -482,15 +417,6 @@ async def test_verify_rejects_missing_credentials_without_asking(
     with pytest.raises(CredentialsRejected):
         await carrier.verify(context(fake.url, cp.USER, None))
     assert fake.requests == []
-
-
-async def test_verify_during_an_outage_is_not_a_rejection(
-    carrier: CanadaPostCarrier, fake: FakeServer
-) -> None:
-    fake.state["outage"] = True
-    with pytest.raises(TransportError) as caught:
-        await carrier.verify(context(fake.url))
-    assert not isinstance(caught.value, CredentialsRejected)
 
 
 async def test_verify_against_a_host_that_is_not_canada_post_is_not_an_acceptance(

@@ -6,18 +6,20 @@ Covers: the request DHL documents (one GET per number, ``service=express``, ``la
 package (every checkpoint mapped, signer, proof of delivery, ship / estimated / actual dates), in
 transit, out for delivery, exception, failed attempt, pickup point, returned to the sender, a
 shipment with only a ``status``, old checkpoints without ``statusCode``; the timestamps rule (UTC
-only where DHL gave an offset, wall time always, never an offset-less time labelled UTC); not
-found (404, 400, a number only another DHL division knows); several shipments for one number
-(the Express one, the one whose id is the number, the most recent one); and the transport errors
-that must never change a stored status: bad key (401/403), a key revoked after it worked (DHL has
-no token to refresh: no second request), 429 with ``Retry-After``, 5xx, timeout, bodies that are
-not DHL's JSON, one failure failing the batch. Also ``verify()`` (one lookup proves the key),
-refused pushes, and the default request budget (DHL Starter: 1 call/s, 250 calls/day).
+only where DHL gave an offset, wall time always, never an offset-less time labelled UTC); not found
+(404, 400, a number only another DHL division knows); several shipments for one number (the Express
+one, the one whose id is the number, the most recent one); and DHL's own transport errors: bad key
+(401/403), bodies that are not DHL's JSON, one failure failing the batch. Also ``verify()`` (one
+lookup proves the key), refused pushes, and the default request budget (DHL Starter: 1 call/s, 250
+calls/day).
+
+The transport errors every carrier shares (429 with ``Retry-After``, 500, a 503 outage, timeout,
+unreachable, revoked credentials, ``verify()`` during an outage) are tested in
+``test_carrier_transport_contract.py``.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -31,34 +33,14 @@ from shiptrack.carriers.base import (
     TransportError,
 )
 from shiptrack.carriers.dhl import DhlCarrier
-from shiptrack.carriers.http import CarrierHttp, CredentialsRejected
+from shiptrack.carriers.http import CredentialsRejected
 from shiptrack.domain.changes import NOT_FOUND, CarrierReport, Known, observe
 from shiptrack.domain.tracking import TrackEvent
-from tests.conftest import free_port
+from tests.carrier_kit import FAKE_CARRIERS, adapter_fixtures
 from tests.fakes import dhl
-from tests.fakes.dial import FAKES_ALLOWED
 from tests.fakes.server import FakeServer, serve
 
-
-@pytest.fixture(scope="module")
-def running() -> Iterator[FakeServer]:
-    with serve(dhl.app()) as fake:
-        yield fake
-
-
-@pytest.fixture
-def fake(running: FakeServer) -> FakeServer:
-    """The fake DHL host, with no scripted state and no recorded requests."""
-    running.state.clear()
-    running.requests.clear()
-    return running
-
-
-@pytest.fixture
-async def carrier() -> AsyncIterator[DhlCarrier]:
-    adapter = DhlCarrier(CarrierHttp("DHL Express", policy=FAKES_ALLOWED))
-    yield adapter
-    await adapter.close()
+running, fake, carrier = adapter_fixtures(FAKE_CARRIERS["dhl_express"])
 
 
 def context(url: str, key: str | None = dhl.VALID_KEY) -> ConnectionContext:
@@ -380,55 +362,6 @@ async def test_403_from_dhl_is_a_transport_error(carrier: DhlCarrier, fake: Fake
         await carrier.track(context(fake.url, dhl.FORBIDDEN_KEY), [TrackRequest(dhl.DELIVERED)])
 
 
-async def test_a_key_revoked_after_it_worked_fails_without_a_retry(
-    carrier: DhlCarrier, fake: FakeServer
-) -> None:
-    assert isinstance(await track(carrier, fake, dhl.IN_TRANSIT), CarrierReport)
-    fake.state["keys"] = set()
-    with pytest.raises(TransportError, match="401"):
-        await track(carrier, fake, dhl.IN_TRANSIT)
-    # DHL keys are not tokens: there is nothing to refresh, so the call is not repeated.
-    assert len(fake.requests) == 2
-
-
-async def test_429_carries_the_retry_after(carrier: DhlCarrier, fake: FakeServer) -> None:
-    with pytest.raises(TransportError) as caught:
-        await track(carrier, fake, dhl.RATE_LIMITED)
-    assert "429" in caught.value.message
-    assert caught.value.retry_after == 7
-
-
-async def test_500_is_a_transport_error(carrier: DhlCarrier, fake: FakeServer) -> None:
-    with pytest.raises(TransportError, match="500"):
-        await track(carrier, fake, dhl.SERVER_ERROR)
-
-
-async def test_503_outage_is_a_transport_error_with_its_retry_after(
-    carrier: DhlCarrier, fake: FakeServer
-) -> None:
-    fake.state["outage"] = True
-    with pytest.raises(TransportError) as caught:
-        await track(carrier, fake, dhl.DELIVERED)
-    assert "503" in caught.value.message
-    assert caught.value.retry_after == 1
-
-
-async def test_a_slow_answer_is_a_timeout(fake: FakeServer) -> None:
-    fake.state["delay"] = 1.5
-    adapter = DhlCarrier(CarrierHttp("DHL Express", policy=FAKES_ALLOWED, timeout=0.3))
-    try:
-        with pytest.raises(TransportError, match="did not answer in time"):
-            await adapter.track(context(fake.url), [TrackRequest(dhl.SLOW)])
-    finally:
-        await adapter.close()
-
-
-async def test_an_unreachable_host_is_a_transport_error(carrier: DhlCarrier) -> None:
-    url = f"http://127.0.0.1:{free_port()}"
-    with pytest.raises(TransportError, match="could not be reached"):
-        await carrier.track(context(url), [TrackRequest(dhl.DELIVERED)])
-
-
 async def test_a_body_that_is_not_json_is_a_transport_error(
     carrier: DhlCarrier, fake: FakeServer
 ) -> None:
@@ -484,15 +417,6 @@ async def test_verify_rejects_a_missing_key_without_asking(
     with pytest.raises(CredentialsRejected):
         await carrier.verify(context(fake.url, None))
     assert fake.requests == []
-
-
-async def test_verify_during_an_outage_is_not_a_rejection(
-    carrier: DhlCarrier, fake: FakeServer
-) -> None:
-    fake.state["outage"] = True
-    with pytest.raises(TransportError) as caught:
-        await carrier.verify(context(fake.url))
-    assert not isinstance(caught.value, CredentialsRejected)
 
 
 async def test_verify_against_a_host_that_is_not_dhl_is_not_an_acceptance(

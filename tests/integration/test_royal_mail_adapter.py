@@ -7,21 +7,23 @@ Client-Id`` / ``X-IBM-Client-Secret`` / ``X-Accept-RMG-Terms: yes`` headers); wh
 for delivered (signer, dates), in transit (the Swagger's own example, the estimated window), a
 failed attempt, a Post Office collection (SP), a return to sender (EX), unmapped scans; true UTC
 across the BST/GMT change, with and without offsets; not found (E1142, the all-unknown 404, a
-refused barcode); and the transport errors that never change a stored status: 401, 403 E0016, 429
-with ``Retry-After``, 500 E0009, 503, unreachable, not JSON, one failing history failing the batch.
-Also ``verify()``.
+refused barcode); and Royal Mail's own transport errors: 401, 403 E0016, E0004, not JSON, one
+failing history failing the batch. Also ``verify()``.
+
+The transport errors every carrier shares (429 with ``Retry-After``, 500, a 503 outage, timeout,
+unreachable, revoked credentials, ``verify()`` during an outage) are tested in
+``test_carrier_transport_contract.py``.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 
 import pytest
 from aiohttp import web
 
 from shiptrack.carriers.base import ConnectionContext, Result, TrackRequest, TransportError
-from shiptrack.carriers.http import CarrierHttp, CredentialsRejected
+from shiptrack.carriers.http import CredentialsRejected
 from shiptrack.carriers.royal_mail import RoyalMailCarrier
 from shiptrack.domain.changes import (
     NOT_FOUND,
@@ -32,31 +34,11 @@ from shiptrack.domain.changes import (
     observe,
 )
 from shiptrack.domain.tracking import TrackEvent
-from tests.conftest import free_port
+from tests.carrier_kit import FAKE_CARRIERS, adapter_fixtures
 from tests.fakes import royal_mail as rm
-from tests.fakes.dial import FAKES_ALLOWED
 from tests.fakes.server import FakeServer, serve
 
-
-@pytest.fixture(scope="module")
-def running() -> Iterator[FakeServer]:
-    with serve(rm.app()) as fake:
-        yield fake
-
-
-@pytest.fixture
-def fake(running: FakeServer) -> FakeServer:
-    """The fake Royal Mail host, with no scripted state and no recorded requests."""
-    running.state.clear()
-    running.requests.clear()
-    return running
-
-
-@pytest.fixture
-async def carrier() -> AsyncIterator[RoyalMailCarrier]:
-    adapter = RoyalMailCarrier(CarrierHttp("Royal Mail", policy=FAKES_ALLOWED))
-    yield adapter
-    await adapter.close()
+running, fake, carrier = adapter_fixtures(FAKE_CARRIERS["royal_mail"])
 
 
 def context(
@@ -350,39 +332,12 @@ async def test_403_e0016_is_a_transport_error(carrier: RoyalMailCarrier, fake: F
         await carrier.track(context(fake.url, rm.FORBIDDEN_ID), [TrackRequest(rm.DELIVERED)])
 
 
-async def test_429_carries_the_retry_after(carrier: RoyalMailCarrier, fake: FakeServer) -> None:
-    with pytest.raises(TransportError) as caught:
-        await track(carrier, fake, rm.RATE_LIMITED)
-    assert "429" in caught.value.message
-    assert caught.value.retry_after == 7
-
-
-async def test_500_e0009_is_a_transport_error(carrier: RoyalMailCarrier, fake: FakeServer) -> None:
-    with pytest.raises(TransportError, match="500"):
-        await track(carrier, fake, rm.SERVER_ERROR)
-
-
-async def test_503_outage_carries_its_retry_after(
-    carrier: RoyalMailCarrier, fake: FakeServer
-) -> None:
-    fake.state["outage"] = True
-    with pytest.raises(TransportError) as caught:
-        await track(carrier, fake, rm.DELIVERED)
-    assert caught.value.retry_after == 1
-
-
 async def test_a_failing_history_fails_the_batch(
     carrier: RoyalMailCarrier, fake: FakeServer
 ) -> None:
     requests = [TrackRequest(rm.DELIVERED), TrackRequest(rm.EVENTS_FAIL)]
     with pytest.raises(TransportError, match="500"):
         await carrier.track(context(fake.url), requests)
-
-
-async def test_an_unreachable_host_is_a_transport_error(carrier: RoyalMailCarrier) -> None:
-    url = f"http://127.0.0.1:{free_port()}"
-    with pytest.raises(TransportError, match="could not be reached"):
-        await carrier.track(context(url), [TrackRequest(rm.DELIVERED)])
 
 
 async def test_a_body_that_is_not_json_is_a_transport_error(
@@ -421,15 +376,6 @@ async def test_verify_rejects_credentials_royal_mail_refuses(
 ) -> None:
     with pytest.raises(CredentialsRejected):
         await carrier.verify(context(fake.url, client_id, secret))
-
-
-async def test_verify_during_an_outage_is_not_a_rejection(
-    carrier: RoyalMailCarrier, fake: FakeServer
-) -> None:
-    fake.state["outage"] = True
-    with pytest.raises(TransportError) as caught:
-        await carrier.verify(context(fake.url))
-    assert not isinstance(caught.value, CredentialsRejected)
 
 
 async def test_verify_against_a_host_that_is_not_royal_mail_is_not_an_acceptance(

@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 
 from shiptrack.domain.errors import WebhookConflict
-from shiptrack.domain.webhooks import WebhookChanges, WebhookHeader
+from shiptrack.domain.webhooks import SIGNATURE_SCHEMES, WebhookChanges, WebhookHeader
 from shiptrack.store.port import NewWebhook, Store
-from tests.store.seeds import NOW, new_account, new_webhook_values
+from tests.store.seeds import NOW, Tenant, claim_deliveries, new_account, new_webhook_values
 
 A, B = "https://a.invalid/hooks", "https://b.invalid/hooks"
 
@@ -247,3 +247,26 @@ async def test_track_webhook_ids_lists_each_accounts_live_track_webhooks(store: 
         found = await tx.webhooks.track_webhook_ids([first, second, none])
     assert found == {first: [a, b], second: [c]}
     assert elsewhere not in {i for hooks in found.values() for i in hooks}
+
+
+async def test_the_signatures_a_webhook_asks_for_come_with_its_deliveries(store: Store) -> None:
+    tenant = await Tenant.create(store)
+    hook = await tenant.webhook()
+    async with store.write() as tx:
+        webhook = await tx.webhooks.get(tenant.account_id, hook)
+        assert webhook is not None and webhook.signatures == SIGNATURE_SCHEMES
+        await tx.webhooks.update(webhook, WebhookChanges(signatures=("standard",)), now=NOW)
+    await tenant.delivery(hook, await tenant.package("SIGNED"), 1)
+
+    [claimed] = await claim_deliveries(store)
+
+    assert claimed.signatures == ("standard",)
+    async with store.write() as tx:
+        webhook = await tx.webhooks.get(tenant.account_id, hook)
+        assert webhook is not None and webhook.signatures == ("standard",)
+        await tx.webhooks.update(webhook, WebhookChanges(name="renamed"), now=NOW)
+        renamed = await tx.webhooks.get(tenant.account_id, hook)
+        assert renamed is not None and renamed.signatures == ("standard",)
+        await tx.webhooks.update(webhook, WebhookChanges(signatures=SIGNATURE_SCHEMES), now=NOW)
+        both = await tx.webhooks.get(tenant.account_id, hook)
+        assert both is not None and both.signatures == SIGNATURE_SCHEMES

@@ -1,11 +1,11 @@
-"""What a webhook URL and its custom headers may be."""
+"""What a webhook URL, its custom headers and its signature schemes may be."""
 
 from __future__ import annotations
 
 import pytest
 
 from shiptrack.domain.errors import ValidationFailed
-from shiptrack.domain.webhooks import WebhookHeader, check_headers, check_url
+from shiptrack.domain.webhooks import WebhookHeader, check_headers, check_signatures, check_url
 
 
 @pytest.mark.parametrize(
@@ -57,3 +57,32 @@ def test_unsendable_or_overriding_headers_are_refused(
     with pytest.raises(ValidationFailed) as caught:
         check_headers(headers)
     assert caught.value.details[0].field_name == field
+
+
+@pytest.mark.parametrize(
+    ("given", "kept"),
+    [
+        (["standard"], ("standard",)),
+        (["shipengine"], ("shipengine",)),
+        (["standard", "shipengine"], ("shipengine", "standard")),
+    ],
+)
+def test_signature_schemes_are_kept_in_one_order(given: list[str], kept: tuple[str, ...]) -> None:
+    assert check_signatures(given) == kept
+
+
+@pytest.mark.parametrize(
+    ("given", "field_name", "says"),
+    [
+        ([], "signatures", "at least one"),
+        (["hmac"], "signatures[0]", "'hmac' is not a signature scheme"),
+        (["standard", "shipengine", "standard"], "signatures[2]", "given twice"),
+    ],
+)
+def test_signature_lists_that_are_empty_unknown_or_repeated_are_refused(
+    given: list[str], field_name: str, says: str
+) -> None:
+    with pytest.raises(ValidationFailed) as refused:
+        check_signatures(given)
+    assert refused.value.field_name == field_name
+    assert says in refused.value.message

@@ -21,6 +21,11 @@ WebhookEvent = Literal[
 ]
 StatusCodeValue = Literal["UN", "AC", "IT", "DE", "EX", "AT", "NY", "SP"]
 INT32_MAX = 2**31 - 1
+SIGNATURES_FIELD = (
+    "shiptrack extension: the signatures each delivery carries, `shipengine` (ShipEngine's RSA "
+    "`x-shipengine-rsa-sha256-signature`) and/or `standard` (Standard Webhooks' HMAC "
+    '`webhook-signature`); both when left out. `["standard"]` skips the RSA one, the costly one.'
+)
 
 
 class _Request(BaseModel):
@@ -42,6 +47,12 @@ class CreateWebhookBody(_Request):
     headers: list[WebhookHeaderModel] = Field(default_factory=list)
     name: str | None = Field(default=None, max_length=200, examples=["My Webhook"])
     store_id: int | None = Field(default=None, ge=0, le=INT32_MAX)
+    signatures: list[str] | None = Field(
+        default=None,
+        max_length=8,
+        description=SIGNATURES_FIELD,
+        examples=[["standard"]],
+    )
 
 
 class UpdateWebhookBody(_Request):
@@ -51,6 +62,7 @@ class UpdateWebhookBody(_Request):
     headers: list[WebhookHeaderModel] | None = None
     name: str | None = Field(default=None, max_length=200)
     store_id: int | None = Field(default=None, ge=0, le=INT32_MAX)
+    signatures: list[str] | None = Field(default=None, max_length=8, description=SIGNATURES_FIELD)
 
 
 class ConnectCarrierBody(_Request):
@@ -114,6 +126,13 @@ class WebhookModel(BaseModel):
     headers: list[WebhookHeaderModel]
     name: str | None
     store_id: int | None
+    signatures: list[str] | None = Field(
+        default=None,
+        description="shiptrack extension, present only when the webhook asked for fewer than "
+        "every signature: those each delivery carries, `shipengine` (RSA, "
+        "`x-shipengine-rsa-sha256-signature`) and/or `standard` (HMAC, `webhook-signature`).",
+        examples=[["standard"]],
+    )
 
 
 class CreatedWebhookModel(WebhookModel):

@@ -26,6 +26,7 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Self, cast
 
 from shiptrack.domain.mapping import NOT_MAPPED
 from shiptrack.domain.statuses import StatusCode
@@ -46,24 +47,32 @@ class CarrierReport:
     actual_delivery_date: str | None = None
 
 
-class NotFoundYet:
-    """The carrier does not know the number (yet): not an error, the package is ``NY``."""
+class _Verdict:
+    """An answer without data, one instance per class (compared with ``is``), shown by its name."""
 
-    _instance: NotFoundYet | None = None
+    _instances: dict[type, _Verdict] = {}
+    _name = ""
 
-    def __new__(cls) -> NotFoundYet:
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
+    def __new__(cls) -> Self:
+        instance = _Verdict._instances.get(cls)
+        if instance is None:
+            instance = _Verdict._instances[cls] = super().__new__(cls)
+        return cast(Self, instance)
 
     def __repr__(self) -> str:
-        return "NOT_FOUND"
+        return self._name
+
+
+class NotFoundYet(_Verdict):
+    """The carrier does not know the number (yet): not an error, the package is ``NY``."""
+
+    _name = "NOT_FOUND"
 
 
 NOT_FOUND = NotFoundYet()
 
 
-class Unchanged:
+class Unchanged(_Verdict):
     """The carrier knows the number and has nothing newer than the newest stored scan.
 
     Only an adapter told what is stored (``TrackRequest.newest_event_at``) answers this, and only
@@ -71,15 +80,7 @@ class Unchanged:
     last event): the stored history, status and dates are kept.
     """
 
-    _instance: Unchanged | None = None
-
-    def __new__(cls) -> Unchanged:
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
-
-    def __repr__(self) -> str:
-        return "UNCHANGED"
+    _name = "UNCHANGED"
 
 
 UNCHANGED = Unchanged()

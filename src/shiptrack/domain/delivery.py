@@ -9,6 +9,8 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+from shiptrack.domain.webhooks import SIGNATURE_SCHEMES
+
 #: A delivery's states: waiting to be sent (or retried), accepted, given up on.
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
 
@@ -30,6 +32,8 @@ class ClaimedDelivery:
     sealed_previous_secret: str | None
     previous_secret_expires_at: datetime | None
     failing_since: datetime | None
+    #: The signatures to put on it (the webhook's ``signatures``).
+    signatures: tuple[str, ...] = SIGNATURE_SCHEMES
     #: Sent on request (``POST …/webhooks/{id}/test``), not for a status change: the sender marks
     #: it with :data:`TEST_EVENT_HEADER`.
     test_event: bool = False

@@ -20,6 +20,12 @@ WEBHOOK_EVENTS = (
     "sales_orders_imported",
     "track",
 )
+#: The signatures a delivery can carry: ShipEngine's RSA scheme (``x-shipengine-rsa-sha256-*``)
+#: and Standard Webhooks' HMAC (``webhook-signature``). A webhook carries both unless it says
+#: otherwise (``signatures``, a shiptrack extension): the RSA one is the costly one to make.
+SHIPENGINE_SIGNATURE = "shipengine"
+STANDARD_SIGNATURE = "standard"
+SIGNATURE_SCHEMES = (SHIPENGINE_SIGNATURE, STANDARD_SIGNATURE)
 MAX_URL_LENGTH = 2048
 MAX_HEADERS = 20
 MAX_HEADER_VALUE_LENGTH = 1024
@@ -56,6 +62,8 @@ class Webhook:
     failing_since: datetime | None = None
     #: When shiptrack stopped sending after long failure; an update re-enables.
     disabled_at: datetime | None = None
+    #: The signatures its deliveries carry (:data:`SIGNATURE_SCHEMES` by default).
+    signatures: tuple[str, ...] = SIGNATURE_SCHEMES
 
 
 class Keep(Enum):
@@ -75,6 +83,7 @@ class WebhookChanges:
     name: str | Literal[Keep.KEEP] | None = KEEP
     store_id: int | Literal[Keep.KEEP] | None = KEEP
     headers: tuple[WebhookHeader, ...] | Literal[Keep.KEEP] = KEEP
+    signatures: tuple[str, ...] | Literal[Keep.KEEP] = KEEP
 
 
 def check_url(url: str, *, field_name: str = "url") -> str:
@@ -96,6 +105,26 @@ def check_url(url: str, *, field_name: str = "url") -> str:
             field_name=field_name,
         )
     return url
+
+
+def check_signatures(values: list[str], *, field_name: str = "signatures") -> tuple[str, ...]:
+    """The signature schemes a webhook asked for, in :data:`SIGNATURE_SCHEMES` order: at least
+    one (an unsigned delivery could not be told from a forged one), each known, none twice."""
+    if not values:
+        raise ValidationFailed(
+            f"{field_name} must name at least one of {', '.join(SIGNATURE_SCHEMES)}: "
+            "a delivery is always signed",
+            field_name=field_name,
+        )
+    for index, value in enumerate(values):
+        if value not in SIGNATURE_SCHEMES:
+            raise ValidationFailed(
+                f"{value[:40]!r} is not a signature scheme; use {' or '.join(SIGNATURE_SCHEMES)}",
+                field_name=f"{field_name}[{index}]",
+            )
+        if values.index(value) != index:
+            raise ValidationFailed(f"{value!r} is given twice", field_name=f"{field_name}[{index}]")
+    return tuple(scheme for scheme in SIGNATURE_SCHEMES if scheme in values)
 
 
 def check_headers(headers: list[WebhookHeader], *, field_name: str = "headers") -> None:

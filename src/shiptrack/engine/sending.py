@@ -25,6 +25,7 @@ from shiptrack.domain.delivery import (
 )
 from shiptrack.domain.ids import format_id
 from shiptrack.domain.timefmt import format_utc, utcnow
+from shiptrack.domain.webhooks import SHIPENGINE_SIGNATURE, STANDARD_SIGNATURE
 from shiptrack.logs import Throttle
 from shiptrack.metrics.families import ATTEMPT_DELIVERED, ATTEMPT_FAILED, ATTEMPT_RETRYING, Metrics
 from shiptrack.sealing import Sealer
@@ -123,24 +124,21 @@ def _event_of(payload: bytes) -> tuple[str, str | None]:
 async def send(
     sending: Sending, session: aiohttp.ClientSession, delivery: ClaimedDelivery
 ) -> SendResult:
-    """POST the stored bytes, signed both ways (the attempt is recorded by :func:`record`)."""
+    """POST the stored bytes, signed as its webhook asks (both ways by default); the attempt is
+    recorded by :func:`record`."""
     now = utcnow()
-    key = await sending.keyring.signing_key()
-    secrets = signing_secrets(sending.sealer, delivery, now)
-    if not secrets:
-        secrets = [await _make_secret(sending, delivery)]
     headers = {h["key"]: h["value"] for h in delivery.headers}
-    # RSA signing is the costliest step of a delivery; the library releases the GIL while it
-    # signs, so a thread lets the event loop go on sending.
-    signed = await asyncio.to_thread(shipengine_headers, key, delivery.payload, now)
-    headers.update(
-        {
-            "Content-Type": "application/json",
-            "User-Agent": sending.user_agent,
-            **signed,
-            **standard_headers(delivery.message_id, delivery.payload, now, secrets),
-        }
-    )
+    headers.update({"Content-Type": "application/json", "User-Agent": sending.user_agent})
+    if SHIPENGINE_SIGNATURE in delivery.signatures:
+        key = await sending.keyring.signing_key()
+        # RSA signing is the costliest step of a delivery; the library releases the GIL while
+        # it signs, so a thread lets the event loop go on sending.
+        headers.update(await asyncio.to_thread(shipengine_headers, key, delivery.payload, now))
+    if STANDARD_SIGNATURE in delivery.signatures:
+        secrets = signing_secrets(sending.sealer, delivery, now)
+        if not secrets:
+            secrets = [await _make_secret(sending, delivery)]
+        headers.update(standard_headers(delivery.message_id, delivery.payload, now, secrets))
     if delivery.test_event:
         headers[TEST_EVENT_HEADER] = "true"
     return await post(

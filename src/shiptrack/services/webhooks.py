@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from shiptrack.domain.accounts import Account
@@ -11,10 +12,12 @@ from shiptrack.domain.outbound import OutboundPolicy
 from shiptrack.domain.timefmt import utcnow
 from shiptrack.domain.webhooks import (
     KEEP,
+    SIGNATURE_SCHEMES,
     Webhook,
     WebhookChanges,
     WebhookHeader,
     check_headers,
+    check_signatures,
     check_url,
 )
 from shiptrack.outbound.destinations import check_destination
@@ -69,11 +72,14 @@ class Webhooks:
         name: str | None,
         store_id: int | None,
         headers: list[WebhookHeader],
+        signatures: list[str] | None = None,
     ) -> tuple[Webhook, str]:
         """Register a webhook; the same event and URL twice is a conflict. Returns the webhook and
-        its signing secret (shown in full only here and by the secret endpoints)."""
+        its signing secret (shown in full only here and by the secret endpoints). ``signatures``
+        (every scheme when ``None``) are the signatures its deliveries carry."""
         await self._check_destination(url)
         check_headers(headers)
+        schemes = check_signatures(signatures) if signatures is not None else SIGNATURE_SCHEMES
         secret = new_webhook_secret()
         new = NewWebhook(
             account_id=account.id,
@@ -83,6 +89,7 @@ class Webhooks:
             store_id=store_id,
             headers=tuple(headers),
             sealed_secret=seal_secret(self.sealer, account.id, secret),
+            signatures=schemes,
         )
         async with self.store.write() as tx:
             webhook = await tx.webhooks.create(new, now=utcnow())
@@ -100,12 +107,14 @@ class Webhooks:
             return await find(tx, account, webhook_id)
 
     async def update(self, account: Account, webhook_id: str, changes: WebhookChanges) -> None:
-        """Change a webhook's url, headers, name or store id (its event never changes). Any update
-        re-enables a webhook that was disabled after failing for too long."""
+        """Change a webhook's url, headers, name, store id or signatures (its event never
+        changes). Any update re-enables a webhook that was disabled after failing for too long."""
         if changes.url is not KEEP:
             await self._check_destination(changes.url)
         if changes.headers is not KEEP:
             check_headers(list(changes.headers))
+        if changes.signatures is not KEEP:
+            changes = replace(changes, signatures=check_signatures(list(changes.signatures)))
         async with self.store.write() as tx:
             webhook = await find(tx, account, webhook_id)
             await tx.webhooks.update(webhook, changes, now=utcnow())

@@ -37,6 +37,7 @@ from shiptrack.store.tables import (
     subscriptions,
     webhooks,
 )
+from shiptrack.store.webhooks import stored_signatures
 
 
 def _delivery_view(row: sa.Row[tuple[object, ...]]) -> DeliveryView:
@@ -210,6 +211,7 @@ class SqlOutbox:
                 sealed_previous_secret=hooks[row.webhook_id].previous_secret,
                 previous_secret_expires_at=hooks[row.webhook_id].previous_secret_expires_at,
                 failing_since=hooks[row.webhook_id].failing_since,
+                signatures=stored_signatures(hooks[row.webhook_id].signatures),
                 test_event=row.status_change_id is None,
             )
             for row in rows

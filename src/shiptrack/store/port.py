@@ -37,7 +37,7 @@ from shiptrack.domain.delivery import (
 )
 from shiptrack.domain.package_list import PackageFilter, PageRequest
 from shiptrack.domain.tracking import StartRequest, Subscription, TrackEvent
-from shiptrack.domain.webhooks import Webhook, WebhookChanges, WebhookHeader
+from shiptrack.domain.webhooks import SIGNATURE_SCHEMES, Webhook, WebhookChanges, WebhookHeader
 
 # --- values only the store hands out or takes in ------------------------------------------------
 
@@ -89,6 +89,7 @@ class NewWebhook:
     store_id: int | None
     headers: tuple[WebhookHeader, ...]
     sealed_secret: str
+    signatures: tuple[str, ...] = SIGNATURE_SCHEMES
 
 
 @dataclass(frozen=True, slots=True)

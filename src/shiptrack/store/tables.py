@@ -124,6 +124,8 @@ webhooks = sa.Table(
     sa.Column("name", sa.String(200), nullable=True),
     sa.Column("store_id", sa.Integer(), nullable=True),
     sa.Column("headers", sa.JSON(), nullable=False),
+    # The signature schemes of its deliveries as a JSON list; NULL is both (migration 0011).
+    sa.Column("signatures", sa.JSON(), nullable=True),
     # The Standard Webhooks signing secret (whsec_…), sealed; the previous one stays valid for an
     # overlap after a rotation.
     sa.Column("secret", sa.Text(), nullable=True),

@@ -11,7 +11,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shiptrack.domain.errors import WebhookConflict
-from shiptrack.domain.webhooks import KEEP, Webhook, WebhookChanges, WebhookHeader
+from shiptrack.domain.webhooks import (
+    KEEP,
+    SIGNATURE_SCHEMES,
+    Webhook,
+    WebhookChanges,
+    WebhookHeader,
+)
 from shiptrack.store.port import NewWebhook, StoredSecrets
 from shiptrack.store.tables import webhooks
 
@@ -29,7 +35,18 @@ def _webhook(row: sa.Row[tuple[object, ...]]) -> Webhook:
         headers=tuple(WebhookHeader(h["key"], h["value"]) for h in row.headers),
         failing_since=row.failing_since,
         disabled_at=row.disabled_at,
+        signatures=stored_signatures(row.signatures),
     )
+
+
+def stored_signatures(value: Any) -> tuple[str, ...]:
+    """A webhook's signature schemes as stored (NULL: every scheme, the default)."""
+    return tuple(value) if value else SIGNATURE_SCHEMES
+
+
+def _signatures_json(signatures: tuple[str, ...]) -> list[str] | None:
+    # The default is stored as NULL, so that a scheme added later reaches existing webhooks.
+    return None if signatures == SIGNATURE_SCHEMES else list(signatures)
 
 
 def _conflict(event: str, url: str) -> WebhookConflict:
@@ -59,6 +76,7 @@ class SqlWebhooks:
                 name=webhook.name,
                 store_id=webhook.store_id,
                 headers=_headers_json(webhook.headers),
+                signatures=_signatures_json(webhook.signatures),
                 secret=webhook.sealed_secret,
                 created_at=now,
                 updated_at=now,
@@ -110,6 +128,8 @@ class SqlWebhooks:
             values["store_id"] = changes.store_id
         if changes.headers is not KEEP:
             values["headers"] = _headers_json(changes.headers)
+        if changes.signatures is not KEEP:
+            values["signatures"] = _signatures_json(changes.signatures)
         statement = webhooks.update().where(webhooks.c.id == webhook.id).values(**values)
         try:
             async with self._conn.begin_nested():

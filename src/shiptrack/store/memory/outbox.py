@@ -53,6 +53,7 @@ def _claimed(row: DeliveryRow, hook: WebhookRow, lease_until: datetime) -> Claim
         sealed_previous_secret=hook.previous_secret,
         previous_secret_expires_at=hook.previous_secret_expires_at,
         failing_since=hook.failing_since,
+        signatures=hook.signatures,
         test_event=row.status_change_id is None,
     )
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Generic, Protocol, TypeVar
 
-from shiptrack.domain.webhooks import WebhookHeader
+from shiptrack.domain.webhooks import SIGNATURE_SCHEMES, WebhookHeader
 
 
 class HasId(Protocol):
@@ -163,6 +163,7 @@ class WebhookRow:
     name: str | None
     store_id: int | None
     headers: tuple[WebhookHeader, ...]
+    signatures: tuple[str, ...] = SIGNATURE_SCHEMES
     secret: str | None
     previous_secret: str | None = None
     previous_secret_expires_at: datetime | None = None

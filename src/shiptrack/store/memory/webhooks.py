@@ -23,6 +23,7 @@ def _webhook(row: WebhookRow) -> Webhook:
         headers=row.headers,
         failing_since=row.failing_since,
         disabled_at=row.disabled_at,
+        signatures=row.signatures,
     )
 
 
@@ -68,6 +69,7 @@ class MemoryWebhooks:
             name=webhook.name,
             store_id=webhook.store_id,
             headers=tuple(webhook.headers),
+            signatures=webhook.signatures,
             secret=webhook.sealed_secret,
             created_at=now,
             updated_at=now,
@@ -114,6 +116,8 @@ class MemoryWebhooks:
             row = replace(row, store_id=changes.store_id)
         if changes.headers is not KEEP:
             row = replace(row, headers=tuple(changes.headers))
+        if changes.signatures is not KEEP:
+            row = replace(row, signatures=changes.signatures)
         _check_unique(self._webhooks, row)
         self._webhooks.put(row)
 
