@@ -11,35 +11,23 @@ eCommerce package is delivered, and a number DHL knows only in another division 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from tests.conftest import DatabaseServer, Server, Tenant, assert_error
-from tests.fakes import dhl
+from tests.carrier_kit import FAKE_CARRIERS, e2e_fixtures, walk
+from tests.conftest import Server, Tenant, assert_error
 from tests.fakes import dhl_divisions as fake_dhl
-from tests.fakes.server import FakeServer, serve
-from tests.support import (
-    QUICK_SCHEDULE,
-    Recorded,
-    connect_carrier,
-    get_tracking,
-    own_engine_server,
-    production_account,
-    recorded,
-    start_tracking,
-    wait_for_tracking,
-)
+from tests.fakes.server import FakeServer
+from tests.support import get_tracking, recorded, start_tracking, wait_for_tracking
 
 PARCEL = "dhl_parcel"
 ECOMMERCE = "dhl_ecommerce"
 #: A DHL Paket number (SSCC form) the fake answers with the German journey, step by step.
 PAKET = "00340434161094042557"
 
-
-def walk(record: Recorded) -> list[tuple[str | None, str, str | None]]:
-    return [(c.previous_status, c.status_code, c.status_detail_code) for c in record.changes]
+engine, fake, shipper, _connected = e2e_fixtures(FAKE_CARRIERS[PARCEL])
 
 
 def shows(wanted: str) -> Callable[[dict[str, Any]], bool]:
@@ -51,41 +39,11 @@ def asked(fake: FakeServer, number: str) -> int:
     return sum(1 for r in fake.requests if r.query.get("trackingNumber") == number)
 
 
-@pytest.fixture(scope="module")
-def engine(
-    test_database: DatabaseServer, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Server]:
-    """A server with workers, re-polling every half second and backing off for at most one."""
-    yield from own_engine_server(
-        test_database,
-        tmp_path_factory,
-        "dhl-divisions-engine",
-        **QUICK_SCHEDULE,
-        SHIPTRACK_SCHEDULE_NOT_FOUND_MAX="0.5",
-    )
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeServer]:
-    """This test's own DHL host."""
-    with serve(fake_dhl.app()) as running:
-        yield running
-
-
-@pytest.fixture
-def shipper(engine: Server) -> Iterator[Tenant]:
-    """A production account with a ``track`` webhook and no carrier yet."""
-    with production_account(engine, "dhl-divisions-shipper") as tenant:
-        yield tenant
-
-
 @pytest.fixture
 def connected(shipper: Tenant, fake: FakeServer) -> Tenant:
     """The account with DHL Parcel and DHL eCommerce connected at the fake host, one key."""
     for code in (PARCEL, ECOMMERCE):
-        connect_carrier(
-            shipper, code, api_key=dhl.VALID_KEY, base_url=fake.url, requests_per_minute=600
-        )
+        FAKE_CARRIERS[code].connect(shipper, fake)
     fake.requests.clear()
     return shipper
 

@@ -10,8 +10,8 @@ eCommerce with several shipments under one reference number).
 Parcel Germany times carry no offset (German local time), as in DHL's answers. The German journey
 runs over the change to summer time (2026-03-29), so reading it with a fixed offset would be wrong.
 
-State switches: those of :mod:`tests.fakes.dhl` (``outage``, ``as``, ``keys``, ``delay``), and
-``fake.state["rate_limited"] = True``: every lookup answers ``429`` with ``Retry-After: 1``.
+State switches: those of :mod:`tests.fakes.dhl` (``outage``, ``rate_limited``, ``as``, ``keys``,
+``delay``), which follow the conventions of ``tests/carrier_kit.py``.
 
 Magic numbers (besides :mod:`tests.fakes.dhl`'s):
 
@@ -388,19 +388,13 @@ BODIES = _bodies()
 
 async def _track(request: web.Request) -> web.Response:
     state: dict[str, Any] = request.app["fake"].state
-    if state.get("rate_limited") and not state.get("outage"):
-        return web.json_response(
-            {"status": 429, "title": "Too Many Requests", "detail": "Rate limit exceeded"},
-            status=429,
-            content_type="application/problem+json",
-            headers={"Retry-After": "1"},
-        )
     number = request.query.get("trackingNumber", "")
     source = state.get("as", {}).get(number, number)
     found = BODIES.get(source)
     key = request.headers.get("DHL-API-Key")
     blocked = (
         state.get("outage")
+        or state.get("rate_limited")
         or key == dhl.FORBIDDEN_KEY
         or key not in state.get("keys", {dhl.VALID_KEY})
     )
