@@ -37,7 +37,17 @@ from tests.conftest import (
     make_tenant,
     start_server,
 )
-from tests.fakes import accept_all, australia_post, dhl, fedex, leaky, royal_mail, ups, usps
+from tests.fakes import (
+    accept_all,
+    australia_post,
+    dhl,
+    dhl_divisions,
+    fedex,
+    leaky,
+    royal_mail,
+    ups,
+    usps,
+)
 from tests.fakes.server import FakeServer, serve
 from tests.support import own_engine_server, start_tracking, wait_for_tracking
 
@@ -60,6 +70,7 @@ CREDENTIALS: dict[str, Credentials] = {
     "fedex": {"client_id": "id-1", "client_secret": "secret-1"},
     "royal_mail": {"client_id": "id-1", "client_secret": "secret-1"},
     "australia_post": {"api_key": "key-1", "client_secret": "secret-1", "account_number": "1"},
+    "dhl_parcel": {"api_key": "key-1"},
 }
 #: A number of each carrier's that the adapter will ask about.
 NUMBERS = {
@@ -69,6 +80,7 @@ NUMBERS = {
     "fedex": fedex.DELIVERED,
     "royal_mail": royal_mail.DELIVERED,
     "australia_post": australia_post.DELIVERED,
+    "dhl_parcel": dhl_divisions.DE_GERMAN,
 }
 #: Spellings of the loopback address where the carrier fake listens (``{port}``): a production
 #: connect dials its base URL at once, so only these are tried there — were the guard broken, the
@@ -318,7 +330,7 @@ def test_an_unreachable_carrier_is_named_without_its_address(fresh: Tenant) -> N
 def test_a_live_lookup_never_repeats_what_was_answered(
     fresh: Tenant, leaking: FakeServer, carrier: str, answer: str
 ) -> None:
-    if carrier in ("dhl_express", "royal_mail", "australia_post"):  # the check is a lookup
+    if carrier in ("dhl_express", "royal_mail", "australia_post", "dhl_parcel"):  # a lookup
         leaking.state["answer"] = "json-error"
     response = fresh.client.post(
         f"{CONNECT}/{carrier}", json={**CREDENTIALS[carrier], "base_url": leaking.url}
