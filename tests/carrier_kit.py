@@ -208,14 +208,14 @@ def _registry() -> dict[str, FakeCarrier]:
     # Imported here so that importing the kit does not import every fake twice over.
     from shiptrack.carriers.australia_post import AustraliaPostCarrier
     from shiptrack.carriers.canada_post import CanadaPostCarrier
-    from shiptrack.carriers.dhl import DhlCarrier
+    from shiptrack.carriers.dhl import DhlCarrier, DhlEcommerceCarrier, DhlParcelCarrier
     from shiptrack.carriers.gls import GlsCarrier
     from shiptrack.carriers.la_poste import LaPosteCarrier
     from shiptrack.carriers.postnl import PostNLCarrier
     from shiptrack.carriers.royal_mail import RoyalMailCarrier
     from tests.fakes import australia_post as ap
     from tests.fakes import canada_post as cp
-    from tests.fakes import dhl
+    from tests.fakes import dhl, dhl_divisions
     from tests.fakes import gls as gl
     from tests.fakes import la_poste as lp
     from tests.fakes import postnl as pn
@@ -319,6 +319,32 @@ def _registry() -> dict[str, FakeCarrier]:
             server_error=lp.SERVER_ERROR,
             revoke=replace_state("keys", set()),
             slow=lp.SLOW,
+        ),
+        FakeCarrier(
+            code="dhl_parcel",
+            name="DHL Parcel",
+            app=dhl_divisions.app,
+            adapter=DhlParcelCarrier,
+            credentials={"api_key": dhl.VALID_KEY},
+            known=dhl_divisions.DE_GERMAN_STEPS[2],
+            moved_on=dhl_divisions.DE_GERMAN,
+            rate_limited=dhl.RATE_LIMITED,
+            server_error=dhl.SERVER_ERROR,
+            revoke=replace_state("keys", set()),
+            slow=dhl.SLOW,
+        ),
+        FakeCarrier(
+            code="dhl_ecommerce",
+            name="DHL eCommerce",
+            app=dhl_divisions.app,
+            adapter=DhlEcommerceCarrier,
+            credentials={"api_key": dhl.VALID_KEY},
+            known=dhl_divisions.ECOMMERCE_EUROPE,
+            moved_on=dhl_divisions.ECOMMERCE,
+            rate_limited=dhl.RATE_LIMITED,
+            server_error=dhl.SERVER_ERROR,
+            revoke=replace_state("keys", set()),
+            slow=dhl.SLOW,
         ),
         # Add new carriers here (append only).
     ]

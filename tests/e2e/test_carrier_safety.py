@@ -41,6 +41,7 @@ from tests.fakes import (
     accept_all,
     australia_post,
     dhl,
+    dhl_divisions,
     fedex,
     gls,
     la_poste,
@@ -75,6 +76,7 @@ CREDENTIALS: dict[str, Credentials] = {
     "gls": {"client_id": "id-1", "client_secret": "secret-1"},
     "postnl": {"api_key": "key-1"},
     "la_poste": {"api_key": "key-1"},
+    "dhl_parcel": {"api_key": "key-1"},
 }
 #: A number of each carrier's that the adapter will ask about.
 NUMBERS = {
@@ -87,6 +89,7 @@ NUMBERS = {
     "gls": gls.DELIVERED,
     "postnl": postnl.DELIVERED,
     "la_poste": la_poste.DELIVERED,
+    "dhl_parcel": dhl_divisions.DE_GERMAN,
 }
 #: Spellings of the loopback address where the carrier fake listens (``{port}``): a production
 #: connect dials its base URL at once, so only these are tried there — were the guard broken, the
@@ -336,7 +339,8 @@ def test_an_unreachable_carrier_is_named_without_its_address(fresh: Tenant) -> N
 def test_a_live_lookup_never_repeats_what_was_answered(
     fresh: Tenant, leaking: FakeServer, carrier: str, answer: str
 ) -> None:
-    if carrier in ("dhl_express", "royal_mail", "australia_post", "postnl", "la_poste"):  # lookup
+    lookups = ("dhl_express", "royal_mail", "australia_post", "postnl", "la_poste", "dhl_parcel")
+    if carrier in lookups:  # the check is a lookup
         leaking.state["answer"] = "json-error"
     response = fresh.client.post(
         f"{CONNECT}/{carrier}", json={**CREDENTIALS[carrier], "base_url": leaking.url}

@@ -57,6 +57,8 @@ SUPPORTED = (
     "gls",
     "postnl",
     "la_poste",
+    "dhl_parcel",
+    "dhl_ecommerce",
 )
 OAUTH_CARRIERS = ("ups", "fedex", "usps", "stamps_com", "gls")
 SE_ID = re.compile(r"se(-[a-z0-9]+)+")
@@ -319,6 +321,15 @@ def test_la_poste_connects_with_an_okapi_api_key(
     assert (connection["carrier_code"], connection["friendly_name"]) == ("la_poste", "La Poste")
 
 
+@pytest.mark.parametrize("carrier_name", ["dhl_parcel", "dhl_ecommerce"])
+def test_dhl_parcel_and_ecommerce_connect_with_the_dhl_api_key(
+    production_tenant: Tenant, carrier_host: str, carrier_name: str
+) -> None:
+    body = {"api_key": _secret(), "base_url": carrier_host}
+    carrier_id = _connect(production_tenant, carrier_name, body)
+    assert _by_id(production_tenant)[carrier_id]["carrier_code"] == carrier_name
+
+
 @pytest.mark.parametrize(
     ("carrier_name", "body", "missing"),
     [
@@ -334,6 +345,8 @@ def test_la_poste_connects_with_an_okapi_api_key(
         ("gls", {"client_id": "id"}, ["client_secret"]),
         ("postnl", {"nickname": "no key"}, ["api_key"]),
         ("la_poste", {}, ["api_key"]),
+        ("dhl_parcel", {}, ["api_key"]),
+        ("dhl_ecommerce", {"nickname": "no key"}, ["api_key"]),
     ],
 )
 def test_production_connection_without_credentials_names_each_missing_field(
@@ -417,6 +430,8 @@ def test_a_carrier_that_cannot_be_reached_is_503_and_nothing_is_connected(
         "australia_post": {"api_key": "key", "client_secret": "secret", "account_number": "1"},
         "postnl": {"api_key": "key"},
         "la_poste": {"api_key": "key"},
+        "dhl_parcel": {"api_key": "key"},
+        "dhl_ecommerce": {"api_key": "key"},
     }.get(carrier_name, {"client_id": "id", "client_secret": "secret"})
     body = {**credentials, "base_url": f"http://127.0.0.1:{free_port()}"}
     response = production_tenant.client.post(f"{CONNECT}/{carrier_name}", json=body)

@@ -35,6 +35,8 @@ SUPPORTED_CARRIERS = {
     "gls",
     "postnl",
     "la_poste",
+    "dhl_parcel",
+    "dhl_ecommerce",
 }
 KEY_ALPHABET = re.compile(r"[A-Za-z0-9_-]+")
 

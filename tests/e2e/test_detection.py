@@ -181,4 +181,14 @@ def test_an_fr_s10_number_detects_as_la_poste_with_the_accounts_connection(
     first = body["candidates"][0]
     assert first["carrier_code"] == "la_poste"
     assert first["carrier_id"] == connection_id(tenant, "la_poste")
+
+
+def test_a_de_s10_number_detects_as_dhl_parcel_with_the_accounts_connection(
+    tenant: Tenant,
+) -> None:
+    body = detect(tenant, "RB123456785DE").json()
+
+    first = body["candidates"][0]
+    assert first["carrier_code"] == "dhl_parcel"
+    assert first["carrier_id"] == connection_id(tenant, "dhl_parcel")
     assert first["checksum_valid"] is True

@@ -56,6 +56,8 @@ CARRIER_CODES = {
     "gls",
     "postnl",
     "la_poste",
+    "dhl_parcel",
+    "dhl_ecommerce",
 }
 #: The fields of one entry of the subscription listing.
 SUBSCRIPTION_FIELDS = {

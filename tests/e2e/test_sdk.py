@@ -166,7 +166,9 @@ def test_sdk_lists_the_same_carriers_as_the_api(server: Server, tenant: Tenant) 
     assert codes == [
         "australia_post",
         "canada_post",
+        "dhl_ecommerce",
         "dhl_express",
+        "dhl_parcel",
         "fedex",
         "gls",
         "la_poste",

@@ -172,6 +172,8 @@ def assert_live_answer(
         "gls",
         "postnl",
         "la_poste",
+        "dhl_parcel",
+        "dhl_ecommerce",
     ],
 )
 def test_start_answers_204_with_an_empty_body_for_every_supported_carrier(

@@ -29,6 +29,8 @@ BODY = b'{"shipments": []}'
         ("gls", "GLS"),
         ("postnl", "PostNL"),
         ("la_poste", "La Poste"),
+        ("dhl_parcel", "DHL Parcel"),
+        ("dhl_ecommerce", "DHL eCommerce"),
     ],
 )
 @pytest.mark.parametrize("carrier_id", ["se-1", "se-999999", "not-an-id"])

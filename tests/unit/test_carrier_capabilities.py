@@ -112,6 +112,8 @@ DECLARED: dict[str, tuple[int, Budget, bool, bool, bool]] = {
     "gls": (10, Budget(requests_per_second=500 / 86400, burst=1), False, False, False),
     "postnl": (1, Budget(requests_per_second=1.0, burst=1), False, False, False),
     "la_poste": (10, Budget(requests_per_second=1.0, burst=1), False, False, False),
+    "dhl_parcel": (1, Budget(requests_per_second=250 / 86400, burst=1), False, False, False),
+    "dhl_ecommerce": (1, Budget(requests_per_second=250 / 86400, burst=1), False, False, False),
 }
 
 
@@ -167,6 +169,8 @@ def test_a_batch_size_that_does_not_depend_on_the_connection_ignores_its_options
         ("gls", "GLS"),
         ("postnl", "PostNL"),
         ("la_poste", "La Poste"),
+        ("dhl_parcel", "DHL Parcel"),
+        ("dhl_ecommerce", "DHL eCommerce"),
     ],
 )
 async def test_carriers_that_do_not_push_refuse_every_push_with_404(
@@ -190,6 +194,8 @@ async def test_carriers_that_do_not_push_refuse_every_push_with_404(
         "australia_post",
         "gls",
         "la_poste",
+        "dhl_parcel",
+        "dhl_ecommerce",
     ],
 )
 def test_carriers_that_fetch_no_push_token_are_issued_none(

@@ -44,6 +44,8 @@ class Sample:
     text: str
     expected: tuple[str, str]
     return_flag: bool = False
+    #: DHL's ``status`` when it is an event code (parcel-nl), not the statusCode repeated.
+    status: str | None = None
 
 
 SAMPLES = [
@@ -302,6 +304,20 @@ SAMPLES = [
     ),
     Sample("unknown:delivered", None, "Delivered", ("DE", "DELIVERED")),
     Sample("unknown:returned", "unknown", "Returned to shipper", ("EX", "RETURN_TO_SENDER")),
+    # rows that the phrase table (dhl_phrases.csv) reaches for the Parcel services
+    Sample(
+        "transit:information",
+        "transit",
+        "",
+        ("UN", "INFORMATION"),
+        status="SIGNATURE_RECORDED",
+    ),
+    Sample(
+        "transit:collect-from-carrier",
+        "transit",
+        "przesyłka oczekuje na odbiór przez klienta w terminalu DHL",
+        ("AT", "CUSTOMER_TO_COLLECT_FROM_CARRIER"),
+    ),
 ]
 
 
@@ -309,7 +325,7 @@ def _event(sample: Sample) -> dict[str, object]:
     event: dict[str, object] = {"timestamp": "2026-04-29T10:00:00", "description": sample.text}
     if sample.status_code is not None:
         event["statusCode"] = sample.status_code
-        event["status"] = sample.status_code
+        event["status"] = sample.status or sample.status_code
     return event
 
 

@@ -1,14 +1,21 @@
-"""DHL Express through DHL's "Shipment Tracking - Unified" API.
+"""DHL Express, DHL Parcel and DHL eCommerce through DHL's "Shipment Tracking - Unified" API.
 
-One call per number: ``GET {base_url}/track/shipments?trackingNumber=…&service=express&language=en``
-with the connection's key in the ``DHL-API-Key`` header. There is no OAuth and no token.
+One class, :class:`DhlCarrier`, parametrised by its ``Division`` (``dhl_divisions``: the
+``service`` values its carrier code owns); :class:`DhlParcelCarrier` and
+:class:`DhlEcommerceCarrier` only name theirs. Every division uses the same key, host and budget.
+
+One call per number:
+``GET {base_url}/track/shipments?trackingNumber=…[&service=<hint>]&language=en`` with the
+connection's key in the ``DHL-API-Key`` header (Express hints ``express``, eCommerce
+``ecommerce``, Parcel no hint: its five services cannot be named in one). There is no OAuth and no
+token.
 
 What DHL answers, and what it means here:
 
 - ``200`` with ``shipments[]``: the number is known. The list can hold shipments of several DHL
-  divisions (``service`` is only a hint to DHL), so :func:`pick_shipment` chooses the Express one
-  explicitly — see its docstring for the rule. No Express shipment in the list means the number is
-  not (yet) known to DHL Express: not found.
+  divisions (``service`` is only a hint to DHL), so :func:`pick_shipment` chooses the division's
+  own one explicitly — see its docstring for the rule. No shipment of the division in the list
+  means the number is not (yet) known to it: not found.
 - ``404`` (``application/problem+json``, "No result found"): not found, the package is ``NY``.
 - ``400``: DHL refuses to look this number up (a malformed number): not found as well, so that one
   unusable number cannot stall the whole connection.
@@ -36,7 +43,8 @@ from shiptrack.carriers.base import (
     TrackRequest,
     TransportError,
 )
-from shiptrack.carriers.dhl_reading import SERVICE, pick_shipment, problem_detail, shipment_report
+from shiptrack.carriers.dhl_divisions import ECOMMERCE, EXPRESS, PARCEL, Division
+from shiptrack.carriers.dhl_reading import pick_shipment, problem_detail, shipment_report
 from shiptrack.carriers.http import (
     Answer,
     CredentialsRejected,
@@ -47,7 +55,7 @@ from shiptrack.domain.changes import NOT_FOUND
 
 log = logging.getLogger("shiptrack.carriers.dhl")
 
-CARRIER = "DHL Express"
+CARRIER = EXPRESS.carrier
 TRACK_PATH = "/track/shipments"
 #: DHL's Starter plan, which every new key gets.
 STARTER_CALLS_PER_DAY = 250
@@ -59,9 +67,11 @@ PROBE_NUMBER = "0000000000"
 
 
 class DhlCarrier(HttpCarrier):
-    """DHL Express tracking (Shipment Tracking - Unified, ``DHL-API-Key``)."""
+    """DHL Express tracking (Shipment Tracking - Unified, ``DHL-API-Key``); a subclass naming
+    another :attr:`division` tracks that division's shipments with the same code."""
 
-    carrier = CARRIER
+    division: Division = EXPRESS
+    carrier = EXPRESS.carrier
     batch_size = 1
     budget = DEFAULT_BUDGET
 
@@ -71,7 +81,7 @@ class DhlCarrier(HttpCarrier):
         """One call per number; any transport error fails the whole batch."""
         key = _api_key(connection)
         if key is None:
-            raise TransportError(f"the {CARRIER} connection has no api_key")
+            raise TransportError(f"the {self.carrier} connection has no api_key")
         results: dict[str, Result] = {}
         for request in requests:
             answer = await self._ask(connection, key, request.tracking_number)
@@ -83,42 +93,63 @@ class DhlCarrier(HttpCarrier):
         (``404``/``200``); ``401``/``403`` mean DHL refused it."""
         key = _api_key(connection)
         if key is None:
-            raise CredentialsRejected(f"an api_key is needed to connect {CARRIER}")
+            raise CredentialsRejected(f"an api_key is needed to connect {self.carrier}")
         answer = await self._ask(connection, key, PROBE_NUMBER)
         if answer.status in (401, 403):
-            raise CredentialsRejected(f"{CARRIER} refused the API key (HTTP {answer.status})")
-        check_transport(answer, CARRIER)
+            raise CredentialsRejected(f"{self.carrier} refused the API key (HTTP {answer.status})")
+        check_transport(answer, self.carrier)
         if answer.status not in (200, 400, 404):
-            raise TransportError(f"{CARRIER} answered the key check with HTTP {answer.status}")
-        answer.json(CARRIER)  # a host that does not answer like DHL is not DHL
+            raise TransportError(f"{self.carrier} answered the key check with HTTP {answer.status}")
+        answer.json(self.carrier)  # a host that does not answer like DHL is not DHL
 
     async def _ask(self, connection: ConnectionContext, key: str, number: str) -> Answer:
+        params = {"trackingNumber": number}
+        if self.division.hint is not None:
+            params["service"] = self.division.hint
+        # English where the service has it (a preference only: DHL says which language it used in
+        # Content-Language, and the phrase table reads German and Polish answers too).
+        params["language"] = "en"
         return await self.http.send(
             "GET",
             f"{connection.base_url.rstrip('/')}{TRACK_PATH}",
-            params={"trackingNumber": number, "service": SERVICE, "language": "en"},
+            params=params,
             headers={"DHL-API-Key": key, "Accept": "application/json"},
         )
 
     def _result(self, answer: Answer, number: str) -> Result:
-        check_transport(answer, CARRIER)
+        carrier = self.carrier
+        check_transport(answer, carrier)
         if answer.status in (400, 404):
-            problem = answer.json(CARRIER)
+            problem = answer.json(carrier)
             if answer.status == 400:
                 log.warning(
-                    "%s refused to look up %s: %s", CARRIER, number, problem_detail(problem)
+                    "%s refused to look up %s: %s", carrier, number, problem_detail(problem)
                 )
             return NOT_FOUND
         if answer.status != 200:
-            raise TransportError(f"{CARRIER} answered HTTP {answer.status}")
-        body = answer.json(CARRIER)
+            raise TransportError(f"{carrier} answered HTTP {answer.status}")
+        body = answer.json(carrier)
         shipments = body.get("shipments") if isinstance(body, dict) else None
         if not isinstance(shipments, list):
-            raise TransportError(f"{CARRIER} answered HTTP 200 without a shipments list")
-        shipment = pick_shipment(shipments, number)
+            raise TransportError(f"{carrier} answered HTTP 200 without a shipments list")
+        shipment = pick_shipment(shipments, number, self.division)
         if shipment is None:
             return NOT_FOUND
-        return shipment_report(shipment)
+        return shipment_report(shipment, self.division)
+
+
+class DhlParcelCarrier(DhlCarrier):
+    """DHL Parcel Germany, Netherlands, Poland, UK and Deutsche Post letters (``dhl_parcel``)."""
+
+    division = PARCEL
+    carrier = PARCEL.carrier
+
+
+class DhlEcommerceCarrier(DhlCarrier):
+    """DHL eCommerce (``dhl_ecommerce``, ShipEngine's code)."""
+
+    division = ECOMMERCE
+    carrier = ECOMMERCE.carrier
 
 
 def _api_key(connection: ConnectionContext) -> str | None:

@@ -1,16 +1,20 @@
-"""DHL Express: what the Unified API answers, normalised into carrier reports.
+"""DHL (Express, Parcel, eCommerce): what the Unified API answers, normalised into carrier reports.
 
 Normalisation. DHL gives every event one coarse ``statusCode`` (``pre-transit``, ``transit``,
-``delivered``, ``failure``, ``unknown``) and English texts (``language=en`` is requested for stable
-wording). :data:`TEXT_RULES` turn the text into a refinement name; the mapping table
-``domain/mappings/dhl.csv`` is looked up with ``statusCode:refinement`` first and the bare
-``statusCode`` second, so a refinement only counts where the table has a row for it under that code.
-An event without a ``statusCode`` is read as ``unknown``: only its text can map it. A shipment DHL
-flags with ``returnFlag`` was delivered back to its sender: its ``delivered`` events are returns.
+``delivered``, ``failure``, ``unknown``) and a text (``language=en`` is asked; some services answer
+in their own language anyway). The text becomes a refinement name: first from the reviewed phrase
+table ``dhl_phrases.csv`` (event codes such as parcel-nl's ``NOT_HOME``, then known German, English
+and Polish phrases; see ``dhl_divisions``), else from the English wording rules :data:`TEXT_RULES`.
+The mapping table ``domain/mappings/dhl.csv`` is looked up with ``statusCode:refinement`` first and
+the bare ``statusCode`` second, so a refinement only counts where the table has a row for it under
+that code. An event without a ``statusCode`` is read as ``unknown``: only its text can map it. A
+shipment DHL flags with ``returnFlag`` was delivered back to its sender: its ``delivered`` events
+are returns.
 
 Timestamps. DHL sends ISO-8601, sometimes with an offset (``Z``, ``+02:00``) and often without
-(Express checkpoints are local times). ``carrier_occurred_at`` is always the wall time as given,
-without offset; ``occurred_at`` (UTC) is set only when DHL gave the offset.
+(Express checkpoints and Parcel Germany events are local times). ``carrier_occurred_at`` is always
+the wall time as given, without offset; ``occurred_at`` (UTC) comes from the offset, else (Parcel
+and eCommerce) from the zone of the event's country; Express keeps only the wall time then.
 """
 
 from __future__ import annotations
@@ -19,15 +23,15 @@ import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from shiptrack.carriers.dhl_divisions import EXPRESS, Division, event_zone, phrase_refinement
 from shiptrack.domain.changes import CarrierReport
 from shiptrack.domain.mapping import Mapped, MappingTable, table
 from shiptrack.domain.statuses import StatusCode
 from shiptrack.domain.timefmt import format_utc
 from shiptrack.domain.tracking import TrackEvent
 
-#: The Unified API's name for DHL Express shipments (the ``service`` query parameter and field).
-SERVICE = "express"
 #: The statusCode values DHL documents (``ShipmentEvent.statusCode`` in the Unified API spec).
 DOCUMENTED_STATUS_CODES = ("pre-transit", "transit", "delivered", "failure", "unknown")
 
@@ -160,11 +164,21 @@ def refinement(text: str) -> str | None:
     return None
 
 
+def event_refinement(event: Mapping[str, Any]) -> str | None:
+    """The refinement of an event's text: the phrase table's row (an empty refinement there means
+    the statusCode alone), else the first English wording rule."""
+    text = _event_text(event)
+    phrase = phrase_refinement(_text(event.get("status")), text)
+    if phrase is not None:
+        return phrase.refinement or None
+    return refinement(text)
+
+
 def mapping_keys(event: Mapping[str, Any], *, return_flag: bool = False) -> list[str]:
     """The keys to look an event up with, most specific first."""
     code = _text(event.get("statusCode"))
     code = code.lower() if code else "unknown"
-    refined = refinement(_event_text(event))
+    refined = event_refinement(event)
     if code == "delivered" and return_flag:
         refined = "returned"
     return [f"{code}:{refined}", code] if refined else [code]
@@ -177,11 +191,13 @@ def map_event(
     return mapping.lookup(mapping_keys(event, return_flag=return_flag))
 
 
-def parse_timestamp(value: Any) -> tuple[datetime | None, str | None]:
+def parse_timestamp(value: Any, zone: ZoneInfo | None = None) -> tuple[datetime | None, str | None]:
     """``(occurred_at, carrier_occurred_at)`` of a DHL timestamp.
 
-    The wall time is the time as DHL wrote it, without offset; the UTC moment only exists when DHL
-    gave an offset. A date without time reads as midnight. Anything unreadable gives nothing.
+    The wall time is the time as DHL wrote it, without offset; the UTC moment exists when DHL gave
+    an offset, or when the caller knows the ``zone`` the wall time is in (``fold=0``: in the hour
+    the clocks go back, the first, summer-time reading). A date without time reads as midnight.
+    Anything unreadable gives nothing.
     """
     text = _text(value)
     if text is None:
@@ -192,6 +208,8 @@ def parse_timestamp(value: Any) -> tuple[datetime | None, str | None]:
         return None, None
     wall = moment.replace(tzinfo=None)
     local = wall.isoformat(timespec="milliseconds" if wall.microsecond else "seconds")
+    if moment.tzinfo is None and zone is not None:
+        return wall.replace(tzinfo=zone).astimezone(UTC), local
     return (moment.astimezone(UTC) if moment.tzinfo is not None else None), local
 
 
@@ -202,23 +220,27 @@ def date_text(value: Any) -> str | None:
     return format_utc(moment) if moment is not None else local
 
 
-def pick_shipment(shipments: Sequence[Any], tracking_number: str) -> dict[str, Any] | None:
-    """The DHL Express shipment of a tracking number among what DHL answered, or ``None``.
+def pick_shipment(
+    shipments: Sequence[Any], tracking_number: str, division: Division = EXPRESS
+) -> dict[str, Any] | None:
+    """The shipment of a tracking number in a DHL division among what DHL answered, or ``None``.
 
     The rule, in order:
 
-    1. Only shipments whose ``service`` is ``express`` count. The Unified API may also answer with
-       shipments of other DHL divisions that use the same number (Parcel Germany, eCommerce,
-       Freight, …): those are different parcels, never shown as this one. None left → not found.
-    2. Among Express shipments, those whose ``id`` is the tracking number itself are preferred
-       (the number may also be a piece id or a reference of another shipment).
+    1. Only shipments whose ``service`` is one of the division's count (``express`` for Express;
+       ``parcel-de``, ``parcel-nl``, ``parcel-pl``, ``parcel-uk``, ``post-de`` for Parcel;
+       ``ecommerce``, ``ecommerce-europe`` for eCommerce). The Unified API may also answer with
+       shipments of other DHL divisions that use the same number: those are different parcels,
+       never shown as this one. None left → not found.
+    2. Among those, the ones whose ``id`` is the tracking number itself are preferred (the number
+       may also be a piece id or a reference of another shipment).
     3. If several remain (a number DHL reused), the one with the most recent activity (its
        ``status`` or newest event) wins; on a tie, the first in DHL's order.
     """
-    express = [s for s in shipments if isinstance(s, dict) and _is_express(s)]
+    mine = [s for s in shipments if isinstance(s, dict) and division.owns(s)]
     wanted = _compact(tracking_number)
-    own = [s for s in express if _compact(_text(s.get("id")) or "") == wanted]
-    candidates = own or express
+    own = [s for s in mine if _compact(_text(s.get("id")) or "") == wanted]
+    candidates = own or mine
     if not candidates:
         return None
     best = candidates[0]
@@ -228,8 +250,8 @@ def pick_shipment(shipments: Sequence[Any], tracking_number: str) -> dict[str, A
     return best
 
 
-def shipment_report(shipment: Mapping[str, Any]) -> CarrierReport:
-    """A DHL Express shipment, normalised."""
+def shipment_report(shipment: Mapping[str, Any], division: Division = EXPRESS) -> CarrierReport:
+    """A DHL shipment of ``division``, normalised."""
     raw_events = [e for e in _list(shipment.get("events")) if isinstance(e, dict)]
     status = shipment.get("status")
     if not raw_events and isinstance(status, dict) and status:
@@ -239,8 +261,15 @@ def shipment_report(shipment: Mapping[str, Any]) -> CarrierReport:
     pod = _obj(details.get("proofOfDelivery"))
     pod_url = _text(pod.get("documentUrl")) or _text(pod.get("signatureUrl"))
     pod_signer = _person(_obj(pod.get("signed")))
+    service = _text(shipment.get("service")) if division.local_zones else None
     events = [
-        _event(raw, return_flag=return_flag, pod_signer=pod_signer, pod_url=pod_url)
+        _event(
+            raw,
+            return_flag=return_flag,
+            pod_signer=pod_signer,
+            pod_url=pod_url,
+            zone=_zone(raw, service) if division.local_zones else None,
+        )
         for raw in raw_events
     ]
     accepted = [e for e in events if e.status_code == StatusCode.AC]
@@ -266,9 +295,10 @@ def _event(
     return_flag: bool,
     pod_signer: str | None,
     pod_url: str | None,
+    zone: ZoneInfo | None,
 ) -> TrackEvent:
     mapped = map_event(raw, table("dhl"), return_flag=return_flag)
-    occurred_at, local = parse_timestamp(raw.get("timestamp"))
+    occurred_at, local = parse_timestamp(raw.get("timestamp"), zone)
     address = _obj(_obj(raw.get("location")).get("address"))
     description = _text(raw.get("description"))
     status_text = _text(raw.get("status"))
@@ -322,9 +352,8 @@ def _event_text(event: Mapping[str, Any]) -> str:
     return " ".join(part for part in parts if part)
 
 
-def _is_express(shipment: Mapping[str, Any]) -> bool:
-    service = _text(shipment.get("service"))
-    return service is not None and service.lower() == SERVICE
+def _zone(raw: Mapping[str, Any], service: str | None) -> ZoneInfo | None:
+    return event_zone(_obj(_obj(raw.get("location")).get("address")), service)
 
 
 def _compact(number: str) -> str:

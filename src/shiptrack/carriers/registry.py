@@ -10,7 +10,7 @@ from __future__ import annotations
 from shiptrack.carriers.australia_post import AustraliaPostCarrier
 from shiptrack.carriers.base import CarrierAdapter
 from shiptrack.carriers.canada_post import CanadaPostCarrier
-from shiptrack.carriers.dhl import DhlCarrier
+from shiptrack.carriers.dhl import DhlCarrier, DhlEcommerceCarrier, DhlParcelCarrier
 from shiptrack.carriers.fedex import FedexCarrier
 from shiptrack.carriers.gls import GlsCarrier
 from shiptrack.carriers.http import CarrierHttp, HttpCarrier
@@ -36,6 +36,8 @@ ADAPTERS: dict[str, type[HttpCarrier]] = {
     "gls": GlsCarrier,
     "postnl": PostNLCarrier,
     "la_poste": LaPosteCarrier,
+    "dhl_parcel": DhlParcelCarrier,
+    "dhl_ecommerce": DhlEcommerceCarrier,
 }
 
 _without_adapter = sorted(set(CARRIERS) - set(ADAPTERS))

@@ -224,6 +224,8 @@ NUMBER_FORMATS: dict[str, str] = {
     "gls": "GLS99{n:07d}",
     "postnl": "3SSBOX{n:09d}",
     "la_poste": "LP{n:09d}FR",
+    "dhl_parcel": "003404349990{n:08d}",
+    "dhl_ecommerce": "GM99900{n:011d}",
 }
 DEFAULT_SCENARIO = SCENARIOS[0]
 

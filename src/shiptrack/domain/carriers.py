@@ -143,6 +143,23 @@ CARRIERS: dict[str, CarrierKind] = {
             # The Suivi spec names one server: "test" is production (test keys have low quotas).
             "https://api.laposte.fr/suivi/v2",
         ),
+        # Both use DHL's Unified API with the dhl_express key; DHL has no test host for it.
+        CarrierKind(
+            "dhl_parcel",
+            "DHL Parcel",
+            "dhl_parcel",
+            "https://www.dhl.com/global-en/home/tracking.html?tracking-id={tn}",
+            ("api_key",),
+            "https://api-eu.dhl.com",
+        ),
+        CarrierKind(
+            "dhl_ecommerce",
+            "DHL eCommerce",
+            "dhl_ecommerce",
+            "https://www.dhl.com/global-en/home/tracking.html?tracking-id={tn}",
+            ("api_key",),
+            "https://api-eu.dhl.com",
+        ),
     )
 }
 

@@ -34,14 +34,9 @@ from shiptrack.domain.detection.checksums import Check, prepare
 
 #: Carrier codes shiptrack tracks today (the tracking codes of ``domain.carriers``).
 KNOWN_CARRIER_CODES = frozenset(kind.tracking_code for kind in CARRIERS.values())
-#: Carrier codes planned but not tracked yet (issue 17), named now so the tables can be ready for
-#: them; a code leaves this list when its adapter lands.
-PLANNED_CARRIER_CODES = frozenset(
-    {
-        "dhl_ecommerce",
-        "dhl_parcel",
-    }
-)
+#: Carrier codes the tables may name before their adapter lands (reported as not trackable until
+#: then); none since issue 17 brought the last planned ones.
+PLANNED_CARRIER_CODES: frozenset[str] = frozenset()
 #: The format whose carrier is decided by the issuing country (``s10_countries.csv``).
 S10_FORMAT_ID = "s10"
 #: A pattern that can match more characters than this counts as unbounded (no pre-filter).
