@@ -34,10 +34,10 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from shiptrack.carriers.reading import when as _when
 from shiptrack.domain.changes import CarrierReport
 from shiptrack.domain.mapping import Mapped, MappingTable, table
 from shiptrack.domain.statuses import StatusCode
-from shiptrack.domain.timefmt import format_utc
 from shiptrack.domain.tracking import TrackEvent
 
 log = logging.getLogger("shiptrack.carriers.canada_post")
@@ -274,10 +274,6 @@ def _with_signer(events: list[TrackEvent], rows: Sequence[_Row]) -> list[TrackEv
             event = replace(event, signer=nearest.signer)
         result.append(event)
     return result
-
-
-def _when(event: TrackEvent) -> str | None:
-    return format_utc(event.occurred_at) if event.occurred_at else event.carrier_occurred_at
 
 
 def _date(value: str | None) -> str | None:

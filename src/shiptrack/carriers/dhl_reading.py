@@ -26,6 +26,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from shiptrack.carriers.dhl_divisions import EXPRESS, Division, event_zone, phrase_refinement
+from shiptrack.carriers.reading import items as _list
+from shiptrack.carriers.reading import obj as _obj
+from shiptrack.carriers.reading import text as _text
+from shiptrack.carriers.reading import when as _when
 from shiptrack.domain.changes import CarrierReport
 from shiptrack.domain.mapping import Mapped, MappingTable, table
 from shiptrack.domain.statuses import StatusCode
@@ -328,25 +332,6 @@ def _event(
 # --- reading DHL's JSON leniently ----------------------------------------------------------------
 
 
-def _text(value: Any) -> str | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int | float):
-        return str(value)
-    if isinstance(value, str):
-        stripped = value.strip()
-        return stripped or None
-    return None
-
-
-def _obj(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
 def _event_text(event: Mapping[str, Any]) -> str:
     parts = (_text(event.get("status")), _text(event.get("description")))
     return " ".join(part for part in parts if part)
@@ -405,10 +390,6 @@ def _newest(events: Sequence[TrackEvent]) -> TrackEvent:
 
 def _oldest(events: Sequence[TrackEvent]) -> TrackEvent:
     return min(events, key=_event_moment)
-
-
-def _when(event: TrackEvent) -> str | None:
-    return format_utc(event.occurred_at) if event.occurred_at else event.carrier_occurred_at
 
 
 def problem_detail(problem: Any) -> str:

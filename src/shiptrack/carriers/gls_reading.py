@@ -31,10 +31,14 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from shiptrack.carriers.reading import items as _list
+from shiptrack.carriers.reading import moment as _moment
+from shiptrack.carriers.reading import obj as _obj
+from shiptrack.carriers.reading import text as _text
+from shiptrack.carriers.reading import when as _when
 from shiptrack.domain.changes import CarrierReport
 from shiptrack.domain.mapping import Mapped, table
 from shiptrack.domain.statuses import StatusCode
-from shiptrack.domain.timefmt import format_utc
 from shiptrack.domain.tracking import TrackEvent
 
 #: GLS's per-parcel error for an id it does not know.
@@ -270,29 +274,3 @@ def _newest_moment(parcel: Mapping[str, Any]) -> datetime:
         moments.append(parse_timestamp(item.get("eventDateTime"), _text(item.get("country")))[0])
     known = [m for m in moments if m is not None]
     return max(known) if known else datetime.min.replace(tzinfo=UTC)
-
-
-def _moment(event: TrackEvent) -> datetime:
-    return event.occurred_at or datetime.min.replace(tzinfo=UTC)
-
-
-def _when(event: TrackEvent) -> str | None:
-    return format_utc(event.occurred_at) if event.occurred_at else event.carrier_occurred_at
-
-
-def _text(value: Any) -> str | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int | float):
-        return str(value)
-    if isinstance(value, str):
-        return value.strip() or None
-    return None
-
-
-def _obj(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []

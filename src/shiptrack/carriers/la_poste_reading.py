@@ -43,6 +43,11 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from shiptrack.carriers.reading import items as _list
+from shiptrack.carriers.reading import moment as _moment
+from shiptrack.carriers.reading import obj as _obj
+from shiptrack.carriers.reading import text as _text
+from shiptrack.carriers.reading import when as _when
 from shiptrack.domain.changes import CarrierReport
 from shiptrack.domain.mapping import Mapped, table
 from shiptrack.domain.statuses import StatusCode
@@ -206,29 +211,3 @@ def _date(value: Any) -> str | None:
     """A shipment date as reported: UTC when La Poste gives an offset, else as given."""
     moment, local = parse_timestamp(value, None)
     return format_utc(moment) if moment else local
-
-
-def _moment(event: TrackEvent) -> datetime:
-    return event.occurred_at or datetime.min.replace(tzinfo=UTC)
-
-
-def _when(event: TrackEvent) -> str | None:
-    return format_utc(event.occurred_at) if event.occurred_at else event.carrier_occurred_at
-
-
-def _text(value: Any) -> str | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int | float):
-        return str(value)
-    if isinstance(value, str):
-        return value.strip() or None
-    return None
-
-
-def _obj(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []

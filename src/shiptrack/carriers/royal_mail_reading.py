@@ -23,6 +23,11 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from shiptrack.carriers.reading import items as _list
+from shiptrack.carriers.reading import moment as _moment
+from shiptrack.carriers.reading import obj as _obj
+from shiptrack.carriers.reading import text as _text
+from shiptrack.carriers.reading import when as _when
 from shiptrack.domain.changes import CarrierReport
 from shiptrack.domain.mapping import Mapped, MappingTable, table
 from shiptrack.domain.statuses import StatusCode
@@ -237,33 +242,6 @@ def _newest_index(raw: Sequence[Mapping[str, Any]]) -> int:
     return best
 
 
-def _moment(event: TrackEvent) -> datetime:
-    return event.occurred_at or datetime.min.replace(tzinfo=UTC)
-
-
-def _when(event: TrackEvent) -> str | None:
-    return format_utc(event.occurred_at) if event.occurred_at else event.carrier_occurred_at
-
-
 def compact(number: str) -> str:
     """A tracking number without spaces, upper case (as Royal Mail matches them)."""
     return "".join(number.split()).upper()
-
-
-def _text(value: Any) -> str | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int | float):
-        return str(value)
-    if isinstance(value, str):
-        stripped = value.strip()
-        return stripped or None
-    return None
-
-
-def _obj(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []

@@ -33,6 +33,7 @@ from typing import Any
 
 from shiptrack.carriers.base import PushRefused, Result, TransportError
 from shiptrack.carriers.http import Answer, check_transport
+from shiptrack.carriers.reading import items as _list
 from shiptrack.carriers.ups_times import event_times, local_text, moment_of
 from shiptrack.domain.changes import NOT_FOUND, CarrierReport, InvalidNumber
 from shiptrack.domain.mapping import Mapped, table
@@ -410,10 +411,6 @@ def _text(value: Any) -> str | None:
         return None
     value = value.strip()
     return value or None
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
 
 
 def _dict(value: Any) -> dict[str, Any]:
