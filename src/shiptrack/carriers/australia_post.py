@@ -46,6 +46,7 @@ from shiptrack.carriers.base import (
     TrackRequest,
     TransportError,
 )
+from shiptrack.carriers.batches import ask_in_batches, distinct_numbers
 from shiptrack.carriers.http import Answer, CredentialsRejected, HttpCarrier, check_transport
 from shiptrack.domain.changes import NOT_FOUND
 
@@ -71,22 +72,14 @@ class AustraliaPostCarrier(HttpCarrier):
     async def track(
         self, connection: ConnectionContext, requests: Sequence[TrackRequest]
     ) -> dict[str, Result]:
-        """One request per 10 ids; any transport error fails the whole batch."""
-        numbers = list(dict.fromkeys(request.tracking_number for request in requests))
-        results: dict[str, Result] = {}
-        for start in range(0, len(numbers), BATCH_SIZE):
-            chunk = numbers[start : start + BATCH_SIZE]
-            answered = await self._track_chunk(connection, chunk)
-            if answered is None:
-                # 51101: fewer ids are taken than documented; ask each id on its own.
-                for number in chunk:
-                    single = await self._track_chunk(connection, [number])
-                    if single is None:
-                        raise TransportError(f"{CARRIER} refused a single id ({TOO_MANY_IDS})")
-                    results.update(single)
-            else:
-                results.update(answered)
-        return results
+        """One request per 10 ids; any transport error fails the whole batch. 51101 (fewer ids
+        are taken than documented) asks each id on its own."""
+        return await ask_in_batches(
+            distinct_numbers(requests),
+            BATCH_SIZE,
+            lambda chunk: self._track_chunk(connection, chunk),
+            refused_alone=f"{CARRIER} refused a single id ({TOO_MANY_IDS})",
+        )
 
     async def verify(self, connection: ConnectionContext) -> None:
         """One lookup of an id no item has: a documented answer proves the API key, password and

@@ -43,6 +43,7 @@ from collections.abc import Sequence
 from urllib.parse import quote
 
 from shiptrack.carriers.base import Budget, ConnectionContext, Result, TrackRequest, TransportError
+from shiptrack.carriers.batches import ask_in_batches, distinct_numbers
 from shiptrack.carriers.gls_reading import (
     PARCEL_FAILED,
     TOO_MANY_IDS,
@@ -70,10 +71,6 @@ DEFAULT_BUDGET = Budget(requests_per_second=500 / 86400, burst=1)
 QUOTA_VIOLATION = "policies.ratelimit.QuotaViolation"
 
 
-class _TooMany(Exception):
-    """GLS took fewer ids than were sent."""
-
-
 class GlsCarrier(OAuthCarrier):
     """GLS Track And Trace v1 (OAuth2 client credentials)."""
 
@@ -99,29 +96,28 @@ class GlsCarrier(OAuthCarrier):
     async def track(
         self, connection: ConnectionContext, requests: Sequence[TrackRequest]
     ) -> dict[str, Result]:
-        """One request per 10 ids; any transport error fails the whole batch."""
-        numbers = list(dict.fromkeys(request.tracking_number for request in requests))
-        results: dict[str, Result] = {}
-        for start in range(0, len(numbers), BATCH_SIZE):
-            chunk = numbers[start : start + BATCH_SIZE]
-            try:
-                results.update(await self._track_chunk(connection, chunk))
-            except _TooMany:
-                log.warning("%s refused %d ids at once; asking one at a time", CARRIER, len(chunk))
-                for number in chunk:
-                    results.update(await self._track_chunk(connection, [number]))
-        return results
+        """One request per 10 ids; any transport error fails the whole batch. Ids GLS refuses
+        together are asked one at a time."""
+        return await ask_in_batches(
+            distinct_numbers(requests),
+            BATCH_SIZE,
+            lambda chunk: self._track_chunk(connection, chunk),
+            # Never raised: a single id GLS refuses is not found (see _track_chunk).
+            refused_alone=f"{CARRIER} refused a single id",
+        )
 
     async def _track_chunk(
         self, connection: ConnectionContext, chunk: list[str]
-    ) -> dict[str, Result]:
+    ) -> dict[str, Result] | None:
+        """The results of ``chunk``; ``None`` when GLS took fewer ids than were sent."""
         answer = await self._ask(connection, chunk)
         _raise_for_status(answer)
         document = answer.json(CARRIER)
         if answer.status == 400:
             log.warning("%s answered HTTP 400: %s", CARRIER, error_text(document))
             if len(chunk) > 1:
-                raise _TooMany
+                log.warning("%s refused %d ids at once; asking one at a time", CARRIER, len(chunk))
+                return None
             # GLS refuses this one id: not found, so that one bad id cannot stall the connection.
             return {chunk[0]: NOT_FOUND}
         try:
@@ -139,7 +135,8 @@ class GlsCarrier(OAuthCarrier):
             else:
                 answered.setdefault(asked, []).append(entry)
         if TOO_MANY_IDS in errors.values() and len(chunk) > 1:
-            raise _TooMany  # a single id answered E_400_02 is refused: not found, below
+            log.warning("%s took fewer than %d ids; asking one at a time", CARRIER, len(chunk))
+            return None  # a single id answered E_400_02 is refused: not found, below
         results: dict[str, Result] = {}
         for number in chunk:
             key = number.upper()

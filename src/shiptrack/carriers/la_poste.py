@@ -40,6 +40,7 @@ from shiptrack.carriers.base import (
     TrackRequest,
     TransportError,
 )
+from shiptrack.carriers.batches import ask_in_batches, distinct_numbers
 from shiptrack.carriers.http import Answer, CredentialsRejected, HttpCarrier, check_transport
 from shiptrack.carriers.la_poste_reading import (
     INVALID,
@@ -77,22 +78,14 @@ class LaPosteCarrier(HttpCarrier):
     async def track(
         self, connection: ConnectionContext, requests: Sequence[TrackRequest]
     ) -> dict[str, Result]:
-        """One call per 10 ids; any transport error fails the whole batch."""
-        numbers = list(dict.fromkeys(request.tracking_number for request in requests))
-        results: dict[str, Result] = {}
-        for start in range(0, len(numbers), BATCH_SIZE):
-            chunk = numbers[start : start + BATCH_SIZE]
-            answered = await self._track_chunk(connection, chunk)
-            if answered is None:
-                # A 400 about the request, not about an id: ask each id on its own.
-                for number in chunk:
-                    single = await self._track_chunk(connection, [number])
-                    if single is None:
-                        raise TransportError(f"{CARRIER} refused the request (HTTP 400)")
-                    results.update(single)
-            else:
-                results.update(answered)
-        return results
+        """One call per 10 ids; any transport error fails the whole batch. A 400 about the
+        request, not about an id, asks each id on its own."""
+        return await ask_in_batches(
+            distinct_numbers(requests),
+            BATCH_SIZE,
+            lambda chunk: self._track_chunk(connection, chunk),
+            refused_alone=f"{CARRIER} refused the request (HTTP 400)",
+        )
 
     async def verify(self, connection: ConnectionContext) -> None:
         """One lookup of an id no item has: any answer in La Poste's JSON proves the key;
