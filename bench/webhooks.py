@@ -127,8 +127,11 @@ def delivery_rows(webhook_id: int, count: int, start: int) -> list[dict[str, Any
     ]
 
 
-async def setup(settings: Settings, urls: list[str]) -> list[int]:
-    """Migrate, and make an account with one webhook per URL; the webhook ids."""
+async def setup(
+    settings: Settings, urls: list[str], signatures: list[str] | None = None
+) -> list[int]:
+    """Migrate, and make an account with one webhook per URL (with ``signatures``, both when
+    ``None``); the webhook ids."""
     services = build(settings)
     try:
         await migrate.upgrade(sql_database(services))
@@ -136,7 +139,13 @@ async def setup(settings: Settings, urls: list[str]) -> list[int]:
         ids = []
         for url in urls:
             webhook, _ = await services.webhooks.create(
-                account, url=url, event="track", name=None, store_id=None, headers=[]
+                account,
+                url=url,
+                event="track",
+                name=None,
+                store_id=None,
+                headers=[],
+                signatures=signatures,
             )
             ids.append(webhook.id)
         await services.keyring.signing_key()
@@ -209,7 +218,35 @@ def wait_for(url: str, count: int, timeout: float = 600) -> dict[str, Any]:
     raise RuntimeError(f"only {stats['count']} of {count} deliveries arrived")
 
 
-def throughput_run(kind: str, count: int, concurrency: int) -> dict[str, float]:
+def sign_bound(count: int, signatures: list[str] | None) -> float:
+    """Signatures per second of a sign-only loop in one thread over ``count`` sample bodies (the
+    bound a dispatcher is compared with, issue 18): each body signed as the webhook asks."""
+    from shiptrack.webhooks.signing import (
+        generate_signing_key,
+        load_signing_key,
+        new_webhook_secret,
+        shipengine_headers,
+        standard_headers,
+    )
+
+    kid, pem, _ = generate_signing_key()
+    key = load_signing_key(kid, pem)
+    secret = [new_webhook_secret()]
+    bodies = [sample_payload(i) for i in range(min(count, 5000))]
+    schemes = signatures or ["shipengine", "standard"]
+    now = datetime.now(UTC)
+    started = time.perf_counter()
+    for i, body in enumerate(bodies):
+        if "shipengine" in schemes:
+            shipengine_headers(key, body, now)
+        if "standard" in schemes:
+            standard_headers(f"msg_{i}", body, now, secret)
+    return len(bodies) / (time.perf_counter() - started)
+
+
+def throughput_run(
+    kind: str, count: int, concurrency: int, signatures: list[str] | None = None
+) -> dict[str, float]:
     with (
         database(kind) as url,
         tempfile.TemporaryDirectory() as home,
@@ -217,7 +254,7 @@ def throughput_run(kind: str, count: int, concurrency: int) -> dict[str, float]:
     ):
         env = env_for(url, Path(home), **_dispatcher_env(concurrency))
         settings = Settings(_env_file=None, **_settings_kwargs(env))
-        [webhook_id] = run_async(setup(settings, [hook + "/hook"]))
+        [webhook_id] = run_async(setup(settings, [hook + "/hook"], signatures))
         run_async(fill(settings, webhook_id, count))
         with worker(env):
             stats = wait_for(hook, count)
@@ -227,6 +264,7 @@ def throughput_run(kind: str, count: int, concurrency: int) -> dict[str, float]:
         return {
             "deliveries_per_s": ours,
             "ceiling_per_s": ceiling,
+            "sign_bound_per_s": sign_bound(count, signatures),
             "duplicates": count - stats["unique"],
         }
 
@@ -282,15 +320,30 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=500)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--signatures",
+        choices=["both", "standard", "shipengine"],
+        default="both",
+        help="the webhook's signatures (extension); standard skips the RSA signature",
+    )
+    parser.add_argument("--throughput-only", action="store_true", help="skip the latency scenarios")
     args = parser.parse_args()
+    signatures = None if args.signatures == "both" else [args.signatures]
     throughput = [
-        throughput_run(args.database, args.deliveries, args.concurrency) for _ in range(args.runs)
+        throughput_run(args.database, args.deliveries, args.concurrency, signatures)
+        for _ in range(args.runs)
     ]
-    latency = [latency_run(args.database, args.rate, args.seconds, False) for _ in range(args.runs)]
-    hanging = [latency_run(args.database, args.rate, args.seconds, True) for _ in range(args.runs)]
+    latency, hanging = [], []
+    if not args.throughput_only:
+        latency = [
+            latency_run(args.database, args.rate, args.seconds, False) for _ in range(args.runs)
+        ]
+        hanging = [
+            latency_run(args.database, args.rate, args.seconds, True) for _ in range(args.runs)
+        ]
 
     def med(rows: list[dict[str, float]]) -> dict[str, float]:
-        return {k: median([r[k] for r in rows]) for k in rows[0]}
+        return {k: median([r[k] for r in rows]) for k in rows[0]} if rows else {}
 
     result = {
         "scenario": "webhooks",
@@ -303,6 +356,9 @@ def main() -> None:
     }
     result["throughput"]["ratio"] = (
         result["throughput"]["deliveries_per_s"] / result["throughput"]["ceiling_per_s"]
+    )
+    result["throughput"]["of_sign_bound"] = (
+        result["throughput"]["deliveries_per_s"] / result["throughput"]["sign_bound_per_s"]
     )
     print(json.dumps(result, indent=2))
 
