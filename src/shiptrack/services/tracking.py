@@ -247,16 +247,13 @@ class Tracking:
         ref = await self.with_carrier(account, ref)
         setup = await self.tracking_setup(account)
         tracking_code = _tracking_code(setup, ref)
-        async with self.store.quick_read() as tx:
-            found = await tx.packages.find_with_events(
-                account_id=account.id,
-                carrier_code=tracking_code,
-                tracking_number=ref.tracking_number,
-            )
-            if found is None:
-                connection, tracking_code = _connection_for(setup, ref)
-                state = (await tx.connections.states([connection.id]))[connection.id]
+        found = await self.store.find_package(
+            account_id=account.id, carrier_code=tracking_code, tracking_number=ref.tracking_number
+        )
         if found is None:
+            connection, tracking_code = _connection_for(setup, ref)
+            async with self.store.quick_read() as tx:
+                state = (await tx.connections.states([connection.id]))[connection.id]
             return await self._ask_live(state, tracking_code, ref.tracking_number)
         subscription, events = found
         kind = CARRIERS[subscription.carrier_code]
@@ -288,8 +285,7 @@ class Tracking:
         malformed one is not looked up)."""
         if not is_public_token(token):
             return None
-        async with self.store.quick_read() as tx:
-            found = await tx.packages.by_public_token(token)
+        found = await self.store.find_by_public_token(token)
         if found is None:
             return None
         subscription, events = found

@@ -8,6 +8,11 @@ short asyncio sleeps (0.5 ms, doubling up to 5 ms) instead of in SQLite's busy h
 grow to 100 ms in the driver's thread and so often last long after the lock is free. Reads run
 beside the writer thanks to WAL.
 
+The hottest reads on SQLite (``GET /v1/tracking``, the public page) go to
+:meth:`Database.read_in_thread` instead: one trip to a reader thread with its own plain
+``sqlite3`` connection, where the statement runs, its row is fetched and read, instead of
+aiosqlite's trip per driver call (cursor, execute, fetch, close, rollback: five, counted).
+
 SQLite runs with ``synchronous=FULL``: every commit syncs the WAL to disk before it returns, so what
 a ``204`` acknowledged survives a power loss or an operating-system crash, not only the death of
 the process (``NORMAL`` would lose the last commits before a checkpoint). The cost is one fsync per
@@ -19,20 +24,26 @@ from __future__ import annotations
 import asyncio
 import functools
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import SingletonThreadPool
 from sqlalchemy.util import await_only
 
 from shiptrack.domain.errors import ServiceUnavailable
 
+T = TypeVar("T")
+
+#: Threads that run :meth:`Database.read_in_thread` on SQLite, each with its own connection.
+SQLITE_READER_THREADS = 4
 #: How long a write waits for another process to release SQLite's write lock (then: 503).
 SQLITE_LOCK_WAIT = 30.0
 #: The execution option of :meth:`Database.quick_read` on SQLite: no BEGIN before its statements.
@@ -44,11 +55,21 @@ _FIRST_PAUSE, _LONGEST_PAUSE = 0.0005, 0.005
 class Database:
     """One engine per process (two on SQLite: the readers' and the writer's); cheap to share."""
 
-    def __init__(self, engine: AsyncEngine, *, writer: AsyncEngine | None = None) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        writer: AsyncEngine | None = None,
+        thread_readers: sa.Engine | None = None,
+    ) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
         self._writer = writer or engine
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
+        # SQLite only: plain sqlite3 connections, one per thread of an executor made on first use
+        # (and again after dispose(): engines may be used again once disposed).
+        self._thread_readers = thread_readers
+        self._reader_threads: ThreadPoolExecutor | None = None
 
     @property
     def engines(self) -> tuple[AsyncEngine, ...]:
@@ -85,6 +106,26 @@ class Database:
             else:
                 yield await conn.execution_options(isolation_level="AUTOCOMMIT")
 
+    async def read_in_thread(self, work: Callable[[sa.Connection], T]) -> T | None:
+        """Run ``work`` on a reader thread's own SQLite connection, in one trip (statements need
+        no snapshot across them, as in :meth:`quick_read`). ``None`` on PostgreSQL, where the
+        caller reads through :meth:`quick_read` instead."""
+        if self._thread_readers is None:
+            return None
+        engine = self._thread_readers
+        if self._reader_threads is None:
+            self._reader_threads = ThreadPoolExecutor(
+                SQLITE_READER_THREADS, thread_name_prefix="sqlite-reader"
+            )
+        threads = self._reader_threads
+
+        def run() -> T:
+            with engine.connect() as conn:
+                return work(conn)
+
+        async with _unavailable_as_503():
+            return await asyncio.get_running_loop().run_in_executor(threads, run)
+
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
         """A transaction that commits when the block ends without an exception."""
@@ -100,6 +141,11 @@ class Database:
         """Close every pooled connection."""
         for engine in self.engines:
             await engine.dispose()
+        if self._reader_threads is not None and self._thread_readers is not None:
+            # No read is under way any more: each thread's connection can be closed from here.
+            self._reader_threads.shutdown(wait=True)
+            self._reader_threads = None
+            self._thread_readers.dispose()
 
 
 def create_database(
@@ -136,12 +182,26 @@ def create_database(
     _configure_sqlite(writer, busy_timeout_ms=0, synchronous=sqlite_synchronous)
     begin_write = functools.partial(_begin_write, wait=sqlite_lock_wait)
     event.listen(writer.sync_engine, "begin", begin_write)
-    return Database(readers, writer=writer)
+    # One plain sqlite3 connection per reader thread (SingletonThreadPool keeps one per thread).
+    thread_readers = sa.create_engine(
+        parsed.set(drivername="sqlite+pysqlite"),
+        echo=echo,
+        poolclass=SingletonThreadPool,
+        pool_size=SQLITE_READER_THREADS,
+        # Each connection is used by its own thread only; dispose() closes them all from the
+        # closing thread, once no read is under way.
+        connect_args={"timeout": 30, "check_same_thread": False},
+    )
+    _configure_sqlite(thread_readers, busy_timeout_ms=30_000, synchronous=sqlite_synchronous)
+    return Database(readers, writer=writer, thread_readers=thread_readers)
 
 
-def _configure_sqlite(engine: AsyncEngine, *, busy_timeout_ms: int, synchronous: str) -> None:
+def _configure_sqlite(
+    engine: AsyncEngine | sa.Engine, *, busy_timeout_ms: int, synchronous: str
+) -> None:
+    sync_engine = engine.sync_engine if isinstance(engine, AsyncEngine) else engine
 
-    @event.listens_for(engine.sync_engine, "connect")
+    @event.listens_for(sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Take transaction control away from the driver so BEGIN is ours to emit (see below).
         dbapi_connection.isolation_level = None

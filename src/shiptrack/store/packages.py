@@ -11,7 +11,7 @@ through (the database answered too late) is a no-op.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -52,6 +52,37 @@ def _the_package(
         subscriptions.c.carrier_code == carrier_code,
         subscriptions.c.tracking_number == tracking_number,
     )
+
+
+def package_statement(
+    account_id: int, carrier_code: str, tracking_number: str
+) -> sa.Select[tuple[object, ...]]:
+    """The account's subscription to one package with its stored events (one row at most)."""
+    return _with_stored_events().where(_the_package(account_id, carrier_code, tracking_number))
+
+
+def public_token_statement(token: str) -> sa.Select[tuple[object, ...]]:
+    """The subscription a public page token names, with its stored events (one row at most)."""
+    return _with_stored_events().where(subscriptions.c.public_token == token)
+
+
+def package_with_events(row: Any) -> tuple[Subscription, list[TrackEvent]] | None:
+    """A row of :func:`package_statement` or :func:`public_token_statement` as the package and
+    its scans (``None`` for no row)."""
+    if row is None:
+        return None
+    return subscription_from_row(row), stored_histories.scans(row.stored_events)
+
+
+def read_one_package(
+    statement: sa.Select[tuple[object, ...]],
+) -> Callable[[sa.Connection], tuple[Subscription, list[TrackEvent]] | None]:
+    """The same read on a plain (synchronous) connection, for a reader thread."""
+
+    def read(conn: sa.Connection) -> tuple[Subscription, list[TrackEvent]] | None:
+        return package_with_events(conn.execute(statement).first())
+
+    return read
 
 
 def _claimed(
@@ -219,26 +250,14 @@ class SqlPackages:
         self, *, account_id: int, carrier_code: str, tracking_number: str
     ) -> tuple[Subscription, list[TrackEvent]] | None:
         """The account's subscription to a package and its stored events, in one statement."""
-        row = (
-            await self._conn.execute(
-                _with_stored_events().where(_the_package(account_id, carrier_code, tracking_number))
-            )
-        ).first()
-        if row is None:
-            return None
-        return subscription_from_row(row), stored_histories.scans(row.stored_events)
+        statement = package_statement(account_id, carrier_code, tracking_number)
+        return package_with_events((await self._conn.execute(statement)).first())
 
     async def by_public_token(self, token: str) -> tuple[Subscription, list[TrackEvent]] | None:
         """The subscription whose public page ``token`` names (any account) and its stored
         events, in one statement on the unique token index."""
-        row = (
-            await self._conn.execute(
-                _with_stored_events().where(subscriptions.c.public_token == token)
-            )
-        ).first()
-        if row is None:
-            return None
-        return subscription_from_row(row), stored_histories.scans(row.stored_events)
+        statement = public_token_statement(token)
+        return package_with_events((await self._conn.execute(statement)).first())
 
     async def page(
         self,

@@ -558,6 +558,19 @@ class Store(Protocol):
         """Reads that need no snapshot across statements (the hot read paths)."""
         ...
 
+    async def find_package(
+        self, *, account_id: int, carrier_code: str, tracking_number: str
+    ) -> tuple[Subscription, list[TrackEvent]] | None:
+        """The account's subscription to a package and its scans (``GET /v1/tracking``), read
+        the cheapest way this store has."""
+        ...
+
+    async def find_by_public_token(
+        self, token: str
+    ) -> tuple[Subscription, list[TrackEvent]] | None:
+        """The package a public page token names, and its scans, as :meth:`find_package`."""
+        ...
+
     def write(self) -> AbstractAsyncContextManager[Transaction]:
         """A transaction that commits when the block ends without an exception. Raises
         ``ServiceUnavailable`` when the store cannot be reached."""

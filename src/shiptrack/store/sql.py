@@ -5,15 +5,23 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from shiptrack.domain.tracking import Subscription, TrackEvent
 from shiptrack.store import migrate
 from shiptrack.store.accounts import SqlAccounts
 from shiptrack.store.connections import SqlConnections
 from shiptrack.store.database import Database
 from shiptrack.store.installation import SqlInstallation
 from shiptrack.store.outbox import SqlOutbox
-from shiptrack.store.packages import SqlPackages
+from shiptrack.store.packages import (
+    SqlPackages,
+    package_statement,
+    package_with_events,
+    public_token_statement,
+    read_one_package,
+)
 from shiptrack.store.port import Store, Transaction
 from shiptrack.store.signing_keys import SqlSigningKeys
 from shiptrack.store.webhooks import SqlWebhooks
@@ -54,6 +62,28 @@ class SqlStore:
         """Reads that need no snapshot across statements: no BEGIN and COMMIT round trips."""
         async with self.database.quick_read() as conn:
             yield SqlTransaction(conn)
+
+    async def find_package(
+        self, *, account_id: int, carrier_code: str, tracking_number: str
+    ) -> tuple[Subscription, list[TrackEvent]] | None:
+        """The account's subscription to a package and its scans, read the cheapest way: on
+        SQLite in one trip to a reader thread, on PostgreSQL in one quick statement."""
+        statement = package_statement(account_id, carrier_code, tracking_number)
+        return await self._read_one(statement)
+
+    async def find_by_public_token(
+        self, token: str
+    ) -> tuple[Subscription, list[TrackEvent]] | None:
+        """The package a public page token names, and its scans (as :meth:`find_package`)."""
+        return await self._read_one(public_token_statement(token))
+
+    async def _read_one(
+        self, statement: sa.Select[tuple[object, ...]]
+    ) -> tuple[Subscription, list[TrackEvent]] | None:
+        if self.database.is_sqlite:
+            return await self.database.read_in_thread(read_one_package(statement))
+        async with self.database.quick_read() as conn:
+            return package_with_events((await conn.execute(statement)).first())
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[Transaction]:

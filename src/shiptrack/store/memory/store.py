@@ -13,6 +13,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from shiptrack.domain.tracking import Subscription, TrackEvent
 from shiptrack.store.memory.accounts import MemoryAccounts
 from shiptrack.store.memory.connections import MemoryConnections
 from shiptrack.store.memory.installation import MemoryInstallation
@@ -64,6 +65,20 @@ class MemoryStore:
     async def quick_read(self) -> AsyncIterator[Transaction]:
         """Reads that need no snapshot across statements (here: a snapshot all the same)."""
         yield MemoryTransaction(self._committed)
+
+    async def find_package(
+        self, *, account_id: int, carrier_code: str, tracking_number: str
+    ) -> tuple[Subscription, list[TrackEvent]] | None:
+        """The account's subscription to a package and its scans."""
+        return await MemoryTransaction(self._committed).packages.find_with_events(
+            account_id=account_id, carrier_code=carrier_code, tracking_number=tracking_number
+        )
+
+    async def find_by_public_token(
+        self, token: str
+    ) -> tuple[Subscription, list[TrackEvent]] | None:
+        """The package a public page token names, and its scans."""
+        return await MemoryTransaction(self._committed).packages.by_public_token(token)
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[Transaction]:
