@@ -162,11 +162,9 @@ def create_database(
     loss can undo the last commits)."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        engine = create_async_engine(parsed, echo=echo, pool_size=pool_size, max_overflow=pool_size)
-        # A pooled connection is checked before use, so that a database restart or failover is
-        # invisible to clients: one round trip (SQLAlchemy's pool_pre_ping costs three on
-        # asyncpg: BEGIN, the ping, ROLLBACK).
-        event.listen(engine.sync_engine, "checkout", _ping_on_checkout)
+        engine = create_async_engine(
+            parsed, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+        )
         return Database(engine)
     if sqlite_synchronous.upper() not in ("FULL", "NORMAL"):
         raise ValueError(f"SQLite synchronous must be full or normal, not {sqlite_synchronous!r}")
@@ -196,17 +194,6 @@ def create_database(
     )
     _configure_sqlite(thread_readers, busy_timeout_ms=30_000, synchronous=sqlite_synchronous)
     return Database(readers, writer=writer, thread_readers=thread_readers)
-
-
-def _ping_on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
-    """Ask the server ``SELECT 1`` in the simple protocol (one round trip, no transaction, no
-    prepared statement, so pgbouncer in transaction mode is fine); a connection that fails it is
-    replaced by the pool, which tries again with a new one (``DisconnectionError``)."""
-    try:
-        # Not the empty query: asyncpg fails on its answer, which has no command tag.
-        await_only(dbapi_connection.driver_connection.execute("SELECT 1"))
-    except Exception as error:  # any failure means this connection cannot be used
-        raise sa.exc.DisconnectionError(str(error)) from error
 
 
 def _configure_sqlite(
