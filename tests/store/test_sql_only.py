@@ -13,12 +13,14 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shiptrack.domain.check import StatusChangeRecord
 from shiptrack.domain.delivery import DELIVERED, OutboxEntry
-from shiptrack.store.database import Database
+from shiptrack.domain.errors import ServiceUnavailable
+from shiptrack.store.database import Database, create_database
 from shiptrack.store.port import Transaction
 from shiptrack.store.sql import SqlStore
 from tests.store.seeds import (
@@ -268,3 +270,24 @@ async def test_a_quick_read_sees_each_commit_as_it_lands(sql_store: SqlStore) ->
             before = [a.name for a in await tx.accounts.all()]
             await new_account(sql_store, f"later-{len(before)}")
             assert [a.name for a in await tx.accounts.all()] == before
+
+
+async def test_postgresql_callers_wait_their_turn_for_a_connection_then_get_503(
+    postgresql_url: str,
+) -> None:
+    # pool_size 1: two connections (the pool and its overflow), so two callers at a time.
+    database = create_database(postgresql_url, pool_size=1, connection_wait=0.3)
+    try:
+        first, second = database.quick_read(), database.quick_read()
+        await first.__aenter__()
+        await second.__aenter__()
+        with pytest.raises(ServiceUnavailable, match="Every database connection is busy"):
+            async with database.quick_read():
+                pass
+        # Once one caller is done, the next one gets its connection.
+        await first.__aexit__(None, None, None)
+        async with database.quick_read() as conn:
+            assert (await conn.execute(sa.text("SELECT 1"))).scalar() == 1
+        await second.__aexit__(None, None, None)
+    finally:
+        await database.dispose()

@@ -42,6 +42,8 @@ from shiptrack.domain.errors import ServiceUnavailable
 
 T = TypeVar("T")
 
+#: Longest wait for a free PostgreSQL connection (SQLAlchemy's pool timeout), then ``503``.
+CONNECTION_WAIT = 30.0
 #: Threads that run :meth:`Database.read_in_thread` on SQLite, each with its own connection.
 SQLITE_READER_THREADS = 4
 #: How long a write waits for another process to release SQLite's write lock (then: 503).
@@ -61,11 +63,18 @@ class Database:
         *,
         writer: AsyncEngine | None = None,
         thread_readers: sa.Engine | None = None,
+        connection_slots: int | None = None,
+        connection_wait: float = CONNECTION_WAIT,
     ) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
         self._writer = writer or engine
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
+        # PostgreSQL: callers queue here, first come first served, for one of the pool's
+        # connections (the pool's own waiting is not fair: under load some requests waited more
+        # than a second while most took 35 ms).
+        self._slots = asyncio.Semaphore(connection_slots) if connection_slots else None
+        self._connection_wait = connection_wait
         # SQLite only: plain sqlite3 connections, one per thread of an executor made on first use
         # (and again after dispose(): engines may be used again once disposed).
         self._thread_readers = thread_readers
@@ -84,7 +93,7 @@ class Database:
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
         """A read-only transaction (a consistent snapshot on both databases)."""
-        async with _unavailable_as_503(), self.engine.connect() as conn:
+        async with self._slot(), _unavailable_as_503(), self.engine.connect() as conn:
             if not self.is_sqlite:
                 # PostgreSQL's default, READ COMMITTED, gives each statement a snapshot of its
                 # own; REPEATABLE READ gives the transaction one (asyncpg says so in its BEGIN, no
@@ -97,7 +106,7 @@ class Database:
     async def quick_read(self) -> AsyncIterator[AsyncConnection]:
         """A connection for reads that need no snapshot across statements (each statement sees
         the latest commit): no BEGIN and COMMIT round trips, which the hot read paths notice."""
-        async with _unavailable_as_503(), self.engine.connect() as conn:
+        async with self._slot(), _unavailable_as_503(), self.engine.connect() as conn:
             if self.is_sqlite:
                 # The driver is in autocommit already (see _configure_sqlite): telling the BEGIN
                 # listener to stay quiet is enough. Switching the isolation level instead would
@@ -105,6 +114,27 @@ class Database:
                 yield await conn.execution_options(**{_QUICK: True})
             else:
                 yield await conn.execution_options(isolation_level="AUTOCOMMIT")
+
+    @asynccontextmanager
+    async def _slot(self) -> AsyncIterator[None]:
+        """One of the connection slots (PostgreSQL), waited for in order of arrival for at most
+        the pool's own timeout; nothing to wait for on SQLite."""
+        if self._slots is None:
+            yield
+            return
+        try:
+            async with asyncio.timeout(
+                self._connection_wait
+            ):  # no task of its own, unlike wait_for
+                await self._slots.acquire()
+        except TimeoutError:
+            raise ServiceUnavailable(
+                "Every database connection is busy; retry in a few seconds"
+            ) from None
+        try:
+            yield
+        finally:
+            self._slots.release()
 
     async def read_in_thread(self, work: Callable[[sa.Connection], T]) -> T | None:
         """Run ``work`` on a reader thread's own SQLite connection, in one trip (statements need
@@ -131,7 +161,7 @@ class Database:
         """A transaction that commits when the block ends without an exception."""
         async with _unavailable_as_503():
             if self._write_lock is None:
-                async with self.engine.begin() as conn:
+                async with self._slot(), self.engine.begin() as conn:
                     yield conn
                 return
             async with self._write_lock, self._writer.connect() as conn, conn.begin():
@@ -155,17 +185,21 @@ def create_database(
     echo: bool = False,
     sqlite_lock_wait: float = SQLITE_LOCK_WAIT,
     sqlite_synchronous: str = "full",
+    connection_wait: float = CONNECTION_WAIT,
 ) -> Database:
     """A :class:`Database` for an async URL (``sqlite+aiosqlite`` or ``postgresql+asyncpg``);
     ``sqlite_lock_wait``: how long a write waits for another process's SQLite write lock;
     ``sqlite_synchronous``: SQLite's ``synchronous`` (``full``, or ``normal``: faster, but a power
-    loss can undo the last commits)."""
+    loss can undo the last commits); ``connection_wait``: how long a PostgreSQL caller waits for one
+    of the ``2 * pool_size`` connections before a ``503``."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        engine = create_async_engine(
-            parsed, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
-        )
-        return Database(engine)
+        engine = create_async_engine(parsed, echo=echo, pool_size=pool_size, max_overflow=pool_size)
+        # A pooled connection is checked before use, so that a database restart or failover is
+        # invisible to clients: one round trip (SQLAlchemy's pool_pre_ping costs three on
+        # asyncpg: BEGIN, the ping, ROLLBACK).
+        event.listen(engine.sync_engine, "checkout", _ping_on_checkout)
+        return Database(engine, connection_slots=2 * pool_size, connection_wait=connection_wait)
     if sqlite_synchronous.upper() not in ("FULL", "NORMAL"):
         raise ValueError(f"SQLite synchronous must be full or normal, not {sqlite_synchronous!r}")
     if parsed.database and parsed.database != ":memory:":
@@ -194,6 +228,17 @@ def create_database(
     )
     _configure_sqlite(thread_readers, busy_timeout_ms=30_000, synchronous=sqlite_synchronous)
     return Database(readers, writer=writer, thread_readers=thread_readers)
+
+
+def _ping_on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """Ask the server ``SELECT 1`` in the simple protocol (one round trip, no transaction, no
+    prepared statement, so pgbouncer in transaction mode is fine); a connection that fails it is
+    replaced by the pool, which tries again with a new one (``DisconnectionError``)."""
+    try:
+        # Not the empty query: asyncpg fails on its answer, which has no command tag.
+        await_only(dbapi_connection.driver_connection.execute("SELECT 1"))
+    except Exception as error:  # any failure means this connection cannot be used
+        raise sa.exc.DisconnectionError(str(error)) from error
 
 
 def _configure_sqlite(
