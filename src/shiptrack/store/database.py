@@ -123,9 +123,8 @@ class Database:
             yield
             return
         try:
-            async with asyncio.timeout(
-                self._connection_wait
-            ):  # no task of its own, unlike wait_for
+            # asyncio.timeout, not wait_for: no task of its own for every caller.
+            async with asyncio.timeout(self._connection_wait):
                 await self._slots.acquire()
         except TimeoutError:
             raise ServiceUnavailable(
@@ -136,12 +135,12 @@ class Database:
         finally:
             self._slots.release()
 
-    async def read_in_thread(self, work: Callable[[sa.Connection], T]) -> T | None:
+    async def read_in_thread(self, work: Callable[[sa.Connection], T]) -> T:
         """Run ``work`` on a reader thread's own SQLite connection, in one trip (statements need
-        no snapshot across them, as in :meth:`quick_read`). ``None`` on PostgreSQL, where the
-        caller reads through :meth:`quick_read` instead."""
+        no snapshot across them, as in :meth:`quick_read`). SQLite only: PostgreSQL has no
+        driver thread to save trips to, and reads through :meth:`quick_read`."""
         if self._thread_readers is None:
-            return None
+            raise TypeError("read_in_thread is for SQLite only")
         engine = self._thread_readers
         if self._reader_threads is None:
             self._reader_threads = ThreadPoolExecutor(
