@@ -24,6 +24,7 @@ from shiptrack.metrics.families import Metrics, PrometheusMetrics, build_metrics
 from shiptrack.metrics.store_gauges import StoreGauges
 from shiptrack.sealing import Sealer, load_secret
 from shiptrack.services.accounts import Accounts
+from shiptrack.services.answers import TrackingAnswers
 from shiptrack.services.cache import TTLCache
 from shiptrack.services.connections import Connections
 from shiptrack.services.deliveries import Deliveries
@@ -110,6 +111,8 @@ def build(
     packages_due, deliveries_due = asyncio.Event(), asyncio.Event()
     setups: TTLCache[int, TrackingSetup] = TTLCache(settings.cache_seconds)
     keys: TTLCache[str, Account] = TTLCache(settings.cache_seconds)
+    answers = TrackingAnswers(settings.cache_seconds)
+    store.watch_package_writes(answers.forget)
     opener = ConnectionOpener(sealer)
     recorder = Recorder(
         settings.schedule, public_base_url=settings.public_base_url, deliveries_due=deliveries_due
@@ -132,6 +135,7 @@ def build(
         tracking=Tracking(
             store,
             setups,
+            answers,
             carriers,
             pacer,
             opener,

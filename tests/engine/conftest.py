@@ -207,7 +207,7 @@ class Engine:
     ) -> dict[str, Any]:
         """``GET /v1/tracking``'s body (as JSON would carry it)."""
         body = await self.parts.tracking.get(account, _ref(carrier_code, tracking_number))
-        decoded: dict[str, Any] = json.loads(json.dumps(body))
+        decoded: dict[str, Any] = json.loads(body)
         return decoded
 
     async def listing(

@@ -161,7 +161,10 @@ class Parts:
 
     async def tracking(self, account: Account, carrier_code: str, number: str) -> dict[str, Any]:
         """The package as ``GET /v1/tracking`` shows it."""
-        return await self.parts.tracking.get(account, package_ref(carrier_code, number))
+        found: dict[str, Any] = json.loads(
+            await self.parts.tracking.get(account, package_ref(carrier_code, number))
+        )
+        return found
 
     async def test_event(self, account: Account, webhook: Webhook) -> int:
         """Queue a test event to the webhook (``POST …/test``); its delivery id."""

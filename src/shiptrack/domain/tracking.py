@@ -131,6 +131,15 @@ def tracking_information(
     ``events`` must already be most recent first. Fields the carrier has not given yet are
     ``null``, as ShipEngine sends them.
     """
+    head = tracking_head(subscription, tracking_url=tracking_url, public_base_url=public_base_url)
+    head["events"] = [event.as_json() for event in events]
+    return head
+
+
+def tracking_head(
+    subscription: Subscription, *, tracking_url: str, public_base_url: str | None
+) -> dict[str, Any]:
+    """Every field of :func:`tracking_information` but ``events``."""
     status = subscription.status_code
     return {
         "tracking_number": subscription.tracking_number,
@@ -148,7 +157,6 @@ def tracking_information(
         "estimated_delivery_date": subscription.estimated_delivery_date,
         "actual_delivery_date": subscription.actual_delivery_date,
         "exception_description": subscription.exception_description,
-        "events": [event.as_json() for event in events],
         "public_url": (
             public_url(public_base_url, subscription.public_token) if public_base_url else None
         ),

@@ -39,11 +39,14 @@ from shiptrack.domain.tracking import (
     TrackEvent,
     is_public_token,
     normalise_tracking_number,
+    tracking_head,
     tracking_information,
 )
 from shiptrack.engine.batching import WriteBatcher
 from shiptrack.engine.connections import ConnectionOpener, connection_budget, track_timed
 from shiptrack.metrics.families import Metrics
+from shiptrack.serialization import dump_json
+from shiptrack.services.answers import TrackingAnswers
 from shiptrack.services.cache import TTLCache
 from shiptrack.services.detection import account_candidates, detected_carrier
 from shiptrack.store.port import Store, Transaction
@@ -172,6 +175,7 @@ class Tracking:
         self,
         store: Store,
         setups: TTLCache[int, TrackingSetup],
+        answers: TrackingAnswers,
         carriers: CarrierRegistry,
         pacer: RequestPacer,
         opener: ConnectionOpener,
@@ -185,6 +189,8 @@ class Tracking:
         self.public_base_url = public_base_url
         #: Each account's tracking setup, for ``SHIPTRACK_CACHE_SECONDS``.
         self.setups = setups
+        #: ``GET /v1/tracking`` answers of this process (``services.answers``).
+        self.answers = answers
         self.carriers = carriers
         self.pacer = pacer
         self.opener = opener
@@ -238,39 +244,45 @@ class Tracking:
             subscription = await _subscription(tx, setup, account, ref)
             await tx.packages.stop(subscription.id, reason="stopped_by_user", now=utcnow())
 
-    async def get(self, account: Account, ref: PackageRef) -> dict[str, Any]:
-        """The package's ShipEngine ``TrackingInformation`` with shiptrack's freshness fields.
+    async def get(self, account: Account, ref: PackageRef) -> bytes:
+        """The package's ShipEngine ``TrackingInformation`` with shiptrack's freshness fields,
+        as JSON.
 
-        A package the account tracks (or once tracked) is answered from the store; any other is
-        asked of the carrier live, within the connection's request budget, and not stored.
+        A package the account tracks (or once tracked) is answered from the store, or from this
+        process's answers while fresh (``services.answers``); any other is asked of the carrier
+        live, within the connection's request budget, and neither stored nor kept.
         """
         ref = await self.with_carrier(account, ref)
         setup = await self.tracking_setup(account)
-        tracking_code = _tracking_code(setup, ref)
+        key = (account.id, _tracking_code(setup, ref), ref.tracking_number)
+        answer = self.answers.fresh(key)
+        if answer is not None:
+            return answer
+        ticket = self.answers.ticket()
         found = await self.store.find_package(
-            account_id=account.id, carrier_code=tracking_code, tracking_number=ref.tracking_number
+            account_id=key[0], carrier_code=key[1], tracking_number=key[2]
         )
         if found is None:
             connection, tracking_code = _connection_for(setup, ref)
             async with self.store.quick_read() as tx:
                 state = (await tx.connections.states([connection.id]))[connection.id]
-            return await self._ask_live(state, tracking_code, ref.tracking_number)
-        subscription, events = found
-        kind = CARRIERS[subscription.carrier_code]
-        body = tracking_information(
+            return dump_json(await self._ask_live(state, tracking_code, ref.tracking_number))
+        subscription = found.subscription
+        head = tracking_head(
             subscription,
-            newest_first(events),
-            tracking_url=kind.tracking_url(subscription.tracking_number),
+            tracking_url=CARRIERS[subscription.carrier_code].tracking_url(key[2]),
             public_base_url=self.public_base_url,
         )
-        body.update(
+        head.update(
             active=subscription.active,
             stop_reason=subscription.stop_reason,
             last_checked_at=format_utc(subscription.last_checked_at),
             next_check_at=format_utc(subscription.next_check_at),
             last_error=subscription.last_error,
         )
-        return body
+        answer = self.answers.render(found, head)
+        self.answers.keep(key, subscription.id, answer, ticket)
+        return answer
 
     async def detect(self, account: Account, tracking_number: str) -> dict[str, Any]:
         """``GET /v1/tracking/detect``: the number as matched and its candidates, ranked for
@@ -288,8 +300,7 @@ class Tracking:
         found = await self.store.find_by_public_token(token)
         if found is None:
             return None
-        subscription, events = found
-        return subscription, newest_first(events)
+        return found.subscription, newest_first(found.events())
 
     async def _ask_live(
         self, state: ConnectionState, tracking_code: str, tracking_number: str

@@ -26,6 +26,7 @@ from shiptrack.domain.tracking import StartRequest, Subscription, TrackEvent, ne
 from shiptrack.store import histories as stored_histories
 from shiptrack.store import package_list
 from shiptrack.store.dialect import insert
+from shiptrack.store.port import FoundPackage, WrittenPackages
 from shiptrack.store.tables import subscriptions, tracking_histories
 
 _SUBSCRIPTION_FIELDS = frozenset(Subscription.__dataclass_fields__)
@@ -74,13 +75,22 @@ def package_with_events(row: Any) -> tuple[Subscription, list[TrackEvent]] | Non
     return subscription_from_row(row), stored_histories.scans(row.stored_events)
 
 
+def found_package(row: Any) -> FoundPackage | None:
+    """A row of :func:`package_statement` or :func:`public_token_statement` as the hot reads
+    answer it, its history left undecoded (``None`` for no row)."""
+    if row is None:
+        return None
+    stored = row.stored_events
+    return FoundPackage(subscription_from_row(row), b"" if stored is None else bytes(stored))
+
+
 def read_one_package(
     statement: sa.Select[tuple[object, ...]],
-) -> Callable[[sa.Connection], tuple[Subscription, list[TrackEvent]] | None]:
+) -> Callable[[sa.Connection], FoundPackage | None]:
     """The same read on a plain (synchronous) connection, for a reader thread."""
 
-    def read(conn: sa.Connection) -> tuple[Subscription, list[TrackEvent]] | None:
-        return package_with_events(conn.execute(statement).first())
+    def read(conn: sa.Connection) -> FoundPackage | None:
+        return found_package(conn.execute(statement).first())
 
     return read
 
@@ -159,8 +169,10 @@ def _checked_row(package: PackageState) -> dict[str, Any]:
 class SqlPackages:
     """Tracked packages in SQL (see :class:`shiptrack.store.port.Packages`)."""
 
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: AsyncConnection, written: WrittenPackages | None = None) -> None:
         self._conn = conn
+        #: The packages this transaction changes, for the store to tell its listeners.
+        self._written = WrittenPackages() if written is None else written
 
     async def start(self, requests: Sequence[StartRequest], *, now: datetime) -> None:
         """Watch packages: a new subscription is due at once; a stopped one resumes; an active one
@@ -172,6 +184,9 @@ class SqlPackages:
         requests = sorted(
             {(r.account_id, r.carrier_code, r.tracking_number): r for r in requests}.values(),
             key=lambda r: (r.account_id, r.carrier_code, r.tracking_number),
+        )
+        self._written.keys.update(
+            (r.account_id, r.carrier_code, r.tracking_number) for r in requests
         )
         statement = insert(self._conn, subscriptions)
         await self._conn.execute(
@@ -220,6 +235,7 @@ class SqlPackages:
 
         A check under way loses its lease, so nothing of it is recorded (the account was told 204),
         and a stopped package holds no lease."""
+        self._written.ids.add(subscription_id)
         await self._conn.execute(
             subscriptions.update()
             .where(subscriptions.c.id == subscription_id, subscriptions.c.active)
@@ -332,13 +348,16 @@ class SqlPackages:
                     *subscriptions.c, picked.c.due_at
                 )
             )
-            return [_claimed(row, lease_until, row.due_at) for row in rows]
+            claimed = [_claimed(row, lease_until, row.due_at) for row in rows]
+            self._written.ids.update(item.subscription.id for item in claimed)
+            return claimed
         due_at = {row.id: row.due_at for row in await self._conn.execute(due)}
         if not due_at:
             return []
         rows = await self._conn.execute(
             lease.where(subscriptions.c.id.in_(list(due_at))).returning(*subscriptions.c)
         )
+        self._written.ids.update(due_at)
         return [_claimed(row, lease_until, due_at[row.id]) for row in rows]
 
     async def lock_for_push(
@@ -384,6 +403,7 @@ class SqlPackages:
         the check announced the current state."""
         if not packages:
             return
+        self._written.ids.update(package.subscription_id for package in packages)
         await self._conn.execute(
             subscriptions.update()
             .where(subscriptions.c.id == sa.bindparam("b_id"))
@@ -404,6 +424,7 @@ class SqlPackages:
         now: datetime,
     ) -> None:
         """Put subscriptions back unchanged (after a transport error), with the error to show."""
+        self._written.ids.update(item.subscription.id for item in claimed)
         for item in claimed:
             await self._conn.execute(
                 subscriptions.update()
@@ -430,6 +451,7 @@ class SqlPackages:
         ]
         if not rows:
             return
+        self._written.ids.update(item.subscription.id for item in claimed if item.lease_until)
         await self._conn.execute(
             subscriptions.update()
             .where(
@@ -446,7 +468,9 @@ class SqlPackages:
     async def release_claim(self, *, lease_until: datetime, now: datetime) -> int:
         """Give back whatever a claim that set ``lease_until`` took, when the claimer never learnt
         what (the database went away while answering it); how many rows. A claim sets
-        ``next_check_at`` to the lease, so this reads the due index, not the table."""
+        ``next_check_at`` to the lease, so this reads the due index, not the table. Only the
+        lease and ``next_check_at`` change, so no listener is told (a cached answer's
+        ``next_check_at`` may lag by the cache's time)."""
         result = await self._conn.execute(
             subscriptions.update()
             .where(
@@ -476,4 +500,5 @@ class SqlPackages:
     ) -> None:
         """Write the checks' outcomes in one statement, and the grown histories in another."""
         await self._update_checked(packages)
+        self._written.ids.update(grown)
         await stored_histories.save(self._conn, grown)

@@ -13,9 +13,9 @@ of the engine and the use cases). One contract test suite (``tests/store``) runs
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -38,8 +38,44 @@ from shiptrack.domain.delivery import (
 from shiptrack.domain.package_list import PackageFilter, PageRequest
 from shiptrack.domain.tracking import StartRequest, Subscription, TrackEvent
 from shiptrack.domain.webhooks import SIGNATURE_SCHEMES, Webhook, WebhookChanges, WebhookHeader
+from shiptrack.store import histories as stored_histories
 
 # --- values only the store hands out or takes in ------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FoundPackage:
+    """A package as the hot reads find it: its subscription and its stored history, decoded only
+    when :meth:`events` is asked (an answer already rendered for the same history need not)."""
+
+    subscription: Subscription
+    #: The history as stored (``b""`` before the first scan): equal bytes, equal scans.
+    history: bytes
+
+    def events(self) -> list[TrackEvent]:
+        """The package's scans, in the order they were first stored."""
+        return stored_histories.scans(self.history or None)
+
+
+#: A package by its key: the account, the carrier code it is tracked under, the tracking number.
+PackageKey = tuple[int, str, str]
+
+
+@dataclass(slots=True)
+class WrittenPackages:
+    """The packages one write transaction changed: by id, or by key (a start, whose rows the
+    statement does not name)."""
+
+    ids: set[int] = field(default_factory=set)
+    keys: set[PackageKey] = field(default_factory=set)
+
+    def __bool__(self) -> bool:
+        return bool(self.ids or self.keys)
+
+
+#: Told after every write transaction that changed packages, committed or not (a write whose
+#: commit went unanswered may have landed).
+PackageWritesListener = Callable[[WrittenPackages], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -560,15 +596,18 @@ class Store(Protocol):
 
     async def find_package(
         self, *, account_id: int, carrier_code: str, tracking_number: str
-    ) -> tuple[Subscription, list[TrackEvent]] | None:
-        """The account's subscription to a package and its scans (``GET /v1/tracking``), read
+    ) -> FoundPackage | None:
+        """The account's subscription to a package and its history (``GET /v1/tracking``), read
         the cheapest way this store has."""
         ...
 
-    async def find_by_public_token(
-        self, token: str
-    ) -> tuple[Subscription, list[TrackEvent]] | None:
-        """The package a public page token names, and its scans, as :meth:`find_package`."""
+    async def find_by_public_token(self, token: str) -> FoundPackage | None:
+        """The package a public page token names, and its history, as :meth:`find_package`."""
+        ...
+
+    def watch_package_writes(self, listener: PackageWritesListener) -> None:
+        """Tell ``listener`` which packages each later write transaction of this process
+        changed, once it has ended (what a cache of this process's reads must forget)."""
         ...
 
     def write(self) -> AbstractAsyncContextManager[Transaction]:

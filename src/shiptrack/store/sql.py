@@ -8,7 +8,6 @@ from contextlib import asynccontextmanager
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shiptrack.domain.tracking import Subscription, TrackEvent
 from shiptrack.store import migrate
 from shiptrack.store.accounts import SqlAccounts
 from shiptrack.store.connections import SqlConnections
@@ -17,12 +16,18 @@ from shiptrack.store.installation import SqlInstallation
 from shiptrack.store.outbox import SqlOutbox
 from shiptrack.store.packages import (
     SqlPackages,
+    found_package,
     package_statement,
-    package_with_events,
     public_token_statement,
     read_one_package,
 )
-from shiptrack.store.port import Store, Transaction
+from shiptrack.store.port import (
+    FoundPackage,
+    PackageWritesListener,
+    Store,
+    Transaction,
+    WrittenPackages,
+)
 from shiptrack.store.signing_keys import SqlSigningKeys
 from shiptrack.store.webhooks import SqlWebhooks
 
@@ -30,11 +35,11 @@ from shiptrack.store.webhooks import SqlWebhooks
 class SqlTransaction:
     """Every aggregate's queries on one open database transaction."""
 
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: AsyncConnection, written: WrittenPackages | None = None) -> None:
         self.accounts = SqlAccounts(conn)
         self.connections = SqlConnections(conn)
         self.webhooks = SqlWebhooks(conn)
-        self.packages = SqlPackages(conn)
+        self.packages = SqlPackages(conn, written)
         self.outbox = SqlOutbox(conn)
         self.signing_keys = SqlSigningKeys(conn)
         self.installation = SqlInstallation(conn)
@@ -45,6 +50,7 @@ class SqlStore:
 
     def __init__(self, database: Database) -> None:
         self.database = database
+        self._package_listeners: list[PackageWritesListener] = []
 
     @property
     def kind(self) -> str:
@@ -65,31 +71,37 @@ class SqlStore:
 
     async def find_package(
         self, *, account_id: int, carrier_code: str, tracking_number: str
-    ) -> tuple[Subscription, list[TrackEvent]] | None:
-        """The account's subscription to a package and its scans, read the cheapest way: on
+    ) -> FoundPackage | None:
+        """The account's subscription to a package and its history, read the cheapest way: on
         SQLite in one trip to a reader thread, on PostgreSQL in one quick statement."""
         statement = package_statement(account_id, carrier_code, tracking_number)
         return await self._read_one(statement)
 
-    async def find_by_public_token(
-        self, token: str
-    ) -> tuple[Subscription, list[TrackEvent]] | None:
-        """The package a public page token names, and its scans (as :meth:`find_package`)."""
+    async def find_by_public_token(self, token: str) -> FoundPackage | None:
+        """The package a public page token names, and its history (as :meth:`find_package`)."""
         return await self._read_one(public_token_statement(token))
 
-    async def _read_one(
-        self, statement: sa.Select[tuple[object, ...]]
-    ) -> tuple[Subscription, list[TrackEvent]] | None:
+    async def _read_one(self, statement: sa.Select[tuple[object, ...]]) -> FoundPackage | None:
         if self.database.is_sqlite:
             return await self.database.read_in_thread(read_one_package(statement))
         async with self.database.quick_read() as conn:
-            return package_with_events((await conn.execute(statement)).first())
+            return found_package((await conn.execute(statement)).first())
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[Transaction]:
         """A transaction that commits when the block ends without an exception."""
-        async with self.database.write() as conn:
-            yield SqlTransaction(conn)
+        written = WrittenPackages()
+        try:
+            async with self.database.write() as conn:
+                yield SqlTransaction(conn, written)
+        finally:
+            if written:
+                for listener in self._package_listeners:
+                    listener(written)
+
+    def watch_package_writes(self, listener: PackageWritesListener) -> None:
+        """See :meth:`shiptrack.store.port.Store.watch_package_writes`."""
+        self._package_listeners.append(listener)
 
     async def schema_problem(self) -> str | None:
         """Why this database cannot be used by this version (not migrated), or ``None``."""

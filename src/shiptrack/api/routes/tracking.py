@@ -66,10 +66,10 @@ async def get_tracking_log(
     carrier_code: CarrierCode = None,
     tracking_number: TrackingNumber = None,
     carrier_id: CarrierId = None,
-) -> JSON:
+) -> Response:
     """The package's tracking information, events most recent first."""
     ref = _ref(carrier_code, tracking_number, carrier_id)
-    return JSON(await tracking.get(account, ref))
+    return Response(await tracking.get(account, ref), media_type="application/json")
 
 
 @router.post(

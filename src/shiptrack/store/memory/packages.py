@@ -26,6 +26,7 @@ from shiptrack.store.memory.tables import (
     utc,
     utc_or_none,
 )
+from shiptrack.store.port import FoundPackage, WrittenPackages
 
 
 def subscription(row: SubscriptionRow) -> Subscription:
@@ -104,10 +105,16 @@ def _checked(row: SubscriptionRow, package: PackageState) -> SubscriptionRow:
 class MemoryPackages:
     """Tracked packages of one in-memory transaction."""
 
-    def __init__(self, tables: Tables) -> None:
+    def __init__(self, tables: Tables, written: WrittenPackages | None = None) -> None:
         self._tables = tables
         self._packages = tables.subscriptions
         self._histories = tables.histories
+        #: The packages this transaction changes, for the store to tell its listeners.
+        self._written = WrittenPackages() if written is None else written
+
+    def _put(self, row: SubscriptionRow) -> None:
+        self._packages.put(row)
+        self._written.ids.add(row.id)
 
     def _the_package(
         self, account_id: int, carrier_code: str, tracking_number: str
@@ -128,6 +135,7 @@ class MemoryPackages:
         now = utc(now)
         # The last request for a package wins, as in the SQL store's batch.
         wanted = {(r.account_id, r.carrier_code, r.tracking_number): r for r in requests}
+        self._written.keys.update(wanted)
         for key in sorted(wanted):
             request = wanted[key]
             row = self._the_package(*key)
@@ -135,7 +143,7 @@ class MemoryPackages:
                 self._tables.connections.require(request.connection_id, "connection")
             if row is None:
                 self._tables.accounts.require(request.account_id, "account")
-                self._packages.put(
+                self._put(
                     SubscriptionRow(
                         id=self._packages.new_id(),
                         account_id=request.account_id,
@@ -152,7 +160,7 @@ class MemoryPackages:
                     )
                 )
             elif not row.active:
-                self._packages.put(
+                self._put(
                     replace(
                         row,
                         active=True,
@@ -176,7 +184,7 @@ class MemoryPackages:
         if row is None or not row.active:
             return
         now = utc(now)
-        self._packages.put(
+        self._put(
             replace(
                 row,
                 active=False,
@@ -204,6 +212,24 @@ class MemoryPackages:
             return None
         history = self._histories.get(row.id)
         return subscription(row), codec.scans(history.events if history else None)
+
+    def found(
+        self, *, account_id: int, carrier_code: str, tracking_number: str
+    ) -> FoundPackage | None:
+        """The subscription and its history, as the store's hot read answers them."""
+        return self._found(self._the_package(account_id, carrier_code, tracking_number))
+
+    def found_by_token(self, token: str) -> FoundPackage | None:
+        """The package a public page token names, as the store's hot read answers it."""
+        return self._found(
+            next((r for r in self._packages.rows() if r.public_token == token), None)
+        )
+
+    def _found(self, row: SubscriptionRow | None) -> FoundPackage | None:
+        if row is None:
+            return None
+        history = self._histories.get(row.id)
+        return FoundPackage(subscription(row), history.events if history else b"")
 
     async def by_public_token(self, token: str) -> tuple[Subscription, list[TrackEvent]] | None:
         """The subscription whose public page ``token`` names (any account) and its scans."""
@@ -277,7 +303,7 @@ class MemoryPackages:
         claimed = []
         for row in due[: max(limit, 0)]:
             leased = replace(row, next_check_at=lease_until, lease_until=lease_until)
-            self._packages.put(leased)
+            self._put(leased)
             claimed.append(_claimed(leased, lease_until, row.next_check_at))
         return claimed
 
@@ -321,11 +347,12 @@ class MemoryPackages:
         for package in packages:
             row = self._packages.get(package.subscription_id)
             if row is not None:
-                self._packages.put(_checked(row, package))
+                self._put(_checked(row, package))
         for subscription_id, events in sorted(histories.items()):
             if self._packages.get(subscription_id) is None:
                 raise ConstraintViolation(f"subscription {subscription_id} does not exist")
             self._histories.put(HistoryRow(id=subscription_id, events=codec.encode(events)))
+            self._written.ids.add(subscription_id)
 
     async def reschedule(
         self,
@@ -342,7 +369,7 @@ class MemoryPackages:
             row = self._packages.get(item.subscription.id)
             if row is None or row.lease_until != item.lease_until:
                 continue
-            self._packages.put(
+            self._put(
                 replace(
                     row,
                     lease_until=None,
@@ -359,9 +386,7 @@ class MemoryPackages:
             row = self._packages.get(item.subscription.id)
             if item.lease_until is None or row is None or row.lease_until != item.lease_until:
                 continue
-            self._packages.put(
-                replace(row, lease_until=None, next_check_at=now if row.active else None)
-            )
+            self._put(replace(row, lease_until=None, next_check_at=now if row.active else None))
 
     async def release_claim(self, *, lease_until: datetime, now: datetime) -> int:
         """Give back whatever a claim that set ``lease_until`` took; how many."""
@@ -369,7 +394,7 @@ class MemoryPackages:
         released = 0
         for row in self._packages.rows():
             if row.active and row.next_check_at == lease_until and row.lease_until == lease_until:
-                self._packages.put(replace(row, lease_until=None, next_check_at=now))
+                self._put(replace(row, lease_until=None, next_check_at=now))
                 released += 1
         return released
 

@@ -13,7 +13,6 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from shiptrack.domain.tracking import Subscription, TrackEvent
 from shiptrack.store.memory.accounts import MemoryAccounts
 from shiptrack.store.memory.connections import MemoryConnections
 from shiptrack.store.memory.installation import MemoryInstallation
@@ -22,17 +21,23 @@ from shiptrack.store.memory.packages import MemoryPackages
 from shiptrack.store.memory.signing_keys import MemorySigningKeys
 from shiptrack.store.memory.tables import Ids, Tables
 from shiptrack.store.memory.webhooks import MemoryWebhooks
-from shiptrack.store.port import Store, Transaction
+from shiptrack.store.port import (
+    FoundPackage,
+    PackageWritesListener,
+    Store,
+    Transaction,
+    WrittenPackages,
+)
 
 
 class MemoryTransaction:
     """Every aggregate's interface on one state of the tables."""
 
-    def __init__(self, tables: Tables) -> None:
+    def __init__(self, tables: Tables, written: WrittenPackages | None = None) -> None:
         self.accounts = MemoryAccounts(tables)
         self.connections = MemoryConnections(tables)
         self.webhooks = MemoryWebhooks(tables)
-        self.packages = MemoryPackages(tables)
+        self.packages = MemoryPackages(tables, written)
         self.outbox = MemoryOutbox(tables)
         self.signing_keys = MemorySigningKeys(tables)
         self.installation = MemoryInstallation(tables)
@@ -44,6 +49,7 @@ class MemoryStore:
     def __init__(self) -> None:
         self._committed = Tables.empty(Ids())
         self._write_lock = asyncio.Lock()
+        self._package_listeners: list[PackageWritesListener] = []
 
     @property
     def kind(self) -> str:
@@ -68,28 +74,36 @@ class MemoryStore:
 
     async def find_package(
         self, *, account_id: int, carrier_code: str, tracking_number: str
-    ) -> tuple[Subscription, list[TrackEvent]] | None:
-        """The account's subscription to a package and its scans."""
-        return await MemoryTransaction(self._committed).packages.find_with_events(
+    ) -> FoundPackage | None:
+        """The account's subscription to a package and its history."""
+        return MemoryTransaction(self._committed).packages.found(
             account_id=account_id, carrier_code=carrier_code, tracking_number=tracking_number
         )
 
-    async def find_by_public_token(
-        self, token: str
-    ) -> tuple[Subscription, list[TrackEvent]] | None:
-        """The package a public page token names, and its scans."""
-        return await MemoryTransaction(self._committed).packages.by_public_token(token)
+    async def find_by_public_token(self, token: str) -> FoundPackage | None:
+        """The package a public page token names, and its history."""
+        return MemoryTransaction(self._committed).packages.found_by_token(token)
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[Transaction]:
         """A transaction that commits when the block ends without an exception."""
-        async with self._write_lock:
-            working = self._committed.for_writing()
-            try:
-                yield MemoryTransaction(working)
-            finally:
-                working.freeze()
-            self._committed = working
+        written = WrittenPackages()
+        try:
+            async with self._write_lock:
+                working = self._committed.for_writing()
+                try:
+                    yield MemoryTransaction(working, written)
+                finally:
+                    working.freeze()
+                self._committed = working
+        finally:
+            if written:
+                for listener in self._package_listeners:
+                    listener(written)
+
+    def watch_package_writes(self, listener: PackageWritesListener) -> None:
+        """See :meth:`shiptrack.store.port.Store.watch_package_writes`."""
+        self._package_listeners.append(listener)
 
     async def schema_problem(self) -> str | None:
         """Nothing to migrate: ``None``."""
