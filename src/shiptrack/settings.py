@@ -86,7 +86,8 @@ class Settings(BaseSettings):
         default=2.0,
         ge=0,
         description="How long a process reuses what it read about API keys, carrier connections "
-        "and webhooks; changes made through another process take effect within this time.",
+        "and webhooks, and its GET /v1/tracking answers; changes made through another process "
+        "take effect within this time, changes made through the same process at once.",
     )
     access_log: bool = Field(
         default=True, description="Log every HTTP request (logger shiptrack.access, at info)."
