@@ -111,8 +111,11 @@ def measure_shiptrack(
     *,
     sqlite_synchronous: str,
     metrics: bool,
+    cache_seconds: float | None = None,
 ) -> dict[str, dict[str, float]]:
-    """One run of start-tracking and GET on a fresh database, with metrics on or off."""
+    """One run of start-tracking and GET on a fresh database, with metrics on or off (and
+    ``SHIPTRACK_CACHE_SECONDS`` when given; else its default)."""
+    cache = {} if cache_seconds is None else {"SHIPTRACK_CACHE_SECONDS": str(cache_seconds)}
     with database(kind) as url, tempfile.TemporaryDirectory() as home:
         env = env_for(
             url,
@@ -120,6 +123,7 @@ def measure_shiptrack(
             SHIPTRACK_RUN_WORKERS="false",
             SHIPTRACK_SQLITE_SYNCHRONOUS=sqlite_synchronous,
             SHIPTRACK_METRICS=str(metrics).lower(),
+            **cache,
         )
         cli(env, "db", "upgrade")
         key = prepare_account(env)

@@ -3,6 +3,7 @@ against the raw-driver ceilings of ``bench/raw_ceilings.py``, in the same run, o
 
 python -m bench.ceilings --database sqlite --processes 1 --seconds 10 --runs 3
 python -m bench.ceilings --database postgresql --processes 2
+python -m bench.ceilings --database sqlite --cache both   (kept GET answers on and off, same run)
 
 Each run measures shiptrack (a fresh database, 200 packages, wrk 2 threads x 64 connections on
 each endpoint), then the raw ceiling app on a fresh database of its own with the same load. The
@@ -48,14 +49,31 @@ def measure_ceiling(kind: str, processes: int, seconds: int, connections: int) -
             }
 
 
-def measure(kind: str, processes: int, seconds: int, runs: int, connections: int) -> dict[str, Any]:
-    """Medians of ``runs`` runs of shiptrack and the raw ceilings, and their ratios."""
+#: ``--cache``: the ``SHIPTRACK_CACHE_SECONDS`` of the shiptrack servers a run measures (``None``:
+#: the default, 2 s; ``0``: every GET reads the database).
+CACHE_MODES: dict[str, tuple[float | None, ...]] = {"on": (None,), "off": (0,), "both": (None, 0)}
+
+
+def measure(
+    kind: str, processes: int, seconds: int, runs: int, connections: int, cache: str = "on"
+) -> dict[str, Any]:
+    """Medians of ``runs`` runs of shiptrack and the raw ceilings, and their ratios. With
+    ``cache`` ``both``, shiptrack without kept answers is ``shiptrack_nocache_*``."""
     results: dict[str, list[dict[str, float]]] = {}
+    servers: list[tuple[str, float | None]] = [
+        (
+            "shiptrack" if cache_seconds is None or cache == "off" else "shiptrack_nocache",
+            cache_seconds,
+        )
+        for cache_seconds in CACHE_MODES[cache]
+    ]
     for run in range(runs):
         # Alternate which goes first, so that neither always meets a warmer machine.
-        order = ("shiptrack", "ceiling") if run % 2 == 0 else ("ceiling", "shiptrack")
-        for who in order:
-            if who == "shiptrack":
+        order = [*servers, ("ceiling", None)]
+        for who, cache_seconds in order if run % 2 == 0 else reversed(order):
+            if who == "ceiling":
+                figures = measure_ceiling(kind, processes, seconds, connections)
+            else:
                 figures = measure_shiptrack(
                     kind,
                     processes,
@@ -63,19 +81,20 @@ def measure(kind: str, processes: int, seconds: int, runs: int, connections: int
                     connections,
                     sqlite_synchronous="full",
                     metrics=True,
+                    cache_seconds=cache_seconds,
                 )
-            else:
-                figures = measure_ceiling(kind, processes, seconds, connections)
             for name, measured in figures.items():
                 results.setdefault(f"{who}_{name}", []).append(measured)
     summary: dict[str, Any] = {
         name: {field: median([r[field] for r in values]) for field in values[0]}
         for name, values in results.items()
     }
-    for endpoint in ("get", "start"):
-        ours, ceiling = summary[f"shiptrack_{endpoint}"], summary[f"ceiling_{endpoint}"]
-        summary[f"{endpoint}_ratio"] = ours["rps"] / ceiling["rps"]
-        summary[f"{endpoint}_p99_ratio"] = ours["p99_ms"] / ceiling["p99_ms"]
+    for who, _ in servers:
+        for endpoint in ("get", "start"):
+            ours, ceiling = summary[f"{who}_{endpoint}"], summary[f"ceiling_{endpoint}"]
+            label = endpoint if who == "shiptrack" else f"{endpoint}_nocache"
+            summary[f"{label}_ratio"] = ours["rps"] / ceiling["rps"]
+            summary[f"{label}_p99_ratio"] = ours["p99_ms"] / ceiling["p99_ms"]
     return {
         "scenario": "ceilings",
         "database": kind,
@@ -83,6 +102,7 @@ def measure(kind: str, processes: int, seconds: int, runs: int, connections: int
         "connections": connections,
         "seconds": seconds,
         "runs": runs,
+        "cache": cache,
         "machine": machine(),
         "results": summary,
     }
@@ -95,8 +115,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument(
+        "--cache", choices=sorted(CACHE_MODES), default="on", help="kept GET answers (default on)"
+    )
     args = parser.parse_args()
-    report = measure(args.database, args.processes, args.seconds, args.runs, args.connections)
+    report = measure(
+        args.database, args.processes, args.seconds, args.runs, args.connections, args.cache
+    )
     print(json.dumps(report, indent=2))
 
 

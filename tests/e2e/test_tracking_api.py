@@ -1130,3 +1130,26 @@ def test_the_successor_is_the_accounts_connection_not_another_accounts(
         )
     finally:
         stranger.client.close()
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"carrier_code": "u" * 41, "tracking_number": "x" * 201},
+        {"carrier_code": "", "tracking_number": ""},
+        {"carrier_code": "ups", "tracking_number": UPS_NUMBER, "carrier_id": ""},
+        {"carrier_code": "ups", "tracking_numbr": UPS_NUMBER},
+        {"carrier_code": "pony_express", "tracking_number": UPS_NUMBER},
+        {"carrier_code": "ups"},
+    ],
+)
+def test_get_refuses_a_bad_query_with_exactly_the_errors_start_gives(
+    tracker: Tenant, query: dict[str, str]
+) -> None:
+    """``GET /v1/tracking`` is served by a lean route of its own (README, "Performance"): it must
+    not answer a single byte differently from the routes FastAPI validates."""
+    got = call(tracker, "get", **query)
+    started = call(tracker, "start", **query)
+
+    assert got.status_code == started.status_code == 400
+    assert got.json()["errors"] == started.json()["errors"]

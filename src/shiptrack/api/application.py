@@ -100,6 +100,8 @@ def build_api(
         routers.append(metrics.router)
     for router in routers:
         app.include_router(router)
+    # Served first: see the route's docstring.
+    app.router.routes.insert(0, tracking.lean_get_route())
     errors.install(app)
     if parts.sessions is not None:
         pages.install(

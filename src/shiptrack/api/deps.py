@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Protocol, TypeVar
 
@@ -76,13 +76,18 @@ def _part(get: Callable[[ApiParts], T]) -> Callable[[Request], Awaitable[T]]:
     return dependency
 
 
-async def _account(request: Request, _key: str | None = Security(_api_key)) -> Account:
+def account_of(request: Request) -> Account:
+    """The account whose key the edge middleware checked."""
     account: Account | None = getattr(request.state, "account", None)
     if account is None:  # only reachable if a route is mounted outside /v1 by mistake
         raise Unauthorized(
             "The API key is invalid. Please see https://www.shipengine.com/docs/auth"
         )
     return account
+
+
+async def _account(request: Request, _key: str | None = Security(_api_key)) -> Account:
+    return account_of(request)
 
 
 SettingsDep = Annotated[Settings, Depends(_part(lambda parts: parts.settings))]
@@ -110,24 +115,28 @@ def strict_query(*allowed: str) -> Callable[[Request], Awaitable[None]]:
     A misspelt parameter (``tracking_numbr``) is an error a client wants to hear about, not a
     silently ignored filter.
     """
-    allowed_set = frozenset(allowed)
 
     async def check(request: Request) -> None:
-        seen: set[str] = set()
-        problems: list[ErrorDetail] = []
-        for name, _ in request.query_params.multi_items():
-            if name not in allowed_set:
-                expected = ", ".join(allowed) or "no query parameters"
-                message = f"Unknown query parameter {name[:40]!r}; this endpoint takes {expected}"
-            elif name in seen:
-                message = f"Query parameter {name!r} is given more than once"
-            else:
-                seen.add(name)
-                continue
-            problems.append(
-                ErrorDetail("validation", "invalid_field_value", message, field_name=name[:40])
-            )
-        if problems:
-            raise ValidationFailed(problems[0].message, details=problems)
+        check_query(request.query_params.multi_items(), allowed)
 
     return check
+
+
+def check_query(items: Iterable[tuple[str, str]], allowed: Sequence[str]) -> None:
+    """Refuse (``400``) query parameters not in ``allowed``, or given more than once."""
+    seen: set[str] = set()
+    problems: list[ErrorDetail] = []
+    for name, _ in items:
+        if name not in allowed:
+            expected = ", ".join(allowed) or "no query parameters"
+            message = f"Unknown query parameter {name[:40]!r}; this endpoint takes {expected}"
+        elif name in seen:
+            message = f"Query parameter {name!r} is given more than once"
+        else:
+            seen.add(name)
+            continue
+        problems.append(
+            ErrorDetail("validation", "invalid_field_value", message, field_name=name[:40])
+        )
+    if problems:
+        raise ValidationFailed(problems[0].message, details=problems)
