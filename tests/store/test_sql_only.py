@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from datetime import timedelta
 from typing import Any
 
+import asyncpg
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -36,9 +37,12 @@ from tests.store.seeds import (
 )
 
 
-def _postgresql_only(store: SqlStore) -> None:
+def _postgresql_only(
+    store: SqlStore,
+    why: str = "SQLite has one writer at a time: claims are serialised by its write lock",
+) -> None:
     if store.database.is_sqlite:
-        pytest.skip("SQLite has one writer at a time: claims are serialised by its write lock")
+        pytest.skip(why)
 
 
 async def _while_held(
@@ -291,3 +295,41 @@ async def test_postgresql_callers_wait_their_turn_for_a_connection_then_get_503(
         await second.__aexit__(None, None, None)
     finally:
         await database.dispose()
+
+
+async def _kill_every_connection_of(store: SqlStore) -> None:
+    """End every server connection to the store's database, as a restart does."""
+    url = store.database.engine.url.set(drivername="postgresql")
+    killer = await asyncpg.connect(url.render_as_string(hide_password=False))
+    try:
+        await killer.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    finally:
+        await killer.close()
+
+
+async def test_a_quick_read_whose_connection_is_lost_under_it_is_read_again(
+    sql_store: SqlStore,
+) -> None:
+    """A restart or failover after the checkout ping must not reach the client: the read runs
+    once more on a fresh connection. A second loss is the usual 503."""
+    _postgresql_only(sql_store, "SQLite has no server whose restart could end a connection")
+    account_id = await new_account(sql_store)
+    tries: list[int] = []
+
+    async def read(tx: Transaction, *, losses: int) -> object:
+        tries.append(1)
+        if len(tries) <= losses:
+            await _kill_every_connection_of(sql_store)  # this one's too, after its ping
+        found = await tx.accounts.get(account_id)
+        return None if found is None else found.id
+
+    assert await sql_store.read_quickly(lambda tx: read(tx, losses=1)) == account_id
+    assert len(tries) == 2
+
+    tries.clear()
+    with pytest.raises(ServiceUnavailable):
+        await sql_store.read_quickly(lambda tx: read(tx, losses=2))
+    assert len(tries) == 2

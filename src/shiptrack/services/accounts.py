@@ -77,7 +77,6 @@ class Accounts:
         """The account of a live key (remembered for ``SHIPTRACK_CACHE_SECONDS``)."""
 
         async def load() -> Account | None:
-            async with self.store.quick_read() as tx:
-                return await tx.accounts.account_for_key(key)
+            return await self.store.read_quickly(lambda tx: tx.accounts.account_for_key(key))
 
         return await self.keys.get_or_load(hash_api_key(key), load)

@@ -371,12 +371,14 @@ class Tracking:
     async def tracking_setup(self, account: Account) -> TrackingSetup:
         """The account's setup, from the cache when it is fresh."""
 
+        async def read(tx: Transaction) -> TrackingSetup:
+            return TrackingSetup(
+                connections=tuple(await tx.connections.of_account(account.id)),
+                has_track_webhook=await tx.webhooks.has(account.id, "track"),
+            )
+
         async def load() -> TrackingSetup:
-            async with self.store.quick_read() as tx:
-                return TrackingSetup(
-                    connections=tuple(await tx.connections.of_account(account.id)),
-                    has_track_webhook=await tx.webhooks.has(account.id, "track"),
-                )
+            return await self.store.read_quickly(read)
 
         setup = await self.setups.get_or_load(account.id, load)
         assert setup is not None  # load never answers None

@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -114,6 +114,20 @@ class Database:
                 yield await conn.execution_options(**{_QUICK: True})
             else:
                 yield await conn.execution_options(isolation_level="AUTOCOMMIT")
+
+    async def quick_read_once_more(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        """``work`` on a :meth:`quick_read` connection and, when that connection is lost under
+        it (a database restart, a failover, a killed backend), once more on a fresh one: a read
+        is safe to repeat, and the checkout ping cannot see a connection lost after it. A second
+        loss, or a database that is down, is the usual ``503``."""
+        try:
+            async with self.quick_read() as conn:
+                return await work(conn)
+        except ServiceUnavailable as error:
+            if error.__cause__ is None:  # every connection busy: no connection was lost
+                raise
+        async with self.quick_read() as conn:
+            return await work(conn)
 
     @asynccontextmanager
     async def _slot(self) -> AsyncIterator[None]:

@@ -13,11 +13,11 @@ of the engine and the use cases). One contract test suite (``tests/store``) runs
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from shiptrack.domain.accounts import Account, ApiKey, Connection
 from shiptrack.domain.changes import StoredEvent
@@ -39,6 +39,8 @@ from shiptrack.domain.package_list import PackageFilter, PageRequest
 from shiptrack.domain.tracking import StartRequest, Subscription, TrackEvent
 from shiptrack.domain.webhooks import SIGNATURE_SCHEMES, Webhook, WebhookChanges, WebhookHeader
 from shiptrack.store import histories as stored_histories
+
+T = TypeVar("T")
 
 # --- values only the store hands out or takes in ------------------------------------------------
 
@@ -592,6 +594,11 @@ class Store(Protocol):
 
     def quick_read(self) -> AbstractAsyncContextManager[Transaction]:
         """Reads that need no snapshot across statements (the hot read paths)."""
+        ...
+
+    async def read_quickly(self, work: Callable[[Transaction], Awaitable[T]]) -> T:
+        """``work`` in a :meth:`quick_read`, repeated once on a fresh connection when the first
+        is lost under it (a database restart or failover must be invisible to the hot paths)."""
         ...
 
     async def find_package(

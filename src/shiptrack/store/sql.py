@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -30,6 +31,8 @@ from shiptrack.store.port import (
 )
 from shiptrack.store.signing_keys import SqlSigningKeys
 from shiptrack.store.webhooks import SqlWebhooks
+
+T = TypeVar("T")
 
 
 class SqlTransaction:
@@ -69,6 +72,10 @@ class SqlStore:
         async with self.database.quick_read() as conn:
             yield SqlTransaction(conn)
 
+    async def read_quickly(self, work: Callable[[Transaction], Awaitable[T]]) -> T:
+        """See :meth:`shiptrack.store.port.Store.read_quickly`."""
+        return await self.database.quick_read_once_more(lambda conn: work(SqlTransaction(conn)))
+
     async def find_package(
         self, *, account_id: int, carrier_code: str, tracking_number: str
     ) -> FoundPackage | None:
@@ -84,8 +91,11 @@ class SqlStore:
     async def _read_one(self, statement: sa.Select[tuple[object, ...]]) -> FoundPackage | None:
         if self.database.is_sqlite:
             return await self.database.read_in_thread(read_one_package(statement))
-        async with self.database.quick_read() as conn:
+
+        async def read(conn: AsyncConnection) -> FoundPackage | None:
             return found_package((await conn.execute(statement)).first())
+
+        return await self.database.quick_read_once_more(read)
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[Transaction]:

@@ -10,8 +10,9 @@ A read transaction cannot write, and a transaction cannot be used to write once 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import TypeVar
 
 from shiptrack.store.memory.accounts import MemoryAccounts
 from shiptrack.store.memory.connections import MemoryConnections
@@ -28,6 +29,8 @@ from shiptrack.store.port import (
     Transaction,
     WrittenPackages,
 )
+
+T = TypeVar("T")
 
 
 class MemoryTransaction:
@@ -71,6 +74,10 @@ class MemoryStore:
     async def quick_read(self) -> AsyncIterator[Transaction]:
         """Reads that need no snapshot across statements (here: a snapshot all the same)."""
         yield MemoryTransaction(self._committed)
+
+    async def read_quickly(self, work: Callable[[Transaction], Awaitable[T]]) -> T:
+        """``work`` on the committed state (nothing here is ever lost)."""
+        return await work(MemoryTransaction(self._committed))
 
     async def find_package(
         self, *, account_id: int, carrier_code: str, tracking_number: str
