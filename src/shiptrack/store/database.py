@@ -22,6 +22,7 @@ commit, which group commit (``engine.batching``) shares among everything written
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -103,10 +104,12 @@ class Database:
                 yield conn
 
     @asynccontextmanager
-    async def quick_read(self) -> AsyncIterator[AsyncConnection]:
+    async def quick_read(self, *, ping: bool = True) -> AsyncIterator[AsyncConnection]:
         """A connection for reads that need no snapshot across statements (each statement sees
-        the latest commit): no BEGIN and COMMIT round trips, which the hot read paths notice."""
-        async with self._slot(), _unavailable_as_503(), self.engine.connect() as conn:
+        the latest commit): no BEGIN and COMMIT round trips, which the hot read paths notice.
+        ``ping=False``: a pooled connection is not checked first (see
+        :meth:`quick_read_once_more`)."""
+        async with self._slot(), _unavailable_as_503(), self._connection(ping=ping) as conn:
             if self.is_sqlite:
                 # The driver is in autocommit already (see _configure_sqlite): telling the BEGIN
                 # listener to stay quiet is enough. Switching the isolation level instead would
@@ -121,13 +124,29 @@ class Database:
         is safe to repeat, and the checkout ping cannot see a connection lost after it. A second
         loss, or a database that is down, is the usual ``503``."""
         try:
-            async with self.quick_read() as conn:
+            # Unchecked: a lost connection costs this read a second try, where the ping would
+            # cost every read a round trip. The second try's connection is checked.
+            async with self.quick_read(ping=False) as conn:
                 return await work(conn)
         except ServiceUnavailable as error:
             if error.__cause__ is None:  # every connection busy: no connection was lost
                 raise
         async with self.quick_read() as conn:
             return await work(conn)
+
+    @asynccontextmanager
+    async def _connection(self, *, ping: bool) -> AsyncIterator[AsyncConnection]:
+        """A pooled connection, checked on checkout unless ``ping`` is false."""
+        connection = self.engine.connect()
+        unchecked = _UNCHECKED.set(not ping)
+        try:
+            await connection.start()
+        finally:
+            _UNCHECKED.reset(unchecked)
+        try:
+            yield connection
+        finally:
+            await asyncio.shield(connection.close())
 
     @asynccontextmanager
     async def _slot(self) -> AsyncIterator[None]:
@@ -243,10 +262,18 @@ def create_database(
     return Database(readers, writer=writer, thread_readers=thread_readers)
 
 
+#: Set while :meth:`Database.quick_read_once_more` checks a connection out: no ping then. A
+#: context variable reaches the pool's checkout hook, which SQLAlchemy runs in a greenlet that
+#: shares the caller's context.
+_UNCHECKED: contextvars.ContextVar[bool] = contextvars.ContextVar("unchecked", default=False)
+
+
 def _ping_on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
     """Ask the server ``SELECT 1`` in the simple protocol (one round trip, no transaction, no
     prepared statement, so pgbouncer in transaction mode is fine); a connection that fails it is
     replaced by the pool, which tries again with a new one (``DisconnectionError``)."""
+    if _UNCHECKED.get():
+        return
     try:
         # Not the empty query: asyncpg fails on its answer, which has no command tag.
         await_only(dbapi_connection.driver_connection.execute("SELECT 1"))
