@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -30,6 +30,7 @@ from shiptrack.carriers.reading import items as _list
 from shiptrack.carriers.reading import moment as _moment
 from shiptrack.carriers.reading import obj as _obj
 from shiptrack.carriers.reading import text as _text
+from shiptrack.carriers.reading import utc_and_wall
 from shiptrack.carriers.reading import when as _when
 from shiptrack.domain.changes import CarrierReport
 from shiptrack.domain.mapping import Mapped, table
@@ -127,14 +128,7 @@ def parse_timestamp(value: Any, location: str | None) -> tuple[datetime | None, 
         moment = datetime.fromisoformat(text)
     except ValueError:
         return None, text
-    wall = moment.replace(tzinfo=None)
-    local = wall.isoformat(timespec="milliseconds" if wall.microsecond else "seconds")
-    if moment.tzinfo is None:
-        zone = STATE_ZONES.get(location_state(location) or "")
-        if zone is None:
-            return None, local
-        moment = wall.replace(tzinfo=zone, fold=0)
-    return moment.astimezone(UTC), local
+    return utc_and_wall(moment, STATE_ZONES.get(location_state(location) or ""))
 
 
 def tracking_results(document: Any) -> list[dict[str, Any]]:

@@ -29,6 +29,7 @@ from shiptrack.carriers.dhl_divisions import EXPRESS, Division, event_zone, phra
 from shiptrack.carriers.reading import items as _list
 from shiptrack.carriers.reading import obj as _obj
 from shiptrack.carriers.reading import text as _text
+from shiptrack.carriers.reading import utc_and_wall
 from shiptrack.carriers.reading import when as _when
 from shiptrack.domain.changes import CarrierReport
 from shiptrack.domain.mapping import Mapped, MappingTable, table
@@ -210,11 +211,7 @@ def parse_timestamp(value: Any, zone: ZoneInfo | None = None) -> tuple[datetime 
         moment = datetime.fromisoformat(text)
     except ValueError:
         return None, None
-    wall = moment.replace(tzinfo=None)
-    local = wall.isoformat(timespec="milliseconds" if wall.microsecond else "seconds")
-    if moment.tzinfo is None and zone is not None:
-        return wall.replace(tzinfo=zone).astimezone(UTC), local
-    return (moment.astimezone(UTC) if moment.tzinfo is not None else None), local
+    return utc_and_wall(moment, zone)
 
 
 def date_text(value: Any) -> str | None:

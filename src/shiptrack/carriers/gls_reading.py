@@ -35,6 +35,7 @@ from shiptrack.carriers.reading import items as _list
 from shiptrack.carriers.reading import moment as _moment
 from shiptrack.carriers.reading import obj as _obj
 from shiptrack.carriers.reading import text as _text
+from shiptrack.carriers.reading import utc_and_wall
 from shiptrack.carriers.reading import when as _when
 from shiptrack.domain.changes import CarrierReport
 from shiptrack.domain.mapping import Mapped, table
@@ -160,14 +161,8 @@ def parse_timestamp(value: Any, country: str | None) -> tuple[datetime | None, s
         moment = datetime.fromisoformat(text)
     except ValueError:
         return None, text
-    wall = moment.replace(tzinfo=None)
-    local = wall.isoformat(timespec="milliseconds" if wall.microsecond else "seconds")
-    if moment.tzinfo is None:  # fromisoformat reads GLS's "+0200" as an offset too
-        zone = COUNTRY_ZONES.get((country or "").upper())
-        if zone is None:
-            return None, local
-        moment = wall.replace(tzinfo=zone, fold=0)
-    return moment.astimezone(UTC), local
+    # fromisoformat reads GLS's "+0200" as an offset too.
+    return utc_and_wall(moment, COUNTRY_ZONES.get((country or "").upper()))
 
 
 def parcels(document: Any) -> list[dict[str, Any]]:

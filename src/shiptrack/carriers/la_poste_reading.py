@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -47,6 +47,7 @@ from shiptrack.carriers.reading import items as _list
 from shiptrack.carriers.reading import moment as _moment
 from shiptrack.carriers.reading import obj as _obj
 from shiptrack.carriers.reading import text as _text
+from shiptrack.carriers.reading import utc_and_wall
 from shiptrack.carriers.reading import when as _when
 from shiptrack.domain.changes import CarrierReport
 from shiptrack.domain.mapping import Mapped, table
@@ -141,15 +142,7 @@ def parse_timestamp(value: Any, country: str | None) -> tuple[datetime | None, s
         moment = datetime.fromisoformat(text)
     except ValueError:
         return None, text
-    wall = moment.replace(tzinfo=None)
-    local = wall.isoformat(timespec="milliseconds" if wall.microsecond else "seconds")
-    if moment.tzinfo is None:
-        zone = COUNTRY_ZONES.get(country.upper()) if country else PARIS
-        if zone is None:
-            return None, local
-        # fold=0: in the hour the clocks go back, the first (summer) reading is taken.
-        moment = wall.replace(tzinfo=zone, fold=0)
-    return moment.astimezone(UTC), local
+    return utc_and_wall(moment, COUNTRY_ZONES.get(country.upper()) if country else PARIS)
 
 
 def shipment_report(shipment: Mapping[str, Any]) -> CarrierReport:

@@ -27,13 +27,14 @@ with the winter offset.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from shiptrack.carriers.reading import moment as _moment
 from shiptrack.carriers.reading import obj as _obj
 from shiptrack.carriers.reading import text as _text
+from shiptrack.carriers.reading import utc_and_wall
 from shiptrack.carriers.reading import when as _when
 from shiptrack.domain.changes import CarrierReport
 from shiptrack.domain.mapping import Mapped, table
@@ -71,11 +72,7 @@ def parse_timestamp(value: Any) -> tuple[datetime | None, str | None]:
     moment = _parse(text)
     if moment is None:
         return None, text
-    wall = moment.replace(tzinfo=None)
-    local = wall.isoformat(timespec="milliseconds" if wall.microsecond else "seconds")
-    if moment.tzinfo is None:
-        moment = wall.replace(tzinfo=AMSTERDAM, fold=0)
-    return moment.astimezone(UTC), local
+    return utc_and_wall(moment, AMSTERDAM)
 
 
 def _parse(text: str) -> datetime | None:

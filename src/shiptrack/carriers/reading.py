@@ -4,7 +4,7 @@ trusted), and the two ways a reading module orders and reports its events' times
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from shiptrack.domain.timefmt import format_utc
@@ -34,6 +34,20 @@ def obj(value: Any) -> dict[str, Any]:
 def items(value: Any) -> list[Any]:
     """A JSON value as a list (anything else as an empty one)."""
     return value if isinstance(value, list) else []
+
+
+def utc_and_wall(parsed: datetime, zone: tzinfo | None) -> tuple[datetime | None, str]:
+    """``(occurred_at, carrier_occurred_at)`` of a carrier's time once parsed: UTC from its own
+    offset, else from ``zone`` (the wall time read there; ``fold=0``: in the hour the clocks go
+    back, the first, summer-time reading), else unknown; and the wall time as given, ISO-8601
+    without offset (milliseconds only when there are any)."""
+    wall = parsed.replace(tzinfo=None)
+    local = wall.isoformat(timespec="milliseconds" if wall.microsecond else "seconds")
+    if parsed.tzinfo is not None:
+        return parsed.astimezone(UTC), local
+    if zone is None:
+        return None, local
+    return wall.replace(tzinfo=zone, fold=0).astimezone(UTC), local
 
 
 def moment(event: TrackEvent) -> datetime:

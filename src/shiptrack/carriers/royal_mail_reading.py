@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -27,6 +27,7 @@ from shiptrack.carriers.reading import items as _list
 from shiptrack.carriers.reading import moment as _moment
 from shiptrack.carriers.reading import obj as _obj
 from shiptrack.carriers.reading import text as _text
+from shiptrack.carriers.reading import utc_and_wall
 from shiptrack.carriers.reading import when as _when
 from shiptrack.domain.changes import CarrierReport
 from shiptrack.domain.mapping import Mapped, MappingTable, table
@@ -104,11 +105,7 @@ def parse_timestamp(value: Any) -> tuple[datetime | None, str | None]:
         moment = datetime.fromisoformat(text)
     except ValueError:
         return None, None
-    wall = moment.replace(tzinfo=None)
-    local = wall.isoformat(timespec="milliseconds" if wall.microsecond else "seconds")
-    if moment.tzinfo is None:
-        moment = wall.replace(tzinfo=LONDON, fold=0)
-    return moment.astimezone(UTC), local
+    return utc_and_wall(moment, LONDON)
 
 
 def summary_pieces(document: Any) -> list[dict[str, Any]]:
