@@ -51,7 +51,7 @@ KILLS, BETWEEN_KILLS = 5, 0.3
 DOWN_FOR, SETTLE = 1.0, 0.5
 #: Answers the load must have had before the first disturbance, after each kill (sent after it)
 #: and once the database is back.
-WARM_UP = AFTER_EACH = COOL_DOWN = 2 * CLIENTS
+WARM_UP = AFTER_EACH = COOL_DOWN = CLIENTS
 
 
 def _needs_postgresql(test_database: DatabaseServer) -> None:
