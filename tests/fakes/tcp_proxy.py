@@ -110,21 +110,24 @@ class TcpProxy:
             await server.wait_closed()
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if self._server is None:  # accepted in the instant of a cut
-            writer.transport.abort()
-            return
-        try:
-            upstream_reader, upstream_writer = await asyncio.open_connection(*self.target)
-        except OSError:
-            writer.transport.abort()
-            return
-        self.connections += 1
-        ends = (writer.transport, upstream_writer.transport)
-        self._transports.update(ends)
         link = asyncio.current_task()
         assert link is not None
+        # Held from the moment it is accepted, not only once its upstream is open: a cut (or
+        # close()) while the upstream is still being opened ends this connection too, and no end
+        # of it is ever left unreferenced and open (for the garbage collector to find unclosed).
         self._links.add(link)
+        ends: list[asyncio.WriteTransport] = [writer.transport]
+        self._transports.add(writer.transport)
         try:
+            if self._server is None:  # accepted in the instant of a cut
+                return
+            try:
+                upstream_reader, upstream_writer = await asyncio.open_connection(*self.target)
+            except OSError:
+                return
+            ends.append(upstream_writer.transport)
+            self._transports.add(upstream_writer.transport)
+            self.connections += 1
             await asyncio.gather(
                 self._pipe(reader, upstream_writer), self._pipe(upstream_reader, writer)
             )
