@@ -255,6 +255,11 @@ def test_a_server_that_loses_its_database_answers_503_never_500(pg_server: Serve
                 json={"event": "track", "url": "https://example.invalid/hooks/outage"},
             )
             assert_error(response, 503, "unspecified", error_type="system")
+        # Each 503 is logged with the request_id its client got, the key's check included.
+        refused = tenant.client.get("/v1/carriers")
+        assert_error(refused, 503, "unspecified", error_type="system")
+        logged = pg_server.log.read_text()
+        assert f"request {refused.json()['request_id']} failed" in logged
         # The process itself is alive: an orchestrator must not restart it, only wait.
         assert httpx.get(f"{pg_server.url}/health").status_code == 200
 

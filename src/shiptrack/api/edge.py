@@ -16,6 +16,7 @@ import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from shiptrack.api.errors import log_server_error
 from shiptrack.api.ratelimit import BadKeyGuard, RateLimiter
 from shiptrack.api.responses import REQUEST_ID_HEADER, error_response, new_request_id
 from shiptrack.domain.apikeys import hash_api_key
@@ -100,6 +101,8 @@ class Edge:
                 scope["state"]["account"] = await self._account(scope)
             receive = await self._checked_body(scope, receive)
         except ShiptrackError as error:
+            # A 503 here (the database away while checking the key) is logged as the app's are.
+            log_server_error(error, request_id)
             await error_response(error, request_id)(scope, receive, send)
             return
 

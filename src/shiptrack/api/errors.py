@@ -39,9 +39,14 @@ def request_id_of(request: Request) -> str:
     return request_id or new_request_id()
 
 
-async def _shiptrack_error(request: Request, error: ShiptrackError) -> Response:
+def log_server_error(error: ShiptrackError, request_id: str) -> None:
+    """Log an error answered with a 5xx (the database away, a carrier down) with its cause."""
     if error.status_code >= 500:
-        log.error("request %s failed: %s", request_id_of(request), error, exc_info=error.__cause__)
+        log.error("request %s failed: %s", request_id, error, exc_info=error.__cause__)
+
+
+async def _shiptrack_error(request: Request, error: ShiptrackError) -> Response:
+    log_server_error(error, request_id_of(request))
     return error_response(error, request_id_of(request))
 
 
