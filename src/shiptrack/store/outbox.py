@@ -146,7 +146,7 @@ class SqlOutbox:
         )
         capped = per_webhook is not None or default_per_webhook is not None
         due = (
-            sa.select(deliveries.c.id, deliveries.c.webhook_id)
+            sa.select(deliveries.c.id, deliveries.c.webhook_id, deliveries.c.next_attempt_at)
             .join(webhooks, webhooks.c.id == deliveries.c.webhook_id)
             .where(
                 deliveries.c.state == PENDING,
@@ -161,19 +161,39 @@ class SqlOutbox:
         )
         if skip_webhooks:
             due = due.where(deliveries.c.webhook_id.notin_(list(skip_webhooks)))
-        picked: list[int] = []
-        taken: dict[int, int] = {}
-        for row in await self._conn.execute(due):
-            if len(picked) >= limit:
-                break
-            if capped:
-                free = (per_webhook or {}).get(row.webhook_id, default_per_webhook or limit)
-                if taken.get(row.webhook_id, 0) >= free:
-                    continue
-                taken[row.webhook_id] = taken.get(row.webhook_id, 0) + 1
-            picked.append(row.id)
-        if not picked:
-            return []
+        picked: sa.Select[tuple[int]]
+        if capped:
+            # Each webhook's free slots are applied by the database (a row number within each
+            # webhook, oldest due first), so only the rows picked travel back, not every due row
+            # looked at.
+            locked = due.subquery("locked")
+            free = {int(k): int(v) for k, v in (per_webhook or {}).items()}
+            default = int(default_per_webhook or limit)
+            cap: sa.ColumnElement[int] = (
+                sa.case(free, value=locked.c.webhook_id, else_=default)
+                if free
+                else sa.literal(default, sa.Integer)
+            )
+            ranked = sa.select(
+                locked.c.id,
+                locked.c.next_attempt_at,
+                sa.func.row_number()
+                .over(
+                    partition_by=locked.c.webhook_id,
+                    order_by=(locked.c.next_attempt_at, locked.c.id),
+                )
+                .label("place"),
+                cap.label("cap"),
+            ).subquery("ranked")
+            picked = (
+                sa.select(ranked.c.id)
+                .where(ranked.c.place <= ranked.c.cap)
+                .order_by(ranked.c.next_attempt_at)
+                .limit(limit)
+            )
+        else:
+            picked = sa.select(due.subquery("locked").c.id)
+        # One statement: the rows picked are leased and read back.
         claimed = await self._conn.execute(
             deliveries.update()
             .where(deliveries.c.id.in_(picked))
