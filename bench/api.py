@@ -112,9 +112,10 @@ def measure_shiptrack(
     sqlite_synchronous: str,
     metrics: bool,
     cache_seconds: float | None = None,
+    order: tuple[str, ...] = ("start", "get"),
 ) -> dict[str, dict[str, float]]:
     """One run of start-tracking and GET on a fresh database, with metrics on or off (and
-    ``SHIPTRACK_CACHE_SECONDS`` when given; else its default)."""
+    ``SHIPTRACK_CACHE_SECONDS`` when given; else its default), in ``order``."""
     cache = {} if cache_seconds is None else {"SHIPTRACK_CACHE_SECONDS": str(cache_seconds)}
     with database(kind) as url, tempfile.TemporaryDirectory() as home:
         env = env_for(
@@ -142,15 +143,16 @@ def measure_shiptrack(
                     headers={"API-Key": key},
                 ).raise_for_status()
             wrk_env = {"BENCH_KEY": key, "BENCH_PREFIX": prefix, "BENCH_COUNT": "200"}
+            scripts = {"start": "start_tracking.lua", "get": "get_tracking.lua"}
             return {
                 name: wrk(
                     server.url,
-                    script=BENCH / script,
+                    script=BENCH / scripts[name],
                     connections=connections,
                     seconds=seconds,
                     env=wrk_env,
                 )
-                for name, script in (("start", "start_tracking.lua"), ("get", "get_tracking.lua"))
+                for name in order
             }
 
 

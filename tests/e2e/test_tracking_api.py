@@ -1143,13 +1143,14 @@ def test_the_successor_is_the_accounts_connection_not_another_accounts(
         {"carrier_code": "ups"},
     ],
 )
-def test_get_refuses_a_bad_query_with_exactly_the_errors_start_gives(
+def test_the_lean_routes_refuse_a_bad_query_with_exactly_the_errors_stop_gives(
     tracker: Tenant, query: dict[str, str]
 ) -> None:
-    """``GET /v1/tracking`` is served by a lean route of its own (README, "Performance"): it must
-    not answer a single byte differently from the routes FastAPI validates."""
-    got = call(tracker, "get", **query)
-    started = call(tracker, "start", **query)
-
-    assert got.status_code == started.status_code == 400
-    assert got.json()["errors"] == started.json()["errors"]
+    """``GET /v1/tracking`` and ``POST /v1/tracking/start`` are served by lean routes of their own
+    (README, "Freshness"): they must not answer differently from the route FastAPI validates."""
+    stopped = call(tracker, "stop", **query)
+    assert stopped.status_code == 400
+    for action in ("get", "start"):
+        answer = call(tracker, action, **query)
+        assert answer.status_code == 400
+        assert answer.json()["errors"] == stopped.json()["errors"], action

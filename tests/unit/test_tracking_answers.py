@@ -29,9 +29,9 @@ class Clock:
         return self.now
 
 
-def answers(ttl: float = 2.0) -> tuple[TrackingAnswers, Clock]:
+def answers(ttl: float = 2.0, spread: float = 0.0) -> tuple[TrackingAnswers, Clock]:
     clock = Clock()
-    return TrackingAnswers(ttl, clock=clock), clock
+    return TrackingAnswers(ttl, clock=clock, spread=lambda: spread), clock
 
 
 def test_an_answer_is_served_until_its_time_is_up() -> None:
@@ -41,6 +41,25 @@ def test_an_answer_is_served_until_its_time_is_up() -> None:
     assert kept.fresh(KEY) == b"{}"
     clock.now += 0.1
     assert kept.fresh(KEY) is None
+
+
+def test_answers_kept_together_expire_apart_but_never_beyond_the_time() -> None:
+    # The most an answer can be cut short: kept half the time.
+    kept, clock = answers(ttl=2.0, spread=1.0)
+    kept.keep(KEY, 7, b"{}", kept.ticket())
+    clock.now += 0.9
+    assert kept.fresh(KEY) == b"{}"
+    clock.now += 0.1
+    assert kept.fresh(KEY) is None
+
+    spread = TrackingAnswers(2.0, clock=clock)
+    for number in range(50):
+        spread.keep((1, "ups", str(number)), number, b"{}", spread.ticket())
+    clock.now += 1.5
+    alive = sum(spread.fresh((1, "ups", str(number))) is not None for number in range(50))
+    assert 0 < alive < 50  # some expired already, some not yet
+    clock.now += 0.5
+    assert all(spread.fresh((1, "ups", str(number))) is None for number in range(50))
 
 
 def test_no_time_keeps_nothing() -> None:

@@ -100,8 +100,8 @@ def build_api(
         routers.append(metrics.router)
     for router in routers:
         app.include_router(router)
-    # Served first: see the route's docstring.
-    app.router.routes.insert(0, tracking.lean_get_route())
+    # Served first: see lean_routes.
+    app.router.routes[:0] = tracking.lean_routes()
     errors.install(app)
     if parts.sessions is not None:
         pages.install(

@@ -129,13 +129,24 @@ async def _lean_get_tracking_log(request: Request) -> Response:
     return Response(answer, media_type="application/json")
 
 
-def lean_get_route() -> Route:
-    """``GET /v1/tracking`` as served: ahead of the documented route above, the same answers
-    without FastAPI's parameter and dependency solving, which cost half the CPU of an answer
-    already kept (BENCHMARKS.md, 0f). The documented route stays for the OpenAPI document."""
-    route = Route(router.prefix, _lean_get_tracking_log, methods=["GET"])
-    route.methods = {"GET"}  # Starlette adds HEAD; the documented route does not take it
-    return route
+async def _lean_start_tracking(request: Request) -> Response:
+    parts: ApiParts = request.app.state.parts
+    await parts.tracking.start(account_of(request), package_query(request))
+    return Response(status_code=204)
+
+
+def lean_routes() -> list[Route]:
+    """``GET /v1/tracking`` and ``POST /v1/tracking/start`` as served, the two endpoints clients
+    call most: ahead of the documented routes above, the same answers without FastAPI's
+    parameter and dependency solving, which cost half the CPU of a kept answer (BENCHMARKS.md,
+    0f). The documented routes stay for the OpenAPI document."""
+    routes = [
+        Route(router.prefix, _lean_get_tracking_log, methods=["GET"]),
+        Route(f"{router.prefix}/start", _lean_start_tracking, methods=["POST"]),
+    ]
+    for route in routes:
+        route.methods = set(route.methods or ()) - {"HEAD"}  # Starlette adds HEAD to GET
+    return routes
 
 
 @router.post(
