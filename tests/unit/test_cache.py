@@ -91,3 +91,64 @@ def test_without_a_lifetime_every_call_reads_afresh() -> None:
         return values, load.calls
 
     assert asyncio.run(go()) == ([1, 2, 3], 3)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_value_past_half_its_life_is_read_again_without_anyone_waiting() -> None:
+    async def go() -> None:
+        clock = Clock()
+        cache: TTLCache[str, int] = TTLCache(10, clock=clock)
+        load = Loader(delay=0.01)
+        assert await cache.get_or_load("key", load) == 1
+
+        clock.now = 4  # first half: served, nothing read
+        assert await cache.get_or_load("key", load) == 1
+        assert load.calls == 1
+
+        clock.now = 6  # second half: served at once, read again in the background
+        assert await cache.get_or_load("key", load) == 1
+        assert await cache.get_or_load("key", load) == 1  # one refresh at a time
+        await asyncio.sleep(0.05)
+        assert load.calls == 2
+        clock.now = 14  # the refreshed value lives from 6 to 16
+        assert await cache.get_or_load("key", Loader(delay=0)) == 2
+
+    asyncio.run(go())
+
+
+def test_a_failed_refresh_leaves_the_value_to_expire_on_time() -> None:
+    async def go() -> None:
+        clock = Clock()
+        cache: TTLCache[str, int] = TTLCache(10, clock=clock)
+        assert await cache.get_or_load("key", Loader()) == 1
+        clock.now = 6
+        assert await cache.get_or_load("key", Loader(fail=True)) == 1
+        await asyncio.sleep(0.05)
+        clock.now = 10  # never served past its time: the next request reads
+        fresh = Loader()
+        assert await cache.get_or_load("key", fresh) == 1 and fresh.calls == 1
+
+    asyncio.run(go())
+
+
+def test_a_change_during_a_refresh_is_not_hidden_by_it() -> None:
+    async def go() -> None:
+        clock = Clock()
+        cache: TTLCache[str, int] = TTLCache(10, clock=clock)
+        assert await cache.get_or_load("key", Loader()) == 1
+        clock.now = 6
+        slow = Loader(delay=0.05)
+        assert await cache.get_or_load("key", slow) == 1
+        cache.forget("key")  # the key was revoked through this process meanwhile
+        await asyncio.sleep(0.1)
+        after = Loader()
+        assert await cache.get_or_load("key", after) == 1 and after.calls == 1
+
+    asyncio.run(go())
