@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Hashable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -105,7 +105,7 @@ class TTLCache(Generic[K, V]):
         self._loading.clear()
 
 
-def _quietly(refresh: asyncio.Future[object]) -> None:
+def _quietly(refresh: asyncio.Future[Any]) -> None:
     """A background refresh's failure is nobody's to handle: the entry expires and the next
     request reads (and reports) it."""
     if not refresh.cancelled():
