@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -44,17 +45,23 @@ def _admin(url: str, statement: str) -> None:
         pool.submit(asyncio.run, _admin_async(url, statement)).result()
 
 
-async def _admin_async(url: str, statement: str) -> None:
+async def admin_connection(url: str, *, database: str | None = None) -> Any:
+    """A plain asyncpg connection to the PostgreSQL server of ``url``: to its database, or to
+    ``database`` (``postgres`` to drop or kill what ``url`` names)."""
     import asyncpg
 
     parsed = make_url(url)
-    conn = await asyncpg.connect(
+    return await asyncpg.connect(
         host=parsed.host or "127.0.0.1",
         port=parsed.port or 5432,
         user=parsed.username or "postgres",
         password=parsed.password,
-        database=parsed.database or "postgres",
+        database=database or parsed.database or "postgres",
     )
+
+
+async def _admin_async(url: str, statement: str) -> None:
+    conn = await admin_connection(url)
     try:
         await conn.execute(statement)
     finally:

@@ -35,7 +35,14 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.conftest import DatabaseServer, Server, assert_error, cli_env, make_tenant
+from tests.conftest import (
+    DatabaseServer,
+    Server,
+    admin_connection,
+    assert_error,
+    cli_env,
+    make_tenant,
+)
 from tests.conftest import start_server as start_shiptrack
 from tests.fakes.tcp_proxy import TcpProxy, proxying
 from tests.support import eventually, get_tracking, start_tracking
@@ -219,23 +226,14 @@ def proxied_server(test_database: DatabaseServer, tmp_path: Path) -> Iterator[Pr
 
 
 async def _terminate(url: str) -> int:
-    import asyncpg
-
-    parsed = make_url(url)
-    conn = await asyncpg.connect(
-        host=parsed.host or "127.0.0.1",
-        port=parsed.port or 5432,
-        user=parsed.username or "postgres",
-        password=parsed.password,
-        database="postgres",
-    )
+    conn = await admin_connection(url, database="postgres")
     try:
         killed = await conn.fetchval(
             "SELECT count(*) FROM ("
             "  SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
             "  WHERE datname = $1 AND pid <> pg_backend_pid()"
             ") AS terminated",
-            parsed.database,
+            make_url(url).database,
         )
         return int(killed)
     finally:

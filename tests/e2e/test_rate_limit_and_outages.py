@@ -23,6 +23,7 @@ from shiptrack.app import build
 from tests.conftest import (
     DatabaseServer,
     Server,
+    admin_connection,
     assert_error,
     cli_env,
     free_port,
@@ -54,16 +55,7 @@ def serve_once(env: dict[str, str], timeout: float = 30) -> subprocess.Completed
 
 
 async def _pg_admin(url: str, *statements: str) -> None:
-    import asyncpg
-
-    parsed = make_url(url)
-    conn = await asyncpg.connect(
-        host=parsed.host or "127.0.0.1",
-        port=parsed.port or 5432,
-        user=parsed.username or "postgres",
-        password=parsed.password,
-        database="postgres",
-    )
+    conn = await admin_connection(url, database="postgres")
     try:
         for statement in statements:
             await conn.execute(statement)
