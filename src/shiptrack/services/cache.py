@@ -9,8 +9,7 @@ When an entry expires under load, the requests that miss it at once share one re
 (:meth:`TTLCache.get_or_load`) instead of each taking a database connection of its own. An entry
 in the second half of its life is read again in the background by the first request that uses it
 (refresh ahead), so a key every request needs does not make them all wait for that read each time
-it expires (a stall of every request of the account, every ``SHIPTRACK_CACHE_SECONDS``, was most
-of ``GET``'s p99 under load). An entry is never served past its time.
+it expires. An entry is never served past its time.
 """
 
 from __future__ import annotations
