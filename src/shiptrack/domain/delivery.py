@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -257,6 +257,37 @@ class EndpointSlots:
             self._in_flight[webhook_id] = left
         else:
             self._in_flight.pop(webhook_id, None)
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimPlan:
+    """What a dispatcher's next claim asks for (:func:`plan_claim`)."""
+
+    #: Webhook id -> how many of its deliveries the claim may take.
+    room: dict[int, int]
+    #: Webhooks the claim skips: what they hold already keeps their slots busy.
+    full: list[int]
+
+
+def plan_claim(slots: EndpointSlots, waiting: Mapping[int, int], *, ahead: int) -> ClaimPlan:
+    """How much to claim for each webhook the dispatcher knows (``waiting``: deliveries claimed
+    and waiting for a slot, per webhook).
+
+    A webhook may hold ``ahead`` times its slots (in flight or waiting), so a slot that frees is
+    filled without waiting for a claim. It is claimed for only once it has room for a whole
+    round of its slots: claims stay large (a claim is a write transaction, on SQLite one at a
+    time with the recording of results) instead of one claim for every delivery that ends.
+    """
+    room: dict[int, int] = {}
+    full: list[int] = []
+    for webhook_id in slots.free().keys() | waiting.keys():
+        limit = slots.limit(webhook_id)
+        free = ahead * limit - slots.in_flight(webhook_id) - waiting.get(webhook_id, 0)
+        if free >= limit:
+            room[webhook_id] = free
+        else:
+            full.append(webhook_id)
+    return ClaimPlan(room, sorted(full))
 
 
 @dataclass(frozen=True, slots=True)

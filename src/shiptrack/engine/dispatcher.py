@@ -5,8 +5,8 @@ timeout and never the loop. Each webhook has slots of its own that follow how it
 (:class:`~shiptrack.domain.delivery.EndpointSlots`: 8 to start, up to
 ``webhook_endpoint_concurrency``), and ``webhook_concurrency`` are in flight in all, so one slow
 endpoint cannot starve the others and a fast one is not held to a trickle. Results are recorded
-in batches (one transaction for everything that finished within a few milliseconds), which is what
-lets one process send thousands of deliveries a second.
+in batches (one transaction for everything that finished within a few tens of milliseconds),
+which is what lets one process send thousands of deliveries a second.
 
 Nothing claimed waits for its lease while the process lives. Attempts that cannot be recorded
 because the database is away are kept and recorded when it answers again (not sent a second time
@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 
 import aiohttp
 
-from shiptrack.domain.delivery import ClaimedDelivery, EndpointSlots
+from shiptrack.domain.delivery import ClaimedDelivery, EndpointSlots, plan_claim
 from shiptrack.domain.errors import ServiceUnavailable
 from shiptrack.domain.timefmt import utcnow
 from shiptrack.engine.retrying import pauses
@@ -37,8 +37,10 @@ from shiptrack.webhooks.sender import SendResult, open_session
 
 log = logging.getLogger("shiptrack.dispatcher")
 
-#: How long finished attempts may wait to be recorded together.
-RECORD_EVERY = 0.01
+#: How long finished attempts may wait to be recorded together: fewer, larger write transactions
+#: (on SQLite one at a time with the claims) let one process send more (BENCHMARKS.md 0g); a
+#: package's next delivery waits for this one's record at most this much longer.
+RECORD_EVERY = 0.03
 #: Deliveries a webhook may have in flight before it has shown how much it takes.
 STARTING_SLOTS = 8
 #: Longest a stopping dispatcher spends recording and giving back what it still holds.
@@ -46,7 +48,11 @@ RELEASE_WAIT = 5.0
 #: How many times its slots a webhook may have claimed (in flight, or waiting in this process for
 #: a slot): the next claim is made while the last one's deliveries are being sent, so a slot that
 #: frees is filled at once instead of after a claim (a write transaction, and on SQLite a sync).
-CLAIM_AHEAD = 4
+#: 8 rather than 4: larger, fewer claims (BENCHMARKS.md 0g).
+CLAIM_AHEAD = 8
+#: While every webhook this process holds deliveries for is full, how often to claim for the
+#: others all the same (a claim that skips the full ones).
+DISCOVER_EVERY = 0.05
 
 
 class Dispatcher:
@@ -62,6 +68,8 @@ class Dispatcher:
         #: Deliveries claimed ahead, waiting here for one of their webhook's slots.
         self.waiting: dict[int, deque[ClaimedDelivery]] = {}
         self.waiting_count = 0
+        #: When the last claim was made (``time.monotonic()``).
+        self.last_claim = -DISCOVER_EVERY
         #: Set once the process is stopping: nothing more is sent.
         self.stopping = asyncio.Event()
         #: Attempts made, waiting to be recorded.
@@ -131,14 +139,16 @@ class Dispatcher:
         )
         if capacity <= 0:
             return []
-        slots = self.slots
-        free = {
-            webhook_id: CLAIM_AHEAD * slots.limit(webhook_id)
-            - slots.in_flight(webhook_id)
-            - len(self.waiting.get(webhook_id, ()))
-            for webhook_id in slots.free().keys() | self.waiting.keys()
-        }
-        full = [webhook_id for webhook_id, room in free.items() if room <= 0]
+        plan = plan_claim(
+            self.slots,
+            {webhook_id: len(queue) for webhook_id, queue in self.waiting.items()},
+            ahead=CLAIM_AHEAD,
+        )
+        # With every webhook it holds deliveries for full, only another webhook could be claimed
+        # for: looked for at most every DISCOVER_EVERY, not after every delivery that ends.
+        if plan.full and not plan.room and time.monotonic() - self.last_claim < DISCOVER_EVERY:
+            return []
+        self.last_claim = time.monotonic()
         now = utcnow()
         lease_until = now + timedelta(seconds=settings.webhook_lease)
         try:
@@ -147,8 +157,8 @@ class Dispatcher:
                     now=now,
                     lease_until=lease_until,
                     limit=min(capacity, settings.poll_batch_size),
-                    skip_webhooks=full,
-                    per_webhook=free,
+                    skip_webhooks=plan.full,
+                    per_webhook=plan.room,
                     default_per_webhook=CLAIM_AHEAD * self.slots.start,
                 )
         except ServiceUnavailable:
