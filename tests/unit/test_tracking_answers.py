@@ -62,6 +62,45 @@ def test_answers_kept_together_expire_apart_but_never_beyond_the_time() -> None:
     assert all(spread.fresh((1, "ups", str(number))) is None for number in range(50))
 
 
+def test_an_answer_asked_for_late_in_its_time_is_read_again_once_in_the_background() -> None:
+    kept, clock = answers(ttl=2.0)
+    kept.keep(KEY, 7, b"old", kept.ticket())
+    clock.now += 1.4
+    assert not kept.refresh_due(KEY)  # three quarters of 2 s not yet passed
+    clock.now += 0.1
+    assert kept.refresh_due(KEY)
+    assert not kept.refresh_due(KEY)  # one background read at a time
+    assert kept.fresh(KEY) == b"old"  # served meanwhile, still within its time
+
+    kept.keep(KEY, 7, b"new", kept.ticket())
+    kept.refreshed(KEY)
+    clock.now += 1.9  # 3.4 s after the first answer: the new one's own time counts
+    assert kept.fresh(KEY) == b"new"
+    assert kept.refresh_due(KEY)
+
+
+def test_a_background_read_that_raced_a_write_does_not_replace_the_answer_dropped() -> None:
+    kept, clock = answers(ttl=2.0)
+    kept.keep(KEY, 7, b"old", kept.ticket())
+    clock.now += 1.6
+    assert kept.refresh_due(KEY)
+    ticket = kept.ticket()  # the background read starts
+    kept.forget(WrittenPackages(ids={7}))
+    kept.keep(KEY, 7, b"read before the write", ticket)
+    kept.refreshed(KEY)
+    assert kept.fresh(KEY) is None
+    assert not kept.refresh_due(KEY)  # nothing kept, nothing to refresh
+
+
+def test_an_answer_past_its_time_is_not_served_while_a_refresh_is_under_way() -> None:
+    kept, clock = answers(ttl=2.0)
+    kept.keep(KEY, 7, b"old", kept.ticket())
+    clock.now += 1.8
+    assert kept.refresh_due(KEY)
+    clock.now += 0.2  # the refresh never lands in time
+    assert kept.fresh(KEY) is None
+
+
 def test_no_time_keeps_nothing() -> None:
     kept, _ = answers(ttl=0)
     kept.keep(KEY, 7, b"{}", kept.ticket())

@@ -10,7 +10,10 @@ Two things are kept, each for its own reason:
   workers, a push, a stop or start through its API) is never served stale. A change made through
   another process is seen within ``SHIPTRACK_CACHE_SECONDS``. A read under way while a write
   lands may have seen the old row: its answer is served to that caller (it asked before the
-  change) but not kept.
+  change) but not kept. An answer asked for once three quarters of its time have passed is read
+  again in the background (:meth:`TrackingAnswers.refresh_due`), so a package polled often is
+  not made to wait for the database each time its answer expires; it is never served past its
+  time.
 - **The scans' JSON**, per package, for as long as the stored history is byte for byte the same.
   Nothing can go stale here: another history is another key.
 """
@@ -35,6 +38,9 @@ ANSWERS_KEPT = 50_000
 #: kept at the same moment (a client polling its packages together) do not all expire together
 #: and send a burst of reads to the database at once.
 SPREAD = 0.5
+#: The share of its time after which a kept answer that is asked for is read again in the
+#: background: late enough to cost few extra reads, early enough for the read to land in time.
+REFRESH_AFTER = 0.75
 
 
 class TrackingAnswers:
@@ -54,8 +60,10 @@ class TrackingAnswers:
         self.max_answers = max_answers
         self.max_events = max_events
         self._clock = clock
-        #: key -> (expires at, answer)
-        self._answers: dict[PackageKey, tuple[float, bytes]] = {}
+        #: key -> (expires at, refresh from, answer)
+        self._answers: dict[PackageKey, tuple[float, float, bytes]] = {}
+        #: Keys whose answer is being read again in the background.
+        self._refreshing: set[PackageKey] = set()
         #: package id -> its key, for the writes told by id
         self._key_of: dict[int, PackageKey] = {}
         #: package id -> (the history it was rendered from, its scans' JSON)
@@ -76,7 +84,21 @@ class TrackingAnswers:
         if entry[0] <= self._clock():
             del self._answers[key]
             return None
-        return entry[1]
+        return entry[2]
+
+    def refresh_due(self, key: PackageKey) -> bool:
+        """Whether the caller should read ``key``'s answer again now, in the background: it is
+        kept, past :data:`REFRESH_AFTER` of its time, and not already being read again. ``True``
+        holds the key until :meth:`refreshed`."""
+        entry = self._answers.get(key)
+        if entry is None or entry[1] > self._clock() or key in self._refreshing:
+            return False
+        self._refreshing.add(key)
+        return True
+
+    def refreshed(self, key: PackageKey) -> None:
+        """The background read :meth:`refresh_due` asked for is over (kept or not)."""
+        self._refreshing.discard(key)
 
     def ticket(self) -> int:
         """Taken before reading a package: :meth:`keep` refuses an answer read before a write
@@ -95,7 +117,8 @@ class TrackingAnswers:
             self._answers.clear()
             self._key_of.clear()
         kept_for = self.ttl * (1 - SPREAD * self._spread())
-        self._answers[key] = (self._clock() + kept_for, answer)
+        now = self._clock()
+        self._answers[key] = (now + kept_for, now + REFRESH_AFTER * kept_for, answer)
         self._key_of[package_id] = key
 
     def forget(self, written: WrittenPackages) -> None:

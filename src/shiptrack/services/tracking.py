@@ -49,7 +49,7 @@ from shiptrack.serialization import dump_json
 from shiptrack.services.answers import TrackingAnswers
 from shiptrack.services.cache import TTLCache
 from shiptrack.services.detection import account_candidates, detected_carrier
-from shiptrack.store.port import Store, Transaction
+from shiptrack.store.port import PackageKey, Store, Transaction
 
 
 @dataclass(frozen=True)
@@ -191,6 +191,8 @@ class Tracking:
         self.setups = setups
         #: ``GET /v1/tracking`` answers of this process (``services.answers``).
         self.answers = answers
+        #: Background reads of kept answers (held so that they are not collected mid-way).
+        self._refreshes: set[asyncio.Future[bytes | None]] = set()
         self.carriers = carriers
         self.pacer = pacer
         self.opener = opener
@@ -257,16 +259,40 @@ class Tracking:
         key = (account.id, _tracking_code(setup, ref), ref.tracking_number)
         answer = self.answers.fresh(key)
         if answer is not None:
+            if self.answers.refresh_due(key):
+                self._refresh_answer(key)
             return answer
+        answer = await self._read_answer(key)
+        if answer is not None:
+            return answer
+        connection, tracking_code = _connection_for(setup, ref)
+        async with self.store.quick_read() as tx:
+            state = (await tx.connections.states([connection.id]))[connection.id]
+        return dump_json(await self._ask_live(state, tracking_code, ref.tracking_number))
+
+    def _refresh_answer(self, key: PackageKey) -> None:
+        """Read ``key``'s answer again in the background (``services.answers``); a failure
+        leaves the kept answer to expire, and the next request reads (and reports) it."""
+        refresh = asyncio.ensure_future(self._read_answer(key))
+        self._refreshes.add(refresh)
+
+        def done(task: asyncio.Future[bytes | None]) -> None:
+            self._refreshes.discard(task)
+            self.answers.refreshed(key)
+            if not task.cancelled():
+                task.exception()
+
+        refresh.add_done_callback(done)
+
+    async def _read_answer(self, key: PackageKey) -> bytes | None:
+        """The answer of a tracked package read from the store, kept unless a write of this
+        process overtook the read; ``None`` when the account does not track it."""
         ticket = self.answers.ticket()
         found = await self.store.find_package(
             account_id=key[0], carrier_code=key[1], tracking_number=key[2]
         )
         if found is None:
-            connection, tracking_code = _connection_for(setup, ref)
-            async with self.store.quick_read() as tx:
-                state = (await tx.connections.states([connection.id]))[connection.id]
-            return dump_json(await self._ask_live(state, tracking_code, ref.tracking_number))
+            return None
         subscription = found.subscription
         head = tracking_head(
             subscription,
