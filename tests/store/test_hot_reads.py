@@ -22,15 +22,16 @@ async def test_the_hot_reads_answer_as_a_transaction_does(store: Store) -> None:
     assert token is not None
 
     async with store.read() as tx:
-        expected = await tx.packages.find_with_events(
+        subscription = await tx.packages.find(
             account_id=tenant.account_id, carrier_code="ups", tracking_number="1ZHOT"
         )
+        histories = await tx.packages.histories([package_id])
     found = await store.find_package(
         account_id=tenant.account_id, carrier_code="ups", tracking_number="1ZHOT"
     )
 
-    assert expected is not None and found is not None
-    assert (found.subscription, found.events()) == expected
+    assert found is not None
+    assert (found.subscription, found.events()) == (subscription, histories[package_id])
     assert found.subscription.status_code == "IT"
     assert found.events() == [event for _, event in SCANS]
     assert await store.find_by_public_token(token) == found

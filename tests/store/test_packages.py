@@ -179,17 +179,17 @@ async def test_a_package_without_scans_has_an_empty_history(store: Store) -> Non
 
     async with store.read() as tx:
         assert await tx.packages.histories([package_id]) == {package_id: []}
-        found = await tx.packages.find_with_events(
-            account_id=tenant.account_id, carrier_code="ups", tracking_number="1ZEMPTY"
+    found = await store.find_package(
+        account_id=tenant.account_id, carrier_code="ups", tracking_number="1ZEMPTY"
+    )
+    assert (
+        await store.find_package(
+            account_id=tenant.account_id, carrier_code="ups", tracking_number="1ZNONE"
         )
-        assert (
-            await tx.packages.find_with_events(
-                account_id=tenant.account_id, carrier_code="ups", tracking_number="1ZNONE"
-            )
-            is None
-        )
+        is None
+    )
     assert found is not None
-    assert (found[0].id, found[1]) == (package_id, [])
+    assert (found.subscription.id, found.events()) == (package_id, [])
 
 
 # What checks write
@@ -218,11 +218,11 @@ async def test_a_check_writes_the_packages_state_and_its_grown_history(store: St
     assert package.next_check_at == state.next_check_at
     async with store.read() as tx:
         histories = await tx.packages.histories([package_id, other_id])
-        found = await tx.packages.find_with_events(
-            account_id=tenant.account_id, carrier_code="ups", tracking_number="1ZCHECK"
-        )
+    found = await store.find_package(
+        account_id=tenant.account_id, carrier_code="ups", tracking_number="1ZCHECK"
+    )
     assert histories == {package_id: SCANS[:2], other_id: []}
-    assert found is not None and found[1] == [event for _, event in SCANS[:2]]
+    assert found is not None and found.events() == [event for _, event in SCANS[:2]]
 
     # The next check replaces the history with the grown one.
     due = await claim_packages(store, now=state.next_check_at or later)

@@ -40,13 +40,12 @@ async def test_the_token_finds_the_package_and_its_events_whatever_the_account(
     token = (await tenant.find("1ZPAGE")).public_token
     assert token is not None
 
-    async with store.read() as tx:
-        found = await tx.packages.by_public_token(token)
-        assert await tx.packages.by_public_token("A" * 22) is None
-        assert await tx.packages.by_public_token(token.lower() + "x") is None
+    found = await store.find_by_public_token(token)
+    assert await store.find_by_public_token("A" * 22) is None
+    assert await store.find_by_public_token(token.lower() + "x") is None
 
     assert found is not None
-    subscription, events = found
+    subscription, events = found.subscription, found.events()
     assert (subscription.id, subscription.account_id) == (package_id, tenant.account_id)
     assert (subscription.status_code, subscription.public_token) == ("IT", token)
     assert events == [event for _, event in SCANS]
@@ -58,11 +57,10 @@ async def test_a_package_without_scans_is_found_with_no_events(store: Store) -> 
     token = (await tenant.find("1ZBARE")).public_token
     assert token is not None
 
-    async with store.read() as tx:
-        found = await tx.packages.by_public_token(token)
+    found = await store.find_by_public_token(token)
 
     assert found is not None
-    assert (found[0].id, found[1]) == (package_id, [])
+    assert (found.subscription.id, found.events()) == (package_id, [])
 
 
 async def test_a_stopped_package_keeps_its_page_and_a_restart_keeps_the_token(
@@ -74,9 +72,8 @@ async def test_a_stopped_package_keeps_its_page_and_a_restart_keeps_the_token(
     token = (await tenant.find("1ZKEEP")).public_token
     await tenant.stop(package_id)
 
-    async with store.read() as tx:
-        stopped = await tx.packages.by_public_token(token or "")
-    assert stopped is not None and stopped[0].active is False
+    stopped = await store.find_by_public_token(token or "")
+    assert stopped is not None and stopped.subscription.active is False
 
     async with store.write() as tx:
         await tx.packages.start([tenant.request("1ZKEEP", successor)], now=NOW + timedelta(days=1))

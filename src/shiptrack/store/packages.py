@@ -67,14 +67,6 @@ def public_token_statement(token: str) -> sa.Select[tuple[object, ...]]:
     return _with_stored_events().where(subscriptions.c.public_token == token)
 
 
-def package_with_events(row: Any) -> tuple[Subscription, list[TrackEvent]] | None:
-    """A row of :func:`package_statement` or :func:`public_token_statement` as the package and
-    its scans (``None`` for no row)."""
-    if row is None:
-        return None
-    return subscription_from_row(row), stored_histories.scans(row.stored_events)
-
-
 def found_package(row: Any) -> FoundPackage | None:
     """A row of :func:`package_statement` or :func:`public_token_statement` as the hot reads
     answer it, its history left undecoded (``None`` for no row)."""
@@ -261,19 +253,6 @@ class SqlPackages:
             )
         ).first()
         return subscription_from_row(row) if row else None
-
-    async def find_with_events(
-        self, *, account_id: int, carrier_code: str, tracking_number: str
-    ) -> tuple[Subscription, list[TrackEvent]] | None:
-        """The account's subscription to a package and its stored events, in one statement."""
-        statement = package_statement(account_id, carrier_code, tracking_number)
-        return package_with_events((await self._conn.execute(statement)).first())
-
-    async def by_public_token(self, token: str) -> tuple[Subscription, list[TrackEvent]] | None:
-        """The subscription whose public page ``token`` names (any account) and its stored
-        events, in one statement on the unique token index."""
-        statement = public_token_statement(token)
-        return package_with_events((await self._conn.execute(statement)).first())
 
     async def page(
         self,

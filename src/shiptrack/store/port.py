@@ -311,17 +311,6 @@ class Packages(Protocol):
         """The account's subscription to a package, active or not."""
         ...
 
-    async def find_with_events(
-        self, *, account_id: int, carrier_code: str, tracking_number: str
-    ) -> tuple[Subscription, list[TrackEvent]] | None:
-        """The subscription and its stored scans."""
-        ...
-
-    async def by_public_token(self, token: str) -> tuple[Subscription, list[TrackEvent]] | None:
-        """The subscription (of any account, active or not) whose public page ``token`` names,
-        and its stored scans."""
-        ...
-
     async def page(
         self,
         *,

@@ -203,16 +203,6 @@ class MemoryPackages:
         row = self._the_package(account_id, carrier_code, tracking_number)
         return subscription(row) if row else None
 
-    async def find_with_events(
-        self, *, account_id: int, carrier_code: str, tracking_number: str
-    ) -> tuple[Subscription, list[TrackEvent]] | None:
-        """The subscription and its stored scans."""
-        row = self._the_package(account_id, carrier_code, tracking_number)
-        if row is None:
-            return None
-        history = self._histories.get(row.id)
-        return subscription(row), codec.scans(history.events if history else None)
-
     def found(
         self, *, account_id: int, carrier_code: str, tracking_number: str
     ) -> FoundPackage | None:
@@ -230,14 +220,6 @@ class MemoryPackages:
             return None
         history = self._histories.get(row.id)
         return FoundPackage(subscription(row), history.events if history else b"")
-
-    async def by_public_token(self, token: str) -> tuple[Subscription, list[TrackEvent]] | None:
-        """The subscription whose public page ``token`` names (any account) and its scans."""
-        row = next((r for r in self._packages.rows() if r.public_token == token), None)
-        if row is None:
-            return None
-        history = self._histories.get(row.id)
-        return subscription(row), codec.scans(history.events if history else None)
 
     async def page(
         self,
