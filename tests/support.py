@@ -12,7 +12,7 @@ import contextlib
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import pytest
 import sqlalchemy as sa
@@ -197,3 +197,16 @@ def recorded(server: Server, account_id: str, carrier_code: str, tracking_number
             await database.dispose()
 
     return asyncio.run(read())
+
+
+C = TypeVar("C")
+
+
+class HandClock(Generic[C]):
+    """A clock the test moves by hand: it reads ``now`` until the test sets another."""
+
+    def __init__(self, now: C) -> None:
+        self.now = now
+
+    def __call__(self) -> C:
+        return self.now

@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from shiptrack.services.cache import TTLCache
+from tests.support import HandClock
 
 
 class Loader:
@@ -93,17 +94,9 @@ def test_without_a_lifetime_every_call_reads_afresh() -> None:
     assert asyncio.run(go()) == ([1, 2, 3], 3)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_a_value_past_half_its_life_is_read_again_without_anyone_waiting() -> None:
     async def go() -> None:
-        clock = Clock()
+        clock = HandClock(0.0)
         cache: TTLCache[str, int] = TTLCache(10, clock=clock)
         load = Loader(delay=0.01)
         assert await cache.get_or_load("key", load) == 1
@@ -125,7 +118,7 @@ def test_a_value_past_half_its_life_is_read_again_without_anyone_waiting() -> No
 
 def test_a_failed_refresh_leaves_the_value_to_expire_on_time() -> None:
     async def go() -> None:
-        clock = Clock()
+        clock = HandClock(0.0)
         cache: TTLCache[str, int] = TTLCache(10, clock=clock)
         assert await cache.get_or_load("key", Loader()) == 1
         clock.now = 6
@@ -140,7 +133,7 @@ def test_a_failed_refresh_leaves_the_value_to_expire_on_time() -> None:
 
 def test_a_change_during_a_refresh_is_not_hidden_by_it() -> None:
     async def go() -> None:
-        clock = Clock()
+        clock = HandClock(0.0)
         cache: TTLCache[str, int] = TTLCache(10, clock=clock)
         assert await cache.get_or_load("key", Loader()) == 1
         clock.now = 6

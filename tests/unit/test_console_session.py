@@ -13,14 +13,7 @@ from shiptrack.services.accounts import Accounts
 from shiptrack.services.cache import TTLCache
 from shiptrack.store.memory.store import MemoryStore
 from shiptrack.web.console.session import SESSION_COOKIE, Sessions, tokens_match
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.support import HandClock
 
 
 def _request(cookie: str | None) -> Request:
@@ -36,10 +29,10 @@ def _issued(sessions: Sessions, key: str) -> tuple[str, str]:
     return header, morsel.value
 
 
-async def _setup(*, secure: bool = False) -> tuple[Sessions, Accounts, str, Clock]:
+async def _setup(*, secure: bool = False) -> tuple[Sessions, Accounts, str, HandClock[float]]:
     accounts = Accounts(MemoryStore(), TTLCache(0))
     _account, new_key = await accounts.create(name="acme", sandbox=True)
-    clock = Clock()
+    clock = HandClock(1_000_000.0)
     sessions = Sessions(
         Sealer("a-secret"), accounts, lifetime_seconds=3600, secure=secure, clock=clock
     )

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from shiptrack.logs import FIELDS, JsonFormatter, TextFormatter, Throttle, log_context
 from shiptrack.settings import Settings
+from tests.support import HandClock
 
 
 def record(
@@ -101,16 +102,8 @@ def test_a_call_s_extra_wins_over_the_bound_context() -> None:
     assert entry["account_id"] == "se-2"
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_the_throttle_lets_one_line_a_key_through_each_interval_and_counts_the_rest() -> None:
-    clock = Clock()
+    clock = HandClock(1000.0)
     throttle = Throttle(60, clock=clock)
     assert throttle.allow("se-3") == 0
     assert [throttle.allow("se-3") for _ in range(5)] == [None] * 5
@@ -123,7 +116,7 @@ def test_the_throttle_lets_one_line_a_key_through_each_interval_and_counts_the_r
 
 
 def test_the_throttle_forgets_quiet_keys_rather_than_growing_without_end() -> None:
-    clock = Clock()
+    clock = HandClock(1000.0)
     throttle = Throttle(60, clock=clock)
     for key in range(Throttle.MAX_KEYS):
         throttle.allow(key)

@@ -18,6 +18,7 @@ from shiptrack.metrics.store_gauges import StoreGauges
 from shiptrack.settings import Settings
 from shiptrack.store.memory import MemoryStore
 from tests.store.seeds import NOW, Tenant
+from tests.support import HandClock
 
 
 def exposition(token: str | None) -> Exposition:
@@ -65,16 +66,6 @@ def test_metrics_off_counts_nothing_and_serves_nothing() -> None:
     parts.metrics.checked("ups", "found", 3)  # a no-op, not an error
 
 
-class Clock:
-    """A clock the test moves."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 async def tracked(store: MemoryStore, count: int) -> None:
     """``count`` more packages tracked (all unknown yet)."""
     tenant = await Tenant.create(store, f"shipper{count}")
@@ -97,7 +88,7 @@ async def settle() -> None:
 
 
 async def test_the_database_gauges_are_read_at_most_every_refresh_seconds() -> None:
-    store, clock = MemoryStore(), Clock()
+    store, clock = MemoryStore(), HandClock(1000.0)
     gauges = StoreGauges(store, refresh=5, clock=clock)
     await tracked(store, 2)
 
@@ -119,7 +110,7 @@ async def test_the_database_gauges_are_read_at_most_every_refresh_seconds() -> N
 
 
 async def test_processes_sharing_a_port_serve_the_groups_newest_read(tmp_path: Path) -> None:
-    store, clock = MemoryStore(), Clock()
+    store, clock = MemoryStore(), HandClock(1000.0)
     first, second = (
         StoreGauges(store, refresh=5, shared_dir=str(tmp_path), clock=clock) for _ in range(2)
     )

@@ -6,18 +6,11 @@ import pytest
 
 from shiptrack.api.ratelimit import BAD_KEY_SECONDS, BadKeyGuard, RateLimiter, client_group
 from shiptrack.domain.timefmt import retry_after_header
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.support import HandClock
 
 
 def test_a_full_minute_of_requests_may_come_at_once_then_one_per_interval() -> None:
-    clock = Clock()
+    clock = HandClock(1000.0)
     limiter = RateLimiter(clock)
     assert all(limiter.acquire(1, 60) == 0 for _ in range(60))
     wait = limiter.acquire(1, 60)
@@ -28,7 +21,7 @@ def test_a_full_minute_of_requests_may_come_at_once_then_one_per_interval() -> N
 
 
 def test_accounts_do_not_share_an_allowance() -> None:
-    limiter = RateLimiter(Clock())
+    limiter = RateLimiter(HandClock(1000.0))
     for _ in range(3):
         limiter.acquire(1, 3)
     assert limiter.acquire(1, 3) > 0
@@ -36,7 +29,7 @@ def test_accounts_do_not_share_an_allowance() -> None:
 
 
 def test_refused_requests_do_not_use_up_the_allowance() -> None:
-    clock = Clock()
+    clock = HandClock(1000.0)
     limiter = RateLimiter(clock)
     for _ in range(2):
         limiter.acquire(1, 2)
@@ -53,7 +46,7 @@ def test_retry_after_is_whole_seconds_and_never_zero() -> None:
 
 
 def test_a_flood_of_keys_makes_the_limiter_forget_the_least_recently_seen() -> None:
-    limiter = RateLimiter(Clock(), max_tracked=100)
+    limiter = RateLimiter(HandClock(1000.0), max_tracked=100)
     assert limiter.acquire("first", 1) == 0
     assert limiter.acquire("first", 1) > 0
     for n in range(1000):
@@ -64,7 +57,7 @@ def test_a_flood_of_keys_makes_the_limiter_forget_the_least_recently_seen() -> N
 
 
 def test_delay_tells_the_wait_without_taking_anything() -> None:
-    clock = Clock()
+    clock = HandClock(1000.0)
     limiter = RateLimiter(clock)
     assert limiter.delay("a", 2) == 0
     limiter.acquire("a", 2)
@@ -85,7 +78,7 @@ def fail(guard: BadKeyGuard, address: str, times: int, prefix: str = "bad") -> N
 
 
 def test_an_address_may_fail_its_budget_at_once_then_waits() -> None:
-    clock = Clock()
+    clock = HandClock(1000.0)
     guard = BadKeyGuard(3, clock=clock)
     fail(guard, "192.0.2.1", 2)
     assert guard.throttled("192.0.2.1", "next") == 0
@@ -97,7 +90,7 @@ def test_an_address_may_fail_its_budget_at_once_then_waits() -> None:
 
 
 def test_refused_requests_do_not_deepen_the_wait() -> None:
-    clock = Clock()
+    clock = HandClock(1000.0)
     guard = BadKeyGuard(3, clock=clock)
     fail(guard, "192.0.2.1", 3)
     wait = guard.throttled("192.0.2.1", "next")
@@ -106,7 +99,7 @@ def test_refused_requests_do_not_deepen_the_wait() -> None:
 
 
 def test_a_key_that_worked_still_passes_from_a_throttled_address() -> None:
-    guard = BadKeyGuard(3, clock=Clock())
+    guard = BadKeyGuard(3, clock=HandClock(1000.0))
     guard.succeeded("good")
     fail(guard, "192.0.2.1", 3)
     assert guard.throttled("192.0.2.1", "good") == 0
@@ -114,7 +107,7 @@ def test_a_key_that_worked_still_passes_from_a_throttled_address() -> None:
 
 
 def test_a_key_that_worked_and_then_failed_is_no_longer_let_through() -> None:
-    guard = BadKeyGuard(3, clock=Clock())
+    guard = BadKeyGuard(3, clock=HandClock(1000.0))
     guard.succeeded("revoked")
     fail(guard, "192.0.2.1", 2)
     guard.failed("192.0.2.1", "revoked")
@@ -123,14 +116,14 @@ def test_a_key_that_worked_and_then_failed_is_no_longer_let_through() -> None:
 
 
 def test_other_addresses_are_not_throttled() -> None:
-    guard = BadKeyGuard(3, clock=Clock())
+    guard = BadKeyGuard(3, clock=HandClock(1000.0))
     fail(guard, "192.0.2.1", 3)
     assert guard.throttled("192.0.2.2", "key") == 0
     assert guard.throttled("2001:db8::1", "key") == 0
 
 
 def test_a_failed_key_is_remembered_for_a_minute() -> None:
-    clock = Clock()
+    clock = HandClock(1000.0)
     guard = BadKeyGuard(100, clock=clock)
     guard.failed("192.0.2.1", "wrong")
     guard.failed("192.0.2.1", None)  # a key that was not looked up (too long) is not stored
@@ -142,14 +135,14 @@ def test_a_failed_key_is_remembered_for_a_minute() -> None:
 
 
 def test_the_remembered_keys_are_bounded() -> None:
-    guard = BadKeyGuard(100, clock=Clock(), remembered_keys=3)
+    guard = BadKeyGuard(100, clock=HandClock(1000.0), remembered_keys=3)
     for key in ("k1", "k2", "k3", "k4"):
         guard.failed("192.0.2.1", key)
     assert [guard.known_bad(key) for key in ("k1", "k2", "k3", "k4")] == [False, True, True, True]
 
 
 def test_a_flood_of_addresses_is_bounded() -> None:
-    guard = BadKeyGuard(1, clock=Clock(), max_addresses=100)
+    guard = BadKeyGuard(1, clock=HandClock(1000.0), max_addresses=100)
     guard.failed("192.0.2.1", None)
     assert guard.throttled("192.0.2.1", "key") > 0
     for n in range(1000):

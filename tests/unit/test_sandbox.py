@@ -42,21 +42,12 @@ from shiptrack.domain.mapping import NOT_MAPPED, UNMAPPED, Mapped, parse_table, 
 from shiptrack.domain.schedule import SchedulePolicy
 from shiptrack.domain.statuses import STATUS_DETAIL_DESCRIPTIONS, StatusCode
 from shiptrack.domain.tracking import normalise_tracking_number
+from tests.support import HandClock
 
 README = Path(__file__).parents[2] / "README.md"
 SINCE = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 POLICY = SchedulePolicy()
 BY_NAME = {scenario.name: scenario for scenario in SCENARIOS}
-
-
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def _context(carrier_code: str = "ups") -> ConnectionContext:
@@ -72,7 +63,7 @@ async def _ask(
 ) -> Result:
     """What the sandbox says about a scenario's number ``journey_hours`` into its journey."""
     number = scenario if isinstance(scenario, str) else sandbox_number(carrier_code, scenario)
-    clock = Clock(SINCE + timedelta(hours=journey_hours / speed))
+    clock = HandClock(SINCE + timedelta(hours=journey_hours / speed))
     carrier = SandboxCarrier(speed=speed, clock=clock)
     answers = await carrier.track(_context(carrier_code), [TrackRequest(number, since=SINCE)])
     assert set(answers) == {number}
@@ -104,7 +95,7 @@ async def _replay(scenario: Scenario, every_hours: float, carrier_code: str) -> 
     """Check the number every ``every_hours`` of journey time as the engine does (first check at
     once, state carried from check to check, never-found numbers expiring, never stopping) and
     return the status codes a subscriber is told, consecutive repeats collapsed."""
-    clock = Clock(SINCE)
+    clock = HandClock(SINCE)
     carrier = SandboxCarrier(speed=1.0, clock=clock)
     number = sandbox_number(carrier_code, scenario)
     last_hour = max((step.visible_from for step in scenario.steps), default=0) + 24
@@ -236,7 +227,7 @@ async def test_any_other_number_is_a_plain_delivery(carrier_code: str, number: s
 
 async def test_a_one_off_lookup_of_an_unknown_number_is_a_completed_delivery() -> None:
     now = datetime(2026, 5, 1, tzinfo=UTC)
-    carrier = SandboxCarrier(clock=Clock(now))
+    carrier = SandboxCarrier(clock=HandClock(now))
     answers = await carrier.track(_context(), [TrackRequest("1Z999AA10123456784")])
     report = answers["1Z999AA10123456784"]
     assert isinstance(report, CarrierReport)
@@ -400,7 +391,7 @@ async def test_before_and_after_the_outage_the_carrier_answers() -> None:
 
 
 async def test_the_outage_fails_the_whole_batch_of_the_connection() -> None:
-    clock = Clock(SINCE + timedelta(hours=12))
+    clock = HandClock(SINCE + timedelta(hours=12))
     carrier = SandboxCarrier(clock=clock)
     requests = [
         TrackRequest(sandbox_number("ups", BY_NAME["delivered"]), since=SINCE),

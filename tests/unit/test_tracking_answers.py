@@ -12,6 +12,7 @@ from shiptrack.domain.tracking import Subscription, TrackEvent, tracking_informa
 from shiptrack.services.answers import TrackingAnswers
 from shiptrack.store import histories
 from shiptrack.store.port import FoundPackage, WrittenPackages
+from tests.support import HandClock
 
 KEY = (1, "ups", "1ZKEPT")
 OTHER = (1, "ups", "1ZOTHER")
@@ -21,16 +22,8 @@ SCANS = [
 ]
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def answers(ttl: float = 2.0, spread: float = 0.0) -> tuple[TrackingAnswers, Clock]:
-    clock = Clock()
+def answers(ttl: float = 2.0, spread: float = 0.0) -> tuple[TrackingAnswers, HandClock[float]]:
+    clock = HandClock(100.0)
     return TrackingAnswers(ttl, clock=clock, spread=lambda: spread), clock
 
 
