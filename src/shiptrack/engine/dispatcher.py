@@ -67,7 +67,6 @@ class Dispatcher:
         self.slots = EndpointSlots(start=STARTING_SLOTS, most=settings.webhook_endpoint_concurrency)
         #: Deliveries claimed ahead, waiting here for one of their webhook's slots.
         self.waiting: dict[int, deque[ClaimedDelivery]] = {}
-        self.waiting_count = 0
         #: When the last claim was made (``time.monotonic()``).
         self.last_claim = -DISCOVER_EVERY
         #: Set once the process is stopping: nothing more is sent.
@@ -132,18 +131,15 @@ class Dispatcher:
         if self.failing:
             return []  # the database is away: what is waiting is recorded first
         settings = self.settings
+        waiting = {webhook_id: len(queue) for webhook_id, queue in self.waiting.items()}
         # What is held (in flight or waiting) is bounded as each webhook's share is: a slow
         # webhook's backlog cannot take the room of the others.
         capacity = (
-            CLAIM_AHEAD * settings.webhook_concurrency - len(self.in_flight) - self.waiting_count
+            CLAIM_AHEAD * settings.webhook_concurrency - len(self.in_flight) - sum(waiting.values())
         )
         if capacity <= 0:
             return []
-        plan = plan_claim(
-            self.slots,
-            {webhook_id: len(queue) for webhook_id, queue in self.waiting.items()},
-            ahead=CLAIM_AHEAD,
-        )
+        plan = plan_claim(self.slots, waiting, ahead=CLAIM_AHEAD)
         # With every webhook it holds deliveries for full, only another webhook could be claimed
         # for: looked for at most every DISCOVER_EVERY, not after every delivery that ends.
         if plan.full and not plan.room and time.monotonic() - self.last_claim < DISCOVER_EVERY:
@@ -174,7 +170,6 @@ class Dispatcher:
         """Queue what was claimed behind its webhook's slots, and send what fits now."""
         for delivery in claimed:
             self.waiting.setdefault(delivery.webhook_id, deque()).append(delivery)
-        self.waiting_count += len(claimed)
         for webhook_id in list(self.waiting):
             self._send_waiting(session, webhook_id)
         return len(claimed)
@@ -198,7 +193,6 @@ class Dispatcher:
             and len(self.in_flight) < most
         ):
             delivery = queue.popleft()
-            self.waiting_count -= 1
             if delivery.lease_until <= latest:
                 self.unsent.append(delivery)
                 self.results_ready.set()
@@ -217,7 +211,6 @@ class Dispatcher:
         if self.waiting:
             self.results_ready.set()
         self.waiting.clear()
-        self.waiting_count = 0
 
     async def _send(self, session: aiohttp.ClientSession, delivery: ClaimedDelivery) -> None:
         try:

@@ -70,7 +70,7 @@ class TTLCache(Generic[K, V]):
         if expires - self._clock() > self.ttl / 2 or key in self._loading:
             return
         refresh = asyncio.ensure_future(self._load(key, load))
-        refresh.add_done_callback(_quietly)
+        refresh.add_done_callback(ignore_failure)
         self._loading[key] = refresh
 
     async def _load(self, key: K, load: Callable[[], Awaitable[V | None]]) -> V | None:
@@ -104,8 +104,8 @@ class TTLCache(Generic[K, V]):
         self._loading.clear()
 
 
-def _quietly(refresh: asyncio.Future[Any]) -> None:
-    """A background refresh's failure is nobody's to handle: the entry expires and the next
-    request reads (and reports) it."""
+def ignore_failure(refresh: asyncio.Future[Any]) -> None:
+    """Done callback of a background refresh: its failure is nobody's to handle (the entry
+    expires and the next request reads, and reports, it), so it is retrieved and dropped."""
     if not refresh.cancelled():
         refresh.exception()

@@ -47,7 +47,7 @@ from shiptrack.engine.connections import ConnectionOpener, connection_budget, tr
 from shiptrack.metrics.families import Metrics
 from shiptrack.serialization import dump_json
 from shiptrack.services.answers import TrackingAnswers
-from shiptrack.services.cache import TTLCache
+from shiptrack.services.cache import TTLCache, ignore_failure
 from shiptrack.services.detection import account_candidates, detected_carrier
 from shiptrack.store.port import PackageKey, Store, Transaction
 
@@ -279,8 +279,7 @@ class Tracking:
         def done(task: asyncio.Future[bytes | None]) -> None:
             self._refreshes.discard(task)
             self.answers.refreshed(key)
-            if not task.cancelled():
-                task.exception()
+            ignore_failure(task)
 
         refresh.add_done_callback(done)
 
