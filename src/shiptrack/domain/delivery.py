@@ -203,6 +203,19 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
     return max(0.0, (moment - now).total_seconds())
 
 
+#: How many rounds of its slots a webhook may hold claimed while its answer time is not known.
+STARTING_AHEAD = 8
+#: The fewest rounds a webhook may hold claimed (one in flight and one ready behind it).
+LEAST_AHEAD = 2
+#: The most rounds a webhook may hold claimed, however fast it answers: 32 rounds of 64 slots
+#: kept a dispatcher busy through the claims and records of a loaded SQLite (BENCHMARKS.md 0h).
+MOST_AHEAD = 32
+#: The share of a claim's lease within which what a webhook holds should be sent.
+LEASE_SHARE = 0.25
+#: How much each answer moves a webhook's typical answer time (a moving average).
+ANSWER_TIME_WEIGHT = 0.1
+
+
 class EndpointSlots:
     """How many deliveries each webhook may have in flight, adapting to how it copes.
 
@@ -218,6 +231,8 @@ class EndpointSlots:
         self.start = max(1, min(start, self.most))
         self._limits: dict[int, int] = {}
         self._in_flight: dict[int, int] = {}
+        #: Each webhook's typical answer time in seconds (a moving average of the last ones).
+        self._answer_times: dict[int, float] = {}
 
     def limit(self, webhook_id: int) -> int:
         """The slots ``webhook_id`` has now."""
@@ -239,15 +254,42 @@ class EndpointSlots:
         """A delivery to ``webhook_id`` started."""
         self._in_flight[webhook_id] = self.in_flight(webhook_id) + 1
 
-    def done(self, webhook_id: int, *, delivered: bool) -> None:
-        """A delivery to ``webhook_id`` ended, accepted or not."""
+    def done(self, webhook_id: int, *, delivered: bool, seconds: float | None = None) -> None:
+        """A delivery to ``webhook_id`` ended, accepted or not, its answer (or the want of
+        one) ``seconds`` after it was sent."""
         self.unsent(webhook_id)
         current = self.limit(webhook_id)
         grown = min(self.most, current + 1) if delivered else max(1, current // 2)
+        if seconds is not None:
+            before = self._answer_times.get(webhook_id)
+            self._answer_times[webhook_id] = (
+                seconds if before is None else before + ANSWER_TIME_WEIGHT * (seconds - before)
+            )
         if grown == self.start:
             self._limits.pop(webhook_id, None)  # back to where every webhook starts
+            if not self.in_flight(webhook_id):
+                self._answer_times.pop(webhook_id, None)  # forgotten altogether
         else:
             self._limits[webhook_id] = grown
+
+    def answer_time(self, webhook_id: int) -> float | None:
+        """How long ``webhook_id`` typically takes to answer, in seconds (``None``: not known)."""
+        return self._answer_times.get(webhook_id)
+
+    def rounds_ahead(self, webhook_id: int, *, lease: float) -> int:
+        """How many rounds of its slots ``webhook_id`` may hold claimed (in flight or waiting
+        for a slot): as many as it is sent within :data:`LEASE_SHARE` of the ``lease``, judged
+        by its answer time, from :data:`LEAST_AHEAD` to :data:`MOST_AHEAD`
+        (:data:`STARTING_AHEAD` while its answer time is not known). A fast receiver is never
+        kept waiting for a claim; a slow one never holds more than it can be sent before the
+        lease runs out (what outlives it would be given back unsent)."""
+        seconds = self._answer_times.get(webhook_id)
+        if seconds is None:
+            return STARTING_AHEAD
+        budget = lease * LEASE_SHARE
+        if seconds * MOST_AHEAD <= budget:  # also a zero or vanishing answer time
+            return MOST_AHEAD
+        return max(LEAST_AHEAD, int(budget / seconds))
 
     def unsent(self, webhook_id: int) -> None:
         """A delivery to ``webhook_id`` ended without being sent: its slot is free again, and
@@ -269,12 +311,13 @@ class ClaimPlan:
     full: list[int]
 
 
-def plan_claim(slots: EndpointSlots, waiting: Mapping[int, int], *, ahead: int) -> ClaimPlan:
+def plan_claim(slots: EndpointSlots, waiting: Mapping[int, int], *, lease: float) -> ClaimPlan:
     """How much to claim for each webhook the dispatcher knows (``waiting``: deliveries claimed
     and waiting for a slot, per webhook).
 
-    A webhook may hold ``ahead`` times its slots (in flight or waiting), so a slot that frees is
-    filled without waiting for a claim. It is claimed for only once it has room for a whole
+    A webhook may hold :meth:`EndpointSlots.rounds_ahead` times its slots (in flight or waiting),
+    so a slot that frees is filled without waiting for a claim, and what it holds is sent well
+    within the ``lease`` (seconds) of a claim. It is claimed for only once it has room for a whole
     round of its slots: claims stay large (a claim is a write transaction, on SQLite one at a
     time with the recording of results) instead of one claim for every delivery that ends.
     """
@@ -282,6 +325,7 @@ def plan_claim(slots: EndpointSlots, waiting: Mapping[int, int], *, ahead: int) 
     full: list[int] = []
     for webhook_id in slots.free().keys() | waiting.keys():
         limit = slots.limit(webhook_id)
+        ahead = slots.rounds_ahead(webhook_id, lease=lease)
         free = ahead * limit - slots.in_flight(webhook_id) - waiting.get(webhook_id, 0)
         if free >= limit:
             room[webhook_id] = free

@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 
 import aiohttp
 
-from shiptrack.domain.delivery import ClaimedDelivery, EndpointSlots, plan_claim
+from shiptrack.domain.delivery import STARTING_AHEAD, ClaimedDelivery, EndpointSlots, plan_claim
 from shiptrack.domain.errors import ServiceUnavailable
 from shiptrack.domain.timefmt import utcnow
 from shiptrack.engine.retrying import pauses
@@ -45,10 +45,11 @@ RECORD_EVERY = 0.03
 STARTING_SLOTS = 8
 #: Longest a stopping dispatcher spends recording and giving back what it still holds.
 RELEASE_WAIT = 5.0
-#: How many times its slots a webhook may have claimed (in flight, or waiting in this process for
-#: a slot): the next claim is made while the last one's deliveries are being sent, so a slot that
-#: frees is filled at once instead of after a claim (a write transaction, and on SQLite a sync).
-#: 8 rather than 4: larger, fewer claims (BENCHMARKS.md 0g).
+#: How many times its concurrency a dispatcher may hold claimed (in flight, or waiting for a
+#: webhook's slot); each webhook's own share follows how fast it answers
+#: (:meth:`~shiptrack.domain.delivery.EndpointSlots.rounds_ahead`): the next claim is made while
+#: the last one's deliveries are being sent, so a slot that frees is filled at once instead of
+#: after a claim (a write transaction, and on SQLite a sync).
 CLAIM_AHEAD = 8
 #: While every webhook this process holds deliveries for is full, how often to claim for the
 #: others all the same (a claim that skips the full ones).
@@ -139,7 +140,7 @@ class Dispatcher:
         )
         if capacity <= 0:
             return []
-        plan = plan_claim(self.slots, waiting, ahead=CLAIM_AHEAD)
+        plan = plan_claim(self.slots, waiting, lease=settings.webhook_lease)
         # With every webhook it holds deliveries for full, only another webhook could be claimed
         # for: looked for at most every DISCOVER_EVERY, not after every delivery that ends.
         if plan.full and not plan.room and time.monotonic() - self.last_claim < DISCOVER_EVERY:
@@ -155,7 +156,7 @@ class Dispatcher:
                     limit=min(capacity, settings.poll_batch_size),
                     skip_webhooks=plan.full,
                     per_webhook=plan.room,
-                    default_per_webhook=CLAIM_AHEAD * self.slots.start,
+                    default_per_webhook=STARTING_AHEAD * self.slots.start,
                 )
         except ServiceUnavailable:
             # The claim may have been committed although its answer never came.
@@ -229,7 +230,9 @@ class Dispatcher:
             result = SendResult(None, 0, f"internal error: {error!r}"[:500])
         # The endpoint's slot is free once its answer is in; the order of one package's
         # deliveries is kept by the outbox (the next is not due until this one is recorded).
-        self.slots.done(delivery.webhook_id, delivered=result.delivered)
+        self.slots.done(
+            delivery.webhook_id, delivered=result.delivered, seconds=result.latency_ms / 1000
+        )
         self._send_waiting(session, delivery.webhook_id)
         self.finished.append((delivery, result))
         self.results_ready.set()
