@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
 import os
@@ -14,6 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+import uvloop
 
 from shiptrack.app import Shiptrack, build, open_store, secret_key_source
 from shiptrack.configuration import (
@@ -120,10 +120,11 @@ def _on_database(work: Callable[[Database], Awaitable[T]]) -> T:
 
 
 def _run_async(settings: Settings, work: Coroutine[Any, Any, T]) -> T:
-    """Run a command's async work; a database or a file that cannot be used becomes a
-    :class:`ConfigurationError` saying which and why."""
+    """Run a command's async work on uvloop, as ``serve`` does (the dispatcher spends most of
+    its time in aiohttp, about a tenth less on uvloop: BENCHMARKS.md 0h); a database or a file
+    that cannot be used becomes a :class:`ConfigurationError` saying which and why."""
     try:
-        return asyncio.run(work)
+        return uvloop.run(work)
     except Exception as error:
         problem = environment_problem(error, settings.resolved_database_url)
         if problem is None:
