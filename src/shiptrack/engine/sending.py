@@ -255,7 +255,9 @@ async def record(
         webhook_id = delivery.webhook_id
         streak = failing.get(webhook_id, delivery.failing_since)
         outcome = after_attempt(
-            replace(delivery, failing_since=streak),
+            delivery
+            if streak == delivery.failing_since
+            else replace(delivery, failing_since=streak),
             DeliveryAnswer(result.delivered, parse_retry_after(result.retry_after, now)),
             policy,
             now,

@@ -210,29 +210,32 @@ class SqlOutbox:
         rows = list(claimed)
         if not rows:
             return []
-        hooks = {
-            row.id: row
-            for row in await self._conn.execute(
+        # What every delivery of one webhook shares, read once per webhook rather than per row.
+        shared = {
+            hook.id: {
+                "webhook_id": hook.id,
+                "account_id": hook.account_id,
+                "lease_until": lease_until,
+                "url": hook.url,
+                "headers": hook.headers,
+                "sealed_secret": hook.secret,
+                "sealed_previous_secret": hook.previous_secret,
+                "previous_secret_expires_at": hook.previous_secret_expires_at,
+                "failing_since": hook.failing_since,
+                "signatures": stored_signatures(hook.signatures),
+            }
+            for hook in await self._conn.execute(
                 webhooks.select().where(webhooks.c.id.in_({row.webhook_id for row in rows}))
             )
         }
         return [
             ClaimedDelivery(
                 id=row.id,
-                webhook_id=row.webhook_id,
-                account_id=hooks[row.webhook_id].account_id,
                 message_id=row.message_id,
                 payload=bytes(row.payload),
                 attempts=row.attempts,
-                lease_until=lease_until,
-                url=hooks[row.webhook_id].url,
-                headers=hooks[row.webhook_id].headers,
-                sealed_secret=hooks[row.webhook_id].secret,
-                sealed_previous_secret=hooks[row.webhook_id].previous_secret,
-                previous_secret_expires_at=hooks[row.webhook_id].previous_secret_expires_at,
-                failing_since=hooks[row.webhook_id].failing_since,
-                signatures=stored_signatures(hooks[row.webhook_id].signatures),
                 test_event=row.status_change_id is None,
+                **shared[row.webhook_id],
             )
             for row in rows
         ]

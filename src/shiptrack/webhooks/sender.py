@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 
 import aiohttp
@@ -68,19 +68,6 @@ async def post(
     """POST ``body`` to ``url``; read at most ``max_response_bytes`` of the answer. A destination
     the session's outbound policy refuses is an attempt whose error says only that."""
     began = utcnow()
-    return replace(
-        await _post(session, url, body, headers, max_response_bytes),
-        started_at=began,
-    )
-
-
-async def _post(
-    session: aiohttp.ClientSession,
-    url: str,
-    body: bytes,
-    headers: dict[str, str],
-    max_response_bytes: int,
-) -> SendResult:
     started = time.monotonic()
     try:
         async with session.post(url, data=body, headers=headers, allow_redirects=False) as resp:
@@ -91,13 +78,16 @@ async def _post(
                 _ms(started),
                 None if 200 <= resp.status < 300 else f"HTTP {resp.status}",
                 resp.headers.get("Retry-After"),
+                began,
             )
     except TimeoutError:
-        return SendResult(None, _ms(started), "timed out")
+        return SendResult(None, _ms(started), "timed out", started_at=began)
     except (aiohttp.ClientError, OSError, asyncio.IncompleteReadError) as error:
         if refused_by_policy(error):
-            return SendResult(None, _ms(started), REFUSED)
-        return SendResult(None, _ms(started), f"{type(error).__name__}: {error}"[:500])
+            return SendResult(None, _ms(started), REFUSED, started_at=began)
+        return SendResult(
+            None, _ms(started), f"{type(error).__name__}: {error}"[:500], started_at=began
+        )
 
 
 def _ms(started: float) -> int:

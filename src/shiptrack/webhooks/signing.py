@@ -13,7 +13,6 @@ Standard Webhooks
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
@@ -105,7 +104,7 @@ def standard_headers(
     signatures = []
     for secret in webhook_secrets:
         key = base64.b64decode(secret.removeprefix(SECRET_PREFIX))
-        digest = hmac.new(key, signed, hashlib.sha256).digest()
+        digest = hmac.digest(key, signed, "sha256")
         signatures.append("v1," + base64.b64encode(digest).decode("ascii"))
     return {
         "webhook-id": message_id,
