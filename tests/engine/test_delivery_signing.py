@@ -6,19 +6,21 @@ Covers: a webhook secret rotated with no overlap signs alone at once (the two si
 overlap: tests/e2e/test_webhook_signatures.py; when an overlap ends:
 tests/unit/test_delivery_secrets.py); a new signing key is published as soon as the rotation
 returns but signs only from its activation, the old key signing until then and staying published
-so that every delivery, old or new, verifies.
+so that every delivery, old or new, verifies; deliveries that wait for a slot are signed while
+they wait (the dispatcher starts their RSA signatures when it claims them) and verify all the same.
 """
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 from standardwebhooks import WebhookVerificationError
 
 from shiptrack.domain.ids import format_id
-from tests.e2e.webhook_support import verify_shipengine, verify_standard
-from tests.engine.delivery_support import receiving, running_parts
+from tests.e2e.webhook_support import Reply, always, verify_shipengine, verify_standard
+from tests.engine.delivery_support import dispatching, receiving, running_parts
 
 HOUR, DAY = 3600.0, 86400.0
 
@@ -72,3 +74,32 @@ async def test_a_new_signing_key_is_published_before_it_signs_and_the_old_one_st
     # The replaced keys stay published: every delivery, old or new, verifies.
     assert {first, now} <= set(keys)
     assert [verify_shipengine(keys, r.headers, r.body) for r in requests] == [first, first, now]
+
+
+async def test_deliveries_signed_while_they_wait_for_a_slot_verify_and_carry_a_recent_timestamp(
+    tmp_path: Path,
+) -> None:
+    async with (
+        running_parts(tmp_path) as parts,
+        dispatching(parts),
+        receiving(always(Reply(hang=True))) as receiver,
+    ):
+        account = await parts.account()
+        webhook, secret = await parts.webhook(account, receiver.url)
+        for _ in range(30):
+            await parts.test_event(account, webhook)
+        # Eight requests held open: the other 22 wait here, their signatures made meanwhile.
+        await receiver.until(lambda r: r.held == 8, "eight requests held")
+        receiver.behaviour = always(Reply())
+        receiver.answer(Reply())
+        await receiver.until(lambda r: len(r.accepted()) == 30, "all thirty accepted")
+        keys = await parts.jwks()
+        requests = receiver.requests
+
+    assert len({r.headers["webhook-id"] for r in requests}) == 30
+    for request in requests:
+        verify_shipengine(keys, request.headers, request.body)
+        verify_standard(secret, request.headers, request.body)
+        signed_at = datetime.fromisoformat(request.headers["x-shipengine-timestamp"])
+        # Signed when claimed (to the second), never after it was sent, and not long before.
+        assert request.at - timedelta(seconds=30) <= signed_at <= request.at

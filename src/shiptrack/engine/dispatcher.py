@@ -31,7 +31,14 @@ from shiptrack.domain.errors import ServiceUnavailable
 from shiptrack.domain.timefmt import utcnow
 from shiptrack.engine.retrying import pauses
 from shiptrack.engine.runner import wait_any
-from shiptrack.engine.sending import Sending, record, release, send
+from shiptrack.engine.sending import (
+    Sending,
+    drop_signature,
+    record,
+    release,
+    send,
+    sign_ahead,
+)
 from shiptrack.settings import Settings
 from shiptrack.webhooks.sender import SendResult, open_session
 
@@ -68,6 +75,8 @@ class Dispatcher:
         self.slots = EndpointSlots(start=STARTING_SLOTS, most=settings.webhook_endpoint_concurrency)
         #: Deliveries claimed ahead, waiting here for one of their webhook's slots.
         self.waiting: dict[int, deque[ClaimedDelivery]] = {}
+        #: The RSA signatures started when their deliveries were claimed, by delivery id.
+        self.signatures: dict[int, asyncio.Future[dict[str, str]]] = {}
         #: When the last claim was made (``time.monotonic()``).
         self.last_claim = -DISCOVER_EVERY
         #: Set once the process is stopping: nothing more is sent.
@@ -99,7 +108,9 @@ class Dispatcher:
         try:
             while not stopping.is_set():
                 try:
-                    started = self._start(session, await self._claim())
+                    claimed = await self._claim()
+                    self.signatures.update(await sign_ahead(self.sending, claimed))
+                    started = self._start(session, claimed)
                 except ServiceUnavailable as error:
                     log.warning("claiming deliveries: %s", error.message)
                     started = 0
@@ -195,6 +206,7 @@ class Dispatcher:
         ):
             delivery = queue.popleft()
             if delivery.lease_until <= latest:
+                drop_signature(self.signatures.pop(delivery.id, None))
                 self.unsent.append(delivery)
                 self.results_ready.set()
                 continue
@@ -208,6 +220,8 @@ class Dispatcher:
     def _give_back_waiting(self) -> None:
         """Give back everything claimed ahead that was not sent (the process is stopping)."""
         for queue in self.waiting.values():
+            for delivery in queue:
+                drop_signature(self.signatures.pop(delivery.id, None))
             self.unsent.extend(queue)
         if self.waiting:
             self.results_ready.set()
@@ -215,7 +229,9 @@ class Dispatcher:
 
     async def _send(self, session: aiohttp.ClientSession, delivery: ClaimedDelivery) -> None:
         try:
-            result = await send(self.sending, session, delivery)
+            result = await send(
+                self.sending, session, delivery, self.signatures.pop(delivery.id, None)
+            )
         except asyncio.CancelledError:  # the process is stopping: another one will send it
             self._unsent(delivery)
             raise

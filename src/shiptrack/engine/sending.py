@@ -9,6 +9,7 @@ import json
 import logging
 import os
 from collections import Counter
+from collections.abc import Awaitable
 from concurrent.futures import Future as ThreadFuture
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -72,12 +73,16 @@ class RsaSigner:
 
     async def headers(self, key: SigningKey, body: bytes, now: datetime) -> dict[str, str]:
         """The three ``x-shipengine-*`` headers of ``body`` sent at ``now``."""
+        return await self.start(key, body, now)
+
+    def start(self, key: SigningKey, body: bytes, now: datetime) -> asyncio.Future[dict[str, str]]:
+        """Start making the headers of :meth:`headers`; their future (call in the event loop)."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[dict[str, str]] = loop.create_future()
         if not self._pending:
             loop.call_soon(self._flush, loop)
         self._pending.append((key, body, now, future))
-        return await future
+        return future
 
     def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
         jobs, self._pending = self._pending, []
@@ -209,17 +214,52 @@ def _event_of(payload: bytes) -> tuple[str, str | None]:
         return "event", None
 
 
+async def sign_ahead(
+    sending: Sending, deliveries: list[ClaimedDelivery]
+) -> dict[int, asyncio.Future[dict[str, str]]]:
+    """Start the RSA signatures of the ``deliveries`` whose webhook asks for them, before they
+    wait for a slot: a slot is then held for the request alone, not for the queue of signatures
+    before its own. Delivery id -> its signature headers' future (handed to :func:`send`); none
+    when the signing key cannot be read now (each send then tries on its own)."""
+    wanted = [d for d in deliveries if SHIPENGINE_SIGNATURE in d.signatures]
+    if not wanted:
+        return {}
+    try:
+        key = await sending.keyring.signing_key()
+    except Exception:
+        return {}
+    now = utcnow()
+    return {d.id: sending.rsa_signer.start(key, d.payload, now) for d in wanted}
+
+
+def drop_signature(signature: asyncio.Future[dict[str, str]] | None) -> None:
+    """Forget a signature started ahead for a delivery that is not sent after all."""
+    if signature is None:
+        return
+    if signature.done():
+        if not signature.cancelled():
+            signature.exception()  # retrieved, so that no "never retrieved" line is logged
+    else:
+        signature.cancel()
+
+
 async def send(
-    sending: Sending, session: aiohttp.ClientSession, delivery: ClaimedDelivery
+    sending: Sending,
+    session: aiohttp.ClientSession,
+    delivery: ClaimedDelivery,
+    signature: Awaitable[dict[str, str]] | None = None,
 ) -> SendResult:
     """POST the stored bytes, signed as its webhook asks (both ways by default); the attempt is
-    recorded by :func:`record`."""
+    recorded by :func:`record`. ``signature``: ShipEngine's signature headers started ahead
+    (:func:`sign_ahead`), made here when not given."""
     now = utcnow()
     headers = {h["key"]: h["value"] for h in delivery.headers}
     headers.update({"Content-Type": "application/json", "User-Agent": sending.user_agent})
     if SHIPENGINE_SIGNATURE in delivery.signatures:
-        key = await sending.keyring.signing_key()
-        headers.update(await sending.rsa_signer.headers(key, delivery.payload, now))
+        if signature is None:
+            key = await sending.keyring.signing_key()
+            signature = sending.rsa_signer.start(key, delivery.payload, now)
+        headers.update(await signature)
     if STANDARD_SIGNATURE in delivery.signatures:
         secrets = signing_secrets(sending.sealer, delivery, now)
         if not secrets:
