@@ -2,7 +2,8 @@
 real processes.
 
 Covers: signatures made there verify against the published key; a signing process that dies is
-replaced and the next signatures are made; the signing processes end with the process that
+replaced and the next signatures are made; where processes cannot start, threads sign (and the
+log says so); the signing processes end with the process that
 started them, stopped cleanly or killed outright (nothing is left behind to pile up under a
 supervisor that restarts workers).
 """
@@ -20,6 +21,9 @@ import time
 from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime
 
+import pytest
+
+from shiptrack.engine import rsa_signer
 from shiptrack.engine.rsa_signer import RsaSigner
 from shiptrack.webhooks.signing import SigningKey, generate_signing_key, load_signing_key
 from tests.e2e.webhook_support import verify_shipengine
@@ -119,6 +123,9 @@ SIGNING_PROGRAM = """
 import asyncio, os, sys
 from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime
+import pytest
+
+from shiptrack.engine import rsa_signer
 from shiptrack.engine.rsa_signer import RsaSigner
 from shiptrack.webhooks.signing import generate_signing_key, load_signing_key
 
@@ -174,3 +181,21 @@ def _stop(program: subprocess.Popen[str]) -> None:
     program.wait()
     if program.stdout is not None:
         program.stdout.close()
+
+
+async def test_where_processes_cannot_start_signatures_are_made_in_threads(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def no_processes(*args: object, **kwargs: object) -> None:
+        raise OSError(38, "Function not implemented")  # as where POSIX semaphores are missing
+
+    monkeypatch.setattr(rsa_signer, "ProcessPoolExecutor", no_processes)
+    key, published = _key()
+    signer = RsaSigner(processes=2)
+    try:
+        headers = await signer.headers(key, b'{"n": 1}', NOW)
+    finally:
+        signer.close()
+
+    assert verify_shipengine(published, headers, b'{"n": 1}') == key.kid
+    assert "signing webhooks in threads, not processes" in caplog.text

@@ -13,13 +13,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import logging
 import multiprocessing
 import os
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
 
 from shiptrack.webhooks.signing import SigningKey, exit_with, private_pem, sign_many
+
+log = logging.getLogger("shiptrack.dispatcher")
 
 #: Processes that make RSA signatures (each signs on a core of its own, beside the event loop):
 #: two sign about 7,600 a second on this project's machines, more than one dispatcher sends.
@@ -39,7 +42,7 @@ class RsaSigner:
         self.processes = processes
         self.chunk = chunk
         self._pending: list[_SignJob] = []
-        self._pool: ProcessPoolExecutor | None = None
+        self._pool: Executor | None = None
         #: Each key's PEM, as the processes receive it (made once per key).
         self._pems: dict[str, str] = {}
 
@@ -85,14 +88,20 @@ class RsaSigner:
             self.close()
             return self._processes().submit(sign_many, signing)
 
-    def _processes(self) -> ProcessPoolExecutor:
+    def _processes(self) -> Executor:
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(
-                self.processes,
-                mp_context=_context(),
-                initializer=exit_with,
-                initargs=(os.getpid(),),
-            )
+            try:
+                self._pool = ProcessPoolExecutor(
+                    self.processes,
+                    mp_context=_context(),
+                    initializer=exit_with,
+                    initargs=(os.getpid(),),
+                )
+            except (OSError, NotImplementedError) as error:
+                # No processes here (a sandbox without POSIX semaphores, say): threads still
+                # sign beside the event loop, only slower.
+                log.warning("signing webhooks in threads, not processes: %s", error)
+                self._pool = ThreadPoolExecutor(self.processes, thread_name_prefix="rsa-signer")
         return self._pool
 
     def _pem(self, key: SigningKey) -> str:
