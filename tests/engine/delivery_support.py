@@ -269,11 +269,9 @@ async def running_parts(tmp_path: Path, **settings: Any) -> AsyncIterator[Parts]
         concurrency=config.webhook_concurrency,
         policy=config.outbound_policy,
     )
-    sending = build_sending(built)
     try:
-        yield Parts(built, build_checks(built), sending, clock, session)
+        yield Parts(built, build_checks(built), build_sending(built), clock, session)
     finally:
-        sending.rsa_signer.close()
         await session.close()
         await built.close()
 

@@ -139,7 +139,6 @@ class Dispatcher:
             await asyncio.wait([recorder])
             await self._last_flush()
             await session.close()
-            self.sending.rsa_signer.close()
 
     async def _claim(self) -> list[ClaimedDelivery]:
         if self.failing:

@@ -15,10 +15,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import os
 import secrets
-import threading
-import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -48,69 +45,13 @@ class SigningKey:
 def generate_signing_key() -> tuple[str, str, dict[str, Any]]:
     """A new key: its kid, its private PEM, and its public JWK."""
     private_key = rsa.generate_private_key(public_exponent=65537, key_size=RSA_KEY_BITS)
-    pem = _pem(private_key)
-    kid = "shiptrack-" + secrets.token_hex(8)
-    return kid, pem, public_jwk(kid, private_key)
-
-
-def private_pem(key: SigningKey) -> str:
-    """The PEM of a signing key's private half (as :func:`load_signing_key` reads it)."""
-    return _pem(key.private_key)
-
-
-def _pem(private_key: rsa.RSAPrivateKey) -> str:
-    return private_key.private_bytes(
+    pem = private_key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     ).decode("ascii")
-
-
-def exit_with(parent: int, every: float = 0.5) -> None:
-    """In a signing process: end it once the process ``parent`` is gone, even killed outright
-    (it holds the pipe it waits on open itself, so it would otherwise wait forever)."""
-
-    def watch() -> None:
-        while not _gone(parent):
-            time.sleep(every)
-        os._exit(0)
-
-    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
-
-
-def _gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except (ProcessLookupError, PermissionError):  # no such process, or the pid went to another
-        return True
-    try:  # dead but not yet reaped by its own parent (a zombie) is gone too
-        with open(f"/proc/{pid}/stat", "rb") as stat:
-            return stat.read().rsplit(b")", 1)[1].split()[0] == b"Z"
-    except (OSError, IndexError):
-        return False
-
-
-#: The keys a signing process has loaded, by kid (a handful: they rotate rarely).
-_loaded: dict[str, SigningKey] = {}
-
-
-def sign_many(
-    jobs: list[tuple[str, str, bytes, datetime]],
-) -> list[dict[str, str] | BaseException]:
-    """In a signing process: the :func:`shipengine_headers` of each ``(kid, pem, body, now)``, or
-    the error that kept it from being made (one bad signature fails its own delivery only)."""
-    results: list[dict[str, str] | BaseException] = []
-    for kid, pem, body, now in jobs:
-        try:
-            key = _loaded.get(kid)
-            if key is None:
-                if len(_loaded) >= 8:
-                    _loaded.clear()
-                key = _loaded[kid] = load_signing_key(kid, pem)
-            results.append(shipengine_headers(key, body, now))
-        except Exception as error:
-            results.append(error)
-    return results
+    kid = "shiptrack-" + secrets.token_hex(8)
+    return kid, pem, public_jwk(kid, private_key)
 
 
 def load_signing_key(kid: str, pem: str) -> SigningKey:
