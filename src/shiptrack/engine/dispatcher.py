@@ -104,7 +104,6 @@ class Dispatcher:
             concurrency=settings.webhook_concurrency,
             policy=settings.outbound_policy,
         )
-        self.sending.rsa_signer.warm_up()
         recorder = asyncio.create_task(self._record_loop(stopping))
         try:
             while not stopping.is_set():
