@@ -283,7 +283,7 @@ class EndpointSlots:
         (:data:`STARTING_AHEAD` while its answer time is not known). A fast receiver is never
         kept waiting for a claim; a slow one never holds more than it can be sent before the
         lease runs out (what outlives it would be given back unsent)."""
-        seconds = self._answer_times.get(webhook_id)
+        seconds = self.answer_time(webhook_id)
         if seconds is None:
             return STARTING_AHEAD
         budget = lease * LEASE_SHARE

@@ -134,6 +134,10 @@ class Dispatcher:
         finally:
             self._give_back_waiting()
             await self._abandon_in_flight()
+            # Sends cancelled before they began never took their signatures.
+            for signature in self.signatures.values():
+                drop_signature(signature)
+            self.signatures.clear()
             recorder.cancel()
             await asyncio.wait([recorder])
             await self._last_flush()

@@ -71,12 +71,9 @@ class RsaSigner:
         self._pending: list[_SignJob] = []
         self._executor: ThreadPoolExecutor | None = None
 
-    async def headers(self, key: SigningKey, body: bytes, now: datetime) -> dict[str, str]:
-        """The three ``x-shipengine-*`` headers of ``body`` sent at ``now``."""
-        return await self.start(key, body, now)
-
     def start(self, key: SigningKey, body: bytes, now: datetime) -> asyncio.Future[dict[str, str]]:
-        """Start making the headers of :meth:`headers`; their future (call in the event loop)."""
+        """Start making the three ``x-shipengine-*`` headers of ``body`` sent at ``now``; their
+        future (call in the event loop)."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[dict[str, str]] = loop.create_future()
         if not self._pending:
@@ -227,6 +224,8 @@ async def sign_ahead(
     try:
         key = await sending.keyring.signing_key()
     except Exception:
+        # Signing ahead only saves time: each send asks for the key again and reports its own
+        # trouble (a delivery given back, or a failed attempt), so nothing is lost here.
         return {}
     now = utcnow()
     return {d.id: sending.rsa_signer.start(key, d.payload, now) for d in wanted}
