@@ -36,6 +36,7 @@ from shiptrack.store.database import create_database
 from shiptrack.store.port import Store
 from shiptrack.store.sql import SqlStore
 from shiptrack.webhooks.keyring import KeyRing
+from shiptrack.webhooks.rsa_signers import open_rsa_signer
 
 if TYPE_CHECKING:  # the CLI builds parts without loading the web framework
     from fastapi import FastAPI
@@ -185,6 +186,7 @@ def build_sending(parts: Shiptrack) -> Sending:
         max_response_bytes=settings.webhook_max_response_bytes,
         deliveries_due=parts.deliveries_due,
         metrics=parts.metrics,
+        rsa_signer=open_rsa_signer(settings.webhook_signing_processes),
     )
 
 

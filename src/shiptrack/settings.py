@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -13,6 +14,9 @@ from sqlalchemy.exc import ArgumentError
 from shiptrack.domain.delivery import RetryPolicy
 from shiptrack.domain.outbound import OutboundPolicy, parse_allow_list
 from shiptrack.domain.schedule import SchedulePolicy
+
+#: RSA signing processes of a dispatcher unless configured: one per core, at most four.
+DEFAULT_SIGNING_PROCESSES = max(1, min(4, os.cpu_count() or 1))
 
 DEFAULT_DATA_DIR = Path("var")
 #: Every setting is read from the variable of its name in capitals after this prefix.
@@ -162,6 +166,12 @@ class Settings(BaseSettings):
         ge=1,
         description="Most deliveries in flight to one webhook per dispatcher process (each webhook "
         "starts with 8 and gains one per accepted delivery; a failure halves them).",
+    )
+    webhook_signing_processes: int = Field(
+        default=DEFAULT_SIGNING_PROCESSES,
+        ge=0,
+        description="Processes that make the RSA signatures of a dispatcher (one per core, at most "
+        "4, by default); 0 signs in threads of the dispatcher's own process.",
     )
     webhook_lease: float = Field(
         default=60, gt=0, description="Seconds a claimed delivery stays with its dispatcher."

@@ -142,6 +142,7 @@ class Dispatcher:
             await asyncio.wait([recorder])
             await self._last_flush()
             await session.close()
+            await self.sending.rsa_signer.close()
 
     async def _claim(self) -> list[ClaimedDelivery]:
         if self.failing:

@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import functools
 import json
 import logging
-import os
 from collections import Counter
 from collections.abc import Awaitable
-from concurrent.futures import Future as ThreadFuture
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -37,96 +32,15 @@ from shiptrack.metrics.families import ATTEMPT_DELIVERED, ATTEMPT_FAILED, ATTEMP
 from shiptrack.sealing import Sealer
 from shiptrack.store.port import Store
 from shiptrack.webhooks.keyring import KeyRing
+from shiptrack.webhooks.rsa_signers import RsaSigner, ThreadSigner
 from shiptrack.webhooks.secrets import ensure_secret, signing_secrets
 from shiptrack.webhooks.sender import SendResult, post
-from shiptrack.webhooks.signing import SigningKey, shipengine_headers, standard_headers
+from shiptrack.webhooks.signing import standard_headers
 
 log = logging.getLogger("shiptrack.dispatcher")
 
 #: The outcome an attempt is counted under, by the state it leaves its delivery in.
 _OUTCOMES = {DELIVERED: ATTEMPT_DELIVERED, PENDING: ATTEMPT_RETRYING, FAILED: ATTEMPT_FAILED}
-
-
-#: Threads that make RSA signatures: the library releases the GIL while it signs, so each core
-#: can sign beside the event loop.
-SIGNING_THREADS = max(1, min(4, os.cpu_count() or 1))
-#: Most signatures made in one trip to a signing thread.
-SIGN_CHUNK = 16
-
-_SignJob = tuple[SigningKey, bytes, datetime, "asyncio.Future[dict[str, str]]"]
-
-
-class RsaSigner:
-    """ShipEngine's RSA signatures, made off the event loop, many per trip to a thread.
-
-    RSA-2048 is the costliest step of a delivery. One trip to a thread per delivery costs the
-    event loop a future, a wake-up and a callback each; here every signature asked for in one
-    turn of the loop (a claim starts its deliveries together) is shared out in chunks of at
-    most :data:`SIGN_CHUNK` among :data:`SIGNING_THREADS` threads, and each chunk comes back in
-    one wake-up."""
-
-    def __init__(self, threads: int = SIGNING_THREADS, chunk: int = SIGN_CHUNK) -> None:
-        self.threads = threads
-        self.chunk = chunk
-        self._pending: list[_SignJob] = []
-        self._executor: ThreadPoolExecutor | None = None
-
-    def start(self, key: SigningKey, body: bytes, now: datetime) -> asyncio.Future[dict[str, str]]:
-        """Start making the three ``x-shipengine-*`` headers of ``body`` sent at ``now``; their
-        future (call in the event loop)."""
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[dict[str, str]] = loop.create_future()
-        if not self._pending:
-            loop.call_soon(self._flush, loop)
-        self._pending.append((key, body, now, future))
-        return future
-
-    def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
-        jobs, self._pending = self._pending, []
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(self.threads, thread_name_prefix="webhook-signer")
-        size = max(1, min(self.chunk, -(-len(jobs) // self.threads)))
-        for start in range(0, len(jobs), size):
-            part = jobs[start : start + size]
-            signing = [(key, body, now) for key, body, now, _ in part]
-            done = self._executor.submit(_sign_all, signing)
-            done.add_done_callback(functools.partial(_wake, loop, part))
-
-
-def _sign_all(
-    jobs: list[tuple[SigningKey, bytes, datetime]],
-) -> list[dict[str, str] | BaseException]:
-    results: list[dict[str, str] | BaseException] = []
-    for key, body, now in jobs:
-        try:
-            results.append(shipengine_headers(key, body, now))
-        except Exception as error:  # one bad signature fails its own delivery only
-            results.append(error)
-    return results
-
-
-def _wake(
-    loop: asyncio.AbstractEventLoop,
-    part: list[_SignJob],
-    finished: ThreadFuture[list[dict[str, str] | BaseException]],
-) -> None:
-    """In the signing thread: hand the chunk's signatures out on the event loop (one wake-up)."""
-    with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
-        loop.call_soon_threadsafe(_hand_out, part, finished)
-
-
-def _hand_out(
-    part: list[_SignJob], finished: ThreadFuture[list[dict[str, str] | BaseException]]
-) -> None:
-    error = finished.exception()
-    results = finished.result() if error is None else [error] * len(part)
-    for (_, _, _, future), result in zip(part, results, strict=True):
-        if future.done():  # its send was cancelled meanwhile
-            continue
-        if isinstance(result, BaseException):
-            future.set_exception(result)
-        else:
-            future.set_result(result)
 
 
 @dataclass(frozen=True)
@@ -146,8 +60,8 @@ class Sending:
     metrics: Metrics
     #: The warnings about failed attempts, at most one a minute per webhook.
     failures: FailedAttemptLog = field(default_factory=lambda: FailedAttemptLog())
-    #: Makes the RSA signatures, in threads.
-    rsa_signer: RsaSigner = field(default_factory=lambda: RsaSigner())
+    #: Makes the RSA signatures (``SHIPTRACK_WEBHOOK_SIGNING_PROCESSES``; threads when 0).
+    rsa_signer: RsaSigner = field(default_factory=ThreadSigner)
 
 
 class FailedAttemptLog:
