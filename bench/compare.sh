@@ -6,7 +6,8 @@
 #
 # Each checkout runs its own bench/ with its own .venv (make install-dev in each). One JSON result
 # per scenario, checkout and round lands in OUT_DIR as <scenario>-<before|after>-<round>.json;
-# `python -m bench.compare OUT_DIR` prints the medians side by side.
+# `python -m bench.compare OUT_DIR` prints the medians side by side. ONLY=<extended regex> runs
+# only the scenarios whose name matches it (ONLY='^webhooks' for the dispatcher's).
 set -euo pipefail
 before=$(cd "$1" && pwd)
 after=$(cd "$2" && pwd)
@@ -24,6 +25,10 @@ scenarios=(
   "engine-postgresql-fedex:bench.engine --database postgresql --carrier fedex --packages 20000 --runs 1"
   "webhooks-sqlite:bench.webhooks --database sqlite --deliveries 10000 --runs 1 --seconds 5"
   "webhooks-postgresql:bench.webhooks --database postgresql --deliveries 10000 --runs 1 --seconds 5"
+  "webhooks-standard-sqlite:bench.webhooks --database sqlite --deliveries 20000 --runs 1 --throughput-only --signatures standard"
+  "webhooks-standard-postgresql:bench.webhooks --database postgresql --deliveries 20000 --runs 1 --throughput-only --signatures standard"
+  "webhooks-both-sqlite:bench.webhooks --database sqlite --deliveries 20000 --runs 1 --throughput-only"
+  "webhooks-both-postgresql:bench.webhooks --database postgresql --deliveries 20000 --runs 1 --throughput-only"
   "scaleout:bench.scaleout --packages 10000 --seconds 10 --runs 1"
 )
 
@@ -31,6 +36,7 @@ for round in $(seq 1 "$rounds"); do
   for entry in "${scenarios[@]}"; do
     name=${entry%%:*}
     command=${entry#*:}
+    [[ -n ${ONLY:-} && ! $name =~ $ONLY ]] && continue
     # Which checkout goes first alternates by round, so neither always meets a warmer machine.
     if (( round % 2 )); then order=(before after); else order=(after before); fi
     for side in "${order[@]}"; do

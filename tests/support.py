@@ -12,6 +12,7 @@ import contextlib
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 import pytest
@@ -210,3 +211,41 @@ class HandClock(Generic[C]):
 
     def __call__(self) -> C:
         return self.now
+
+
+# --- processes ------------------------------------------------------------------------------------
+
+
+def process_ended(pid: int) -> bool:
+    """The process is gone (or a zombie nobody has reaped yet)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] in ("Z", "X")
+
+
+def processes_end(pids: list[int], seconds: float = 10) -> bool:
+    """Wait at most ``seconds`` until every one of ``pids`` has ended; whether they did."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if all(process_ended(pid) for pid in pids):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def signing_processes(parent: int) -> list[int]:
+    """The RSA signing processes (``shiptrack.webhooks.rsa_child``) ``parent`` started."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes()
+        except OSError:  # ended meanwhile
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == parent and b"rsa_child" in command:
+            found.append(int(entry.name))
+    return found

@@ -395,7 +395,10 @@ class _Child(asyncio.SubprocessProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.alive = False
-        returncode = self._transport.get_returncode() if self._transport else None
+        returncode = None
+        if self._transport is not None:
+            returncode = self._transport.get_returncode()
+            self._transport.close()
         self._gone.set()
         self.signer._ended(self, returncode)
 
@@ -414,5 +417,3 @@ class _Child(asyncio.SubprocessProtocol):
                 with contextlib.suppress(ProcessLookupError):
                     self._transport.kill()
                 await self._gone.wait()
-        if self._transport is not None:
-            self._transport.close()
