@@ -292,8 +292,19 @@ def latency_run(kind: str, rate: int, seconds: float, hanging: bool) -> dict[str
         }
 
 
+#: ``--signing-processes``: ``SHIPTRACK_WEBHOOK_SIGNING_PROCESSES`` of the worker (its default when
+#: ``None``; 0 signs in threads).
+SIGNING_PROCESSES: int | None = None
+
+
 def _dispatcher_env(concurrency: int) -> dict[str, str]:
+    signing = (
+        {}
+        if SIGNING_PROCESSES is None
+        else {"SHIPTRACK_WEBHOOK_SIGNING_PROCESSES": str(SIGNING_PROCESSES)}
+    )
     return {
+        **signing,
         "SHIPTRACK_WEBHOOK_ALLOW_PRIVATE": "true",
         "SHIPTRACK_WEBHOOK_CONCURRENCY": "512",
         "SHIPTRACK_WEBHOOK_ENDPOINT_CONCURRENCY": str(concurrency),
@@ -327,7 +338,15 @@ def main() -> None:
         help="the webhook's signatures (extension); standard skips the RSA signature",
     )
     parser.add_argument("--throughput-only", action="store_true", help="skip the latency scenarios")
+    parser.add_argument(
+        "--signing-processes",
+        type=int,
+        default=None,
+        help="SHIPTRACK_WEBHOOK_SIGNING_PROCESSES of the worker (default: its own; 0: threads)",
+    )
     args = parser.parse_args()
+    global SIGNING_PROCESSES
+    SIGNING_PROCESSES = args.signing_processes
     signatures = None if args.signatures == "both" else [args.signatures]
     throughput = [
         throughput_run(args.database, args.deliveries, args.concurrency, signatures)

@@ -104,6 +104,9 @@ class Dispatcher:
             concurrency=settings.webhook_concurrency,
             policy=settings.outbound_policy,
         )
+        # Ready before the first delivery: started at its claim, the signing processes would
+        # hold up the first deliveries after every start by the time an interpreter takes to start.
+        self.sending.rsa_signer.open()
         recorder = asyncio.create_task(self._record_loop(stopping))
         try:
             while not stopping.is_set():

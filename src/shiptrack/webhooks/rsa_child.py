@@ -62,7 +62,11 @@ def serve(read_fd: int = 0, write_fd: int = 1) -> None:
             offset = end
             try:
                 if kind == KEY:
-                    key = serialization.load_der_private_key(bytes(pending[start:end]), None)
+                    # Checked already: the parent loaded it with the check (~30 ms for RSA-2048,
+                    # which here would hold up the first signatures of every process).
+                    key = serialization.load_der_private_key(
+                        bytes(pending[start:end]), None, unsafe_skip_rsa_key_validation=True
+                    )
                     if not isinstance(key, rsa.RSAPrivateKey):
                         raise ValueError("not an RSA key")
                     keys[number] = key

@@ -52,6 +52,10 @@ class RsaSigner(Protocol):
         """Start making the ``x-shipengine-*`` headers of ``body`` sent at ``now``; their future
         (call in the event loop)."""
 
+    def open(self) -> None:
+        """Get ready to sign (call in the event loop; returns at once): the first signatures then
+        do not wait for what signs to start."""
+
     async def close(self) -> None:
         """Stop what signs; a later :meth:`start` starts it again."""
 
@@ -83,6 +87,9 @@ class ThreadSigner:
             loop.call_soon(self._flush, loop)
         self._pending.append((key, body, now, future))
         return future
+
+    def open(self) -> None:
+        """Nothing to start: the threads start with the first signatures."""
 
     async def close(self) -> None:
         """Nothing to stop: the threads end with the process."""
@@ -181,6 +188,11 @@ class ProcessSigner:
             loop.call_soon(self._flush)
         self._pending.append(job)
         return job.future
+
+    def open(self) -> None:
+        """Start the signing processes in the background (a Python interpreter each, ~0.1 s)."""
+        if not self.in_threads:
+            self._flush()
 
     async def close(self) -> None:
         """Stop the signing processes, letting each finish what it holds (at most
