@@ -2,7 +2,8 @@
 processes, checked against the published JWK with ``cryptography`` alone.
 
 Covers: signatures from the processes verify, under each of two keys (a rotation); a signing
-process killed while it holds signatures is replaced and none is lost; stopping ends every
+process killed while it holds signatures is replaced and none is lost; SIGTERM and SIGINT (sent
+to a whole group) leave it signing until its parent stops it; stopping ends every
 signing process, and a later signature starts them again; a killed parent takes its signing
 processes with it (no orphans); where processes cannot start, or end before signing anything,
 signing goes on in threads with a warning; ``0`` processes signs in threads.
@@ -83,6 +84,26 @@ async def test_a_killed_signing_process_is_replaced_and_no_signature_is_lost(
     held = int(re.search(r"while signing (\d+) deliveries", warning).group(1))  # type: ignore[union-attr]
     assert held > 0  # it was killed holding signatures, and they were made all the same
     assert not signer.in_threads
+
+
+async def test_a_sigterm_to_the_group_leaves_signing_to_the_parent_s_processes() -> None:
+    signer = ProcessSigner(2)
+    key, jwks = new_key()
+    now = datetime.now(UTC)
+    try:
+        await signer.start(key, body(0), now)
+        before = signer.pids()
+        for pid in before:  # as systemd's stop or a terminal's Ctrl-C reach every process
+            os.kill(pid, signal.SIGTERM)
+            os.kill(pid, signal.SIGINT)
+        await asyncio.sleep(0.2)
+        signed = await asyncio.gather(*(signer.start(key, body(n), now) for n in range(50)))
+        assert signer.pids() == before
+    finally:
+        await signer.close()
+    for n, headers in enumerate(signed):
+        verify_shipengine(jwks, headers, body(n))
+    assert all(process_ended(pid) for pid in before)
 
 
 async def test_stopping_ends_the_signing_processes_and_signing_starts_them_again() -> None:

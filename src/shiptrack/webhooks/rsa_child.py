@@ -13,9 +13,10 @@ parent → child
 child → parent
     ``S`` request number, the signature (base64, ASCII); ``E`` request number, why it failed.
 
-It imports nothing of shiptrack's but this module (no application is loaded), ignores SIGINT (a
-terminal's Ctrl-C reaches the whole group; the parent decides when it stops) and ends, silently,
-when its input closes: when the parent closes it, exits, or is killed, so it never outlives it.
+It imports nothing of shiptrack's but this module (no application is loaded), ignores SIGINT and
+SIGTERM (a terminal's Ctrl-C and systemd's stop reach the whole group, while the parent still
+finishes what it holds: the parent decides when it stops) and ends, silently, when its input
+closes: when the parent closes it, exits, or is killed, so it never outlives it.
 """
 
 from __future__ import annotations
@@ -102,6 +103,7 @@ def _write_all(fd: int, data: bytes) -> None:
 def main() -> None:
     """The process's entry point."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     with contextlib.suppress(BrokenPipeError):  # the parent is gone: nobody to answer
         serve()
 
