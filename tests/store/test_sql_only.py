@@ -279,7 +279,7 @@ async def test_a_quick_read_sees_each_commit_as_it_lands(sql_store: SqlStore) ->
 async def test_postgresql_callers_wait_their_turn_for_a_connection_then_get_503(
     postgresql_url: str,
 ) -> None:
-    # pool_size 1: two connections (the pool and its overflow), so two callers at a time.
+    # pool_size 1: two connections (twice the setting), so two callers at a time.
     database = create_database(postgresql_url, pool_size=1, connection_wait=0.3)
     try:
         first, second = database.quick_read(), database.quick_read()

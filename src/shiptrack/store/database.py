@@ -223,10 +223,13 @@ def create_database(
     ``sqlite_lock_wait``: how long a write waits for another process's SQLite write lock;
     ``sqlite_synchronous``: SQLite's ``synchronous`` (``full``, or ``normal``: faster, but a power
     loss can undo the last commits); ``connection_wait``: how long a PostgreSQL caller waits for one
-    of the ``2 * pool_size`` connections before a ``503``."""
+    of the ``2 * pool_size`` connections (each kept open once opened) before a ``503``."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        engine = create_async_engine(parsed, echo=echo, pool_size=pool_size, max_overflow=pool_size)
+        # Every connection the process may use is kept once opened (no overflow): an overflow
+        # connection is closed when it comes back, so each burst of reads opened new ones, and
+        # opening one on a busy machine held a read up for 100-500 ms (BENCHMARKS 0i).
+        engine = create_async_engine(parsed, echo=echo, pool_size=2 * pool_size, max_overflow=0)
         # A pooled connection is checked before use, so that a database restart or failover is
         # invisible to clients: one round trip (SQLAlchemy's pool_pre_ping costs three on
         # asyncpg: BEGIN, the ping, ROLLBACK).
