@@ -5,7 +5,7 @@ It stands for the merchant's endpoint, which in production runs on another machi
 shares the dispatcher's two cores, so it is written on asyncio's protocol layer and httptools'
 parser (the same parser uvicorn uses) rather than a web framework: every microsecond it spends is
 a microsecond the dispatcher under test does not get. (It was an aiohttp app until 2026-12-05:
-~65 µs of CPU per request against ~15 µs now; BENCHMARKS 0i.)
+33.5 µs of CPU per request against 8 µs now; BENCHMARKS 0i.)
 
     python -m bench.receiver PORT
 """
