@@ -2,7 +2,8 @@
 processes, checked against the published JWK with ``cryptography`` alone.
 
 Covers: signatures from the processes verify, under each of two keys (a rotation); a signing
-process killed while it holds signatures is replaced and none is lost; SIGTERM and SIGINT (sent
+process killed while it holds signatures is replaced and none is lost, and so is an idle one
+killed long after its start; SIGTERM and SIGINT (sent
 to a whole group) leave it signing until its parent stops it; stopping ends every
 signing process, and a later signature starts them again; a killed parent takes its signing
 processes with it (no orphans); where processes cannot start, or end before signing anything,
@@ -19,11 +20,13 @@ import signal
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from shiptrack.webhooks import rsa_signers
 from shiptrack.webhooks.rsa_signers import ProcessSigner, ThreadSigner, open_rsa_signer
 from shiptrack.webhooks.signing import SigningKey, generate_signing_key, load_signing_key
 from tests.e2e.webhook_support import verify_shipengine
@@ -37,6 +40,15 @@ def new_key() -> tuple[SigningKey, dict[str, dict[str, str]]]:
 
 def body(number: int) -> bytes:
     return b'{"resource_url": "https://shiptrack.example/v1/tracking", "n": %d}' % number
+
+
+async def until(condition: Callable[[], bool], seconds: float = 10) -> None:
+    """Wait at most ``seconds`` for ``condition``."""
+    for _ in range(int(seconds / 0.01)):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("not within the time")
 
 
 async def test_signatures_made_in_processes_verify_under_each_key() -> None:
@@ -66,7 +78,7 @@ async def test_a_killed_signing_process_is_replaced_and_no_signature_is_lost(
     key, jwks = new_key()
     now = datetime.now(UTC)
     try:
-        await signer.start(key, body(0), now)  # both processes are up
+        await asyncio.gather(*(signer.start(key, body(n), now) for n in range(20)))  # both up
         victim = signer.pids()[0]
         signing = [signer.start(key, body(n), now) for n in range(2000)]
         await asyncio.sleep(0.05)  # the batch is written out: the victim holds part of it
@@ -91,7 +103,9 @@ async def test_a_sigterm_to_the_group_leaves_signing_to_the_parent_s_processes()
     key, jwks = new_key()
     now = datetime.now(UTC)
     try:
-        await signer.start(key, body(0), now)
+        # Both processes have signed (so both run past their start, where the signals are set
+        # aside: an interpreter still starting would end, and be replaced).
+        await asyncio.gather(*(signer.start(key, body(n), now) for n in range(20)))
         before = signer.pids()
         for pid in before:  # as systemd's stop or a terminal's Ctrl-C reach every process
             os.kill(pid, signal.SIGTERM)
@@ -104,6 +118,28 @@ async def test_a_sigterm_to_the_group_leaves_signing_to_the_parent_s_processes()
     for n, headers in enumerate(signed):
         verify_shipengine(jwks, headers, body(n))
     assert all(process_ended(pid) for pid in before)
+
+
+async def test_an_idle_signing_process_killed_long_after_its_start_is_replaced(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Started long ago (here: any time at all), so its end says nothing against processes.
+    monkeypatch.setattr(rsa_signers, "BROKEN_WITHIN", 0.0)
+    signer = ProcessSigner(2)
+    key, jwks = new_key()
+    try:
+        signer.open()
+        await until(lambda: len(signer.pids()) == 2)
+        victim = signer.pids()[0]
+        os.kill(victim, signal.SIGKILL)  # it never signed anything
+        await until(lambda: victim not in signer.pids())
+        headers = await signer.start(key, body(3), datetime.now(UTC))
+        after = signer.pids()
+    finally:
+        await signer.close()
+    verify_shipengine(jwks, headers, body(3))
+    assert not signer.in_threads
+    assert victim not in after and len(after) == 2
 
 
 async def test_stopping_ends_the_signing_processes_and_signing_starts_them_again() -> None:

@@ -20,6 +20,7 @@ import logging
 import os
 import subprocess
 import sys
+import time
 from concurrent.futures import Future as ThreadFuture
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -28,10 +29,15 @@ from typing import Protocol, cast
 
 from cryptography.hazmat.primitives import serialization
 
-from shiptrack.domain.timefmt import format_utc
 from shiptrack.webhooks import rsa_child
 from shiptrack.webhooks.rsa_child import ERROR, HEADER, KEY, KEY_NUMBER, SIGN
-from shiptrack.webhooks.signing import SigningKey, shipengine_headers
+from shiptrack.webhooks.signing import (
+    SigningKey,
+    shipengine_headers,
+    shipengine_message,
+    shipengine_timestamp,
+    signed_headers,
+)
 
 log = logging.getLogger("shiptrack.dispatcher")
 
@@ -41,6 +47,9 @@ SIGNING_THREADS = max(1, min(4, os.cpu_count() or 1))
 SIGN_CHUNK = 16
 #: How long a stopping signing process may take to finish what it was given.
 STOP_SECONDS = 5.0
+#: A signing process that ends this soon after its start without signing anything says that
+#: processes cannot sign here (one ended later, killed say, is replaced like any other).
+BROKEN_WITHIN = 10.0
 
 Headers = dict[str, str]
 
@@ -157,12 +166,13 @@ class _Job:
 
 class ProcessSigner:
     """Signatures made in ``processes`` child processes (:mod:`shiptrack.webhooks.rsa_child`),
-    started when the first signature is asked for.
+    started by :meth:`open` (the dispatcher's start) or else by the first signature asked for.
 
     Each turn of the loop's signatures go to the processes with the fewest waiting, in one write
     each; answers come back a few at a time. A process that ends (killed, out of memory) hands
     what it held to the others, and another is started in its place; if processes cannot be
-    started, or end before signing anything, signing goes on in threads (with a warning)."""
+    started, or end soon after their start before signing anything, signing goes on in threads
+    (with a warning)."""
 
     def __init__(self, processes: int) -> None:
         self.processes = processes
@@ -181,9 +191,7 @@ class ProcessSigner:
         if self.in_threads:
             return self.threads.start(key, body, now)
         loop = asyncio.get_running_loop()
-        timestamp = format_utc(now.replace(microsecond=0))
-        assert timestamp is not None
-        job = _Job(key, body, now, timestamp, loop.create_future())
+        job = _Job(key, body, now, shipengine_timestamp(now), loop.create_future())
         if not self._pending:
             loop.call_soon(self._flush)
         self._pending.append(job)
@@ -239,7 +247,7 @@ class ProcessSigner:
                 frames.append(HEADER.pack(KEY, key_number, len(key)) + key)
                 child.keys.add(key_number)
             self._requests = number = (self._requests + 1) & 0xFFFFFFFF
-            message = job.timestamp.encode("ascii") + b"." + job.body
+            message = shipengine_message(job.timestamp, job.body)
             frames.append(
                 HEADER.pack(SIGN, number, KEY_NUMBER.size + len(message))
                 + KEY_NUMBER.pack(key_number)
@@ -293,7 +301,7 @@ class ProcessSigner:
                 if not job.future.done():
                     job.future.set_exception(SigningFailed("the signing process was stopped"))
             return
-        if not child.answered:
+        if not child.answered and time.monotonic() - child.started_at < BROKEN_WITHIN:
             self._sign_in_threads(
                 f"a signing process ended (exit code {returncode}) before it signed anything"
             )
@@ -359,6 +367,7 @@ class _Child(asyncio.SubprocessProtocol):
     #: It has signed at least once.
     answered: bool = False
     pid: int | None = None
+    started_at: float = field(default_factory=time.monotonic)
     _transport: asyncio.SubprocessTransport | None = None
     _input: asyncio.WriteTransport | None = None
     _unread: bytearray = field(default_factory=bytearray)
@@ -392,11 +401,7 @@ class _Child(asyncio.SubprocessProtocol):
             if kind == SIGN:
                 self.answered = True
                 job.future.set_result(
-                    {
-                        "x-shipengine-rsa-sha256-key-id": job.key.kid,
-                        "x-shipengine-rsa-sha256-signature": payload.decode("ascii"),
-                        "x-shipengine-timestamp": job.timestamp,
-                    }
+                    signed_headers(job.key.kid, payload.decode("ascii"), job.timestamp)
                 )
             elif kind == ERROR:
                 job.future.set_exception(SigningFailed(payload.decode("utf-8", "replace")))

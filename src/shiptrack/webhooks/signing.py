@@ -82,11 +82,27 @@ def _b64url_uint(value: int) -> str:
 
 def shipengine_headers(key: SigningKey, body: bytes, now: datetime) -> dict[str, str]:
     """ShipEngine's three signature headers for ``body`` sent at ``now``."""
+    timestamp = shipengine_timestamp(now)
+    return signed_headers(key.kid, key.sign(shipengine_message(timestamp, body)), timestamp)
+
+
+def shipengine_timestamp(now: datetime) -> str:
+    """``x-shipengine-timestamp`` for a delivery signed at ``now``."""
     timestamp = format_utc(now.replace(microsecond=0))
     assert timestamp is not None
+    return timestamp
+
+
+def shipengine_message(timestamp: str, body: bytes) -> bytes:
+    """What ShipEngine's RSA signature covers: ``"{timestamp}.{raw body}"``."""
+    return timestamp.encode("ascii") + b"." + body
+
+
+def signed_headers(kid: str, signature: str, timestamp: str) -> dict[str, str]:
+    """ShipEngine's three signature headers, the signature made (here or in a signing process)."""
     return {
-        "x-shipengine-rsa-sha256-key-id": key.kid,
-        "x-shipengine-rsa-sha256-signature": key.sign(timestamp.encode("ascii") + b"." + body),
+        "x-shipengine-rsa-sha256-key-id": kid,
+        "x-shipengine-rsa-sha256-signature": signature,
         "x-shipengine-timestamp": timestamp,
     }
 
